@@ -1,0 +1,5 @@
+"""Entry point for ``python -m rmprof``."""
+
+from rmprof.cli import main
+
+main()

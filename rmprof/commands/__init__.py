@@ -1,0 +1,1 @@
+"""One module per CLI subcommand; each holds only argument handling and printing."""

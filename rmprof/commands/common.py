@@ -1,0 +1,88 @@
+"""Options and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rmprof.errors import RmprofError
+
+F = TypeVar("F", bound=Callable[..., Any])
+RUNTIME_NAMES = ("python", "rust", "rust-bin")
+
+
+def scenario_options(func: F) -> F:
+    """--scenario NAME|DIR, or --manifest FILE with --input FILE (and optional --expected FILE)."""
+    for option in reversed(
+        [
+            click.option("--scenario", "-s", metavar="NAME|DIR", help="A shipped scenario or a scenario folder."),
+            click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file."),
+            click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False),
+                         help="A JSON array of input items (with --manifest)."),
+            click.option("--expected", type=click.Path(dir_okay=False),
+                         help="Expected outputs to check against (with --manifest)."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def resolve_scenario(scenario: str | None, manifest: str | None, input_path: str | None,
+                     expected: str | None = None) -> Any:
+    """The Scenario named by the scenario options (exactly one way must be given)."""
+    from rmprof import scenarios
+
+    if scenario and (manifest or input_path):
+        raise RmprofError("give either --scenario or --manifest with --input, not both")
+    if scenario:
+        return scenarios.get_scenario(scenario)
+    if manifest and input_path:
+        return scenarios.from_files(manifest, input_path, expected)
+    if manifest or input_path:
+        raise RmprofError("--manifest and --input go together")
+    raise RmprofError("say what to run: --scenario NAME, or --manifest FILE --input FILE")
+
+
+def write_json_atomic(path: Path, doc: Any) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename: readers never see half a file."""
+    write_text_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def echo_json(doc: Any) -> None:
+    """Print one JSON document on stdout."""
+    click.echo(json.dumps(doc, indent=2, allow_nan=False))
+
+
+class Progress:
+    """Progress lines on stderr (which step, how far), silent with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"rmprof: {message}", err=True)
+            sys.stderr.flush()

@@ -1,0 +1,59 @@
+"""Node types of manifest v1 and the rules for their parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rmprof.errors import ManifestError
+from rmprof.values import I64_MAX, I64_MIN, type_name
+
+CALC_OPERATIONS = ("add", "subtract", "multiply", "divide")
+TEXT_OPERATIONS = ("uppercase", "lowercase", "reverse")
+
+
+def _operation(choices: tuple[str, ...]) -> Callable[[str, Any, dict[str, Any]], Any]:
+    def check(where: str, value: Any, params: dict[str, Any]) -> Any:
+        if not isinstance(value, str):
+            raise ManifestError(f"{where}: expected a string, got {type_name(value)}")
+        if value not in choices:
+            raise ManifestError(f"{where}: must be one of {', '.join(choices)}, got '{value}'")
+        return value
+
+    return check
+
+
+def _operand(where: str, value: Any, params: dict[str, Any]) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ManifestError(f"{where}: expected a number, got {type_name(value)}")
+    if isinstance(value, int) and not I64_MIN <= value <= I64_MAX:
+        raise ManifestError(f"{where}: integer out of 64-bit range")
+    if isinstance(value, float) and value - value != 0.0:
+        raise ManifestError(f"{where}: non-finite number")
+    if params.get("operation") == "divide" and value == 0:
+        raise ManifestError(f"{where}: divide by zero")
+    return value
+
+
+# node_type -> {parameter: check}; every listed parameter is required, unknown ones are rejected.
+NODE_TYPES: dict[str, dict[str, Callable[[str, Any, dict[str, Any]], Any]]] = {
+    "CalculatorNode": {"operation": _operation(CALC_OPERATIONS), "operand": _operand},
+    "DataSinkNode": {},
+    "DataSourceNode": {},
+    "PassThroughNode": {},
+    "TextTransformNode": {"operation": _operation(TEXT_OPERATIONS)},
+}
+
+
+def check_params(where: str, node_type: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``params`` of a node of ``node_type`` (``where`` is e.g. ``nodes[1].params``)."""
+    spec = NODE_TYPES[node_type]
+    for key in params:
+        if key not in spec:
+            raise ManifestError(f"{where}: unknown parameter '{key}'")
+    checked = {}
+    for key, check in spec.items():
+        if key not in params:
+            raise ManifestError(f"{where}.{key}: missing required parameter")
+        checked[key] = check(f"{where}.{key}", params[key], params)
+    return checked

@@ -1,0 +1,43 @@
+"""The Runtime interface every runtime implements: check availability, prepare a manifest, run items."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rmprof.manifest.model import Manifest
+
+Outputs = dict[str, list[Any]]
+
+
+class Prepared(ABC):
+    """A manifest made ready to run (parsed, validated, nodes built) on one runtime."""
+
+    @abstractmethod
+    def run(self, items: list[Any]) -> Outputs:
+        """Run the pipeline once over ``items``; raise PipelineError naming node and item on failure."""
+
+    def close(self) -> None:
+        """Release what ``prepare`` acquired (event loop, native handle)."""
+
+    def __enter__(self) -> Prepared:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Runtime(ABC):
+    """One way of executing manifests (python asyncio, rust in-process, rust binary, ...)."""
+
+    name: str = ""
+    description: str = ""
+    in_process: bool = True
+
+    def unavailable_reason(self) -> str | None:
+        """Why this runtime cannot run here (with the fix), or None when it can."""
+        return None
+
+    @abstractmethod
+    def prepare(self, manifest: Manifest) -> Prepared:
+        """Build an executor for ``manifest`` (the 'initialization' the bench measures)."""

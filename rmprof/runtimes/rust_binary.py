@@ -1,0 +1,54 @@
+"""The standalone Rust binary as a runtime: one child process per run."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rmprof.errors import RuntimeUnavailable
+from rmprof.manifest.model import Manifest
+from rmprof.runtimes.base import Outputs, Prepared, Runtime
+from rmprof.runtimes.binary import find_binary, run_binary
+
+
+class BinaryPrepared(Prepared):
+    """The manifest written where the binary can read it."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="rmprof-bin-")
+        self.manifest_path = Path(self._dir.name) / "manifest.json"
+        self.manifest_path.write_text(manifest.text, encoding="utf-8")
+        self.last_result: dict[str, Any] = {}
+
+    def run(self, items: list[Any]) -> Outputs:
+        """Write the items, run the binary once, return its outputs."""
+        input_path = Path(self._dir.name) / "input.json"
+        input_path.write_text(json.dumps(items), encoding="utf-8")
+        self.last_result = run_binary(["--manifest", str(self.manifest_path), "--input", str(input_path)])
+        return self.last_result["outputs"]
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+
+class RustBinaryRuntime(Runtime):
+    """The Rust executor as a separate process (``rmprof-runtime``)."""
+
+    name = "rust-bin"
+    description = "standalone Rust binary rmprof-runtime, run as a child process"
+    in_process = False
+
+    def unavailable_reason(self) -> str | None:
+        """Why the binary cannot be found, or None."""
+        try:
+            find_binary()
+        except RuntimeUnavailable as exc:
+            return exc.message
+        return None
+
+    def prepare(self, manifest: Manifest) -> Prepared:
+        """Check the binary exists and stage the manifest."""
+        find_binary()
+        return BinaryPrepared(manifest)

@@ -1,0 +1,112 @@
+"""Scenarios: a manifest, an input, an expected output and an iteration count, kept in one folder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rmprof.errors import InputError, RmprofError
+from rmprof.manifest import Manifest, load_manifest
+from rmprof.values import parse_input
+
+SCENARIO_ROOT = Path(__file__).parent / "scenarios"
+DEFAULT_ITERATIONS = 100
+
+
+@dataclass
+class Scenario:
+    """A pipeline with its input; ``expected`` is None for an ad-hoc manifest + input."""
+
+    name: str
+    manifest_path: Path
+    input_path: Path
+    expected_path: Path | None = None
+    description: str = ""
+    iterations: int = DEFAULT_ITERATIONS
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        """The validated manifest."""
+        return load_manifest(self.manifest_path)
+
+    @cached_property
+    def items(self) -> list[Any]:
+        """The validated input items."""
+        return load_input(self.input_path)
+
+    @cached_property
+    def expected(self) -> dict[str, list[Any]] | None:
+        """The expected outputs (sink id -> items), when the scenario has them."""
+        if self.expected_path is None:
+            return None
+        try:
+            return json.loads(self.expected_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RmprofError(f"{self.expected_path}: cannot read expected output: {exc}") from None
+
+
+def load_input(path: str | Path) -> list[Any]:
+    """Read and validate an input file (a JSON array of items); errors name the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    try:
+        return parse_input(text)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc.message}") from None
+
+
+def scenario_names() -> list[str]:
+    """The names of the scenarios shipped with rmprof."""
+    return sorted(p.name for p in SCENARIO_ROOT.iterdir() if (p / "manifest.json").is_file())
+
+
+def from_dir(folder: Path, name: str | None = None) -> Scenario:
+    """A scenario folder: manifest.json, input.json, and optionally expected.json and scenario.json."""
+    meta: dict[str, Any] = {}
+    meta_path = folder / "scenario.json"
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RmprofError(f"{meta_path}: cannot read: {exc}") from None
+    iterations = meta.get("iterations", DEFAULT_ITERATIONS)
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
+        raise RmprofError(f"{meta_path}: iterations: expected a positive integer, got {iterations!r}")
+    expected = folder / "expected.json"
+    return Scenario(
+        name=name or str(meta.get("name", folder.name)),
+        manifest_path=folder / "manifest.json",
+        input_path=folder / "input.json",
+        expected_path=expected if expected.is_file() else None,
+        description=str(meta.get("description", "")),
+        iterations=iterations,
+    )
+
+
+def get_scenario(name_or_dir: str) -> Scenario:
+    """A shipped scenario by name, or a scenario folder by path."""
+    if name_or_dir in scenario_names():
+        return from_dir(SCENARIO_ROOT / name_or_dir, name_or_dir)
+    folder = Path(name_or_dir)
+    if folder.is_dir() and (folder / "manifest.json").is_file():
+        return from_dir(folder)
+    known = ", ".join(scenario_names())
+    raise RmprofError(f"unknown scenario '{name_or_dir}' (known: {known}; or a folder with manifest.json)")
+
+
+def from_files(manifest: str | Path, input_path: str | Path, expected: str | Path | None = None) -> Scenario:
+    """An ad-hoc scenario from a manifest file and an input file."""
+    return Scenario(
+        name=Path(manifest).stem,
+        manifest_path=Path(manifest),
+        input_path=Path(input_path),
+        expected_path=Path(expected) if expected else None,
+    )

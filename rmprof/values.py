@@ -1,0 +1,132 @@
+"""Pipeline values: JSON items with 64-bit ints, finite doubles and Unicode strings (SEMANTICS.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rmprof.errors import InputError
+
+I64_MIN = -(2**63)
+I64_MAX = 2**63 - 1
+
+
+def type_name(value: Any) -> str:
+    """The JSON type name used in error messages: int, float, string, bool, null, array, object."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def _has_lone_surrogate(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _check_value(value: Any) -> str | None:
+    """Why ``value`` is not a valid item, or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return None if I64_MIN <= value <= I64_MAX else "integer out of 64-bit range"
+    if isinstance(value, float):
+        return None if value == value and value not in (float("inf"), float("-inf")) else "non-finite number"
+    if isinstance(value, str):
+        return "string contains a lone surrogate" if _has_lone_surrogate(value) else None
+    if isinstance(value, list):
+        for v in value:
+            why = _check_value(v)
+            if why:
+                return why
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            why = ("string contains a lone surrogate" if _has_lone_surrogate(k) else None) or _check_value(v)
+            if why:
+                return why
+        return None
+    return f"unsupported value of type {type(value).__name__}"
+
+
+def validate_items(items: Any) -> list[Any]:
+    """Check a decoded input against the item rules; return it as a list or raise InputError."""
+    if not isinstance(items, list):
+        raise InputError(f"input: expected a JSON array, got {type_name(items)}")
+    for i, item in enumerate(items):
+        why = _check_value(item)
+        if why:
+            raise InputError(f"input[{i}]: {why}")
+    return items
+
+
+def parse_input(text: str, source: str = "input") -> list[Any]:
+    """Decode input JSON text (a JSON array of items) and validate every item."""
+    try:
+        # NaN/Infinity literals and 1e400 decode to non-finite floats, which validation then names by index.
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    try:
+        return validate_items(items)
+    except InputError as exc:
+        if source != "input":
+            raise InputError(f"{source}: {exc.message}") from None
+        raise
+
+
+def canonical(value: Any) -> Any:
+    """A form where equality is type-exact: ``2`` and ``2.0`` (and ``1`` and ``True``) differ."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, float):
+        return ("float", value.hex())
+    if isinstance(value, list):
+        return ("array", tuple(canonical(v) for v in value))
+    if isinstance(value, dict):
+        return ("object", tuple((k, canonical(v)) for k, v in value.items()))
+    raise TypeError(f"not a pipeline value: {type(value).__name__}")
+
+
+def same_values(a: Any, b: Any) -> bool:
+    """Type-exact equality of two decoded values (2 != 2.0; float compared bit for bit)."""
+    return canonical(a) == canonical(b)
+
+
+def first_difference(expected: Any, actual: Any, path: str = "") -> str | None:
+    """Describe where two values first differ (type-exact), or None when they are the same."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        if list(expected) != list(actual):
+            return f"{path or 'outputs'}: keys {list(actual)} instead of {list(expected)}"
+        for k in expected:
+            why = first_difference(expected[k], actual[k], f"{path}.{k}" if path else k)
+            if why:
+                return why
+        return None
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return f"{path}: {len(actual)} items instead of {len(expected)}"
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            why = first_difference(e, a, f"{path}[{i}]")
+            if why:
+                return why
+        return None
+    if same_values(expected, actual):
+        return None
+    return f"{path}: got {json.dumps(actual)[:60]} ({type_name(actual)}), expected {json.dumps(expected)[:60]} ({type_name(expected)})"

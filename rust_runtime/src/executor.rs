@@ -1,0 +1,381 @@
+//! The executor: a prepared plan that streams the input in chunks through the nodes in topological
+//! order. Only one chunk per node is alive at a time (plus the leaves' outputs), so intermediate
+//! memory is bounded by `chunk_size × nodes`, whatever the input length.
+
+use crate::error::{ManifestError, RuntimeError};
+use crate::manifest::Manifest;
+use crate::nodes::{Chunk, ChunkFailure, Op};
+use crate::value::Value;
+
+/// Items per chunk unless set with [`Pipeline::with_chunk_size`].
+pub const DEFAULT_CHUNK_SIZE: usize = 1024;
+
+/// One node of the plan, in topological position.
+#[derive(Debug, Clone)]
+struct Step {
+    op: Op,
+    /// Position (in the plan) of the node feeding this one; `None` for a root.
+    source: Option<usize>,
+    /// How many steps read this step's chunk.
+    consumers: usize,
+    /// Index into the outputs when this step is a leaf.
+    leaf: Option<usize>,
+    /// Index of the node in the manifest.
+    node: usize,
+}
+
+/// The outputs of a run: each leaf's id and items, leaves in topological order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outputs(pub Vec<(String, Vec<Value>)>);
+
+impl Outputs {
+    /// The items of the leaf `id`.
+    pub fn get(&self, id: &str) -> Option<&[Value]> {
+        self.0.iter().find(|(k, _)| k == id).map(|(_, v)| v.as_slice())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Value])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+
+    /// `{"leaf": [...], ...}` as serde_json writes it.
+    pub fn to_json(&self) -> String {
+        let mut s = String::from("{");
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&serde_json::to_string(k).expect("a string serializes"));
+            s.push(':');
+            s.push_str(&serde_json::to_string(v).expect("values serialize"));
+        }
+        s.push('}');
+        s
+    }
+}
+
+impl IntoIterator for Outputs {
+    type Item = (String, Vec<Value>);
+    type IntoIter = std::vec::IntoIter<(String, Vec<Value>)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// A validated manifest prepared for execution. Immutable: `run` may be called many times, from
+/// several threads.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    manifest: Manifest,
+    steps: Vec<Step>,
+    roots: usize,
+    leaf_ids: Vec<String>,
+    chunk_size: usize,
+}
+
+/// The earliest failure seen so far: (item index, plan position, failure).
+type Earliest = Option<(usize, usize, ChunkFailure)>;
+
+impl Pipeline {
+    /// Parses, validates and prepares a manifest.
+    pub fn from_json(text: &str) -> Result<Pipeline, ManifestError> {
+        Ok(Pipeline::new(Manifest::parse(text)?))
+    }
+
+    /// Prepares a validated manifest.
+    pub fn new(manifest: Manifest) -> Pipeline {
+        let n = manifest.nodes.len();
+        let mut position = vec![0usize; n];
+        for (pos, &node) in manifest.topo_order.iter().enumerate() {
+            position[node] = pos;
+        }
+        let mut leaf_ids = Vec::new();
+        let steps = manifest
+            .topo_order
+            .iter()
+            .map(|&node| {
+                let spec = &manifest.nodes[node];
+                let consumers = manifest.children[node].len();
+                let leaf = (consumers == 0).then(|| {
+                    leaf_ids.push(spec.id.clone());
+                    leaf_ids.len() - 1
+                });
+                Step {
+                    op: Op::from_spec(spec.kind, &spec.params),
+                    source: manifest.parent[node].map(|p| position[p]),
+                    consumers,
+                    leaf,
+                    node,
+                }
+            })
+            .collect::<Vec<_>>();
+        let roots = steps.iter().filter(|s| s.source.is_none()).count();
+        Pipeline { manifest, steps, roots, leaf_ids, chunk_size: DEFAULT_CHUNK_SIZE }
+    }
+
+    /// Sets the number of items per chunk (at least 1).
+    pub fn with_chunk_size(mut self, chunk_size: usize) -> Pipeline {
+        self.chunk_size = chunk_size.max(1);
+        self
+    }
+
+    pub fn chunk_size(&self) -> usize {
+        self.chunk_size
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Node ids in manifest order.
+    pub fn node_ids(&self) -> Vec<String> {
+        self.manifest.nodes.iter().map(|n| n.id.clone()).collect()
+    }
+
+    /// Node ids in execution (topological) order.
+    pub fn topo_order(&self) -> Vec<String> {
+        self.manifest.topo_order.iter().map(|&i| self.manifest.nodes[i].id.clone()).collect()
+    }
+
+    /// Leaf ids (the keys of the outputs) in topological order.
+    pub fn sinks(&self) -> &[String] {
+        &self.leaf_ids
+    }
+
+    /// Runs the pipeline over borrowed items (they are cloned only where a leaf keeps them
+    /// unchanged).
+    pub fn run(&self, input: &[Value]) -> Result<Outputs, RuntimeError> {
+        let mut offset = 0;
+        self.execute(input.len(), |len| {
+            let chunk = Chunk::Borrowed(&input[offset..offset + len]);
+            offset += len;
+            chunk
+        })
+    }
+
+    /// Runs the pipeline over owned items, transforming them in place (no copy of the input).
+    pub fn run_owned(&self, input: Vec<Value>) -> Result<Outputs, RuntimeError> {
+        let total = input.len();
+        if total <= self.chunk_size {
+            let mut whole = Some(input);
+            return self.execute(total, |_| Chunk::Owned(whole.take().unwrap_or_default()));
+        }
+        let mut items = input.into_iter();
+        self.execute(total, |len| Chunk::Owned(items.by_ref().take(len).collect()))
+    }
+
+    fn execute<'a>(
+        &self,
+        total: usize,
+        mut next_chunk: impl FnMut(usize) -> Chunk<'a>,
+    ) -> Result<Outputs, RuntimeError> {
+        let n = self.steps.len();
+        let mut outputs: Vec<Vec<Value>> = (0..self.leaf_ids.len()).map(|_| Vec::new()).collect();
+        let mut slots: Vec<Option<Chunk<'a>>> = (0..n).map(|_| None).collect();
+        let mut pending = vec![0usize; n];
+        let mut start = 0;
+        while start < total || (start == 0 && total == 0) {
+            let len = self.chunk_size.min(total - start);
+            let mut input = Some(next_chunk(len));
+            let mut roots_left = self.roots;
+            let mut earliest: Earliest = None;
+            for (pos, step) in self.steps.iter().enumerate() {
+                let mut chunk = match step.source {
+                    None => {
+                        roots_left -= 1;
+                        take_or_clone(&mut input, roots_left)
+                    }
+                    Some(src) => {
+                        pending[src] -= 1;
+                        take_or_clone(&mut slots[src], pending[src])
+                    }
+                };
+                if let Some(f) = step.op.apply(&mut chunk) {
+                    let item = start + f.index;
+                    // Strictly smaller: on a tie the earlier position (topological order) stays.
+                    if earliest.is_none_or(|(best, _, _)| item < best) {
+                        earliest = Some((item, pos, f));
+                    }
+                }
+                match step.leaf {
+                    Some(leaf) => {
+                        let out = &mut outputs[leaf];
+                        if out.capacity() == 0 && total > chunk.len() {
+                            out.reserve_exact(total);
+                        }
+                        chunk.append_to(out);
+                    }
+                    None => {
+                        slots[pos] = Some(chunk);
+                        pending[pos] = step.consumers;
+                    }
+                }
+            }
+            if let Some((item, pos, f)) = earliest {
+                let spec = &self.manifest.nodes[self.steps[pos].node];
+                return Err(RuntimeError {
+                    node_id: spec.id.clone(),
+                    node_type: spec.kind.name(),
+                    item,
+                    detail: f.failure.detail(),
+                });
+            }
+            start += len;
+            if total == 0 {
+                break;
+            }
+        }
+        Ok(Outputs(self.leaf_ids.iter().cloned().zip(outputs).collect()))
+    }
+}
+
+/// Hands a chunk to one consumer: the last consumer takes it, the others get a copy.
+#[inline]
+fn take_or_clone<'a>(slot: &mut Option<Chunk<'a>>, consumers_left: usize) -> Chunk<'a> {
+    if consumers_left == 0 {
+        slot.take().expect("a chunk is produced before it is consumed")
+    } else {
+        slot.as_ref().expect("a chunk is produced before it is consumed").clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(range: std::ops::Range<i64>) -> Vec<Value> {
+        range.map(Value::Int).collect()
+    }
+
+    fn pipeline(nodes: &str, connections: &str) -> Pipeline {
+        let text = format!(
+            r#"{{"version":"v1","metadata":{{"name":"t"}},"nodes":[{nodes}],"connections":[{connections}]}}"#
+        );
+        Pipeline::from_json(&text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const SIMPLE_NODES: &str = r#"{"id":"source","node_type":"DataSourceNode"},
+        {"id":"calc","node_type":"CalculatorNode","params":{"operation":"add","operand":5}},
+        {"id":"sink","node_type":"DataSinkNode"}"#;
+    const SIMPLE_CONNS: &str = r#"{"from":"source","to":"calc"},{"from":"calc","to":"sink"}"#;
+
+    #[test]
+    fn simple_run_borrowed_and_owned_all_chunk_sizes() {
+        let expected = ints(5..105);
+        for chunk in [1, 3, 7, 64, 100, 1024] {
+            let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS).with_chunk_size(chunk);
+            let out = p.run(&ints(0..100)).unwrap();
+            assert_eq!(out.get("sink").unwrap(), expected.as_slice(), "chunk {chunk}");
+            let out = p.run_owned(ints(0..100)).unwrap();
+            assert_eq!(out.get("sink").unwrap(), expected.as_slice(), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn empty_input_gives_empty_outputs() {
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS);
+        let out = p.run(&[]).unwrap();
+        assert_eq!(out, Outputs(vec![("sink".into(), vec![])]));
+        assert_eq!(p.run_owned(vec![]).unwrap(), out);
+    }
+
+    #[test]
+    fn single_node_is_root_and_leaf() {
+        let p = pipeline(r#"{"id":"only","node_type":"PassThroughNode"}"#, "");
+        let out = p.run(&ints(0..3)).unwrap();
+        assert_eq!(out.to_json(), r#"{"only":[0,1,2]}"#);
+    }
+
+    #[test]
+    fn fan_out_and_several_roots() {
+        // a -> up -> s1 ; a -> rev -> s2 ; b (separate root and leaf)
+        let p = pipeline(
+            r#"{"id":"s1","node_type":"DataSinkNode"},
+               {"id":"a","node_type":"DataSourceNode"},
+               {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
+               {"id":"rev","node_type":"TextTransformNode","params":{"operation":"reverse"}},
+               {"id":"s2","node_type":"DataSinkNode"},
+               {"id":"b","node_type":"PassThroughNode"}"#,
+            r#"{"from":"a","to":"up"},{"from":"a","to":"rev"},{"from":"up","to":"s1"},{"from":"rev","to":"s2"}"#,
+        );
+        assert_eq!(p.topo_order(), ["a", "up", "s1", "rev", "s2", "b"]);
+        assert_eq!(p.sinks(), ["s1", "s2", "b"]);
+        let input: Vec<Value> = ["ab", "Cd"].iter().map(|s| Value::from(*s)).collect();
+        for chunk in [1, 2, 1024] {
+            let p = p.clone().with_chunk_size(chunk);
+            for out in [p.run(&input).unwrap(), p.run_owned(input.clone()).unwrap()] {
+                assert_eq!(out.to_json(), r#"{"s1":["AB","CD"],"s2":["ba","dC"],"b":["ab","Cd"]}"#);
+            }
+        }
+    }
+
+    fn err_of(p: &Pipeline, input: &[Value]) -> String {
+        let e1 = p.run(input).unwrap_err();
+        let e2 = p.run_owned(input.to_vec()).unwrap_err();
+        assert_eq!(e1, e2);
+        e1.to_string()
+    }
+
+    #[test]
+    fn runtime_error_messages() {
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS);
+        let mut input = ints(0..10);
+        input[3] = Value::Int(i64::MAX);
+        assert_eq!(err_of(&p, &input), "node 'calc' (CalculatorNode) at item 3: integer overflow in add");
+        input[1] = Value::from("x");
+        assert_eq!(err_of(&p, &input), "node 'calc' (CalculatorNode) at item 1: expected a number, got string");
+        let e = p.run(&input).unwrap_err();
+        assert_eq!((e.node_id.as_str(), e.node_type, e.item), ("calc", "CalculatorNode", 1));
+    }
+
+    #[test]
+    fn min_error_rule_smallest_item_then_topological_order() {
+        // src -> c1 (multiply 2) -> c2 (add 1) -> sink; src -> t (uppercase) -> sink2
+        let nodes = r#"{"id":"src","node_type":"DataSourceNode"},
+            {"id":"t","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
+            {"id":"c1","node_type":"CalculatorNode","params":{"operation":"multiply","operand":2}},
+            {"id":"c2","node_type":"CalculatorNode","params":{"operation":"add","operand":1}},
+            {"id":"sink","node_type":"DataSinkNode"},
+            {"id":"sink2","node_type":"DataSinkNode"}"#;
+        let conns = r#"{"from":"src","to":"c1"},{"from":"c1","to":"c2"},{"from":"c2","to":"sink"},
+            {"from":"src","to":"t"},{"from":"t","to":"sink2"}"#;
+        for chunk in [1, 2, 4, 1024] {
+            let p = pipeline(nodes, conns).with_chunk_size(chunk);
+            assert_eq!(p.topo_order(), ["src", "t", "c1", "c2", "sink", "sink2"]);
+            // item 0 is an int: t fails at 0 (first in topological order among item-0 failures)
+            let input = vec![Value::Int(1), Value::from("a")];
+            assert_eq!(err_of(&p, &input), "node 't' (TextTransformNode) at item 0: expected a string, got int");
+            // t fails at item 1, c1 (later in topological order) at item 0: the smaller item wins
+            let input = vec![Value::from("a"), Value::Int(5)];
+            assert_eq!(err_of(&p, &input), "node 'c1' (CalculatorNode) at item 0: expected a number, got string");
+            let p2 = pipeline(
+                r#"{"id":"src","node_type":"DataSourceNode"},
+                   {"id":"c1","node_type":"CalculatorNode","params":{"operation":"multiply","operand":2}},
+                   {"id":"c2","node_type":"CalculatorNode","params":{"operation":"add","operand":2}},
+                   {"id":"sink","node_type":"DataSinkNode"}"#,
+                r#"{"from":"src","to":"c1"},{"from":"c1","to":"c2"},{"from":"c2","to":"sink"}"#,
+            )
+            .with_chunk_size(chunk);
+            // c1 overflows at item 3, c2 (after c1) at item 1: c2's error is reported
+            let input = vec![Value::Int(0), Value::Int(i64::MAX / 2), Value::Int(2), Value::Int(i64::MAX)];
+            assert_eq!(err_of(&p2, &input), "node 'c2' (CalculatorNode) at item 1: integer overflow in add");
+        }
+    }
+
+    #[test]
+    fn error_in_a_later_chunk_is_found() {
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS).with_chunk_size(8);
+        let mut input = ints(0..100);
+        input[77] = Value::Null;
+        input[90] = Value::Null;
+        assert_eq!(err_of(&p, &input), "node 'calc' (CalculatorNode) at item 77: expected a number, got null");
+    }
+}

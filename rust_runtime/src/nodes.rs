@@ -1,0 +1,392 @@
+//! Node implementations. Each node maps a chunk of items in place (one output per input item) and
+//! stops at its first failing item.
+
+use crate::manifest::{CalcOp, NodeKind, Operand, Params, TextOp};
+use crate::value::Value;
+
+/// A run of consecutive items: borrowed from the caller's input until a node has to change them.
+#[derive(Debug, Clone)]
+pub enum Chunk<'a> {
+    Borrowed(&'a [Value]),
+    Owned(Vec<Value>),
+}
+
+impl Chunk<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Chunk::Borrowed(s) => s.len(),
+            Chunk::Owned(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn as_slice(&self) -> &[Value] {
+        match self {
+            Chunk::Borrowed(s) => s,
+            Chunk::Owned(v) => v,
+        }
+    }
+
+    /// Appends the items to `out`, moving them when owned.
+    pub fn append_to(self, out: &mut Vec<Value>) {
+        match self {
+            Chunk::Borrowed(s) => out.extend_from_slice(s),
+            Chunk::Owned(mut v) => {
+                if out.is_empty() && out.capacity() < v.len() {
+                    *out = v;
+                } else {
+                    out.append(&mut v);
+                }
+            }
+        }
+    }
+}
+
+/// Why an item failed at a node (the part of the message after `at item N: `).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    IntegerOverflow(CalcOp),
+    NotFinite(CalcOp),
+    ExpectedNumber(&'static str),
+    ExpectedString(&'static str),
+}
+
+impl Failure {
+    pub fn detail(&self) -> String {
+        match self {
+            Failure::IntegerOverflow(op) => format!("integer overflow in {}", op.name()),
+            Failure::NotFinite(op) => format!("result of {} is not finite", op.name()),
+            Failure::ExpectedNumber(t) => format!("expected a number, got {t}"),
+            Failure::ExpectedString(t) => format!("expected a string, got {t}"),
+        }
+    }
+}
+
+/// The first failing item of a chunk at one node: its index within the chunk and the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkFailure {
+    pub index: usize,
+    pub failure: Failure,
+}
+
+/// A node's operation, with its parameters pre-parsed (static dispatch).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    /// DataSourceNode, DataSinkNode, PassThroughNode: emit the item unchanged.
+    Identity,
+    Calc { op: CalcOp, operand: Operand },
+    Text(TextOp),
+}
+
+impl Op {
+    pub fn from_spec(kind: NodeKind, params: &Params) -> Op {
+        match (kind, params) {
+            (NodeKind::Calculator, Params::Calculator { operation, operand }) => {
+                Op::Calc { op: *operation, operand: *operand }
+            }
+            (NodeKind::TextTransform, Params::TextTransform { operation }) => Op::Text(*operation),
+            _ => Op::Identity,
+        }
+    }
+
+    /// Transforms `chunk`. On the first failing item, truncates the chunk to the items before it
+    /// (they still flow on) and returns the failure.
+    pub fn apply(&self, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
+        match *self {
+            Op::Identity => None,
+            Op::Calc { op, operand } => apply_calc(op, operand, chunk),
+            Op::Text(op) => apply_text(op, chunk),
+        }
+    }
+
+    /// Applies the operation to one item (for tests and single calls).
+    pub fn apply_one(&self, item: &Value) -> Result<Value, Failure> {
+        let mut chunk = Chunk::Borrowed(std::slice::from_ref(item));
+        match self.apply(&mut chunk) {
+            Some(f) => Err(f.failure),
+            None => Ok(chunk.as_slice()[0].clone()),
+        }
+    }
+}
+
+/// Maps every item with `f`, in place when owned; stops at the first error.
+#[inline(always)]
+fn map_chunk<F>(chunk: &mut Chunk<'_>, f: F) -> Option<ChunkFailure>
+where
+    F: Fn(&Value) -> Result<Value, Failure>,
+{
+    match chunk {
+        Chunk::Borrowed(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let mut failed = None;
+            for (i, item) in items.iter().enumerate() {
+                match f(item) {
+                    Ok(v) => out.push(v),
+                    Err(failure) => {
+                        failed = Some(ChunkFailure { index: i, failure });
+                        break;
+                    }
+                }
+            }
+            *chunk = Chunk::Owned(out);
+            failed
+        }
+        Chunk::Owned(items) => {
+            for i in 0..items.len() {
+                match f(&items[i]) {
+                    Ok(v) => items[i] = v,
+                    Err(failure) => {
+                        items.truncate(i);
+                        return Some(ChunkFailure { index: i, failure });
+                    }
+                }
+            }
+            None
+        }
+    }
+}
+
+#[inline(always)]
+fn finite(op: CalcOp, r: f64) -> Result<Value, Failure> {
+    if r.is_finite() {
+        Ok(Value::Float(r))
+    } else {
+        Err(Failure::NotFinite(op))
+    }
+}
+
+/// One calculator step with the operation chosen outside the item loop.
+#[inline(always)]
+fn calc_map<I, F>(chunk: &mut Chunk<'_>, on_int: I, on_float: F) -> Option<ChunkFailure>
+where
+    I: Fn(i64) -> Result<Value, Failure>,
+    F: Fn(f64) -> Result<Value, Failure>,
+{
+    map_chunk(chunk, |v| match *v {
+        Value::Int(x) => on_int(x),
+        Value::Float(x) => on_float(x),
+        ref other => Err(Failure::ExpectedNumber(other.type_name())),
+    })
+}
+
+fn apply_calc(op: CalcOp, operand: Operand, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
+    use CalcOp::*;
+    let overflow = Failure::IntegerOverflow(op);
+    match (op, operand) {
+        (Add, Operand::Int(o)) => calc_map(
+            chunk,
+            |x| x.checked_add(o).map(Value::Int).ok_or(overflow),
+            |x| finite(op, x + o as f64),
+        ),
+        (Subtract, Operand::Int(o)) => calc_map(
+            chunk,
+            |x| x.checked_sub(o).map(Value::Int).ok_or(overflow),
+            |x| finite(op, x - o as f64),
+        ),
+        (Multiply, Operand::Int(o)) => calc_map(
+            chunk,
+            |x| x.checked_mul(o).map(Value::Int).ok_or(overflow),
+            |x| finite(op, x * o as f64),
+        ),
+        (Add, Operand::Float(o)) => {
+            calc_map(chunk, |x| finite(op, x as f64 + o), |x| finite(op, x + o))
+        }
+        (Subtract, Operand::Float(o)) => {
+            calc_map(chunk, |x| finite(op, x as f64 - o), |x| finite(op, x - o))
+        }
+        (Multiply, Operand::Float(o)) => {
+            calc_map(chunk, |x| finite(op, x as f64 * o), |x| finite(op, x * o))
+        }
+        (Divide, operand) => {
+            let o = match operand {
+                Operand::Int(o) => o as f64,
+                Operand::Float(o) => o,
+            };
+            calc_map(chunk, |x| finite(op, x as f64 / o), |x| finite(op, x / o))
+        }
+    }
+}
+
+fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
+    match chunk {
+        Chunk::Borrowed(_) => map_chunk(chunk, |v| match v {
+            Value::Str(s) => Ok(Value::Str(text_transform(op, s))),
+            other => Err(Failure::ExpectedString(other.type_name())),
+        }),
+        Chunk::Owned(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                match item {
+                    Value::Str(s) => text_transform_in_place(op, s),
+                    other => {
+                        let failure = Failure::ExpectedString(other.type_name());
+                        items.truncate(i);
+                        return Some(ChunkFailure { index: i, failure });
+                    }
+                }
+            }
+            None
+        }
+    }
+}
+
+/// Python's `str.upper()`, `str.lower()` and `s[::-1]`.
+pub fn text_transform(op: TextOp, s: &str) -> String {
+    match op {
+        TextOp::Uppercase => s.to_uppercase(),
+        TextOp::Lowercase => s.to_lowercase(),
+        TextOp::Reverse => {
+            if s.is_ascii() {
+                let mut bytes = s.as_bytes().to_vec();
+                bytes.reverse();
+                String::from_utf8(bytes).expect("reversed ASCII is UTF-8")
+            } else {
+                s.chars().rev().collect()
+            }
+        }
+    }
+}
+
+/// As [`text_transform`], reusing the string's buffer where the result has the same bytes length.
+pub fn text_transform_in_place(op: TextOp, s: &mut String) {
+    if s.is_ascii() {
+        match op {
+            TextOp::Uppercase => s.make_ascii_uppercase(),
+            TextOp::Lowercase => s.make_ascii_lowercase(),
+            // SAFETY: reversing the bytes of an ASCII string leaves valid UTF-8 (every byte is
+            // a whole character).
+            TextOp::Reverse => unsafe { s.as_mut_vec().reverse() },
+        }
+    } else {
+        *s = text_transform(op, s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calc(op: CalcOp, operand: Operand) -> Op {
+        Op::Calc { op, operand }
+    }
+
+    #[test]
+    fn int_arithmetic_is_exact_and_checked() {
+        let add = calc(CalcOp::Add, Operand::Int(5));
+        assert_eq!(add.apply_one(&Value::Int(1)), Ok(Value::Int(6)));
+        assert_eq!(
+            add.apply_one(&Value::Int(i64::MAX)),
+            Err(Failure::IntegerOverflow(CalcOp::Add))
+        );
+        let sub = calc(CalcOp::Subtract, Operand::Int(1));
+        assert_eq!(
+            sub.apply_one(&Value::Int(i64::MIN)),
+            Err(Failure::IntegerOverflow(CalcOp::Subtract))
+        );
+        let mul = calc(CalcOp::Multiply, Operand::Int(2));
+        assert_eq!(mul.apply_one(&Value::Int(-4)), Ok(Value::Int(-8)));
+        assert_eq!(
+            mul.apply_one(&Value::Int(i64::MAX / 2 + 1)),
+            Err(Failure::IntegerOverflow(CalcOp::Multiply))
+        );
+        assert_eq!(Failure::IntegerOverflow(CalcOp::Add).detail(), "integer overflow in add");
+    }
+
+    #[test]
+    fn float_arithmetic() {
+        let add = calc(CalcOp::Add, Operand::Float(0.5));
+        assert_eq!(add.apply_one(&Value::Int(1)), Ok(Value::Float(1.5)));
+        let add_int = calc(CalcOp::Add, Operand::Int(1));
+        assert_eq!(add_int.apply_one(&Value::Float(1.5)), Ok(Value::Float(2.5)));
+        let mul = calc(CalcOp::Multiply, Operand::Float(1e300));
+        assert_eq!(
+            mul.apply_one(&Value::Float(1e300)),
+            Err(Failure::NotFinite(CalcOp::Multiply))
+        );
+        assert_eq!(
+            Failure::NotFinite(CalcOp::Multiply).detail(),
+            "result of multiply is not finite"
+        );
+        // int converted to double with round-to-nearest-even
+        let add0 = calc(CalcOp::Add, Operand::Float(0.0));
+        assert_eq!(
+            add0.apply_one(&Value::Int((1 << 53) + 1)),
+            Ok(Value::Float(9007199254740992.0))
+        );
+    }
+
+    #[test]
+    fn divide_always_floats() {
+        let div = calc(CalcOp::Divide, Operand::Int(2));
+        assert_eq!(div.apply_one(&Value::Int(4)), Ok(Value::Float(2.0)));
+        assert_eq!(div.apply_one(&Value::Int(3)), Ok(Value::Float(1.5)));
+        let div_small = calc(CalcOp::Divide, Operand::Float(1e-300));
+        assert_eq!(
+            div_small.apply_one(&Value::Float(1e300)),
+            Err(Failure::NotFinite(CalcOp::Divide))
+        );
+        // float(x) / float(operand), not the exact quotient
+        let div3 = calc(CalcOp::Divide, Operand::Int(3));
+        assert_eq!(
+            div3.apply_one(&Value::Int(i64::MAX)),
+            Ok(Value::Float(i64::MAX as f64 / 3.0))
+        );
+    }
+
+    #[test]
+    fn calculator_type_errors() {
+        let add = calc(CalcOp::Add, Operand::Int(1));
+        for (v, t) in [
+            (Value::Str("1".into()), "string"),
+            (Value::Bool(true), "bool"),
+            (Value::Null, "null"),
+            (Value::Array(vec![]), "array"),
+            (Value::Object(Box::default()), "object"),
+        ] {
+            assert_eq!(add.apply_one(&v), Err(Failure::ExpectedNumber(t)));
+        }
+        assert_eq!(Failure::ExpectedNumber("string").detail(), "expected a number, got string");
+    }
+
+    #[test]
+    fn text_ops() {
+        assert_eq!(text_transform(TextOp::Uppercase, "straße"), "STRASSE");
+        assert_eq!(text_transform(TextOp::Lowercase, "ΟΔΟΣ"), "οδος");
+        assert_eq!(text_transform(TextOp::Lowercase, "İ"), "i\u{307}");
+        assert_eq!(text_transform(TextOp::Reverse, "abc"), "cba");
+        assert_eq!(text_transform(TextOp::Reverse, "añ😀b"), "b😀ña");
+        // combining marks are separate code points: reversed like s[::-1]
+        assert_eq!(text_transform(TextOp::Reverse, "e\u{301}x"), "x\u{301}e");
+        for op in [TextOp::Uppercase, TextOp::Lowercase, TextOp::Reverse] {
+            for s in ["Hello World 1", "straße ΟΔΟΣ", "", "ǅ"] {
+                let mut owned = s.to_owned();
+                text_transform_in_place(op, &mut owned);
+                assert_eq!(owned, text_transform(op, s));
+            }
+        }
+        let up = Op::Text(TextOp::Uppercase);
+        assert_eq!(up.apply_one(&Value::Int(1)), Err(Failure::ExpectedString("int")));
+        assert_eq!(Failure::ExpectedString("int").detail(), "expected a string, got int");
+    }
+
+    #[test]
+    fn failure_truncates_chunk_borrowed_and_owned() {
+        let items = vec![Value::Int(1), Value::Int(2), Value::Str("x".into()), Value::Int(4)];
+        let op = calc(CalcOp::Add, Operand::Int(1));
+        let mut borrowed = Chunk::Borrowed(&items);
+        let f = op.apply(&mut borrowed).unwrap();
+        assert_eq!(f.index, 2);
+        assert_eq!(borrowed.as_slice(), &[Value::Int(2), Value::Int(3)]);
+        let mut owned = Chunk::Owned(items.clone());
+        let f = op.apply(&mut owned).unwrap();
+        assert_eq!(f.index, 2);
+        assert_eq!(owned.as_slice(), &[Value::Int(2), Value::Int(3)]);
+        let text = Op::Text(TextOp::Reverse);
+        let mut owned = Chunk::Owned(vec![Value::Str("ab".into()), Value::Null]);
+        let f = text.apply(&mut owned).unwrap();
+        assert_eq!(f, ChunkFailure { index: 1, failure: Failure::ExpectedString("null") });
+        assert_eq!(owned.as_slice(), &[Value::Str("ba".into())]);
+    }
+}

@@ -1,0 +1,164 @@
+//! The item type that flows through a pipeline: a JSON value with Python-like number semantics
+//! (`2` and `2.0` are different values).
+
+use indexmap::IndexMap;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+/// A JSON object: keys keep their first position, a repeated key keeps its last value (like a
+/// Python `dict` built by `json.loads`).
+pub type Object = IndexMap<String, Value>;
+
+/// One item. Integers are signed 64-bit, floats are finite IEEE-754 doubles, strings hold Unicode
+/// scalar values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Array(Vec<Value>),
+    /// Boxed to keep `Value` at 32 bytes.
+    Object(Box<Object>),
+}
+
+impl Value {
+    /// The type name used in error messages: `int`, `float`, `string`, `bool`, `null`, `array`, `object`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::Str(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    /// Type-exact equality (`Int(2) != Float(2.0)`); floats compare bit for bit, so `0.0 != -0.0`.
+    pub fn exact_eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.exact_eq(y))
+            }
+            (Value::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va.exact_eq(vb))
+            }
+            _ => self == other,
+        }
+    }
+
+    /// Serializes to JSON text the way serde_json does (`2.0` stays `2.0`).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a Value always serializes")
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::Str(t) => s.serialize_str(t),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map.iter() {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+    }
+
+    #[test]
+    fn type_names() {
+        let names: Vec<_> = [
+            Value::Null,
+            Value::Bool(true),
+            Value::Int(1),
+            Value::Float(1.0),
+            Value::Str("x".into()),
+            Value::Array(vec![]),
+            Value::Object(Box::default()),
+        ]
+        .iter()
+        .map(Value::type_name)
+        .collect();
+        assert_eq!(names, ["null", "bool", "int", "float", "string", "array", "object"]);
+    }
+
+    #[test]
+    fn exact_eq_distinguishes_int_and_float() {
+        assert!(!Value::Int(2).exact_eq(&Value::Float(2.0)));
+        assert!(Value::Float(2.0).exact_eq(&Value::Float(2.0)));
+        assert!(!Value::Float(0.0).exact_eq(&Value::Float(-0.0)));
+    }
+
+    #[test]
+    fn serializes_like_serde_json() {
+        let v = Value::Array(vec![
+            Value::Int(2),
+            Value::Float(2.0),
+            Value::Float(0.1),
+            Value::Float(1e20),
+            Value::Str("é\"".into()),
+            Value::Null,
+            Value::Bool(false),
+        ]);
+        assert_eq!(v.to_json(), r#"[2,2.0,0.1,1e20,"é\"",null,false]"#);
+    }
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything rmprof needs on a fresh Debian machine: system tools (as root), a virtualenv in .venv
+# with rmprof and its Rust extension built by maturin, and the standalone binary rmprof-runtime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# Debian packages: valgrind and perf for the Rust binary's profiles, chromium for the browser tests.
+APT_PACKAGES=(valgrind linux-perf chromium)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    log "installing ${missing[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "warning: missing Debian packages ${missing[*]} (install them as root); their profilers will be gaps"
+  fi
+fi
+
+# One cargo target directory outside the clone, so that rebuilds in a fresh clone reuse compiled crates.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rmprof/cargo-target}"
+mkdir -p "$CARGO_TARGET_DIR"
+
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  python3 -m venv .venv
+fi
+log "installing rmprof (building the Rust extension with maturin)"
+.venv/bin/python -m pip install -q --upgrade pip "maturin>=1.7,<2"
+.venv/bin/python -m pip install -q --no-build-isolation ".[profilers,test]"
+
+log "building the standalone binary rmprof-runtime"
+cargo build -q --release --manifest-path rust_runtime/Cargo.toml --bin rmprof-runtime
+install -m 755 "$CARGO_TARGET_DIR/release/rmprof-runtime" .venv/bin/rmprof-runtime
+log "done: .venv/bin/rmprof is ready"

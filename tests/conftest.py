@@ -1,0 +1,50 @@
+"""Shared fixtures: manifest builders and a CLI runner that runs rmprof as a user would."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def chain_manifest(*nodes: tuple[str, str, dict[str, Any]], name: str = "t") -> dict[str, Any]:
+    """A manifest v1 document whose nodes are connected in the given order."""
+    return {
+        "version": "v1",
+        "metadata": {"name": name},
+        "nodes": [{"id": i, "node_type": t, "params": p} for i, t, p in nodes],
+        "connections": [{"from": a[0], "to": b[0]} for a, b in zip(nodes, nodes[1:], strict=False)],
+    }
+
+
+SIMPLE = chain_manifest(
+    ("source", "DataSourceNode", {}),
+    ("calc", "CalculatorNode", {"operation": "add", "operand": 5}),
+    ("sink", "DataSinkNode", {}),
+)
+
+
+@pytest.fixture
+def simple_manifest() -> dict[str, Any]:
+    """A fresh copy of the simple pipeline's manifest document."""
+    return copy.deepcopy(SIMPLE)
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m rmprof ARGS`` in a child process, capturing output."""
+    return subprocess.run(
+        [sys.executable, "-m", "rmprof", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def write_json(path: Path, doc: Any) -> Path:
+    """Write ``doc`` as JSON to ``path`` and return the path."""
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path

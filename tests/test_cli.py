@@ -1,0 +1,90 @@
+"""The CLI as a user runs it: outputs, JSON, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SIMPLE, run_cli, write_json
+
+
+def test_help_does_not_import_asyncio_or_runtimes() -> None:
+    code = (
+        "import sys; from rmprof.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "bad = [m for m in ('asyncio', 'rmprof.runtimes', 'rmprof.profilers', 'jinja2') if m in sys.modules]\n"
+        "print('IMPORTED', bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
+    assert "IMPORTED []" in out
+
+
+def test_run_scenario_text_json() -> None:
+    proc = run_cli("run", "--scenario", "text", "--runtime", "python", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["scenario"] == "text" and doc["runtime"] == "python" and doc["expected"] is True
+    assert doc["outputs"]["sink"][:2] == ["0 GNIRTS TSET", "1 GNIRTS TSET"]
+
+
+def test_run_human_summary_and_scenarios_listing() -> None:
+    proc = run_cli("run", "-s", "simple")
+    assert proc.returncode == 0 and "outputs match the expected outputs" in proc.stdout
+    listing = run_cli("scenarios", "--json")
+    assert [r["name"] for r in json.loads(listing.stdout)] == ["complex", "large", "simple", "text"]
+
+
+def test_run_manifest_and_input_files(tmp_path: Path) -> None:
+    m = write_json(tmp_path / "m.json", SIMPLE)
+    i = write_json(tmp_path / "i.json", [1, 2.5])
+    proc = run_cli("run", "--manifest", str(m), "--input", str(i), "--json")
+    assert json.loads(proc.stdout)["outputs"] == {"sink": [6, 7.5]}
+
+
+def _assert_bad_input(proc: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 3 and lines[0].startswith("rmprof: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("manifest_text", "input_doc", "fragments"),
+    [
+        ("{nope", [1], ["m.json: invalid JSON at line 1 column 2"]),
+        (json.dumps({**SIMPLE, "version": "v0"}), [1], ['m.json: version: must be "v1", got "v0"']),
+        (json.dumps(SIMPLE).replace("DataSinkNode", "GhostNode"), [1], ["nodes[2].node_type: unknown node type 'GhostNode'"]),
+        (json.dumps(SIMPLE), {"a": 1}, ["i.json: input: expected a JSON array, got object"]),
+        (json.dumps(SIMPLE), [1, 2**64], ["i.json: input[1]: integer out of 64-bit range"]),
+        (json.dumps(SIMPLE), [1, "two"], ["node 'calc' (CalculatorNode) at item 1: expected a number, got string"]),
+        (json.dumps(SIMPLE), [2**63 - 3], ["node 'calc' (CalculatorNode) at item 0: integer overflow in add"]),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, manifest_text: str, input_doc, fragments) -> None:
+    (tmp_path / "m.json").write_text(manifest_text)
+    write_json(tmp_path / "i.json", input_doc)
+    _assert_bad_input(run_cli("run", "-m", str(tmp_path / "m.json"), "-i", str(tmp_path / "i.json")), *fragments)
+
+
+def test_nan_literal_and_missing_files(tmp_path: Path) -> None:
+    m = write_json(tmp_path / "m.json", SIMPLE)
+    (tmp_path / "nan.json").write_text("[1, NaN]")
+    _assert_bad_input(run_cli("run", "-m", str(m), "-i", str(tmp_path / "nan.json")), "input[1]: non-finite number")
+    _assert_bad_input(run_cli("run", "-m", str(m), "-i", str(tmp_path / "gone.json")), "gone.json: no such file")
+    _assert_bad_input(run_cli("run", "-s", "no-such-scenario"), "unknown scenario 'no-such-scenario'")
+    _assert_bad_input(run_cli("run", "-s", "text", "--runtime", "bogus"), "'bogus' is not one of")
+    _assert_bad_input(run_cli("run"), "say what to run")
+
+
+def test_mismatch_with_expected_output_exits_1(tmp_path: Path) -> None:
+    m = write_json(tmp_path / "m.json", SIMPLE)
+    i = write_json(tmp_path / "i.json", [1])
+    e = write_json(tmp_path / "e.json", {"sink": [6.0]})
+    proc = run_cli("run", "-m", str(m), "-i", str(i), "--expected", str(e))
+    assert proc.returncode == 1 and "sink[0]: got 6 (int), expected 6.0 (float)" in proc.stderr

@@ -1,0 +1,337 @@
+"""Tests for rmprof.bench.stats against hand-computed values and seeded synthetic samples."""
+
+import math
+import random
+import time
+
+import pytest
+
+from rmprof.bench import stats as S
+
+
+def _lognormal(seed: int, n: int, scale: float = 1.0, sigma: float = 0.2) -> list[float]:
+    rng = random.Random(seed)
+    return [scale * rng.lognormvariate(0.0, sigma) for _ in range(n)]
+
+
+# --- order statistics -------------------------------------------------------
+
+
+def test_percentile_linear_interpolation_by_hand() -> None:
+    xs = [4.0, 1.0, 3.0, 2.0]  # unsorted on purpose
+    assert S.percentile(xs, 0) == 1.0
+    assert S.percentile(xs, 100) == 4.0
+    assert S.percentile(xs, 25) == pytest.approx(1.75)  # h = 3 * 0.25 = 0.75
+    assert S.percentile(xs, 50) == pytest.approx(2.5)
+    assert S.percentile(xs, 75) == pytest.approx(3.25)
+    assert S.percentile([10.0, 20.0], 10) == pytest.approx(11.0)
+    assert S.percentile([7.0], 37) == 7.0
+
+
+def test_percentile_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        S.percentile([], 50)
+    with pytest.raises(ValueError):
+        S.percentile([1.0], 101)
+    with pytest.raises(ValueError):
+        S.percentile([1.0], -1)
+
+
+def test_median_iqr_mad_by_hand() -> None:
+    assert S.median([3.0, 1.0, 2.0]) == 2.0
+    assert S.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert S.median([5.0]) == 5.0
+    assert S.iqr([1.0, 2.0, 3.0, 4.0]) == pytest.approx(1.5)
+    assert S.iqr(list(range(1, 11))) == pytest.approx(4.5)  # 7.75 - 3.25
+    # |x - 2| = 1,1,0,0,2,4,7 -> median 1
+    assert S.mad([1.0, 1.0, 2.0, 2.0, 4.0, 6.0, 9.0]) == 1.0
+    with pytest.raises(ValueError):
+        S.median([])
+
+
+def test_median_matches_percentile_50() -> None:
+    xs = _lognormal(3, 51) + _lognormal(4, 50)
+    assert S.median(xs) == pytest.approx(S.percentile(xs, 50))
+
+
+# --- outliers -----------------------------------------------------------------
+
+
+def test_tukey_fences_by_hand() -> None:
+    low, high = S.tukey_fences(list(range(1, 11)))
+    # Q1 = 3.25, Q3 = 7.75, IQR = 4.5
+    assert low == pytest.approx(3.25 - 1.5 * 4.5)
+    assert high == pytest.approx(7.75 + 1.5 * 4.5)
+    low3, high3 = S.tukey_fences(list(range(1, 11)), k=3)
+    assert (low3, high3) == pytest.approx((3.25 - 13.5, 7.75 + 13.5))
+
+
+def test_tukey_flags_planted_outliers_only() -> None:
+    inliers = [float(v) for v in range(1, 11)]
+    xs = inliers[:4] + [20.0] + inliers[4:] + [100.0]  # planted at indices 4 and 11
+    # Sorted: 1..10, 20, 100 -> Q1 = 3.75, Q3 = 9.25, IQR = 5.5
+    # mild fence 17.5 (20 is out), severe fence 25.75 (20 is in, 100 is out)
+    assert S.tukey_outliers(xs) == [4, 11]
+    assert S.tukey_outliers(xs, k=3.0) == [11]
+    assert S.classify_outliers(xs) == {"mild": 1, "severe": 1, "indices": [4, 11]}
+
+
+def test_tukey_low_outliers_and_clean_data() -> None:
+    xs = _lognormal(11, 100, scale=1e6, sigma=0.05)
+    planted = list(xs)
+    planted[17] = 1e3  # absurdly fast
+    planted[42] = 5e7  # absurdly slow
+    assert S.tukey_outliers(planted, k=3.0) == [17, 42]
+    assert set(S.tukey_outliers(planted)) >= {17, 42}
+    # Constant samples have IQR 0 and nothing outside the fences.
+    assert S.tukey_outliers([2.0] * 8) == []
+
+
+# --- bootstrap ------------------------------------------------------------------
+
+
+def test_bootstrap_ci_covers_true_median() -> None:
+    # Lognormal(0, 0.5) has median exactly 1.
+    covered = 0
+    trials = 50
+    for trial in range(trials):
+        xs = _lognormal(1000 + trial, 41, sigma=0.5)
+        lo, hi = S.bootstrap_ci(xs, resamples=500, seed=trial)
+        assert lo <= S.median(xs) <= hi
+        covered += lo <= 1.0 <= hi
+    assert covered >= 0.9 * trials
+
+
+def test_bootstrap_ci_other_stat_and_degenerate_inputs() -> None:
+    xs = _lognormal(5, 60)
+    lo, hi = S.bootstrap_ci(xs, stat=lambda s: sum(s) / len(s), resamples=500)
+    assert lo < sum(xs) / len(xs) < hi
+    assert S.bootstrap_ci([3.0]) == (3.0, 3.0)
+    assert S.bootstrap_ci([3.0] * 20) == (3.0, 3.0)
+    with pytest.raises(ValueError):
+        S.bootstrap_ci([])
+    with pytest.raises(ValueError):
+        S.bootstrap_ci(xs, confidence=1.0)
+    with pytest.raises(ValueError):
+        S.bootstrap_ci(xs, resamples=0)
+
+
+def test_bootstrap_narrower_at_lower_confidence() -> None:
+    xs = _lognormal(6, 80)
+    lo95, hi95 = S.bootstrap_ci(xs, confidence=0.95)
+    lo80, hi80 = S.bootstrap_ci(xs, confidence=0.80)
+    assert lo95 <= lo80 <= hi80 <= hi95
+
+
+def test_ratio_ci_covers_known_speedup() -> None:
+    # Python 20x slower than Rust: the true ratio of medians is exactly 20.
+    covered = 0
+    trials = 20
+    for trial in range(trials):
+        python = _lognormal(2000 + trial, 60, scale=20.0, sigma=0.3)
+        rust = _lognormal(3000 + trial, 60, scale=1.0, sigma=0.3)
+        point, lo, hi = S.ratio_ci(python, rust, resamples=500, seed=trial)
+        assert point == pytest.approx(S.median(python) / S.median(rust))
+        assert lo <= point <= hi
+        covered += lo <= 20.0 <= hi
+    assert covered >= 0.85 * trials
+
+
+def test_ratio_ci_rejects_non_positive_denominator() -> None:
+    with pytest.raises(ValueError):
+        S.ratio_ci([1.0, 2.0], [1.0, 0.0])
+    with pytest.raises(ValueError):
+        S.ratio_ci([1.0], [])
+
+
+def test_determinism_with_seed() -> None:
+    xs = _lognormal(7, 100)
+    ys = _lognormal(8, 100, scale=1.05)
+    assert S.bootstrap_ci(xs, seed=42) == S.bootstrap_ci(xs, seed=42)
+    assert S.bootstrap_ci(xs, seed=42) != S.bootstrap_ci(xs, seed=43)
+    assert S.ratio_ci(xs, ys, seed=9) == S.ratio_ci(xs, ys, seed=9)
+    assert S.compare(xs, ys, seed=1) == S.compare(xs, ys, seed=1)
+    assert S.summarize(xs, "ns", seed=5) == S.summarize(xs, "ns", seed=5)
+
+
+def test_bootstrap_speed_is_reported() -> None:
+    xs = _lognormal(9, 200, scale=1e6)
+    start = time.perf_counter()
+    S.bootstrap_ci(xs, resamples=2000)
+    boot = time.perf_counter() - start
+    start = time.perf_counter()
+    S.compare(xs, _lognormal(10, 200, scale=1e6), resamples=2000)
+    cmp_ = time.perf_counter() - start
+    # Printed, not asserted: CI machines are too noisy for timing asserts (budget: 0.5 s).
+    print(f"\nbootstrap_ci 2000x200: {boot:.3f} s; compare 2000x(200+200): {cmp_:.3f} s")
+
+
+# --- summarize ------------------------------------------------------------------
+
+
+def test_summarize_fields_and_quiet_sample() -> None:
+    xs = _lognormal(12, 200, scale=1e6, sigma=0.02)
+    xs[3] = 5e6  # one planted severe outlier: flagged, not dropped
+    out = S.summarize(xs, "ns")
+    expected_keys = {
+        "n", "unit", "median", "mean", "stdev", "min", "max", "p5", "p95", "iqr",
+        "ci95", "rel_ci_width", "outliers", "noisy", "warning",
+    }  # fmt: skip
+    assert set(out) == expected_keys
+    assert out["n"] == 200 and out["unit"] == "ns"
+    assert out["max"] == 5e6  # the outlier is still in the data
+    assert out["median"] == pytest.approx(S.median(xs))
+    lo, hi = out["ci95"]
+    assert lo <= out["median"] <= hi
+    assert out["rel_ci_width"] == pytest.approx((hi - lo) / out["median"])
+    assert out["outliers"]["severe"] >= 1 and 3 in out["outliers"]["indices"]
+    assert out["noisy"] is False and out["warning"] is None
+
+
+def test_summarize_flags_wide_spread() -> None:
+    xs = _lognormal(13, 30, scale=1e6, sigma=0.6)
+    out = S.summarize(xs, "ns")
+    assert out["rel_ci_width"] > S.NOISY_REL_CI_WIDTH
+    assert out["noisy"] is True
+    half = round(out["rel_ci_width"] * 50)
+    assert out["warning"] == f"wide spread: 95 % CI is ±{half} % of the median"
+
+
+def test_summarize_flags_few_samples() -> None:
+    out = S.summarize([100.0, 101.0, 100.5, 100.2, 100.1], "ns")
+    assert out["noisy"] is True
+    assert out["warning"].startswith("only 5 samples")
+    single = S.summarize([42.0], "ms")
+    assert single["stdev"] == 0.0 and single["ci95"] == [42.0, 42.0]
+    assert single["warning"] == "only 1 sample"
+
+
+# --- compare ------------------------------------------------------------------------
+
+
+def test_compare_regressed_on_plus_10_percent() -> None:
+    before = _lognormal(20, 100, scale=1e6, sigma=0.05)
+    after = _lognormal(21, 100, scale=1.1e6, sigma=0.05)
+    out = S.compare(before, after)
+    assert out["verdict"] == "regressed"
+    assert out["message"] == "Performance has regressed."
+    assert out["change"] == pytest.approx(0.10, abs=0.03)
+    lo, hi = out["ci95"]
+    assert lo <= out["change"] <= hi and lo > 0
+    assert out["p_value"] < 0.05
+
+
+def test_compare_improved_on_minus_10_percent() -> None:
+    before = _lognormal(22, 100, scale=1e6, sigma=0.05)
+    after = _lognormal(23, 100, scale=0.9e6, sigma=0.05)
+    out = S.compare(before, after)
+    assert out["verdict"] == "improved"
+    assert out["change"] == pytest.approx(-0.10, abs=0.03)
+    assert out["ci95"][1] < 0
+
+
+def test_compare_identical_distributions() -> None:
+    verdicts = []
+    for trial in range(10):
+        before = _lognormal(100 + trial, 100, scale=1e6, sigma=0.05)
+        after = _lognormal(200 + trial, 100, scale=1e6, sigma=0.05)
+        out = S.compare(before, after, resamples=1000, seed=trial)
+        assert 0.0 < out["p_value"] <= 1.0
+        verdicts.append(out["verdict"])
+    assert set(verdicts) <= {"no change", "within noise"}
+    assert verdicts.count("no change") >= 8
+
+
+def test_compare_same_samples_is_no_change() -> None:
+    xs = _lognormal(30, 50, scale=1e6)
+    out = S.compare(xs, list(xs))
+    assert out["change"] == 0.0
+    assert out["verdict"] == "no change"
+    assert out["p_value"] > 0.5
+
+
+def test_compare_small_significant_shift_is_within_noise() -> None:
+    before = _lognormal(40, 400, scale=1e6, sigma=0.005)
+    after = _lognormal(41, 400, scale=1.01e6, sigma=0.005)
+    out = S.compare(before, after)
+    assert out["p_value"] < 0.05
+    assert out["change"] == pytest.approx(0.01, abs=0.003)
+    assert out["verdict"] == "within noise"
+    # With the threshold disabled the same data is a real regression.
+    assert S.compare(before, after, noise_threshold=0.0)["verdict"] == "regressed"
+
+
+def test_compare_p_value_agrees_with_interval() -> None:
+    # The p-value inverts the reported interval exactly, including at the boundary.
+    significant = 0
+    for trial in range(40):
+        n = 10 + trial
+        before = _lognormal(500 + trial, n, scale=1e6, sigma=0.1)
+        after = _lognormal(600 + trial, n, scale=1.04e6 if trial % 2 else 0.96e6, sigma=0.1)
+        confidence = 0.9 if trial % 3 == 0 else 0.95
+        out = S.compare(before, after, confidence=confidence, resamples=500, seed=trial)
+        lo, hi = out["ci95"]
+        assert (out["p_value"] < 1 - confidence) == (lo > 0 or hi < 0)
+        significant += out["p_value"] < 1 - confidence
+    assert 0 < significant < 40  # both branches exercised
+
+
+def test_compare_warns_on_few_samples() -> None:
+    assert S.compare(_lognormal(60, 30), _lognormal(61, 30))["warning"] is None
+    out = S.compare([1.0, 1.1, 0.9], [2.0, 2.1])
+    assert out["warning"] == "only 3 samples before / 2 after: verdict is unreliable"
+
+
+def test_compare_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        S.compare([], [1.0])
+    with pytest.raises(ValueError):
+        S.compare([0.0, 1.0], [1.0])
+    with pytest.raises(ValueError):
+        S.compare([1.0], [1.0], noise_threshold=-0.1)
+
+
+def test_compare_exact() -> None:
+    out = S.compare_exact(1_000_000, 1_100_000)
+    assert out["change"] == pytest.approx(0.1)
+    assert out["verdict"] == "regressed"
+    assert out["ci95"] is None and out["p_value"] is None
+    assert S.compare_exact(1000, 900)["verdict"] == "improved"
+    assert S.compare_exact(1000, 1000)["verdict"] == "no change"
+    assert S.compare_exact(1000, 1001)["verdict"] == "regressed"
+    assert S.compare_exact(1000, 1001, noise_threshold=0.01)["verdict"] == "within noise"
+    assert S.compare_exact(0, 0)["verdict"] == "no change"
+    assert math.isinf(S.compare_exact(0, 5)["change"])
+    with pytest.raises(ValueError):
+        S.compare_exact(-1, 5)
+
+
+# --- formatting -------------------------------------------------------------------
+
+
+def test_format_ratio() -> None:
+    assert S.format_ratio(23.4, 21.0, 25.9) == "23.4× [21.0×, 25.9×]"
+    assert S.format_ratio(1.052, 0.98, 1.13) == "1.05× [0.98×, 1.13×]"
+    assert S.format_ratio(234.4, 210.2, 259.9) == "234× [210×, 260×]"
+
+
+def test_format_time() -> None:
+    assert S.format_time(0) == "0 ns"
+    assert S.format_time(1.5) == "1.50 ns"
+    assert S.format_time(123.4) == "123 ns"
+    assert S.format_time(999.7) == "1.00 µs"
+    assert S.format_time(1234) == "1.23 µs"
+    assert S.format_time(45_600_000) == "45.6 ms"
+    assert S.format_time(2.5e10) == "25.0 s"
+    assert S.format_time(-1500) == "-1.50 µs"
+
+
+def test_format_comparison_criterion_wording() -> None:
+    before = _lognormal(50, 100, scale=1e6, sigma=0.05)
+    after = _lognormal(51, 100, scale=1.1e6, sigma=0.05)
+    text = S.format_comparison(S.compare(before, after))
+    first, second = text.splitlines()
+    assert first.startswith("change: [+") and "(p = 0.00 < 0.05)" in first
+    assert second == "Performance has regressed."
+    exact = S.format_comparison(S.compare_exact(100, 100))
+    assert exact == "change: +0.00% (exact)\nNo change in performance detected."
