@@ -129,4 +129,5 @@ def first_difference(expected: Any, actual: Any, path: str = "") -> str | None:
         return None
     if same_values(expected, actual):
         return None
-    return f"{path}: got {json.dumps(actual)[:60]} ({type_name(actual)}), expected {json.dumps(expected)[:60]} ({type_name(expected)})"
+    got, want = json.dumps(actual)[:60], json.dumps(expected)[:60]
+    return f"{path}: got {got} ({type_name(actual)}), expected {want} ({type_name(expected)})"

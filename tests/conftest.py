@@ -39,9 +39,7 @@ def simple_manifest() -> dict[str, Any]:
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m rmprof ARGS`` in a child process, capturing output."""
-    return subprocess.run(
-        [sys.executable, "-m", "rmprof", *args], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
+    return subprocess.run([sys.executable, "-m", "rmprof", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
 def write_json(path: Path, doc: Any) -> Path:

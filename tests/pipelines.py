@@ -67,8 +67,12 @@ def pipelines(draw: Any) -> tuple[dict[str, Any], list[Any]]:
         node_type, params = draw(node_specs(kind))
         nodes.append({"id": "root2", "node_type": node_type, "params": params})
     order = draw(st.permutations(range(len(nodes))))
-    doc = {"version": "v1", "metadata": {"name": "generated"}, "nodes": [nodes[i] for i in order],
-           "connections": connections}
+    doc = {
+        "version": "v1",
+        "metadata": {"name": "generated"},
+        "nodes": [nodes[i] for i in order],
+        "connections": connections,
+    }
     if kind == "number":
         source = st.one_of(ints, ints, floats)
     elif kind == "text":

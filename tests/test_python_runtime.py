@@ -120,9 +120,14 @@ def test_fan_out_feeds_every_branch_and_collects_each_leaf() -> None:
 
 
 def test_several_roots_each_receive_the_whole_input() -> None:
-    doc = {"version": "v1", "metadata": {"name": "two"},
-           "nodes": [{"id": "a", "node_type": "PassThroughNode"},
-                     {"id": "b", "node_type": "CalculatorNode", "params": {"operation": "add", "operand": 1}}]}
+    doc = {
+        "version": "v1",
+        "metadata": {"name": "two"},
+        "nodes": [
+            {"id": "a", "node_type": "PassThroughNode"},
+            {"id": "b", "node_type": "CalculatorNode", "params": {"operation": "add", "operand": 1}},
+        ],
+    }
     assert run_python(doc, [1, 2]) == {"a": [1, 2], "b": [2, 3]}
 
 
@@ -145,11 +150,16 @@ def test_error_with_smallest_item_wins_over_an_earlier_node() -> None:
 
 
 def test_same_item_failing_on_two_branches_reports_the_first_in_topological_order() -> None:
-    doc = {"version": "v1", "metadata": {"name": "b"},
-           "nodes": [{"id": "src", "node_type": "DataSourceNode"},
-                     {"id": "t2", "node_type": "TextTransformNode", "params": {"operation": "reverse"}},
-                     {"id": "t1", "node_type": "TextTransformNode", "params": {"operation": "uppercase"}}],
-           "connections": [{"from": "src", "to": "t1"}, {"from": "src", "to": "t2"}]}
+    doc = {
+        "version": "v1",
+        "metadata": {"name": "b"},
+        "nodes": [
+            {"id": "src", "node_type": "DataSourceNode"},
+            {"id": "t2", "node_type": "TextTransformNode", "params": {"operation": "reverse"}},
+            {"id": "t1", "node_type": "TextTransformNode", "params": {"operation": "uppercase"}},
+        ],
+        "connections": [{"from": "src", "to": "t1"}, {"from": "src", "to": "t2"}],
+    }
     with pytest.raises(PipelineError) as info:
         run_python(doc, ["a", 5])
     assert (info.value.node, info.value.item) == ("t2", 1)

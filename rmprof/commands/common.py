@@ -24,18 +24,27 @@ def scenario_options(func: F) -> F:
         [
             click.option("--scenario", "-s", metavar="NAME|DIR", help="A shipped scenario or a scenario folder."),
             click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file."),
-            click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False),
-                         help="A JSON array of input items (with --manifest)."),
-            click.option("--expected", type=click.Path(dir_okay=False),
-                         help="Expected outputs to check against (with --manifest)."),
+            click.option(
+                "--input",
+                "-i",
+                "input_path",
+                type=click.Path(dir_okay=False),
+                help="A JSON array of input items (with --manifest).",
+            ),
+            click.option(
+                "--expected",
+                type=click.Path(dir_okay=False),
+                help="Expected outputs to check against (with --manifest).",
+            ),
         ]
     ):
         func = option(func)
     return func
 
 
-def resolve_scenario(scenario: str | None, manifest: str | None, input_path: str | None,
-                     expected: str | None = None) -> Any:
+def resolve_scenario(
+    scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None = None
+) -> Any:
     """The Scenario named by the scenario options (exactly one way must be given)."""
     from rmprof import scenarios
 

@@ -20,8 +20,14 @@ class OutputMismatch(RmprofError):
 @scenario_options
 @click.option("--runtime", "-r", type=click.Choice(RUNTIME_NAMES), default="python", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outputs.")
-def run(scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None,
-        runtime: str, as_json: bool) -> None:
+def run(
+    scenario: str | None,
+    manifest: str | None,
+    input_path: str | None,
+    expected: str | None,
+    runtime: str,
+    as_json: bool,
+) -> None:
     """Run a pipeline once on one runtime; check the outputs against the expected ones when known."""
     from rmprof.runtimes import get_runtime
     from rmprof.values import first_difference

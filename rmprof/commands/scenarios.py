@@ -16,13 +16,15 @@ def scenarios(as_json: bool) -> None:
     rows = []
     for name in scenario_names():
         sc = get_scenario(name)
-        rows.append({
-            "name": name,
-            "nodes": len(sc.manifest.nodes),
-            "items": len(sc.items),
-            "iterations": sc.iterations,
-            "description": sc.description,
-        })
+        rows.append(
+            {
+                "name": name,
+                "nodes": len(sc.manifest.nodes),
+                "items": len(sc.items),
+                "iterations": sc.iterations,
+                "description": sc.description,
+            }
+        )
     if as_json:
         echo_json(rows)
         return

@@ -123,8 +123,7 @@ def _connections(raw_list: list[Any], types: dict[str, str]) -> list[Connection]
             raise ManifestError(f"{where}: duplicate connection '{source}' -> '{target}'")
         if target in input_from:
             raise ManifestError(
-                f"{where}.to: '{target}' already has an input from '{input_from[target]}' "
-                "(fan-in is not supported)"
+                f"{where}.to: '{target}' already has an input from '{input_from[target]}' (fan-in is not supported)"
             )
         seen.add((source, target))
         input_from[target] = source

@@ -225,9 +225,7 @@ def _share(part: float, whole: float) -> float:
     return round(part / whole, 9) if whole else 0.0
 
 
-def build_diff_tree(
-    before: Profile, after: Profile, max_nodes: int = 5000, max_listed: int = 200
-) -> dict[str, Any]:
+def build_diff_tree(before: Profile, after: Profile, max_nodes: int = 5000, max_listed: int = 200) -> dict[str, Any]:
     """The AFTER call tree with each node's before/after share of its total, plus appeared/gone frames."""
     a_frames, b_frames = after.frames, before.frames
     after_root = _grow(after, lambda i: a_frames[i].name)
@@ -261,9 +259,7 @@ def build_diff_tree(
     appeared = sorted(
         ((n, w) for n, w in a_names.items() if w and not b_names.get(n)), key=lambda nw: (-abs(nw[1]), nw[0])
     )
-    gone = sorted(
-        ((n, w) for n, w in b_names.items() if w and not a_names.get(n)), key=lambda nw: (-abs(nw[1]), nw[0])
-    )
+    gone = sorted(((n, w) for n, w in b_names.items() if w and not a_names.get(n)), key=lambda nw: (-abs(nw[1]), nw[0]))
     return {
         "version": FORMAT_VERSION,
         "diff": True,

@@ -17,7 +17,7 @@ class Prepared(ABC):
     def run(self, items: list[Any]) -> Outputs:
         """Run the pipeline once over ``items``; raise PipelineError naming node and item on failure."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: most runtimes hold nothing to release
         """Release what ``prepare`` acquired (event loop, native handle)."""
 
     def __enter__(self) -> Prepared:
@@ -40,4 +40,10 @@ class Runtime(ABC):
 
     @abstractmethod
     def prepare(self, manifest: Manifest) -> Prepared:
-        """Build an executor for ``manifest`` (the 'initialization' the bench measures)."""
+        """Build an executor for an already validated ``manifest``."""
+
+    def prepare_text(self, text: str) -> Prepared:
+        """Manifest text to a ready executor: parse, validate, build (what the bench calls initialization)."""
+        from rmprof.manifest import parse_manifest
+
+        return self.prepare(parse_manifest(text))

@@ -63,9 +63,7 @@ def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str)
     try:
         doc = json.loads(stdout)
     except json.JSONDecodeError:
-        raise ChildFailed(
-            f"{binary} exited with {returncode} without JSON output: {_last_line(stderr)}"
-        ) from None
+        raise ChildFailed(f"{binary} exited with {returncode} without JSON output: {_last_line(stderr)}") from None
     if "error" in doc:
         err = doc["error"]
         kind, message = err.get("kind"), err.get("message", "")

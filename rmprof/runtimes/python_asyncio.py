@@ -38,9 +38,7 @@ class PythonPrepared(Prepared):
     async def run_async(self, items: list[Any]) -> Outputs:
         """Run the pipeline once: a task per node, queues between them."""
         m = self.manifest
-        inbox: dict[str, asyncio.Queue[Any]] = {
-            c.target: asyncio.Queue(maxsize=QUEUE_SIZE) for c in m.connections
-        }
+        inbox: dict[str, asyncio.Queue[Any]] = {c.target: asyncio.Queue(maxsize=QUEUE_SIZE) for c in m.connections}
         outputs: Outputs = {sink: [] for sink in m.sinks}
         failures: list[_Failure] = []
         async with asyncio.TaskGroup() as group:

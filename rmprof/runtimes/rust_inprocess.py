@@ -24,10 +24,10 @@ def load_native() -> Any:
 class RustPrepared(Prepared):
     """A native Pipeline built from the manifest text."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest_text: str) -> None:
         self._native = load_native()
         try:
-            self.pipeline = self._native.Pipeline(manifest.text)
+            self.pipeline = self._native.Pipeline(manifest_text)
         except self._native.ManifestError as exc:
             raise ManifestError(str(exc)) from None
 
@@ -58,4 +58,8 @@ class RustRuntime(Runtime):
 
     def prepare(self, manifest: Manifest) -> Prepared:
         """Parse and build the manifest in Rust."""
-        return RustPrepared(manifest)
+        return RustPrepared(manifest.text)
+
+    def prepare_text(self, text: str) -> Prepared:
+        """Parse, validate and build in Rust alone (no Python-side validation)."""
+        return RustPrepared(text)

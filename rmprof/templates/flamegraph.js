@@ -11,15 +11,15 @@
      handle.zoom(nodeIndex), handle.reset(), handle.search(text), handle.destroy()
      RmprofFlame.mountAll(root)  renders every [data-rmprof-flame="<json script id>"] element once
        (also run automatically on DOMContentLoaded); data-rmprof-title sets options.title.
-   Every frame element is a div.rmprof-frame with data-idx, data-name, data-total, data-self,
-   data-depth (and data-delta in diff mode). */
+   Every drawn frame is a div.rmprof-frame with data-idx, data-name, data-total, data-self (and
+   data-delta in diff mode); frames narrower than MIN_PX are not drawn. */
 (function (global) {
   "use strict";
   if (global.RmprofFlame) {
     return; // included twice on one page: keep the first copy
   }
 
-  var MIN_PX = 0.35; // frames narrower than this are not drawn
+  var MIN_PX = 0.75; // frames narrower than this are not drawn (their weight stays in the parent)
   var LABEL_PX = 28; // frames narrower than this get no text
   var NEUTRAL = [236, 234, 230];
   var GREW = [214, 39, 40];
@@ -173,6 +173,7 @@
     root.appendChild(toolbar);
 
     var framesEl = el("div", "rmprof-flame-frames");
+    framesEl.style.setProperty("--rmprof-row", (rowH - 1) + "px");
     var tooltip = el("div", "rmprof-flame-tooltip");
     tooltip.setAttribute("role", "tooltip");
     tooltip.hidden = true;
@@ -188,12 +189,12 @@
         if (Math.abs(d) > scale) { scale = Math.abs(d); }
       }
     }
-    var lowerNames = new Array(names.length);
-    for (var m = 0; m < names.length; m++) {
-      lowerNames[m] = String(names[m]).toLowerCase();
-    }
+    names = names.map(String);
+    var lowerNames = names.map(function (s) { return s.toLowerCase(); });
+    var lightText = diff ? new Uint8Array(L.n) : null; // white labels on strong diff colours
     for (var c = 0; c < L.n; c++) {
-      colours[c] = diff ? diffColour(deltas[c], scale) : nameColour(String(names[L.N[c]]));
+      colours[c] = diff ? diffColour(deltas[c], scale) : nameColour(names[L.N[c]]);
+      if (diff && Math.abs(deltas[c]) / scale > 0.55) { lightText[c] = 1; }
     }
 
     root.appendChild(buildLegend());
@@ -253,9 +254,7 @@
     function draw() {
       var W = framesEl.clientWidth || container.clientWidth || 1000;
       lastWidth = W;
-      while (framesEl.firstChild) {
-        framesEl.removeChild(framesEl.firstChild);
-      }
+      framesEl.textContent = "";
       if (!L.n || !(total > 0)) {
         framesEl.style.height = "auto";
         framesEl.appendChild(el("div", "rmprof-flame-empty", "No samples in this profile."));
@@ -277,15 +276,18 @@
         if (i === focus) { cls += " rmprof-focus"; }
         if (L.D[i] < L.D[focus]) { cls += " rmprof-ancestor"; }
         node.className = cls;
-        node.style.cssText = "left:" + ((lo - x0) / span * 100) + "%;width:" + (frac * 100) + "%;top:" +
-          (L.D[i] * rowH) + "px;height:" + (rowH - 1) + "px;line-height:" + (rowH - 1) + "px;background:" + colours[i];
-        var name = String(names[L.N[i]]);
-        node.setAttribute("data-idx", String(i));
+        var st = node.style;
+        st.left = ((lo - x0) / span * 100) + "%";
+        st.width = (frac * 100) + "%";
+        st.top = (L.D[i] * rowH) + "px";
+        st.background = colours[i];
+        if (lightText && lightText[i]) { st.color = "#fff"; }
+        var name = names[L.N[i]];
+        node.setAttribute("data-idx", i);
         node.setAttribute("data-name", name);
-        node.setAttribute("data-total", String(L.T[i]));
-        node.setAttribute("data-self", String(L.S[i]));
-        node.setAttribute("data-depth", String(L.D[i]));
-        if (diff) { node.setAttribute("data-delta", String(deltas[i])); }
+        node.setAttribute("data-total", L.T[i]);
+        node.setAttribute("data-self", L.S[i]);
+        if (diff) { node.setAttribute("data-delta", deltas[i]); }
         if (frac * W >= LABEL_PX) { node.textContent = name; }
         frag.appendChild(node);
         if (L.D[i] > deepest) { deepest = L.D[i]; }
@@ -299,7 +301,7 @@
       if (!(idx >= 0 && idx < L.n)) { return; }
       focus = idx;
       resetBtn.disabled = focus === 0;
-      crumb.textContent = focus === 0 ? "" : "Zoomed into: " + String(names[L.N[focus]]);
+      crumb.textContent = focus === 0 ? "" : "Zoomed into: " + names[L.N[focus]];
       hideTip();
       draw();
     }
@@ -341,7 +343,7 @@
     function showTip(idx, ev) {
       while (tooltip.firstChild) { tooltip.removeChild(tooltip.firstChild); }
       var t = L.T[idx], s = L.S[idx];
-      tipLine("rmprof-tip-name", String(names[L.N[idx]]));
+      tipLine("rmprof-tip-name", names[L.N[idx]]);
       var file = files[L.N[idx]];
       if (file) { tipLine("rmprof-tip-file", String(file)); }
       tipLine("rmprof-tip-total", "Total: " + fmtWeight(t, unit) + " (" + pct(total > 0 ? t / total : 0) + ")");

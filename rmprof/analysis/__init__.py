@@ -1,0 +1,1 @@
+"""Analysis of measurements: time categories, bottlenecks, the plan's hypotheses (profiler-agnostic)."""

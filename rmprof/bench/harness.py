@@ -1,0 +1,419 @@
+"""The benchmark harness: the plan's metrics for every runtime, interleaved, with bootstrap statistics.
+
+Metrics (their definitions are repeated in the README):
+- init: manifest text -> executor ready (parse, validate, build nodes), per runtime;
+- run: wall time of one run over the scenario's input, executor already built (throughput derives from it);
+- memory: peak bytes allocated during one run, and peak resident memory of a fresh process that runs the
+  scenario for its iteration count;
+- cold start: a fresh process from exec to its first output line;
+- python-fused: the same computation as one plain Python comprehension, the floor of the Python baseline.
+In-process runtimes are sampled round-robin (A B A B ...) so that drift on a shared machine hits all alike;
+the binary is sampled in chunks between the rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rmprof.bench import stats
+from rmprof.errors import RmprofError
+from rmprof.runtimes import get_runtime
+from rmprof.runtimes.binary import find_binary, parse_binary_output
+from rmprof.scenarios import Scenario
+from rmprof.values import first_difference
+
+BASELINE = "python"
+FUSED = "python-fused"
+IN_PROCESS = ("python", "rust")
+# A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
+MIN_SAMPLE_NS = 200_000
+
+
+@dataclass
+class BenchConfig:
+    """How much to measure."""
+
+    iterations: int | None = None  # run samples per runtime; None = the scenario's iteration count
+    warmup: int = 5
+    init_samples: int = 30
+    cold_starts: int = 12
+    binary_chunks: int = 10
+    seed: int = 0
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+def fused_function(scenario: Scenario) -> Callable[[list[Any]], dict[str, list[Any]]]:
+    """The scenario as plain Python: each sink's node functions composed in one comprehension."""
+    from rmprof.nodes import item_function
+
+    m = scenario.manifest
+    functions = {n.id: item_function(n) for n in m.nodes}
+    identity = {n.id for n in m.nodes if n.node_type in ("DataSourceNode", "DataSinkNode", "PassThroughNode")}
+    paths = {}
+    for sink in m.sinks:
+        chain, node = [], sink
+        while node is not None:
+            if node not in identity:
+                chain.append(functions[node])
+            node = m.predecessor[node]
+        chain.reverse()
+        paths[sink] = _compose(chain)
+
+    def run(items: list[Any]) -> dict[str, list[Any]]:
+        return {sink: [fn(x) for x in items] for sink, fn in paths.items()}
+
+    return run
+
+
+def _compose(chain: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    if not chain:
+        return lambda x: x
+    if len(chain) == 1:
+        return chain[0]
+    if len(chain) == 2:
+        first, second = chain
+        return lambda x: second(first(x))
+
+    def composed(x: Any) -> Any:
+        for fn in chain:
+            x = fn(x)
+        return x
+
+    return composed
+
+
+class _Timed:
+    """Something to time: a callable running the scenario once, with its inner loop count."""
+
+    def __init__(self, name: str, run_once: Callable[[], Any]) -> None:
+        self.name = name
+        self.run_once = run_once
+        self.inner = 1
+        self.samples: list[float] = []
+
+    def calibrate(self) -> None:
+        t0 = time.perf_counter_ns()
+        self.run_once()
+        once = max(time.perf_counter_ns() - t0, 1)
+        self.inner = max(1, min(10_000, MIN_SAMPLE_NS // once))
+
+    def sample(self) -> None:
+        run_once, inner = self.run_once, self.inner
+        t0 = time.perf_counter_ns()
+        for _ in range(inner):
+            run_once()
+        self.samples.append((time.perf_counter_ns() - t0) / inner)
+
+
+def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
+    """Every metric of one scenario for ``runtimes`` (plus the python-fused floor)."""
+    say = config.progress
+    items = scenario.items
+    text = scenario.manifest.text
+    iterations = config.iterations or scenario.iterations
+    expected = scenario.expected
+    gaps: dict[str, str] = {}
+
+    prepared: dict[str, Any] = {}
+    available: list[str] = []
+    for name in runtimes:
+        rt = get_runtime(name)
+        reason = rt.unavailable_reason()
+        if reason:
+            gaps[name] = reason
+            continue
+        available.append(name)
+        if rt.in_process:
+            prepared[name] = rt.prepare_text(text)
+
+    correct: dict[str, bool] = {}
+    say(f"{scenario.name}: checking outputs of {', '.join(available)}")
+    for name in available:
+        try:
+            outputs = prepared[name].run(items) if name in prepared else _binary_outputs(scenario)
+        except RmprofError as exc:
+            gaps[name] = f"failed: {exc.message}"
+            continue
+        if expected is None:
+            expected = outputs
+        diff = first_difference(expected, outputs)
+        correct[name] = diff is None
+        if diff:
+            gaps[name] = f"wrong output: {diff}"
+    measured = [n for n in available if correct.get(n)]
+    for name in list(prepared):
+        if name not in measured:
+            prepared.pop(name).close()
+
+    timed = [_Timed(n, _bind(prepared[n].run, items)) for n in measured if n in prepared]
+    timed.append(_Timed(FUSED, _bind(fused_function(scenario), items)))
+    binary_run: list[float] = []
+    binary_init: list[float] = []
+    binary_alloc: dict[str, Any] | None = None
+    for t in timed:
+        for _ in range(config.warmup):
+            t.run_once()
+        t.calibrate()
+
+    chunks = config.binary_chunks if "rust-bin" in measured else 0
+    chunk_every = max(1, iterations // chunks) if chunks else 0
+    say(f"{scenario.name}: timing runs ({iterations} samples each, interleaved)")
+    for i in range(iterations):
+        for t in timed:
+            t.sample()
+        if chunk_every and i % chunk_every == 0:
+            doc = _binary_chunk(scenario, max(1, iterations // chunks))
+            binary_run.extend(doc["run_ns"])
+            binary_init.append(doc["init_ns"])
+            binary_alloc = doc.get("alloc", binary_alloc)
+
+    say(f"{scenario.name}: timing initialization")
+    init_samples: dict[str, list[float]] = {n: [] for n in prepared}
+    for _ in range(config.init_samples):
+        for name in prepared:
+            rt = get_runtime(name)
+            t0 = time.perf_counter_ns()
+            p = rt.prepare_text(text)
+            init_samples[name].append(time.perf_counter_ns() - t0)
+            p.close()
+
+    say(f"{scenario.name}: measuring memory")
+    alloc_peak = {n: _alloc_peak(prepared[n].run, items) for n in prepared}
+    alloc_peak[FUSED] = _alloc_peak(fused_function(scenario), items)
+    native_peak = {n: _native_heap_peak(prepared[n], items) for n in prepared}
+    if binary_alloc is not None:
+        alloc_peak["rust-bin"] = binary_alloc.get("peak_heap_bytes")
+    rss = {n: _peak_rss(_child_command(n, scenario, iterations)) for n in measured}
+
+    say(f"{scenario.name}: cold starts ({config.cold_starts} fresh processes per runtime)")
+    cold: dict[str, list[float]] = {n: [] for n in measured}
+    for _ in range(config.cold_starts):
+        for name in measured:
+            elapsed, init_ns = _cold_start(_child_command(name, scenario, 1), name == "rust-bin")
+            cold[name].append(elapsed)
+            if init_ns is not None:
+                binary_init.append(init_ns)
+
+    for p in prepared.values():
+        p.close()
+
+    results: dict[str, Any] = {}
+    run_samples = {t.name: t.samples for t in timed}
+    if binary_run:
+        run_samples["rust-bin"] = binary_run
+    if binary_init:
+        init_samples["rust-bin"] = binary_init
+    for name in [*measured, FUSED]:
+        entry: dict[str, Any] = {"inner_loops": next((t.inner for t in timed if t.name == name), 1)}
+        if name in run_samples:
+            entry["run"] = stats.summarize(run_samples[name], "ns", seed=config.seed)
+            entry["throughput"] = _throughput(entry["run"], len(items))
+        if init_samples.get(name):
+            entry["init"] = stats.summarize(init_samples[name], "ns", seed=config.seed)
+        if cold.get(name):
+            entry["cold_start"] = stats.summarize(cold[name], "ns", seed=config.seed)
+        entry["memory"] = {
+            "run_alloc_peak_bytes": alloc_peak.get(name),
+            "native_heap_peak_bytes": native_peak.get(name),
+            "process_peak_rss_bytes": rss.get(name),
+        }
+        entry["samples"] = {
+            "run_ns": run_samples.get(name, []),
+            "init_ns": init_samples.get(name, []),
+            "cold_start_ns": cold.get(name, []),
+        }
+        results[name] = entry
+
+    return {
+        "scenario": scenario.name,
+        "pipeline": scenario.manifest.name,
+        "description": scenario.description,
+        "nodes": len(scenario.manifest.nodes),
+        "items": len(items),
+        "iterations": iterations,
+        "correct": correct,
+        "gaps": gaps,
+        "runtimes": results,
+        "speedups": _speedups(results, config.seed),
+    }
+
+
+def _bind(fn: Callable[[list[Any]], Any], items: list[Any]) -> Callable[[], Any]:
+    return lambda: fn(items)
+
+
+def _throughput(run: dict[str, Any], n_items: int) -> dict[str, Any]:
+    lo, hi = run["ci95"]
+    runs = 1e9 / run["median"]
+    return {
+        "runs_per_s": runs,
+        "runs_per_s_ci95": [1e9 / hi, 1e9 / lo] if lo > 0 else None,
+        "items_per_s": runs * n_items,
+        "items_per_s_ci95": [1e9 * n_items / hi, 1e9 * n_items / lo] if lo > 0 else None,
+    }
+
+
+def _speedups(results: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Baseline time / runtime time per metric, with a bootstrap CI of the ratio of medians."""
+    base = results.get(BASELINE)
+    if not base:
+        return {}
+    out: dict[str, Any] = {}
+    for name, entry in results.items():
+        if name == BASELINE:
+            continue
+        per_metric: dict[str, Any] = {}
+        for metric, key in (("run", "run_ns"), ("init", "init_ns"), ("cold_start", "cold_start_ns")):
+            num, den = base["samples"][key], entry["samples"][key]
+            if num and den and min(den) > 0:
+                point, lo, hi = stats.ratio_ci(num, den, seed=seed)
+                per_metric[metric] = {"speedup": point, "ci95": [lo, hi], "n": [len(num), len(den)]}
+        b_mem = base["memory"]["run_alloc_peak_bytes"]
+        r_mem = _run_memory(entry["memory"])
+        if b_mem and r_mem is not None:
+            per_metric["memory"] = {"reduction": 1 - r_mem / b_mem, "baseline_bytes": b_mem, "bytes": r_mem}
+        out[name] = per_metric
+    return out
+
+
+def _run_memory(memory: dict[str, Any]) -> int | None:
+    """Bytes a run allocates: Python heap (tracemalloc) plus the native heap when it is known."""
+    py, native = memory.get("run_alloc_peak_bytes"), memory.get("native_heap_peak_bytes")
+    if py is None and native is None:
+        return None
+    return (py or 0) + (native or 0)
+
+
+def _alloc_peak(fn: Callable[[list[Any]], Any], items: list[Any]) -> int:
+    """Peak Python heap allocated during one run (tracemalloc), above what existed before it."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        fn(items)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - base)
+
+
+def _native_heap_peak(prepared: Any, items: list[Any]) -> int | None:
+    """Peak Rust heap of one in-process run when the extension counts its allocations."""
+    pipeline = getattr(prepared, "pipeline", None)
+    measure = getattr(pipeline, "run_heap_peak", None)
+    return int(measure(items)) if callable(measure) else None
+
+
+def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
+    """A fresh process running the scenario: the binary itself, or the Python child for in-process runtimes."""
+    if name == "rust-bin":
+        # With one iteration the binary prints its outputs, like the Python child prints its first item.
+        quiet = ["--no-outputs"] if iterations > 1 else []
+        return [
+            str(find_binary()),
+            "--manifest",
+            str(scenario.manifest_path),
+            "--input",
+            str(scenario.input_path),
+            "--iterations",
+            str(iterations),
+            *quiet,
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "rmprof.bench.child",
+        name,
+        str(scenario.manifest_path),
+        str(scenario.input_path),
+        str(iterations),
+    ]
+
+
+def _binary_outputs(scenario: Scenario) -> dict[str, list[Any]]:
+    cmd = [str(find_binary()), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return parse_binary_output(find_binary(), proc.returncode, proc.stdout, proc.stderr)["outputs"]
+
+
+def _binary_chunk(scenario: Scenario, iterations: int) -> dict[str, Any]:
+    cmd = [
+        str(find_binary()),
+        "--manifest",
+        str(scenario.manifest_path),
+        "--input",
+        str(scenario.input_path),
+        "--iterations",
+        str(iterations),
+        "--warmup",
+        "2",
+        "--no-outputs",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return parse_binary_output(find_binary(), proc.returncode, proc.stdout, proc.stderr)
+
+
+def _peak_rss(cmd: list[str]) -> int | None:
+    """Peak resident memory of a fresh process running ``cmd`` (from the kernel's rusage)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close() if proc.stderr else None
+    if proc.returncode != 0:
+        return None
+    return usage.ru_maxrss * 1024
+
+
+def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:
+    """Nanoseconds from exec to the first line on stdout (and the binary's own init_ns)."""
+    t0 = time.perf_counter_ns()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    elapsed = time.perf_counter_ns() - t0
+    rest, err = proc.communicate(timeout=120)
+    if proc.returncode != 0 or not first:
+        raise RmprofError(f"cold-start child {cmd[0]} failed ({proc.returncode}): {err.strip()[-300:]}")
+    init_ns = json.loads(first + rest).get("init_ns") if is_binary else None
+    return float(elapsed), init_ns
+
+
+def run_bench(scenarios: list[Scenario], runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
+    """The whole bench document: environment, per-scenario results, the plan's comparison and targets."""
+    from rmprof.bench.comparison import comparison, targets
+    from rmprof.bench.environment import environment
+
+    started = time.time()
+    results = []
+    for k, sc in enumerate(scenarios, 1):
+        config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
+        results.append(bench_scenario(sc, runtimes, config))
+    doc = comparison(results)
+    doc.update(
+        {
+            "schema": "rmprof.bench/1",
+            "created_unix": started,
+            "duration_s": time.time() - started,
+            "runtimes": runtimes,
+            "config": {
+                "iterations": config.iterations,
+                "warmup": config.warmup,
+                "init_samples": config.init_samples,
+                "cold_starts": config.cold_starts,
+                "seed": config.seed,
+                "min_sample_ns": MIN_SAMPLE_NS,
+            },
+            "environment": environment(),
+            "scenarios": results,
+            "targets": targets(results),
+        }
+    )
+    return doc

@@ -1,0 +1,169 @@
+"""``rmprof profile``: bench + every applicable profiler + analysis -> results.json and report.html."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from rmprof.commands.common import RUNTIME_NAMES, Progress, resolve_scenario, write_json_atomic
+from rmprof.errors import RmprofError
+
+
+def _profiler_names() -> tuple[str, ...]:
+    from rmprof.profilers import PROFILERS
+
+    return tuple(PROFILERS)
+
+
+@click.command()
+@click.option("--scenario", "-s", metavar="NAME|DIR|all", help="A shipped scenario, a scenario folder, or all.")
+@click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file (with --input).")
+@click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="A JSON array of items.")
+@click.option("--expected", type=click.Path(dir_okay=False), help="Expected outputs (with --manifest).")
+@click.option(
+    "--runtime",
+    "-r",
+    "runtimes",
+    multiple=True,
+    type=click.Choice(RUNTIME_NAMES),
+    help="Runtimes (repeatable; default all).",
+)
+@click.option(
+    "--profiler",
+    "-p",
+    "profilers",
+    multiple=True,
+    help="Profilers (repeatable; default every one that applies): py-spy, scalene, memray, perf, "
+    "callgrind, massif; 'none' for the bench alone.",
+)
+@click.option("--iterations", "-n", type=click.IntRange(min=3), help="Bench run samples per runtime.")
+@click.option(
+    "--min-samples",
+    type=click.IntRange(min=10),
+    default=1000,
+    show_default=True,
+    help="Samples each CPU profile must gather.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (default rmprof-runs/<timestamp>-<scenario>).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run directories and report paths as JSON.")
+def profile(
+    scenario: str | None,
+    manifest: str | None,
+    input_path: str | None,
+    expected: str | None,
+    runtimes: tuple[str, ...],
+    profilers: tuple[str, ...],
+    iterations: int | None,
+    min_samples: int,
+    out_dir: Path | None,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
+    from rmprof.commands.bench import select_scenarios
+    from rmprof.commands.common import echo_json
+
+    if scenario and not (manifest or input_path):
+        scenarios = select_scenarios(scenario)
+    else:
+        scenarios = [resolve_scenario(scenario, manifest, input_path, expected)]
+    for sc in scenarios:
+        _ = sc.manifest, sc.items  # bad input fails here, before anything is written
+    known = _profiler_names()
+    chosen = [] if profilers == ("none",) else list(profilers or known)
+    for name in chosen:
+        if name not in known:
+            raise RmprofError(f"unknown profiler '{name}' (known: {', '.join(known)}, none)")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    label = scenario if scenario == "all" else scenarios[0].name
+    base = out_dir or Path("rmprof-runs") / f"{stamp}-{label}"
+    say = Progress(quiet)
+    written = []
+    for sc in scenarios:
+        run_dir = base / sc.name if len(scenarios) > 1 else base
+        report = profile_scenario(sc, list(runtimes or RUNTIME_NAMES), chosen, run_dir, iterations, min_samples, say)
+        written.append({"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)})
+    if as_json:
+        echo_json(written)
+    else:
+        for w in written:
+            click.echo(f"report: {w['report']}")
+
+
+def profile_scenario(
+    sc, runtimes: list[str], profilers: list[str], run_dir: Path, iterations: int | None, min_samples: int, say
+) -> Path:
+    """One scenario: bench, profile, analyse, write results.json and render report.html."""
+    from rmprof import __version__
+    from rmprof.analysis.summary import analyse
+    from rmprof.bench.harness import BenchConfig, run_bench
+    from rmprof.profilers.runner import run_profilers
+    from rmprof.report.render import render_report
+    from rmprof.run_dir import PROFILES, RAW, RESULTS, SCHEMA
+
+    started = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / PROFILES).mkdir(exist_ok=True)
+    (run_dir / RAW).mkdir(exist_ok=True)
+    say(f"{sc.name}: benchmarking {', '.join(runtimes)}")
+    bench = run_bench([sc], runtimes, BenchConfig(iterations=iterations, progress=say))
+    write_json_atomic(run_dir / RAW / "bench.json", bench)
+    profiled = {"profiles": [], "gaps": []}
+    if profilers:
+        profiled = run_profilers(sc, runtimes, profilers, run_dir, min_samples=min_samples, progress=say)
+    loaded = load_profiles(run_dir, profiled["profiles"])
+    m = sc.manifest
+    results = {
+        "schema": SCHEMA,
+        "created_unix": started,
+        "duration_s": time.time() - started,
+        "rmprof_version": __version__,
+        "command": sys.argv,
+        "scenario": {
+            "name": sc.name,
+            "description": sc.description,
+            "pipeline": m.name,
+            "items": len(sc.items),
+            "iterations": bench["scenarios"][0]["iterations"],
+            "nodes": [{"id": n.id, "node_type": n.node_type, "params": n.params} for n in m.nodes],
+            "connections": [{"from": c.source, "to": c.target} for c in m.connections],
+        },
+        "bench": bench,
+        "profiles": profiled["profiles"],
+        "gaps": profiled["gaps"],
+        "analysis": analyse(bench["scenarios"][0], loaded),
+    }
+    write_json_atomic(run_dir / RESULTS, results)
+    say(f"{sc.name}: rendering the report")
+    return render_report(run_dir)
+
+
+def load_profiles(run_dir: Path, summaries: list[dict]) -> dict:
+    """The Profile of each listed speedscope file, keyed '<runtime>.<profiler>' (unreadable ones skipped)."""
+    import json
+
+    from rmprof.exporters.speedscope import from_speedscope
+
+    out = {}
+    for s in summaries:
+        try:
+            doc = json.loads((run_dir / s["file"]).read_text(encoding="utf-8"))
+            prof = from_speedscope(doc, s["runtime"], s["profiler"], s["kind"])
+        except (OSError, ValueError, KeyError):
+            continue
+        prof.sample_count = s.get("sample_count", prof.sample_count)
+        prof.rate_hz = s.get("rate_hz")
+        prof.tool_version = s.get("tool_version")
+        prof.overhead = s.get("overhead")
+        prof.meta = s.get("meta") or {}
+        out[prof.name] = prof
+    return out

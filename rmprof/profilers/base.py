@@ -1,0 +1,68 @@
+"""The Profiler interface: check the tool, profile one scenario on one runtime, return Profiles or a gap."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rmprof.profile_model import Profile
+
+
+class ProfilerGap(Exception):
+    """A profiler could not produce a profile here (missing, denied, crashed, timed out); not fatal."""
+
+    def __init__(self, reason: str, fix: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fix = fix
+
+
+@dataclass
+class ToolStatus:
+    """What `rmprof doctor` reports for one tool."""
+
+    name: str
+    found: bool
+    version: str | None = None
+    path: str | None = None
+    permitted: bool = True
+    problem: str | None = None
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict of this status."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class ProfileJob:
+    """One profiling task: which scenario files, which runtime, where raw outputs go."""
+
+    manifest_path: Path
+    input_path: Path
+    expected_path: Path | None
+    runtime: str
+    raw_dir: Path
+    scenario_name: str = "scenario"
+    min_samples: int = 1000
+    timeout_s: float = 180.0
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+
+class Profiler(ABC):
+    """One profiling tool; a module under rmprof/profilers/ plus a line in PROFILERS registers it."""
+
+    name: str = ""
+    kind: str = "cpu"
+    runtimes: tuple[str, ...] = ()
+
+    @abstractmethod
+    def status(self) -> ToolStatus:
+        """Whether the tool is installed and permitted here, its version, and the fix when not."""
+
+    @abstractmethod
+    def profile(self, job: ProfileJob) -> list[Profile]:
+        """Profile ``job``; write raw outputs under ``job.raw_dir``; raise ProfilerGap when impossible."""

@@ -1,0 +1,141 @@
+"""The program profilers run: prepare a scenario once, run it in a loop, report timing and correctness.
+
+Usage: ``python -m rmprof.profilers.child --manifest M --input I --runtime python|rust [--expected E]
+(--iterations N | --seconds S) --report FILE``.
+
+Imports stay minimal (no click, no report code) so that a profile of this process shows the pipeline and
+not rmprof's CLI. Exit codes: 0 ok, 2 the scenario could not be loaded or run (one-line message on
+stderr), 3 the first run's outputs differ from the expected outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+EXIT_FAILED = 2
+EXIT_WRONG_OUTPUT = 3
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line of the child."""
+    parser = argparse.ArgumentParser(prog="rmprof.profilers.child", description=__doc__)
+    parser.add_argument("--manifest", required=True, type=Path)
+    parser.add_argument("--input", required=True, type=Path)
+    parser.add_argument("--runtime", required=True, choices=("python", "rust"))
+    parser.add_argument("--expected", type=Path)
+    amount = parser.add_mutually_exclusive_group(required=True)
+    amount.add_argument("--iterations", type=int)
+    amount.add_argument("--seconds", type=float)
+    parser.add_argument("--report", required=True, type=Path)
+    args = parser.parse_args(argv)
+    if args.iterations is not None and args.iterations < 1:
+        parser.error("--iterations must be at least 1")
+    if args.seconds is not None and args.seconds <= 0:
+        parser.error("--seconds must be positive")
+    return args
+
+
+def _write_report(path: Path, doc: dict[str, Any]) -> None:
+    """Write the report through a temp file and a rename: the parent never reads half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _loop(prepared: Any, items: list[Any], iterations: int | None, seconds: float | None) -> tuple[int, float]:
+    """Run the pipeline ``iterations`` times (or for ``seconds``); return (iterations, loop seconds)."""
+    run = prepared.run
+    perf_counter = time.perf_counter
+    if iterations is not None:
+        start = perf_counter()
+        for _ in range(iterations):
+            run(items)
+        return iterations, perf_counter() - start
+    assert seconds is not None
+    done = 0
+    start = perf_counter()
+    deadline = start + seconds
+    while True:
+        run(items)
+        done += 1
+        now = perf_counter()
+        if now >= deadline:
+            return done, now - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prepare once, check the first run, loop, write the report; return the exit code."""
+    args = _parse_args(argv)
+    # Imported here, after argument parsing, so `--help` stays fast; these are the pipeline's own modules.
+    from rmprof.errors import RmprofError
+    from rmprof.manifest import load_manifest
+    from rmprof.runtimes import get_runtime
+    from rmprof.scenarios import load_input
+    from rmprof.values import first_difference
+
+    try:
+        manifest = load_manifest(args.manifest)
+        items = load_input(args.input)
+        expected = None
+        if args.expected is not None:
+            expected = json.loads(args.expected.read_text(encoding="utf-8"))
+        runtime = get_runtime(args.runtime)
+        why_not = runtime.unavailable_reason()
+        if why_not:
+            raise RmprofError(why_not)
+        prepared = runtime.prepare(manifest)
+    except (RmprofError, OSError, json.JSONDecodeError) as exc:
+        print(f"rmprof child: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return EXIT_FAILED
+
+    try:
+        # The first run is the checked warm-up; it is outside the timed loop so that one-off costs
+        # (first allocation of queues, lazy imports) do not inflate the per-iteration figure.
+        try:
+            outputs = prepared.run(items)
+        except RmprofError as exc:
+            print(f"rmprof child: {exc.message}", file=sys.stderr)
+            return EXIT_FAILED
+        correct: bool | None = None
+        if expected is not None:
+            why = first_difference(expected, outputs)
+            if why:
+                print(f"rmprof child: wrong output on {args.runtime}: {why}", file=sys.stderr)
+                return EXIT_WRONG_OUTPUT
+            correct = True
+        try:
+            done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
+        except RmprofError as exc:
+            print(f"rmprof child: {exc.message}", file=sys.stderr)
+            return EXIT_FAILED
+    finally:
+        prepared.close()
+
+    _write_report(
+        args.report,
+        {
+            "runtime": args.runtime,
+            "iterations": done,
+            "loop_seconds": loop_s,
+            "per_iteration_ns": loop_s * 1e9 / done,
+            "correct": correct,
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""What the Python-side profilers share: the child command, calibration, running a tool, overhead.
+
+Every profiler runs ``python -m rmprof.profilers.child`` (the scenario in a loop) under its tool. The loop
+is calibrated first, unprofiled, so that the profiled loop lasts long enough for ``job.min_samples``
+samples; the same iteration count is then run unprofiled once more so that the profiler's overhead is a
+ratio of two loops of equal work.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import rmprof
+from rmprof.profile_model import Profile
+from rmprof.profilers.base import ProfileJob, ProfilerGap
+
+# The calibration run is short: it only needs a per-iteration time good to ~20 %.
+CALIBRATION_SECONDS = 0.4
+# Aim above the minimum: sampling profilers lose a few samples to scheduling on a busy 2-core machine.
+SAMPLE_MARGIN = 1.3
+CHILD_MODULE = "rmprof.profilers.child"
+
+
+@dataclass
+class ChildReport:
+    """What the child wrote after its loop."""
+
+    iterations: int
+    loop_seconds: float
+    per_iteration_ns: float
+    correct: bool | None
+
+
+@dataclass
+class ToolRun:
+    """A finished tool process: exit code, captured output, wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_seconds: float
+
+
+def tool_path(name: str) -> str | None:
+    """The executable ``name`` on PATH, else beside this interpreter (a venv's bin, where pip puts it)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+
+
+def child_env() -> dict[str, str]:
+    """The environment for the child: rmprof importable even when it is not installed (a source tree)."""
+    env = dict(os.environ)
+    package_parent = str(Path(rmprof.__file__).resolve().parent.parent)
+    parts = [package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
+    # Python output unbuffered: a crashing child's last stderr line must reach the log.
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def child_args(
+    job: ProfileJob, report: Path, *, iterations: int | None = None, seconds: float | None = None
+) -> list[str]:
+    """The child's arguments after ``-m rmprof.profilers.child`` (what a tool appends to its own)."""
+    args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path), "--runtime", job.runtime]
+    if job.expected_path is not None:
+        args += ["--expected", str(job.expected_path)]
+    if iterations is not None:
+        args += ["--iterations", str(iterations)]
+    else:
+        args += ["--seconds", str(seconds)]
+    return args + ["--report", str(report)]
+
+
+def child_command(
+    job: ProfileJob, report: Path, *, iterations: int | None = None, seconds: float | None = None
+) -> list[str]:
+    """The full unprofiled child command line."""
+    return [sys.executable, "-m", CHILD_MODULE, *child_args(job, report, iterations=iterations, seconds=seconds)]
+
+
+def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what: str = "") -> ToolRun:
+    """Run ``cmd`` (an argument list) with a timeout; its output goes to ``log`` too. Raises ProfilerGap."""
+    what = what or Path(cmd[0]).name
+    start = time.perf_counter()
+    try:
+        # A new session so that on timeout the tool *and* the child it started are killed together.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=child_env(),
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise ProfilerGap(f"{what} could not be started: {exc}", f"check that {cmd[0]} is installed") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        stdout, stderr = proc.communicate()
+        _write_log(log, cmd, None, stdout, stderr)
+        raise ProfilerGap(
+            f"{what} timed out after {timeout_s:.0f} s",
+            "raise the profiling timeout or profile a smaller scenario",
+        ) from None
+    wall = time.perf_counter() - start
+    _write_log(log, cmd, proc.returncode, stdout, stderr)
+    return ToolRun(proc.returncode, stdout, stderr, wall)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the process group we started for ``proc`` (the tool and its child)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _write_log(log: Path | None, cmd: list[str], code: int | None, stdout: str, stderr: str) -> None:
+    """Keep what the tool printed beside its raw output: the first place to look when it failed."""
+    if log is None:
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    status = "timed out" if code is None else f"exit code {code}"
+    log.write_text(
+        f"$ {' '.join(cmd)}\n# {status}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}", encoding="utf-8"
+    )
+
+
+def child_failure(run: ToolRun) -> str:
+    """The one-line reason a child (possibly under a tool) failed, from its stderr."""
+    lines = [line.strip() for line in run.stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("rmprof child:"):
+            return line.removeprefix("rmprof child:").strip()
+    return lines[-1] if lines else f"exit code {run.returncode}"
+
+
+def read_report(path: Path) -> ChildReport:
+    """The child's report, or ProfilerGap when it is missing or unreadable."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return ChildReport(
+            iterations=int(doc["iterations"]),
+            loop_seconds=float(doc["loop_seconds"]),
+            per_iteration_ns=float(doc["per_iteration_ns"]),
+            correct=doc.get("correct"),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProfilerGap(f"the scenario child wrote no usable report ({exc})") from None
+
+
+def run_child(job: ProfileJob, tag: str, *, iterations: int | None = None, seconds: float | None = None) -> ChildReport:
+    """Run the child unprofiled; its report, or ProfilerGap naming why it failed."""
+    report = job.raw_dir / f"{job.runtime}.{tag}.report.json"
+    report.unlink(missing_ok=True)
+    cmd = child_command(job, report, iterations=iterations, seconds=seconds)
+    run = run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.{tag}.log", what="scenario child")
+    if run.returncode != 0:
+        raise ProfilerGap(f"the scenario failed on {job.runtime}: {child_failure(run)}")
+    return read_report(report)
+
+
+@dataclass
+class Calibration:
+    """How many iterations the profiled loop needs, from an unprofiled run."""
+
+    per_iteration_ns: float
+    iterations: int
+    target_seconds: float
+
+
+def calibrate(
+    job: ProfileJob, rate_hz: float, *, min_seconds: float = 1.0, max_seconds: float = 60.0, tag: str = "calibrate"
+) -> Calibration:
+    """Iterations for a loop lasting ≥ min_samples / rate_hz (with a margin), within [min_s, max_s]."""
+    report = run_child(job, tag, seconds=CALIBRATION_SECONDS)
+    target = min(max(job.min_samples / rate_hz * SAMPLE_MARGIN, min_seconds), max_seconds)
+    per_iter_s = max(report.per_iteration_ns, 1.0) / 1e9
+    iterations = max(1, math.ceil(target / per_iter_s))
+    return Calibration(report.per_iteration_ns, iterations, target)
+
+
+def record_overhead(profile: Profile, unprofiled: ChildReport, profiled: ChildReport) -> None:
+    """Set ``profile.overhead`` to the ratio of the profiled and unprofiled loops (same iteration count)."""
+    if unprofiled.iterations != profiled.iterations:
+        raise ValueError("overhead needs two loops of the same iteration count")
+    profile.overhead = {
+        "iterations": profiled.iterations,
+        "unprofiled_s": round(unprofiled.loop_seconds, 6),
+        "profiled_s": round(profiled.loop_seconds, 6),
+        "slowdown": round(profiled.loop_seconds / unprofiled.loop_seconds, 3) if unprofiled.loop_seconds else None,
+    }
+
+
+def load_json(path: Path, what: str) -> Any:
+    """A tool's JSON output, or ProfilerGap naming the file when it is missing or broken."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfilerGap(f"{what} wrote no output file {path.name}") from None
+    except (OSError, ValueError) as exc:
+        raise ProfilerGap(f"{what} output {path.name} is unreadable: {exc}") from None

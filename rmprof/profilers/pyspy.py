@@ -1,0 +1,136 @@
+"""py-spy: a sampling profiler that reads the Python interpreter's stacks from outside (ptrace).
+
+``py-spy record --format speedscope`` runs the scenario child and samples it at a fixed rate; with
+``--native`` it also unwinds the native stack, which makes the Rust frames under a PyO3 call visible.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from rmprof.exporters.speedscope import from_speedscope
+from rmprof.profile_model import Profile
+from rmprof.profilers import driver
+from rmprof.profilers.base import Profiler, ProfileJob, ProfilerGap, ToolStatus
+
+# 250 Hz reaches 1,000 samples in 4 s; each sample pauses the child, so higher rates cost more overhead.
+RATE_HZ = 250
+PTRACE_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
+INSTALL_FIX = "pip install py-spy (or pip install 'rmprof[profilers]')"
+# Frames that belong to the Rust runtime: its crate's symbols and source files.
+RUST_FRAME = re.compile(r"rmprof_runtime|rust_runtime/src|_native\.")
+
+
+def ptrace_problem() -> tuple[str, str] | None:
+    """Why py-spy may not attach to its child here, with the fix; None when ptrace is allowed."""
+    try:
+        scope = int(PTRACE_SCOPE.read_text().strip())
+    except (OSError, ValueError):
+        return None  # no Yama module: classic ptrace rules, and py-spy is the child's parent
+    # Scope 1 allows tracing descendants, and `py-spy record -- cmd` starts the child itself.
+    if scope <= 1 or (scope == 2 and os.geteuid() == 0):
+        return None
+    if scope == 2:
+        return (
+            "kernel.yama.ptrace_scope is 2: only root may ptrace",
+            "run as root, or: sudo sysctl kernel.yama.ptrace_scope=1",
+        )
+    return ("kernel.yama.ptrace_scope is 3: ptrace is disabled until reboot", "reboot with kernel.yama.ptrace_scope=1")
+
+
+class PySpy(Profiler):
+    """CPU sampling of the Python runtime, and of the Rust extension with --native."""
+
+    name = "py-spy"
+    kind = "cpu"
+    runtimes = ("python", "rust")
+
+    def status(self) -> ToolStatus:
+        """Found on PATH (or beside the interpreter)? Its version, and whether ptrace is permitted."""
+        path = driver.tool_path("py-spy")
+        if path is None:
+            return ToolStatus(self.name, found=False, problem="py-spy not found on PATH", fix=INSTALL_FIX)
+        version = None
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20, check=False)
+            version = out.stdout.strip().removeprefix("py-spy").strip() or None
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        problem = ptrace_problem()
+        if problem:
+            return ToolStatus(self.name, True, version, path, permitted=False, problem=problem[0], fix=problem[1])
+        return ToolStatus(self.name, True, version, path)
+
+    def profile(self, job: ProfileJob) -> list[Profile]:
+        """Calibrate, run unprofiled and under ``py-spy record``, and parse the speedscope output."""
+        status = self.status()
+        if not status.found or not status.permitted:
+            raise ProfilerGap(status.problem or "py-spy is not usable", status.fix)
+        assert status.path is not None
+        job.raw_dir.mkdir(parents=True, exist_ok=True)
+        job.progress(f"py-spy: calibrating {job.runtime}")
+        cal = driver.calibrate(job, RATE_HZ, tag="py-spy.calibrate")
+        iterations = cal.iterations
+        unprofiled = driver.run_child(job, "py-spy.unprofiled", iterations=iterations)
+        profile, profiled = self._record(job, status.path, iterations)
+        if profile.sample_count < job.min_samples:
+            # A busy machine delays samples; one longer run, scaled by what was missing, fixes that.
+            iterations = int(iterations * job.min_samples / max(profile.sample_count, 1) * driver.SAMPLE_MARGIN) + 1
+            job.progress(f"py-spy: {profile.sample_count} samples < {job.min_samples}; again with {iterations} iterations")
+            unprofiled = driver.run_child(job, "py-spy.unprofiled", iterations=iterations)
+            profile, profiled = self._record(job, status.path, iterations)
+        profile.tool_version = status.version
+        driver.record_overhead(profile, unprofiled, profiled)
+        profile.meta["calibrated_per_iteration_ns"] = round(cal.per_iteration_ns, 1)
+        profile.meta["per_iteration_ns_unprofiled"] = round(unprofiled.per_iteration_ns, 1)
+        if job.runtime == "rust":
+            rust_frames = [f for f in profile.frames if RUST_FRAME.search(f"{f.name} {f.file or ''}")]
+            profile.meta["rust_frames"] = len(rust_frames)
+            if not rust_frames:
+                # Without them the profile would silently show only the Python side of the call.
+                raise ProfilerGap(
+                    "py-spy --native recorded no Rust frames of rmprof_runtime (no symbols in the extension?)",
+                    "build the extension with debug info (profile.release debug = 'line-tables-only') and unstripped",
+                )
+        return [profile]
+
+    def _record(self, job: ProfileJob, exe: str, iterations: int) -> tuple[Profile, driver.ChildReport]:
+        """One ``py-spy record`` run of ``iterations`` loops; the parsed profile and the child's report."""
+        raw = job.raw_dir / f"{job.runtime}.py-spy.speedscope.json"
+        report = job.raw_dir / f"{job.runtime}.py-spy.report.json"
+        raw.unlink(missing_ok=True)
+        report.unlink(missing_ok=True)
+        cmd = [exe, "record", "--format", "speedscope", "--rate", str(RATE_HZ), "--output", str(raw)]
+        if job.runtime == "rust":
+            cmd.append("--native")
+        cmd += ["--", *driver.child_command(job, report, iterations=iterations)]
+        job.progress(f"py-spy: recording {iterations} iterations on {job.runtime} at {RATE_HZ} Hz")
+        run = driver.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.py-spy.log")
+        if run.returncode != 0 or not report.exists():
+            text = run.stderr.lower()
+            if "permission denied" in text or "operation not permitted" in text:
+                raise ProfilerGap(
+                    f"py-spy was denied access to the child: {driver.child_failure(run)}",
+                    "run as root, or allow ptrace: sudo sysctl kernel.yama.ptrace_scope=0 "
+                    "(in a container: --cap-add SYS_PTRACE)",
+                )
+            raise ProfilerGap(f"the scenario failed under py-spy on {job.runtime}: {driver.child_failure(run)}")
+        child = driver.read_report(report)
+        doc = driver.load_json(raw, "py-spy")
+        try:
+            profile = from_speedscope(doc, job.runtime, self.name, self.kind)
+        except ValueError as exc:
+            raise ProfilerGap(f"py-spy output {raw.name} is not valid speedscope: {exc}") from None
+        # py-spy weighs each sample 1/rate seconds; the profile counts samples, exactly.
+        if profile.unit == "seconds":
+            profile.weights = [max(1.0, round(w * RATE_HZ)) for w in profile.weights]
+            profile.unit = "samples"
+        profile.sample_count = int(sum(profile.weights))
+        profile.rate_hz = RATE_HZ
+        profile.meta["threads"] = [p.get("name") for p in doc.get("profiles", [])]
+        profile.meta["iterations"] = child.iterations
+        profile.meta["raw"] = raw.name
+        return profile, child

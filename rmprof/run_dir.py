@@ -1,0 +1,62 @@
+"""A run directory: what `rmprof profile` writes and `rmprof report` / `rmprof compare` read.
+
+Layout::
+
+    RUN_DIR/
+      results.json                       everything measured (schema below), written last-but-one
+      report.html                        rendered from results.json + profiles/ alone
+      profiles/<runtime>.<profiler>.speedscope.json   one per profile (speedscope file format)
+      profiles/<runtime>.<profiler>.folded            the same stacks as folded text
+      raw/                               the tools' own outputs, as written
+
+results.json (schema "rmprof.run/1")::
+
+    {
+      "schema": "rmprof.run/1",
+      "created_unix": float, "duration_s": float, "rmprof_version": str, "command": [argv...],
+      "scenario": {"name", "description", "pipeline", "items", "iterations",
+                   "nodes": [{"id", "node_type", "params"}], "connections": [{"from", "to"}]},
+      "bench": <the `rmprof bench` document: comparison, summary, environment, targets,
+                scenarios: [one entry: runtimes -> {run, init, cold_start (stats.summarize dicts, ns),
+                throughput, memory, samples}, speedups, gaps, correct]>,
+      "profiles": [Profile.summary() + {"file": "profiles/....speedscope.json", "folded": "profiles/....folded"}],
+      "gaps": [{"runtime", "profiler", "reason", "fix"}],
+      "analysis": {
+        "bottlenecks": {"<runtime>.<profiler>": {"unit", "total", "top_self": [{"name", "file", "line",
+                        "self", "self_share", "total", "total_share", "category"}],
+                        "categories": {category: share}, "per_node": {node_id: share} | null}},
+        "hypotheses": [{"id", "title", "verdict": "supported"|"refuted"|"inconclusive", "evidence": [str]}],
+        "headline": {"fastest_runtime", "speedup", "top_bottleneck": {runtime: str}}
+      }
+    }
+
+Every write is atomic (temp file + rename), so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rmprof.errors import RmprofError
+
+RESULTS = "results.json"
+REPORT = "report.html"
+PROFILES = "profiles"
+RAW = "raw"
+SCHEMA = "rmprof.run/1"
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    """results.json of a run directory, or a one-line error saying what is wrong."""
+    path = Path(run_dir) / RESULTS
+    if not path.is_file():
+        raise RmprofError(f"{run_dir}: not a run directory (no {RESULTS})")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise RmprofError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        raise RmprofError(f"{path}: not an rmprof results file (schema {SCHEMA!r} expected)")
+    return doc
