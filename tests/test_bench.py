@@ -1,0 +1,104 @@
+"""`rmprof bench`: a short real run, the output's JSON shape, and the plan's comparison format."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from rmprof.bench.comparison import comparison, targets
+from rmprof.bench.harness import BenchConfig, fused_function, run_bench
+from rmprof.runtimes import get_runtime
+from rmprof.scenarios import get_scenario
+from rmprof.values import same_values
+from tests.conftest import run_cli
+
+
+def _available(*names: str) -> list[str]:
+    out = []
+    for name in names:
+        reason = get_runtime(name).unavailable_reason()
+        if reason and os.environ.get("CI"):
+            pytest.fail(f"runtime {name} must be available in CI: {reason}")
+        if not reason:
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("name", ["simple", "complex", "text", "large"])
+def test_fused_reference_computes_the_expected_output(name: str) -> None:
+    sc = get_scenario(name)
+    assert same_values(fused_function(sc)(sc.items), sc.expected)
+
+
+def test_short_real_bench_has_every_metric_with_statistics() -> None:
+    runtimes = _available("python", "rust", "rust-bin")
+    sc = get_scenario("simple")
+    doc = run_bench([sc], runtimes, BenchConfig(iterations=12, init_samples=5, cold_starts=3, binary_chunks=3))
+    entry = doc["scenarios"][0]
+    assert entry["gaps"] == {}
+    assert set(entry["runtimes"]) == {*runtimes, "python-fused"}
+    for name in runtimes:
+        rt = entry["runtimes"][name]
+        for metric in ("run", "init", "cold_start"):
+            s = rt[metric]
+            assert s["unit"] == "ns" and s["n"] >= 3 and s["ci95"][0] <= s["median"] <= s["ci95"][1]
+        assert rt["throughput"]["items_per_s"] > 0
+        assert rt["memory"]["process_peak_rss_bytes"] > 0
+        assert len(rt["samples"]["run_ns"]) >= 3
+    for name in runtimes:
+        if name != "python":
+            sp = entry["speedups"][name]["run"]
+            assert sp["ci95"][0] <= sp["speedup"] <= sp["ci95"][1]
+    env = doc["environment"]
+    assert env["cores"] and env["python"] and "packages" in env
+    json.dumps(doc, allow_nan=False)  # the document is strict JSON
+
+
+def test_plan_comparison_format_exactly() -> None:
+    sc = {
+        "scenario": "simple",
+        "runtimes": {"python": {"run": {"median": 2_000_000.0}}, "rust": {"run": {"median": 100_000.0}}},
+        "speedups": {
+            "rust": {
+                "run": {"speedup": 20.0, "ci95": [18.0, 22.0]},
+                "memory": {"reduction": 0.5, "baseline_bytes": 2 * 2**20, "bytes": 2**20},
+            }
+        },
+    }
+    doc = comparison([sc])
+    assert doc == {
+        "comparison": {
+            "simple": {
+                "python_ms": 2.0,
+                "rust_ms": 0.1,
+                "speedup": "20.00x",
+                "memory_python_mb": 2.0,
+                "memory_rust_mb": 1.0,
+            }
+        },
+        "summary": {"average_speedup": "20.00x", "memory_reduction": "50.0%"},
+    }
+    status = {t["target"]: t["status"] for t in targets([sc])}
+    assert status == {"overall": "met", "init": "not measured", "throughput": "met", "memory": "met",
+                      "cold_start": "not measured"}
+
+
+def test_bench_cli_writes_json_with_the_plan_format(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    runtimes = _available("python", "rust")
+    args = ["bench", "-s", "text", "-n", "5", "--cold-starts", "3", "-q", "-o", str(out)]
+    for r in runtimes:
+        args += ["-r", r]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert set(doc) >= {"comparison", "summary", "scenarios", "environment", "targets"}
+    assert "speedup of" in proc.stdout or runtimes == ["python"]
+    if "rust" in runtimes:
+        row = doc["comparison"]["text"]
+        assert set(row) == {"python_ms", "rust_ms", "speedup", "memory_python_mb", "memory_rust_mb"}
+        assert row["speedup"].endswith("x")
+    assert proc.stderr == ""  # --quiet
