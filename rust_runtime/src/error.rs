@@ -11,7 +11,9 @@ pub struct ManifestError {
 
 impl ManifestError {
     pub fn new(message: impl Into<String>) -> Self {
-        ManifestError { message: message.into() }
+        ManifestError {
+            message: message.into(),
+        }
     }
 }
 
@@ -34,12 +36,18 @@ pub struct InputError {
 impl InputError {
     /// An error about item `index`: the message becomes `input[index]: detail`.
     pub fn at(index: usize, detail: &str) -> Self {
-        InputError { message: format!("input[{index}]: {detail}"), item: Some(index) }
+        InputError {
+            message: format!("input[{index}]: {detail}"),
+            item: Some(index),
+        }
     }
 
     /// An error about the input as a whole: the message becomes `input: detail`.
     pub fn whole(detail: &str) -> Self {
-        InputError { message: format!("input: {detail}"), item: None }
+        InputError {
+            message: format!("input: {detail}"),
+            item: None,
+        }
     }
 }
 

@@ -31,7 +31,10 @@ pub struct Outputs(pub Vec<(String, Vec<Value>)>);
 impl Outputs {
     /// The items of the leaf `id`.
     pub fn get(&self, id: &str) -> Option<&[Value]> {
-        self.0.iter().find(|(k, _)| k == id).map(|(_, v)| v.as_slice())
+        self.0
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, v)| v.as_slice())
     }
 
     pub fn len(&self) -> usize {
@@ -118,7 +121,13 @@ impl Pipeline {
             })
             .collect::<Vec<_>>();
         let roots = steps.iter().filter(|s| s.source.is_none()).count();
-        Pipeline { manifest, steps, roots, leaf_ids, chunk_size: DEFAULT_CHUNK_SIZE }
+        Pipeline {
+            manifest,
+            steps,
+            roots,
+            leaf_ids,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+        }
     }
 
     /// Sets the number of items per chunk (at least 1).
@@ -142,7 +151,11 @@ impl Pipeline {
 
     /// Node ids in execution (topological) order.
     pub fn topo_order(&self) -> Vec<String> {
-        self.manifest.topo_order.iter().map(|&i| self.manifest.nodes[i].id.clone()).collect()
+        self.manifest
+            .topo_order
+            .iter()
+            .map(|&i| self.manifest.nodes[i].id.clone())
+            .collect()
     }
 
     /// Leaf ids (the keys of the outputs) in topological order.
@@ -169,7 +182,9 @@ impl Pipeline {
             return self.execute(total, |_| Chunk::Owned(whole.take().unwrap_or_default()));
         }
         let mut items = input.into_iter();
-        self.execute(total, |len| Chunk::Owned(items.by_ref().take(len).collect()))
+        self.execute(total, |len| {
+            Chunk::Owned(items.by_ref().take(len).collect())
+        })
     }
 
     fn execute<'a>(
@@ -233,7 +248,9 @@ impl Pipeline {
                 break;
             }
         }
-        Ok(Outputs(self.leaf_ids.iter().cloned().zip(outputs).collect()))
+        Ok(Outputs(
+            self.leaf_ids.iter().cloned().zip(outputs).collect(),
+        ))
     }
 }
 
@@ -241,9 +258,12 @@ impl Pipeline {
 #[inline]
 fn take_or_clone<'a>(slot: &mut Option<Chunk<'a>>, consumers_left: usize) -> Chunk<'a> {
     if consumers_left == 0 {
-        slot.take().expect("a chunk is produced before it is consumed")
+        slot.take()
+            .expect("a chunk is produced before it is consumed")
     } else {
-        slot.as_ref().expect("a chunk is produced before it is consumed").clone()
+        slot.as_ref()
+            .expect("a chunk is produced before it is consumed")
+            .clone()
     }
 }
 
@@ -273,9 +293,17 @@ mod tests {
         for chunk in [1, 3, 7, 64, 100, 1024] {
             let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS).with_chunk_size(chunk);
             let out = p.run(&ints(0..100)).unwrap();
-            assert_eq!(out.get("sink").unwrap(), expected.as_slice(), "chunk {chunk}");
+            assert_eq!(
+                out.get("sink").unwrap(),
+                expected.as_slice(),
+                "chunk {chunk}"
+            );
             let out = p.run_owned(ints(0..100)).unwrap();
-            assert_eq!(out.get("sink").unwrap(), expected.as_slice(), "chunk {chunk}");
+            assert_eq!(
+                out.get("sink").unwrap(),
+                expected.as_slice(),
+                "chunk {chunk}"
+            );
         }
     }
 
@@ -312,7 +340,10 @@ mod tests {
         for chunk in [1, 2, 1024] {
             let p = p.clone().with_chunk_size(chunk);
             for out in [p.run(&input).unwrap(), p.run_owned(input.clone()).unwrap()] {
-                assert_eq!(out.to_json(), r#"{"s1":["AB","CD"],"s2":["ba","dC"],"b":["ab","Cd"]}"#);
+                assert_eq!(
+                    out.to_json(),
+                    r#"{"s1":["AB","CD"],"s2":["ba","dC"],"b":["ab","Cd"]}"#
+                );
             }
         }
     }
@@ -329,11 +360,20 @@ mod tests {
         let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS);
         let mut input = ints(0..10);
         input[3] = Value::Int(i64::MAX);
-        assert_eq!(err_of(&p, &input), "node 'calc' (CalculatorNode) at item 3: integer overflow in add");
+        assert_eq!(
+            err_of(&p, &input),
+            "node 'calc' (CalculatorNode) at item 3: integer overflow in add"
+        );
         input[1] = Value::from("x");
-        assert_eq!(err_of(&p, &input), "node 'calc' (CalculatorNode) at item 1: expected a number, got string");
+        assert_eq!(
+            err_of(&p, &input),
+            "node 'calc' (CalculatorNode) at item 1: expected a number, got string"
+        );
         let e = p.run(&input).unwrap_err();
-        assert_eq!((e.node_id.as_str(), e.node_type, e.item), ("calc", "CalculatorNode", 1));
+        assert_eq!(
+            (e.node_id.as_str(), e.node_type, e.item),
+            ("calc", "CalculatorNode", 1)
+        );
     }
 
     #[test]
@@ -352,10 +392,16 @@ mod tests {
             assert_eq!(p.topo_order(), ["src", "t", "c1", "c2", "sink", "sink2"]);
             // item 0 is an int: t fails at 0 (first in topological order among item-0 failures)
             let input = vec![Value::Int(1), Value::from("a")];
-            assert_eq!(err_of(&p, &input), "node 't' (TextTransformNode) at item 0: expected a string, got int");
+            assert_eq!(
+                err_of(&p, &input),
+                "node 't' (TextTransformNode) at item 0: expected a string, got int"
+            );
             // t fails at item 1, c1 (later in topological order) at item 0: the smaller item wins
             let input = vec![Value::from("a"), Value::Int(5)];
-            assert_eq!(err_of(&p, &input), "node 'c1' (CalculatorNode) at item 0: expected a number, got string");
+            assert_eq!(
+                err_of(&p, &input),
+                "node 'c1' (CalculatorNode) at item 0: expected a number, got string"
+            );
             let p2 = pipeline(
                 r#"{"id":"src","node_type":"DataSourceNode"},
                    {"id":"c1","node_type":"CalculatorNode","params":{"operation":"multiply","operand":2}},
@@ -365,8 +411,16 @@ mod tests {
             )
             .with_chunk_size(chunk);
             // c1 overflows at item 3, c2 (after c1) at item 1: c2's error is reported
-            let input = vec![Value::Int(0), Value::Int(i64::MAX / 2), Value::Int(2), Value::Int(i64::MAX)];
-            assert_eq!(err_of(&p2, &input), "node 'c2' (CalculatorNode) at item 1: integer overflow in add");
+            let input = vec![
+                Value::Int(0),
+                Value::Int(i64::MAX / 2),
+                Value::Int(2),
+                Value::Int(i64::MAX),
+            ];
+            assert_eq!(
+                err_of(&p2, &input),
+                "node 'c2' (CalculatorNode) at item 1: integer overflow in add"
+            );
         }
     }
 
@@ -376,6 +430,9 @@ mod tests {
         let mut input = ints(0..100);
         input[77] = Value::Null;
         input[90] = Value::Null;
-        assert_eq!(err_of(&p, &input), "node 'calc' (CalculatorNode) at item 77: expected a number, got null");
+        assert_eq!(
+            err_of(&p, &input),
+            "node 'calc' (CalculatorNode) at item 77: expected a number, got null"
+        );
     }
 }

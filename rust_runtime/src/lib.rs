@@ -1,0 +1,35 @@
+//! rmprof's Rust runtime: manifest v1 parser and validator, a chunked pipeline executor with the
+//! node types of SEMANTICS.md, an input reader, a PyO3 module (feature `python`) and the
+//! `rmprof-runtime` binary.
+//!
+//! ```
+//! use rmprof_runtime::{Pipeline, Value};
+//! let manifest = r#"{"version": "v1", "metadata": {"name": "simple"},
+//!   "nodes": [{"id": "source", "node_type": "DataSourceNode"},
+//!             {"id": "calc", "node_type": "CalculatorNode", "params": {"operation": "add", "operand": 5}},
+//!             {"id": "sink", "node_type": "DataSinkNode"}],
+//!   "connections": [{"from": "source", "to": "calc"}, {"from": "calc", "to": "sink"}]}"#;
+//! let pipeline = Pipeline::from_json(manifest).unwrap();
+//! let outputs = pipeline.run(&[Value::Int(1), Value::Float(1.5)]).unwrap();
+//! assert_eq!(outputs.to_json(), r#"{"sink":[6,6.5]}"#);
+//! ```
+
+pub mod alloc_counter;
+pub mod error;
+pub mod executor;
+pub mod input;
+pub mod manifest;
+pub mod nodes;
+#[cfg(feature = "python")]
+mod python;
+pub mod value;
+
+pub use error::{Error, InputError, ManifestError, RuntimeError};
+pub use executor::{Outputs, Pipeline, DEFAULT_CHUNK_SIZE};
+pub use input::{parse_input, parse_input_bytes};
+pub use manifest::{Manifest, NodeKind};
+pub use nodes::text_transform;
+pub use value::Value;
+
+/// The crate version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

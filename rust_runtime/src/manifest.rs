@@ -6,8 +6,8 @@
 //! places are visited in manifest order (fields in the order the table lists them, nodes and
 //! connections by index, unknown keys in the order they appear in the text).
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use serde_json::{Map, Value as Json};
 
@@ -176,7 +176,11 @@ impl Manifest {
 
     /// Leaves (nodes without successors) in topological order: the sinks of the outputs.
     pub fn leaves(&self) -> Vec<usize> {
-        self.topo_order.iter().copied().filter(|&i| self.children[i].is_empty()).collect()
+        self.topo_order
+            .iter()
+            .copied()
+            .filter(|&i| self.children[i].is_empty())
+            .collect()
     }
 }
 
@@ -185,7 +189,12 @@ fn json_error(e: &serde_json::Error) -> ManifestError {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
     let msg = full.strip_suffix(&suffix).unwrap_or(&full);
-    ManifestError::new(format!("invalid JSON at line {} column {}: {}", e.line(), e.column(), msg))
+    ManifestError::new(format!(
+        "invalid JSON at line {} column {}: {}",
+        e.line(),
+        e.column(),
+        msg
+    ))
 }
 
 /// A JSON number as Python's `json` module reads it.
@@ -237,8 +246,15 @@ fn expect_type(path: &str, v: &Json, want: &str) -> Result<(), ManifestError> {
     if ok {
         Ok(())
     } else {
-        let article = if want == "object" || want == "array" { "an" } else { "a" };
-        err(format!("{path}: expected {article} {want}, got {}", json_type_name(v)))
+        let article = if want == "object" || want == "array" {
+            "an"
+        } else {
+            "a"
+        };
+        err(format!(
+            "{path}: expected {article} {want}, got {}",
+            json_type_name(v)
+        ))
     }
 }
 
@@ -262,7 +278,10 @@ fn check_missing(path: &str, obj: &JsonObject, field: &str) -> Result<(), Manife
 }
 
 fn is_valid_id(id: &str) -> bool {
-    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn is_valid_host(h: &str) -> bool {
@@ -294,7 +313,12 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     // Rule: top level is an object.
     let top = match json {
         Json::Object(o) => o,
-        other => return err(format!("manifest: expected an object, got {}", json_type_name(other))),
+        other => {
+            return err(format!(
+                "manifest: expected an object, got {}",
+                json_type_name(other)
+            ))
+        }
     };
     let raw = Raw {
         top,
@@ -365,7 +389,11 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         let n = n.as_object().expect("checked");
         expect_type(&format!("{path}.id"), &n["id"], "string")?;
         expect_type(&format!("{path}.node_type"), &n["node_type"], "string")?;
-        for (field, want) in [("params", "object"), ("capabilities", "object"), ("host", "string")] {
+        for (field, want) in [
+            ("params", "object"),
+            ("capabilities", "object"),
+            ("host", "string"),
+        ] {
             if let Some(v) = n.get(field) {
                 expect_type(&format!("{path}.{field}"), v, want)?;
             }
@@ -384,7 +412,11 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     // From here on every structural element is known to have the right type.
     let str_of = |o: &JsonObject, k: &str| o[k].as_str().expect("checked").to_owned();
     let nodes: Vec<&JsonObject> = raw.nodes.iter().map(|n| n.expect("checked")).collect();
-    let conns: Vec<&JsonObject> = raw.connections.iter().map(|c| c.expect("checked")).collect();
+    let conns: Vec<&JsonObject> = raw
+        .connections
+        .iter()
+        .map(|c| c.expect("checked"))
+        .collect();
 
     // Rule: version.
     let version = raw.top["version"].as_str().expect("checked");
@@ -399,7 +431,9 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     let name = str_of(metadata, "name");
     let name_len = name.chars().count();
     if !(1..=255).contains(&name_len) {
-        return err(format!("metadata.name: must be 1 to 255 characters, got {name_len}"));
+        return err(format!(
+            "metadata.name: must be 1 to 255 characters, got {name_len}"
+        ));
     }
 
     // Rule: at least one node.
@@ -411,7 +445,9 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     let ids: Vec<String> = nodes.iter().map(|n| str_of(n, "id")).collect();
     for (i, id) in ids.iter().enumerate() {
         if !is_valid_id(id) {
-            return err(format!("nodes[{i}].id: '{id}' does not match ^[a-zA-Z0-9_-]+$"));
+            return err(format!(
+                "nodes[{i}].id: '{id}' does not match ^[a-zA-Z0-9_-]+$"
+            ));
         }
     }
 
@@ -419,7 +455,9 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     let mut index_of: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
         if let Some(first) = index_of.get(id.as_str()) {
-            return err(format!("nodes[{i}].id: duplicate id '{id}' (first at nodes[{first}])"));
+            return err(format!(
+                "nodes[{i}].id: duplicate id '{id}' (first at nodes[{first}])"
+            ));
         }
         index_of.insert(id, i);
     }
@@ -439,7 +477,10 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     }
 
     let empty = JsonObject::new();
-    let params: Vec<&JsonObject> = nodes.iter().map(|n| as_obj(n.get("params")).unwrap_or(&empty)).collect();
+    let params: Vec<&JsonObject> = nodes
+        .iter()
+        .map(|n| as_obj(n.get("params")).unwrap_or(&empty))
+        .collect();
 
     // Rule: unknown parameter.
     for (i, p) in params.iter().enumerate() {
@@ -454,7 +495,9 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     for (i, p) in params.iter().enumerate() {
         for name in kinds[i].param_names() {
             if !p.contains_key(*name) {
-                return err(format!("nodes[{i}].params.{name}: missing required parameter"));
+                return err(format!(
+                    "nodes[{i}].params.{name}: missing required parameter"
+                ));
             }
         }
     }
@@ -501,13 +544,20 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         }
     }
     for (i, p) in params.iter().enumerate() {
-        if let Some(Json::Number(n)) = p.get("operand").filter(|_| kinds[i] == NodeKind::Calculator) {
+        if let Some(Json::Number(n)) = p
+            .get("operand")
+            .filter(|_| kinds[i] == NodeKind::Calculator)
+        {
             operands[i] = Some(match classify_number(n) {
                 Num::Int(v) => Operand::Int(v),
                 Num::Float(v) if v.is_finite() => Operand::Float(v),
-                Num::Float(_) => return err(format!("nodes[{i}].params.operand: non-finite number")),
+                Num::Float(_) => {
+                    return err(format!("nodes[{i}].params.operand: non-finite number"))
+                }
                 Num::BigInt => {
-                    return err(format!("nodes[{i}].params.operand: integer out of 64-bit range"))
+                    return err(format!(
+                        "nodes[{i}].params.operand: integer out of 64-bit range"
+                    ))
                 }
             });
         }
@@ -529,7 +579,9 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         if let Some(h) = n.get("host") {
             let h = h.as_str().expect("checked");
             if !is_valid_host(h) {
-                return err(format!("nodes[{i}].host: expected \"host:port\", got '{h}'"));
+                return err(format!(
+                    "nodes[{i}].host: expected \"host:port\", got '{h}'"
+                ));
             }
             hosts[i] = Some(h.to_owned());
         }
@@ -573,7 +625,10 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     let mut seen = HashSet::with_capacity(edges.len());
     for (j, &(from, to)) in edges.iter().enumerate() {
         if !seen.insert((from, to)) {
-            return err(format!("connections[{j}]: duplicate connection '{}' -> '{}'", ids[from], ids[to]));
+            return err(format!(
+                "connections[{j}]: duplicate connection '{}' -> '{}'",
+                ids[from], ids[to]
+            ));
         }
     }
 
@@ -592,11 +647,10 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     }
 
     // Rule: cycle.
-    let topo_order = topological_order(&parent, &children)
-        .map_err(|cycle| {
-            let names: Vec<String> = cycle.iter().map(|&i| format!("'{}'", ids[i])).collect();
-            ManifestError::new(format!("connections: cycle {}", names.join(" -> ")))
-        })?;
+    let topo_order = topological_order(&parent, &children).map_err(|cycle| {
+        let names: Vec<String> = cycle.iter().map(|&i| format!("'{}'", ids[i])).collect();
+        ManifestError::new(format!("connections: cycle {}", names.join(" -> ")))
+    })?;
 
     let specs = ids
         .into_iter()
@@ -619,7 +673,10 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         .collect();
     Ok(Manifest {
         name,
-        description: metadata.get("description").and_then(Json::as_str).map(str::to_owned),
+        description: metadata
+            .get("description")
+            .and_then(Json::as_str)
+            .map(str::to_owned),
         nodes: specs,
         connections: edges,
         topo_order,
@@ -631,7 +688,10 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
 /// Kahn's algorithm taking the lowest ready index first. On a cycle, returns the cycle through the
 /// lowest-index node that lies on a cycle, as node indices starting and ending at that node, in
 /// the direction of the connections.
-fn topological_order(parent: &[Option<usize>], children: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
+fn topological_order(
+    parent: &[Option<usize>],
+    children: &[Vec<usize>],
+) -> Result<Vec<usize>, Vec<usize>> {
     let n = parent.len();
     let mut indegree: Vec<usize> = parent.iter().map(|p| usize::from(p.is_some())).collect();
     let mut ready: BinaryHeap<Reverse<usize>> =

@@ -77,16 +77,20 @@ pub struct ChunkFailure {
 pub enum Op {
     /// DataSourceNode, DataSinkNode, PassThroughNode: emit the item unchanged.
     Identity,
-    Calc { op: CalcOp, operand: Operand },
+    Calc {
+        op: CalcOp,
+        operand: Operand,
+    },
     Text(TextOp),
 }
 
 impl Op {
     pub fn from_spec(kind: NodeKind, params: &Params) -> Op {
         match (kind, params) {
-            (NodeKind::Calculator, Params::Calculator { operation, operand }) => {
-                Op::Calc { op: *operation, operand: *operand }
-            }
+            (NodeKind::Calculator, Params::Calculator { operation, operand }) => Op::Calc {
+                op: *operation,
+                operand: *operand,
+            },
             (NodeKind::TextTransform, Params::TextTransform { operation }) => Op::Text(*operation),
             _ => Op::Identity,
         }
@@ -291,7 +295,10 @@ mod tests {
             mul.apply_one(&Value::Int(i64::MAX / 2 + 1)),
             Err(Failure::IntegerOverflow(CalcOp::Multiply))
         );
-        assert_eq!(Failure::IntegerOverflow(CalcOp::Add).detail(), "integer overflow in add");
+        assert_eq!(
+            Failure::IntegerOverflow(CalcOp::Add).detail(),
+            "integer overflow in add"
+        );
     }
 
     #[test]
@@ -347,7 +354,10 @@ mod tests {
         ] {
             assert_eq!(add.apply_one(&v), Err(Failure::ExpectedNumber(t)));
         }
-        assert_eq!(Failure::ExpectedNumber("string").detail(), "expected a number, got string");
+        assert_eq!(
+            Failure::ExpectedNumber("string").detail(),
+            "expected a number, got string"
+        );
     }
 
     #[test]
@@ -367,13 +377,24 @@ mod tests {
             }
         }
         let up = Op::Text(TextOp::Uppercase);
-        assert_eq!(up.apply_one(&Value::Int(1)), Err(Failure::ExpectedString("int")));
-        assert_eq!(Failure::ExpectedString("int").detail(), "expected a string, got int");
+        assert_eq!(
+            up.apply_one(&Value::Int(1)),
+            Err(Failure::ExpectedString("int"))
+        );
+        assert_eq!(
+            Failure::ExpectedString("int").detail(),
+            "expected a string, got int"
+        );
     }
 
     #[test]
     fn failure_truncates_chunk_borrowed_and_owned() {
-        let items = vec![Value::Int(1), Value::Int(2), Value::Str("x".into()), Value::Int(4)];
+        let items = vec![
+            Value::Int(1),
+            Value::Int(2),
+            Value::Str("x".into()),
+            Value::Int(4),
+        ];
         let op = calc(CalcOp::Add, Operand::Int(1));
         let mut borrowed = Chunk::Borrowed(&items);
         let f = op.apply(&mut borrowed).unwrap();
@@ -386,7 +407,13 @@ mod tests {
         let text = Op::Text(TextOp::Reverse);
         let mut owned = Chunk::Owned(vec![Value::Str("ab".into()), Value::Null]);
         let f = text.apply(&mut owned).unwrap();
-        assert_eq!(f, ChunkFailure { index: 1, failure: Failure::ExpectedString("null") });
+        assert_eq!(
+            f,
+            ChunkFailure {
+                index: 1,
+                failure: Failure::ExpectedString("null")
+            }
+        );
         assert_eq!(owned.as_slice(), &[Value::Str("ba".into())]);
     }
 }

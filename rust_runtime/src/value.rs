@@ -138,7 +138,10 @@ mod tests {
         .iter()
         .map(Value::type_name)
         .collect();
-        assert_eq!(names, ["null", "bool", "int", "float", "string", "array", "object"]);
+        assert_eq!(
+            names,
+            ["null", "bool", "int", "float", "string", "array", "object"]
+        );
     }
 
     #[test]
@@ -159,6 +162,6 @@ mod tests {
             Value::Null,
             Value::Bool(false),
         ]);
-        assert_eq!(v.to_json(), r#"[2,2.0,0.1,1e20,"é\"",null,false]"#);
+        assert_eq!(v.to_json(), r#"[2,2.0,0.1,1e+20,"é\"",null,false]"#);
     }
 }

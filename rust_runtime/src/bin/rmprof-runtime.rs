@@ -1,1 +1,198 @@
-fn main(){}
+//! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]`
+//!
+//! Validates the manifest, builds the pipeline (timed: `init_ns`), runs it over the input N times
+//! (each timed) and prints one JSON object on stdout:
+//! `{"outputs": {...}, "iterations": N, "init_ns": ..., "run_ns": [...], "items": ..., "alloc": {...}}`.
+//! On error: exit code 2, one line `rmprof-runtime: error: <message>` on stderr and
+//! `{"error": {"kind": ..., "message": ..., "node": ..., "item": ...}}` on stdout.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use rmprof_runtime::alloc_counter::{self, CountingAlloc};
+use rmprof_runtime::{parse_input_bytes, Error, Pipeline};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]";
+
+/// A failure of the command, with the fields of the error JSON.
+struct Failure {
+    kind: &'static str,
+    message: String,
+    node: Option<String>,
+    item: Option<usize>,
+}
+
+impl Failure {
+    fn new(kind: &'static str, message: String) -> Failure {
+        Failure {
+            kind,
+            message,
+            node: None,
+            item: None,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let (node, item) = match &e {
+            Error::Runtime(r) => (Some(r.node_id.clone()), Some(r.item)),
+            Error::Input(i) => (None, i.item),
+            Error::Manifest(_) => (None, None),
+        };
+        Failure {
+            kind: e.kind(),
+            message: e.to_string(),
+            node,
+            item,
+        }
+    }
+}
+
+struct Args {
+    manifest: String,
+    input: String,
+    iterations: usize,
+    warmup: usize,
+    outputs: bool,
+}
+
+fn parse_args(argv: &[String]) -> Result<Args, Failure> {
+    let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
+    let (mut manifest, mut input) = (None, None);
+    let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
+    let mut it = argv.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| usage(format!("{name} needs a value")))
+        };
+        let count = |name: &str, v: String, min: usize| match v.parse::<usize>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(usage(format!(
+                "{name} must be an integer >= {min}, got '{v}'"
+            ))),
+        };
+        match flag {
+            "--manifest" => manifest = Some(value(flag)?),
+            "--input" => input = Some(value(flag)?),
+            "--iterations" => iterations = count(flag, value(flag)?, 1)?,
+            "--warmup" => warmup = count(flag, value(flag)?, 0)?,
+            "--no-outputs" if inline.is_none() => outputs = false,
+            "-h" | "--help" => return Err(usage("help requested".to_owned())),
+            other => return Err(usage(format!("unknown argument '{other}'"))),
+        }
+    }
+    Ok(Args {
+        manifest: manifest.ok_or_else(|| usage("--manifest is required".to_owned()))?,
+        input: input.ok_or_else(|| usage("--input is required".to_owned()))?,
+        iterations,
+        warmup,
+        outputs,
+    })
+}
+
+fn read(path: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::new("io", format!("cannot read {what} file '{path}': {e}")))
+}
+
+fn elapsed_ns(t: Instant) -> u64 {
+    u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn run(args: &Args) -> Result<String, Failure> {
+    let manifest_bytes = read(&args.manifest, "manifest")?;
+    let input_bytes = read(&args.input, "input")?;
+    let manifest_text = String::from_utf8(manifest_bytes).map_err(|e| {
+        Failure::new(
+            "manifest",
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        )
+    })?;
+
+    let t = Instant::now();
+    let pipeline = Pipeline::from_json(&manifest_text).map_err(Error::from)?;
+    let init_ns = elapsed_ns(t);
+
+    let input = parse_input_bytes(&input_bytes).map_err(Error::from)?;
+    drop(input_bytes);
+
+    for _ in 0..args.warmup {
+        pipeline.run(&input).map_err(Error::from)?;
+    }
+    let mut run_ns = Vec::with_capacity(args.iterations);
+    let mut outputs = None;
+    let mut alloc = alloc_counter::stats();
+    for i in 0..args.iterations {
+        drop(outputs.take()); // the previous run's outputs go before the next run is measured
+        let last = i + 1 == args.iterations;
+        if last {
+            alloc_counter::reset();
+        }
+        let t = Instant::now();
+        let result = pipeline.run(&input);
+        run_ns.push(elapsed_ns(t));
+        if last {
+            alloc = alloc_counter::stats();
+        }
+        outputs = Some(result.map_err(Error::from)?);
+    }
+
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    if args.outputs {
+        out.push_str("\"outputs\":");
+        out.push_str(&outputs.expect("at least one iteration").to_json());
+        out.push(',');
+    }
+    let run_ns: Vec<String> = run_ns.iter().map(u64::to_string).collect();
+    out.push_str(&format!(
+        "\"iterations\":{},\"init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"allocations\":{}}}}}",
+        args.iterations,
+        init_ns,
+        run_ns.join(","),
+        input.len(),
+        alloc.allocated_bytes,
+        alloc.peak_bytes,
+        alloc.allocations
+    ));
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let result = parse_args(&argv).and_then(|args| run(&args));
+    let mut stdout = std::io::stdout().lock();
+    match result {
+        Ok(json) => {
+            let _ = writeln!(stdout, "{json}");
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            let message = f.message.replace('\n', " ");
+            eprintln!("rmprof-runtime: error: {message}");
+            let json = format!(
+                "{{\"error\":{{\"kind\":\"{}\",\"message\":{},\"node\":{},\"item\":{}}}}}",
+                f.kind,
+                serde_json::to_string(&message).expect("a string serializes"),
+                f.node
+                    .map_or("null".to_owned(), |n| serde_json::to_string(&n)
+                        .expect("serializes")),
+                f.item.map_or("null".to_owned(), |i| i.to_string()),
+            );
+            let _ = writeln!(stdout, "{json}");
+            ExitCode::from(2)
+        }
+    }
+}
