@@ -14,7 +14,6 @@ the binary is sampled in chunks between the rounds.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -362,14 +361,16 @@ def _binary_chunk(scenario: Scenario, iterations: int) -> dict[str, Any]:
 
 
 def _peak_rss(cmd: list[str]) -> int | None:
-    """Peak resident memory of a fresh process running ``cmd`` (from the kernel's rusage)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stderr.close() if proc.stderr else None
+    """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         return None
-    return usage.ru_maxrss * 1024
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    try:
+        value = json.loads(lines[-1]).get("peak_rss_bytes") if lines else None
+    except json.JSONDecodeError:
+        return None
+    return int(value) if value is not None else None
 
 
 def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:

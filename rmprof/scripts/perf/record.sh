@@ -10,7 +10,8 @@ set -euo pipefail
 
 usage() {
     echo "usage: $(basename "$0") [-F HZ] [-s STACK_BYTES] -o OUT_DIR -- COMMAND [ARGS...]"
-    echo "  writes OUT_DIR/perf.data and OUT_DIR/perf.script.txt (perf script with source lines)"
+    echo "  writes OUT_DIR/perf.data, OUT_DIR/perf.script.txt (perf script with source lines)
+  and OUT_DIR/record.wall (start and end of the recording, epoch seconds)"
     echo "  -F HZ           sampling frequency (default 4000)"
     echo "  -s STACK_BYTES  user stack bytes copied per sample for DWARF unwinding (default 8192)"
 }
@@ -34,9 +35,12 @@ if [[ -z "$out_dir" || $# -eq 0 ]]; then
 fi
 mkdir -p "$out_dir"
 
-# -q keeps perf's own messages off stderr noise; the command's exit code becomes ours.
+# -q keeps perf's own messages off stderr; the command's exit code becomes ours.
+# record.wall holds the wall-clock start and end of the recording alone (for the overhead figure).
+start="$EPOCHREALTIME"
 perf record -q -e cpu-clock -F "$freq" --call-graph "dwarf,$stack_bytes" \
     -o "$out_dir/perf.data" -- "$@"
+echo "$start $EPOCHREALTIME" > "$out_dir/record.wall"
 
 # Full source paths and inlined frames (perf's default); --no-inline with srcline is ~50x slower.
 perf script -i "$out_dir/perf.data" -F comm,tid,time,period,event,ip,sym,dso,srcline \

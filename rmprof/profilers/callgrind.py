@@ -1,0 +1,303 @@
+"""valgrind callgrind on the Rust binary: exact, deterministic instruction counts with call paths.
+
+Only the pipeline runs are counted (``--toggle-collect`` on ``Pipeline::run*``): process start-up and
+the JSON the binary prints depend on timings and random hash seeds, which made whole-process totals
+differ by a few instructions from run to run (measured: 822,861 vs 822,843), while the runs alone count
+the same every time.
+
+Call paths. Callgrind records, per function, its self cost and, per call edge caller -> callee, the
+inclusive cost of those calls; it does not record full stacks. The stacks here are reconstructed: each
+function's self cost is spread over the call paths that lead to it, each caller weighted by its share of
+the edges' inclusive cost into that function (recursively up to a function without callers; a caller
+already on the path, i.e. recursion, is not followed again). Branches below ``PATH_EPSILON`` of a
+function's cost are dropped and the rest renormalized, and each function's self cost is split over its
+paths in whole instructions (largest remainder), so the profile's total is exactly callgrind's total.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rmprof.profile_model import Frame, Profile
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+from rmprof.profilers.perf import (
+    VALGRIND_INSTALL_FIX,
+    bash,
+    binary_result,
+    check_outputs,
+    last_line,
+    pipeline_args,
+    require_binary,
+    require_tool,
+    run_logged,
+    rust_name,
+    script_path,
+    tool_version,
+)
+
+COLLECT_PATTERN = "rmprof_runtime::executor::Pipeline::run*"
+PATH_EPSILON = 1e-3
+MAX_DEPTH = 200
+
+
+def valgrind_status(profiler: str, tool: str) -> ToolStatus:
+    """valgrind on PATH, its version, and whether ``valgrind --tool=TOOL true`` runs here."""
+    path = shutil.which("valgrind")
+    if path is None:
+        return ToolStatus(profiler, found=False, permitted=False, problem="valgrind not found on PATH",
+                          fix=VALGRIND_INSTALL_FIX)
+    version = tool_version([path, "--version"])
+    out = "--callgrind-out-file=/dev/null" if tool == "callgrind" else "--massif-out-file=/dev/null"
+    try:
+        proc = subprocess.run([path, f"--tool={tool}", out, "true"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return ToolStatus(profiler, found=True, version=version, path=path, permitted=False,
+                          problem=f"valgrind --tool={tool} true: {exc}", fix=VALGRIND_INSTALL_FIX)
+    if proc.returncode != 0:
+        return ToolStatus(profiler, found=True, version=version, path=path, permitted=False,
+                          problem=f"valgrind --tool={tool} true failed: {last_line(proc.stderr)}",
+                          fix=VALGRIND_INSTALL_FIX)
+    return ToolStatus(profiler, found=True, version=version, path=path)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The callgrind format (https://valgrind.org/docs/manual/cl-format.html)
+
+
+@dataclass
+class CallgrindData:
+    """Self cost per function, inclusive cost per call edge, and the file's own totals (first event)."""
+
+    events: list[str] = field(default_factory=list)
+    totals: int | None = None
+    self_cost: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    calls: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    call_counts: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    file_of: dict[str, str] = field(default_factory=dict)
+    cmd: str = ""
+
+
+_NAMED = re.compile(r"^\((\d+)\)(?: (.*))?$")
+# Which compression table a key's names live in (the spec shares files between fl/fi/fe/cfi/cfl).
+_TABLE = {"ob": "ob", "cob": "ob", "fl": "fl", "fi": "fl", "fe": "fl", "cfi": "fl", "cfl": "fl",
+          "fn": "fn", "cfn": "fn"}
+
+
+def parse_callgrind(text: str) -> CallgrindData:
+    """Parse a callgrind output file: name compression, position compression, calls= cost lines."""
+    data = CallgrindData()
+    names: dict[str, dict[str, str]] = {"ob": {}, "fl": {}, "fn": {}}
+    npos = 1
+    fn = ""
+    fl = ""
+    cfn: str | None = None
+    pending_call: tuple[str, str, int] | None = None
+    skip_next_position = False
+    summary: int | None = None
+    totals: int | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        head = line[0]
+        if head.isdigit() or head in "+-*":
+            if skip_next_position:
+                # The line after jump=/jcnd= is the jump's source position, without costs.
+                skip_next_position = False
+                continue
+            cost = _first_cost(line, npos)
+            if pending_call is not None:
+                caller, callee, count = pending_call
+                if caller != callee:
+                    data.calls[(caller, callee)] += cost
+                    data.call_counts[(caller, callee)] += count
+                else:
+                    # A direct recursive call's inclusive cost is already inside the function's own
+                    # costs; counting it again would count instructions twice.
+                    pass
+                pending_call = None
+            else:
+                data.self_cost[fn] += cost
+            continue
+        key, sep, value = line.partition("=")
+        if sep and key in _TABLE:
+            name = _resolve(names[_TABLE[key]], value)
+            if key == "fn":
+                fn = rust_name(name)
+                data.file_of.setdefault(fn, fl)
+            elif key == "fl":
+                fl = name
+            elif key == "cfn":
+                cfn = rust_name(name)
+            continue
+        if sep and key == "calls":
+            count = int(value.split()[0])
+            pending_call = (fn, cfn or fn, count)
+            cfn = None
+            continue
+        if sep and key in ("jump", "jcnd"):
+            skip_next_position = True
+            continue
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        value = value.strip()
+        if key == "events":
+            data.events = value.split()
+        elif key == "positions":
+            npos = len(value.split())
+        elif key == "summary":
+            summary = (summary or 0) + int(value.split()[0])
+        elif key == "totals":
+            totals = (totals or 0) + int(value.split()[0])
+        elif key == "cmd":
+            data.cmd = value
+    data.totals = totals if totals is not None else summary
+    return data
+
+
+def _resolve(table: dict[str, str], value: str) -> str:
+    """A compressed ``(id) name`` defines an id, ``(id)`` refers to it; anything else is the name."""
+    m = _NAMED.match(value.strip())
+    if not m:
+        return value.strip()
+    ident, name = m.group(1), m.group(2)
+    if name is not None:
+        table[ident] = name
+        return name
+    return table.get(ident, f"({ident})")
+
+
+def _first_cost(line: str, npos: int) -> int:
+    """The first event's cost on a cost line (after the position columns; missing costs are 0)."""
+    parts = line.split()
+    if len(parts) <= npos:
+        return 0
+    text = parts[npos]
+    return int(text, 16) if text.startswith("0x") else int(text)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reconstructing call paths
+
+
+def reconstruct_profile(data: CallgrindData, **kwargs: Any) -> Profile:
+    """Root-first stacks whose weights are self instructions, summing exactly to the file's total."""
+    callers: dict[str, dict[str, int]] = defaultdict(dict)
+    for (caller, callee), cost in data.calls.items():
+        if cost > 0:
+            callers[callee][caller] = callers[callee].get(caller, 0) + cost
+    profile = Profile(runtime="rust-bin", profiler="callgrind", kind="cpu", unit="instructions", **kwargs)
+
+    def paths_up(fn: str, on_path: frozenset[str], budget: float, depth: int) -> list[tuple[tuple[str, ...], float]]:
+        """Root-first paths ending at ``fn`` with their fractions of fn's cost (summing to 1)."""
+        ups = {c: w for c, w in callers.get(fn, {}).items() if c not in on_path}
+        if not ups or depth >= MAX_DEPTH:
+            return [((fn,), 1.0)]
+        total = sum(ups.values())
+        out: list[tuple[tuple[str, ...], float]] = []
+        for caller, w in sorted(ups.items(), key=lambda kv: (-kv[1], kv[0])):
+            share = w / total
+            if budget * share < PATH_EPSILON and out:
+                continue
+            for path, frac in paths_up(caller, on_path | {fn}, budget * share, depth + 1):
+                out.append(((*path, fn), share * frac))
+        kept = sum(frac for _, frac in out)
+        return [(path, frac / kept) for path, frac in out]
+
+    for fn in sorted(data.self_cost, key=lambda f: (-data.self_cost[f], f)):
+        cost = data.self_cost[fn]
+        if cost <= 0:
+            continue
+        merged: dict[tuple[str, ...], float] = defaultdict(float)
+        for path, frac in paths_up(fn, frozenset(), 1.0, 0):
+            merged[path] += frac
+        for path, weight in _apportion(cost, merged).items():
+            if weight:
+                profile.add_stack((Frame(name, data.file_of.get(name) or None) for name in path), weight)
+    return profile
+
+
+def _apportion(total: int, shares: dict[tuple[str, ...], float]) -> dict[tuple[str, ...], int]:
+    """Split ``total`` into whole parts proportional to ``shares`` (largest remainder; sums exactly)."""
+    exact = {k: total * v for k, v in shares.items()}
+    parts = {k: int(v) for k, v in exact.items()}
+    left = total - sum(parts.values())
+    for k in sorted(exact, key=lambda k: (-(exact[k] - parts[k]), k))[:left]:
+        parts[k] += 1
+    return parts
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The profiler
+
+
+class Callgrind(Profiler):
+    """valgrind --tool=callgrind on rmprof-runtime for a few iterations of the scenario's input."""
+
+    name = "callgrind"
+    kind = "cpu"
+    runtimes = ("rust-bin",)
+    iterations = 3
+
+    def status(self) -> ToolStatus:
+        """valgrind found, its version, and whether the callgrind tool runs."""
+        return valgrind_status(self.name, "callgrind")
+
+    def profile(self, job: ProfileJob) -> list[Profile]:
+        """Count the pipeline runs' instructions; fall back to the whole process if none were counted."""
+        binary = require_binary()
+        require_tool("valgrind", VALGRIND_INSTALL_FIX)
+        wrapper = script_path("callgrind.sh")
+        version = tool_version(["valgrind", "--version"])
+        scope = "pipeline runs (Pipeline::run*)"
+        data, doc, out_file = self._run(job, binary, wrapper, COLLECT_PATTERN)
+        if not data.totals:
+            # The function was renamed or inlined away: count everything rather than nothing.
+            scope = "whole process (no Pipeline::run* function found)"
+            data, doc, out_file = self._run(job, binary, wrapper, None)
+        if not data.totals:
+            raise ProfilerGap(f"callgrind counted no instructions (see {out_file})", None)
+        outputs_check = check_outputs(doc, job.expected_path, "callgrind")
+        profile = reconstruct_profile(data, tool_version=version)
+        total = int(data.totals)
+        if int(profile.total) != total:
+            raise ProfilerGap(f"callgrind: self costs sum to {int(profile.total)}, not the file's total {total}"
+                              f" ({out_file})", None)
+        # Every instruction is counted, none sampled: the count is the total itself.
+        profile.sample_count = total
+        profile.meta = {
+            "total_instructions": total,
+            "iterations": self.iterations,
+            "instructions_per_iteration": total / self.iterations,
+            "items_per_iteration": doc.get("items"),
+            "event": data.events[0] if data.events else "Ir",
+            "scope": scope,
+            "stacks": "reconstructed from per-edge inclusive costs (see rmprof/profilers/callgrind.py)",
+            "outputs_check": outputs_check,
+            "binary": str(binary),
+            "raw": [str(out_file)],
+        }
+        return [profile]
+
+    def _run(self, job: ProfileJob, binary: Path, wrapper: Path, pattern: str | None) -> tuple[
+            CallgrindData, dict[str, Any], Path]:
+        """One callgrind run; its parsed file, the binary's JSON, and the file's path."""
+        job.raw_dir.mkdir(parents=True, exist_ok=True)
+        out_file = job.raw_dir / "callgrind.out"
+        out_file.unlink(missing_ok=True)
+        toggle = ["-t", pattern] if pattern else []
+        job.progress(f"callgrind: {self.iterations} iterations of {job.scenario_name}")
+        cmd = [bash(), str(wrapper), "-o", str(out_file), *toggle, "--",
+               str(binary), *pipeline_args(job, self.iterations)]
+        proc, _ = run_logged(cmd, job.raw_dir, "callgrind", job.timeout_s, "callgrind")
+        doc = binary_result(binary, proc, "callgrind")
+        if not out_file.is_file():
+            raise ProfilerGap(f"callgrind wrote no output file: {last_line(proc.stderr)}", None)
+        return parse_callgrind(out_file.read_text(encoding="utf-8", errors="replace")), doc, out_file

@@ -1,0 +1,419 @@
+"""perf on the Rust binary: cpu-clock samples with DWARF call graphs, parsed from `perf script` text.
+
+This module also holds the helpers the three rust-bin profilers share (perf, callgrind, massif): finding
+the binary, the wrapper scripts and the tool, running a child with its output kept under ``raw_dir``,
+turning the binary's JSON into a result or a gap, and the type-exact output check.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rmprof.errors import PipelineError, RmprofError
+from rmprof.profile_model import Frame, Profile
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+from rmprof.runtimes.binary import ENV_VAR, find_binary, parse_binary_output
+from rmprof.values import first_difference
+
+SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts" / "perf"  # scripts/perf links here
+BUILD_FIX = (
+    "build it: ./scripts/setup.sh, or cd rust_runtime && cargo build --release --bin rmprof-runtime, "
+    f"or point {ENV_VAR} at it"
+)
+PARANOID_PATH = Path("/proc/sys/kernel/perf_event_paranoid")
+PERF_INSTALL_FIX = "install perf: apt-get install linux-perf (Debian) or linux-tools-$(uname -r) (Ubuntu)"
+VALGRIND_INSTALL_FIX = "install valgrind: apt-get install valgrind"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers shared by the rust-bin profilers
+
+
+def require_binary() -> Path:
+    """The rmprof-runtime binary, or a gap saying how to build it."""
+    try:
+        return find_binary()
+    except RmprofError as exc:
+        raise ProfilerGap(exc.message, BUILD_FIX) from None
+
+
+def require_tool(tool: str, fix: str) -> str:
+    """The path of ``tool`` on PATH, or a gap with ``fix``."""
+    path = shutil.which(tool)
+    if path is None:
+        raise ProfilerGap(f"{tool} not found on PATH", fix)
+    return path
+
+
+def script_path(name: str) -> Path:
+    """One of the scripts/perf wrappers, or a gap when rmprof runs without its source tree."""
+    path = SCRIPTS_DIR / name
+    if not path.is_file():
+        raise ProfilerGap(f"{path} not found: the rmprof installation is incomplete",
+                          "reinstall rmprof (./scripts/setup.sh or pip install .)")
+    return path
+
+
+def bash() -> str:
+    """The bash that runs the wrappers; an absolute fallback so that a trimmed PATH still finds it."""
+    return shutil.which("bash") or "/bin/bash"
+
+
+def pipeline_args(job: ProfileJob, iterations: int, outputs: bool = True) -> list[str]:
+    """The binary's arguments for ``job`` and ``iterations`` runs."""
+    args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path),
+            "--iterations", str(iterations)]
+    return args if outputs else [*args, "--no-outputs"]
+
+
+def run_logged(cmd: list[str], raw_dir: Path, stem: str, timeout: float, tool: str) -> tuple[
+        subprocess.CompletedProcess[str], float]:
+    """Run ``cmd``, keep its stdout/stderr as raw_dir/STEM.stdout/.stderr; return it and its wall time."""
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ProfilerGap(f"{tool} did not finish within {timeout:.0f} s",
+                          "raise the profiling timeout or profile a smaller input") from None
+    except OSError as exc:
+        raise ProfilerGap(f"cannot start {cmd[0]}: {exc}", None) from None
+    wall = time.perf_counter() - start
+    (raw_dir / f"{stem}.stdout").write_text(proc.stdout, encoding="utf-8")
+    (raw_dir / f"{stem}.stderr").write_text(proc.stderr, encoding="utf-8")
+    return proc, wall
+
+
+def binary_result(binary: Path, proc: subprocess.CompletedProcess[str], tool: str) -> dict[str, Any]:
+    """The binary's JSON result from a (possibly profiled) run, or a gap naming what failed."""
+    try:
+        return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
+    except PipelineError as exc:
+        # The pipeline itself failed: the gap names the node and item, as the binary reported them.
+        where = f" (node '{exc.node}', item {exc.item})" if exc.node is not None else ""
+        raise ProfilerGap(f"the pipeline failed under {tool}{where}: {exc.message}", None) from None
+    except RmprofError as exc:
+        raise ProfilerGap(f"rmprof-runtime under {tool}: {exc.message}", None) from None
+
+
+def check_outputs(doc: dict[str, Any], expected_path: Path | None, tool: str) -> str:
+    """Check the child's printed outputs against the expected file (type-exact); return the verdict."""
+    if expected_path is None:
+        return "not checked (no expected output)"
+    try:
+        expected = json.loads(Path(expected_path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ProfilerGap(f"{expected_path}: cannot read expected output: {exc}", None) from None
+    diff = first_difference(expected, doc.get("outputs"))
+    if diff:
+        raise ProfilerGap(f"rmprof-runtime under {tool} printed wrong outputs: {diff}", None)
+    return "ok"
+
+
+def tool_version(cmd: list[str]) -> str | None:
+    """First line of a tool's version output, or None when it cannot run."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (proc.stdout or proc.stderr).strip()
+    return text.splitlines()[0] if proc.returncode == 0 and text else None
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of ``text`` (where tools put their error)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+_HASH = re.compile(r"::h[0-9a-f]{16}$")
+_LEGACY_ESCAPES = {"$LT$": "<", "$GT$": ">", "$RF$": "&", "$BP$": "*", "$u20$": " ", "$u27$": "'",
+                   "$u5b$": "[", "$u5d$": "]", "$u7b$": "{", "$u7d$": "}", "$u7e$": "~", "$C$": ",",
+                   "$SP$": "@", "..": "::"}
+
+
+def rust_name(name: str) -> str:
+    """A readable Rust symbol: legacy-mangled names demangled, the ``::h<hash>`` suffix dropped."""
+    if name.startswith("_ZN") and name.endswith("E"):
+        name = _demangle_legacy(name) or name
+    return _HASH.sub("", name)
+
+
+def _demangle_legacy(symbol: str) -> str | None:
+    """Demangle a legacy Rust symbol ``_ZN<len><ident>...E`` (when the tool did not)."""
+    body, parts, i = symbol[3:-1], [], 0
+    while i < len(body):
+        m = re.match(r"\d+", body[i:])
+        if not m:
+            return None
+        n, i = int(m.group()), i + len(m.group())
+        part = body[i:i + n]
+        i += n
+        if part.startswith("_$"):
+            part = part[1:]
+        for esc, ch in _LEGACY_ESCAPES.items():
+            part = part.replace(esc, ch)
+        parts.append(part)
+    return "::".join(parts) if parts else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# perf script parsing
+
+_HEADER = re.compile(r"^(?P<comm>\S.*?)\s+(?P<tid>\d+)\s+(?P<time>\d+\.\d+):\s+(?P<period>\d+)\s+(?P<event>\S+):\s*$")
+# "<addr> <symbol> (<dso>)"; inlined frames have no dso. Symbols may contain parentheses themselves,
+# so the dso is only the trailing group that starts with "/" or "[".
+_FRAME = re.compile(r"^\s*(?P<addr>[0-9a-f]+)\s+(?P<sym>.+?)(?:\s+\((?P<dso>[/\[][^()]*)\))?\s*$")
+_SRCLINE = re.compile(r"^\s+(?P<file>.+):(?P<line>\d+)(?P<inlined> \(inlined\))?\s*$")
+
+
+@dataclass
+class PerfSample:
+    """One sample: the process name and its stack, leaf first, as (name, file, line) triples."""
+
+    comm: str
+    period: int
+    frames: list[tuple[str, str | None, int | None]]
+
+
+def parse_perf_script(text: str) -> list[PerfSample]:
+    """Parse `perf script -F comm,tid,time,period,event,ip,sym,dso,srcline` text into samples."""
+    samples: list[PerfSample] = []
+    current: PerfSample | None = None
+    for raw in text.splitlines():
+        if not raw.strip():
+            current = None
+            continue
+        if not raw.startswith((" ", "\t")):
+            m = _HEADER.match(raw)
+            if m:
+                current = PerfSample(m["comm"], int(m["period"]), [])
+                samples.append(current)
+            continue
+        if current is None:
+            continue
+        if raw.startswith("\t"):
+            m = _FRAME.match(raw)
+            if m:
+                current.frames.append((_frame_name(m["sym"], m["dso"]), None, None))
+            continue
+        # A srcline line (two spaces) belongs to the frame line just before it.
+        src = _SRCLINE.match(raw)
+        if src and current.frames and src["file"] != "??":
+            name, _, _ = current.frames[-1]
+            current.frames[-1] = (name, src["file"], int(src["line"]))
+    return samples
+
+
+def _frame_name(sym: str, dso: str | None) -> str:
+    """The frame's function name; unknown symbols name their object so they stay distinguishable."""
+    sym = re.sub(r"\+0x[0-9a-f]+$", "", sym.strip())
+    if sym == "[unknown]" and dso and dso != "[unknown]":
+        return f"[unknown in {os.path.basename(dso)}]"
+    return rust_name(sym)
+
+
+def samples_to_profile(samples: list[PerfSample], **kwargs: Any) -> tuple[Profile, dict[str, Any]]:
+    """Root-first stacks of one weight each; frames keyed by function and file (lines go to meta)."""
+    profile = Profile(runtime="rust-bin", profiler="perf", kind="cpu", unit="samples", **kwargs)
+    # One file per function: perf sometimes gives a non-inlined frame the source line of code inlined
+    # into it (core's ptr/mod.rs for Op::apply), which would split one function into several boxes.
+    seen: dict[str, Counter[str]] = {}
+    for sample in samples:
+        for name, file, _ in sample.frames:
+            if file is not None:
+                seen.setdefault(name, Counter())[file] += 1
+    file_of = {name: files.most_common(1)[0][0] for name, files in seen.items()}
+    hot_lines: Counter[tuple[str, str, int]] = Counter()
+    skipped = 0
+    reached_main = 0
+    for sample in samples:
+        # perf-exec is perf's own child before it execs the binary: not the program's time.
+        if sample.comm == "perf-exec" or not sample.frames:
+            skipped += 1
+            continue
+        # Frames carry no line: the same function at different lines must stay one flame graph box.
+        frames = [Frame(name, file_of.get(name)) for name, _, _ in reversed(sample.frames)]
+        profile.add_stack(frames, 1)
+        leaf_name, leaf_file, leaf_line = sample.frames[0]
+        if leaf_file is not None and leaf_line is not None:
+            hot_lines[(leaf_name, leaf_file, leaf_line)] += 1
+        if any(name == "main" or name.endswith("::main") for name, _, _ in sample.frames):
+            reached_main += 1
+    profile.sample_count = len(profile.stacks)
+    stats = {
+        "samples_skipped": skipped,
+        "stacks_reaching_main": reached_main,
+        "top_lines": [{"name": n, "file": f, "line": ln, "samples": c} for (n, f, ln), c in
+                      hot_lines.most_common(20)],
+    }
+    return profile, stats
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The profiler
+
+
+class Perf(Profiler):
+    """`perf record -e cpu-clock --call-graph dwarf` on rmprof-runtime, looped to enough samples."""
+
+    name = "perf"
+    kind = "cpu"
+    runtimes = ("rust-bin",)
+    frequency_hz = 4000
+    # Collect this much more CPU time than the sample target needs: perf's own work and timer slack
+    # make the sample count come out a little lower than time x frequency.
+    margin = 2.0
+    max_iterations = 50_000_000
+
+    def status(self) -> ToolStatus:
+        """perf on PATH, its version, perf_event_paranoid, and whether a cpu-clock record works."""
+        path = shutil.which("perf")
+        if path is None:
+            return ToolStatus(self.name, found=False, permitted=False, problem="perf not found on PATH",
+                              fix=PERF_INSTALL_FIX)
+        version = tool_version([path, "--version"])
+        if version is None:
+            # Debian's /usr/bin/perf is a wrapper that fails when no perf matches the running kernel.
+            return ToolStatus(self.name, found=False, path=path, permitted=False,
+                              problem=f"{path} --version fails (no perf for kernel {os.uname().release}?)",
+                              fix=PERF_INSTALL_FIX)
+        problem = self._record_problem(path)
+        if problem is None:
+            return ToolStatus(self.name, found=True, version=version, path=path)
+        return ToolStatus(self.name, found=True, version=version, path=path, permitted=False,
+                          problem=problem, fix=self._permission_fix())
+
+    def _record_problem(self, perf: str) -> str | None:
+        """Why `perf record -e cpu-clock true` fails here, or None when it works."""
+        with tempfile.TemporaryDirectory(prefix="rmprof-perf-") as tmp:
+            try:
+                proc = subprocess.run([perf, "record", "-q", "-e", "cpu-clock", "-o", f"{tmp}/t.data", "true"],
+                                      capture_output=True, text=True, timeout=60)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return f"perf record -e cpu-clock true: {exc}"
+        if proc.returncode != 0:
+            paranoid = read_paranoid()
+            return (f"perf record -e cpu-clock true failed (perf_event_paranoid={paranoid}): "
+                    f"{last_line(proc.stderr)}")
+        return None
+
+    @staticmethod
+    def _permission_fix() -> str:
+        """The fix for a denied perf_event_open: the sysctl when not root, container rights when root."""
+        paranoid = read_paranoid()
+        if os.geteuid() != 0 and (paranoid is None or paranoid > 1):
+            return "sudo sysctl kernel.perf_event_paranoid=1"
+        return ("allow perf_event_open: in a container run with --cap-add PERFMON (or SYS_ADMIN) and a "
+                "seccomp profile that permits perf_event_open; or sudo sysctl kernel.perf_event_paranoid=1")
+
+    def profile(self, job: ProfileJob) -> list[Profile]:
+        """Calibrate, record with perf, check the child's outputs, and parse the samples."""
+        binary = require_binary()
+        perf = require_tool("perf", PERF_INSTALL_FIX)
+        record = script_path("record.sh")
+        job.raw_dir.mkdir(parents=True, exist_ok=True)
+        version = tool_version([perf, "--version"])
+
+        per_iter_s, startup_s = self._calibrate(binary, job)
+        iterations = self._iterations_for(job.min_samples, per_iter_s, startup_s)
+        for attempt in range(3):
+            job.progress(f"perf: recording {iterations} iterations of {job.scenario_name} at "
+                         f"{self.frequency_hz} Hz")
+            out_dir = job.raw_dir / "perf"
+            if out_dir.exists():
+                shutil.rmtree(out_dir)
+            cmd = [bash(), str(record), "-F", str(self.frequency_hz), "-o", str(out_dir), "--",
+                   str(binary), *pipeline_args(job, iterations)]
+            proc, _ = run_logged(cmd, job.raw_dir, "perf-record", job.timeout_s, "perf")
+            doc = self._record_result(binary, proc, out_dir)
+            script_text = (out_dir / "perf.script.txt").read_text(encoding="utf-8", errors="replace")
+            samples = parse_perf_script(script_text)
+            profile, stats = samples_to_profile(samples, rate_hz=float(self.frequency_hz), tool_version=version)
+            if profile.sample_count >= job.min_samples or attempt == 2:
+                break
+            # Too few samples (a busy machine, a slow start): scale the loop up and record again.
+            scale = job.min_samples / max(profile.sample_count, 1) * self.margin
+            iterations = min(self.max_iterations, math.ceil(iterations * scale))
+        if profile.sample_count == 0:
+            raise ProfilerGap(f"perf recorded no samples of rmprof-runtime (see {out_dir})", None)
+
+        outputs_check = check_outputs(doc, job.expected_path, "perf")
+        profiled_s = self._record_wall(out_dir)
+        job.progress(f"perf: timing {iterations} unprofiled iterations for the overhead")
+        unprofiled_proc, unprofiled_s = run_logged([str(binary), *pipeline_args(job, iterations)],
+                                                   job.raw_dir, "perf-unprofiled", job.timeout_s, "rmprof-runtime")
+        check_outputs(binary_result(binary, unprofiled_proc, "no profiler"), job.expected_path, "no profiler")
+        profile.overhead = {
+            "unprofiled_s": round(unprofiled_s, 6),
+            "profiled_s": round(profiled_s, 6),
+            "slowdown": round(profiled_s / unprofiled_s, 3) if unprofiled_s > 0 else None,
+        }
+        profile.meta = {
+            "event": "cpu-clock",
+            "call_graph": "dwarf",
+            "frequency_hz": self.frequency_hz,
+            "iterations": iterations,
+            "items_per_iteration": doc.get("items"),
+            "outputs_check": outputs_check,
+            "binary": str(binary),
+            "raw": [str(out_dir / "perf.data"), str(out_dir / "perf.script.txt")],
+            **stats,
+        }
+        return [profile]
+
+    def _calibrate(self, binary: Path, job: ProfileJob) -> tuple[float, float]:
+        """Seconds per iteration and process start-up, timed unprofiled with --no-outputs."""
+        iterations = 10
+        while True:
+            cmd = [str(binary), *pipeline_args(job, iterations, outputs=False)]
+            proc, wall = run_logged(cmd, job.raw_dir, "perf-calibrate", job.timeout_s, "rmprof-runtime")
+            doc = binary_result(binary, proc, "calibration")
+            run_s = sum(doc.get("run_ns", [])) / 1e9
+            # Grow the loop until it is long enough to time (50 ms) or the whole run took long.
+            if run_s >= 0.05 or wall >= 2.0 or iterations >= self.max_iterations:
+                return run_s / iterations, max(wall - run_s, 0.0)
+            iterations = min(self.max_iterations, iterations * 10)
+
+    def _iterations_for(self, min_samples: int, per_iter_s: float, startup_s: float) -> int:
+        """Iterations whose CPU time gives ``min_samples`` samples (with a margin) at our frequency."""
+        needed_s = min_samples / self.frequency_hz * self.margin
+        if per_iter_s <= 0:
+            return 1000
+        return max(1, min(self.max_iterations, math.ceil(max(needed_s - startup_s, 0.0) / per_iter_s)))
+
+    @staticmethod
+    def _record_result(binary: Path, proc: subprocess.CompletedProcess[str], out_dir: Path) -> dict[str, Any]:
+        """The binary's JSON from the recorded run, or a gap naming what failed (pipeline or perf)."""
+        if proc.stdout.strip():
+            doc = binary_result(binary, proc, "perf")
+            if proc.returncode == 0 and (out_dir / "perf.script.txt").is_file():
+                return doc
+        if "perf_event_paranoid" in proc.stderr or "Permission denied" in proc.stderr:
+            raise ProfilerGap(f"perf may not record here: {last_line(proc.stderr)}", Perf._permission_fix())
+        raise ProfilerGap(f"perf record failed (exit {proc.returncode}): {last_line(proc.stderr)}", None)
+
+    @staticmethod
+    def _record_wall(out_dir: Path) -> float:
+        """Wall seconds of `perf record` alone, as record.sh wrote them (perf script excluded)."""
+        start, end = (out_dir / "record.wall").read_text(encoding="utf-8").split()
+        return float(end) - float(start)
+
+
+def read_paranoid() -> int | None:
+    """kernel.perf_event_paranoid, or None when it cannot be read."""
+    try:
+        return int(PARANOID_PATH.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None

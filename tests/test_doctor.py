@@ -1,0 +1,41 @@
+"""`rmprof doctor`: every runtime and profiler with found/version/permitted/fix, exit 0 even with gaps."""
+
+from __future__ import annotations
+
+import json
+
+from rmprof.profilers import PROFILERS
+from tests.conftest import run_cli
+
+FIELDS = {"name", "found", "version", "path", "permitted", "problem", "fix"}
+
+
+def test_doctor_json_lists_every_runtime_and_profiler() -> None:
+    proc = run_cli("doctor", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [r["name"] for r in doc["runtimes"]] == ["python", "rust", "rust-bin"]
+    assert [p["name"] for p in doc["profilers"]] == list(PROFILERS)
+    for row in doc["runtimes"] + doc["profilers"]:
+        assert set(row) >= FIELDS, row
+        assert isinstance(row["found"], bool) and isinstance(row["permitted"], bool)
+        if not (row["found"] and row["permitted"]):
+            # Whatever is missing or denied says why and how to fix it.
+            assert row["problem"] and row["fix"], row
+    python = doc["runtimes"][0]
+    assert python["found"] and python["version"]
+    rust_bin = doc["runtimes"][2]
+    assert rust_bin["looked"], "rust-bin must say where it looked for the binary"
+    for row in doc["profilers"]:
+        if row["found"]:
+            assert row["version"], row
+
+
+def test_doctor_table_and_bad_usage() -> None:
+    proc = run_cli("doctor")
+    assert proc.returncode == 0, proc.stderr
+    for name in ["python", "rust", "rust-bin", *PROFILERS]:
+        assert f"  {name} " in proc.stdout
+    bad = run_cli("doctor", "--no-such-option")
+    assert bad.returncode == 2
+    assert "rmprof: error:" in bad.stderr
