@@ -1,0 +1,25 @@
+"""``rmprof report RUN_DIR``: re-render report.html of a run directory from its files alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--open", "open_it", is_flag=True, help="Open the report in the default web browser.")
+def report(run_dir: Path, open_it: bool) -> None:
+    """Re-render RUN_DIR/report.html from results.json and profiles/, and print its path."""
+    from rmprof.errors import RmprofError
+    from rmprof.report.render import render_report
+
+    if not run_dir.is_dir():
+        raise RmprofError(f"{run_dir}: not a run directory (no such directory)")
+    path = render_report(run_dir)
+    click.echo(str(path))
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())

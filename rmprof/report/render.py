@@ -1,0 +1,615 @@
+"""The HTML report of a run directory: results.json + profiles/ rendered into one self-contained page.
+
+``render_report(run_dir)`` reads the files (see rmprof/run_dir.py), builds the flame graph trees and writes
+``report.html`` atomically. ``render_html(results, profiles)`` does the rendering alone (for tests). All the
+figures shown are formatted here, from results.json and the profiles; the template (templates/
+report.html.j2, autoescaping) only lays them out. Unreadable profile files become notes in the report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import rmprof
+from rmprof.bench.stats import format_time
+from rmprof.profile_model import Profile
+from rmprof.report.flametree import build_tree, dumps_for_html
+from rmprof.run_dir import REPORT, load_results
+
+TEMPLATES = Path(rmprof.__file__).resolve().parent / "templates"
+TEMPLATE = "report.html.j2"
+BASELINE = "python"
+FLOOR = "python-fused"
+FLAME_MAX_NODES = 3000
+
+RUNTIME_LABELS = {
+    "python": "python (asyncio baseline)",
+    "rust": "rust (in-process)",
+    "rust-bin": "rust-bin (standalone binary)",
+    "python-fused": "python-fused (plain Python loop)",
+}
+RUNTIME_ORDER = ("python", "rust", "rust-bin", "python-fused")
+TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
+CATEGORY_ORDER = ("orchestration", "node compute", "allocation & GC", "Python/Rust boundary", "serialization",
+                  "interpreter", "startup & I/O", "other")
+VERDICTS = ("supported", "refuted", "inconclusive")
+# Relative links into the run directory only: no scheme, no absolute path, no parent hops.
+_SAFE_LINK = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!/)(?!.*(^|/)\.\.(/|$))[^\\\s]+$")
+
+
+# ---------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _sig(x: float, digits: int = 3) -> str:
+    """``x`` with ``digits`` significant digits, no exponent (41.2, 2.82, 101, 1,230)."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    return f"{x:,.{decimals}f}"
+
+
+def fmt_x(x: float | None) -> str:
+    """A ratio such as ``38.7×``."""
+    return "–" if not _finite(x) else f"{_sig(float(x))}×"  # type: ignore[arg-type]
+
+
+def fmt_bytes(n: float | None) -> str:
+    """Bytes in B / KiB / MiB / GiB with one decimal."""
+    if not _finite(n):
+        return "–"
+    value = float(n)  # type: ignore[arg-type]
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(value) >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def fmt_pct(share: float | None, decimals: int = 1) -> str:
+    """A share 0..1 as ``12.3 %``."""
+    return "–" if not _finite(share) else f"{100 * float(share):.{decimals}f} %"  # type: ignore[arg-type]
+
+
+def fmt_count(n: float | None) -> str:
+    """A count with thousands separators."""
+    if not _finite(n):
+        return "–"
+    return f"{float(n):,.0f}" if float(n).is_integer() else _sig(float(n))  # type: ignore[arg-type]
+
+
+def fmt_weight(value: float | None, unit: str) -> str:
+    """A profile weight in its unit: samples, bytes, time or instructions."""
+    if not _finite(value):
+        return "–"
+    v = float(value)  # type: ignore[arg-type]
+    if unit == "bytes":
+        return fmt_bytes(v)
+    scale = {"nanoseconds": 1.0, "milliseconds": 1e6, "seconds": 1e9}.get(unit)
+    if scale is not None:
+        return format_time(v * scale)
+    if unit in ("none", ""):
+        return fmt_count(v)
+    return f"{fmt_count(v)} {unit}"
+
+
+def fmt_ns(ns: float | None) -> str:
+    """Nanoseconds as a readable duration."""
+    return "–" if not _finite(ns) else format_time(float(ns))  # type: ignore[arg-type]
+
+
+def runtime_label(name: str) -> str:
+    """The reader's name of a runtime, e.g. ``rust (in-process)``."""
+    return RUNTIME_LABELS.get(name, name)
+
+
+def safe_link(path: Any) -> str | None:
+    """``path`` when it is a plain relative link inside the run directory, else None (shown as text)."""
+    return path if isinstance(path, str) and _SAFE_LINK.match(path) else None
+
+
+# ---------------------------------------------------------------------------
+# View model
+# ---------------------------------------------------------------------------
+
+
+def _ordered(names: Any) -> list[str]:
+    """Runtime names in the report's order (known ones first), each once."""
+    names = list(dict.fromkeys(names))
+    known = [n for n in RUNTIME_ORDER if n in names]
+    return known + [n for n in names if n not in known]
+
+
+def _speedup_phrase(metric: str, entry: dict[str, Any] | None, pipeline: str) -> str | None:
+    """One clause such as ``runs the text pipeline 38.7× faster than the asyncio baseline [95 % CI ...]``."""
+    if not entry or not _finite(entry.get("speedup")):
+        return None
+    point = float(entry["speedup"])
+    ci = entry.get("ci95") or [None, None]
+    lo, hi = (ci + [None, None])[:2]
+    verb = {
+        "run": f"runs the {pipeline} pipeline",
+        "init": "initializes (parse, validate, build)",
+        "cold_start": "starts cold (fresh process to first output)",
+    }[metric]
+    if _finite(lo) and _finite(hi) and lo <= 1.0 <= hi:
+        return (f"{verb} about as fast as the asyncio baseline ({fmt_x(point)}, 95 % CI {fmt_x(lo)}–{fmt_x(hi)}:"
+                f" no clear difference)")
+    if point >= 1.0:
+        ci_text = f" [95 % CI {fmt_x(lo)}–{fmt_x(hi)}]" if _finite(lo) and _finite(hi) else ""
+        return f"{verb} {fmt_x(point)} faster than the asyncio baseline{ci_text}"
+    ci_text = f" [95 % CI {fmt_x(1 / hi)}–{fmt_x(1 / lo)}]" if _finite(lo) and _finite(hi) and lo > 0 else ""
+    return f"{verb} {fmt_x(1 / point)} slower than the asyncio baseline{ci_text}"
+
+
+def _memory_phrase(entry: dict[str, Any] | None) -> str | None:
+    """``allocates 73 % less memory per run than the asyncio baseline (7.0 KiB vs 26.1 KiB)``."""
+    if not entry or not _finite(entry.get("reduction")):
+        return None
+    red = float(entry["reduction"])
+    amounts = f"({fmt_bytes(entry.get('bytes'))} vs {fmt_bytes(entry.get('baseline_bytes'))})"
+    if abs(red) < 0.005:
+        return f"allocates as much memory per run as the asyncio baseline {amounts}"
+    more_less = "less" if red > 0 else "more"
+    return f"allocates {abs(100 * red):.0f} % {more_less} memory per run than the asyncio baseline {amounts}"
+
+
+def _verdicts(sc: dict[str, Any], pipeline: str) -> list[dict[str, Any]]:
+    """Per runtime (baseline and floor excluded): its plain sentences, or why it was not measured."""
+    out = []
+    speedups = sc.get("speedups") or {}
+    gaps = sc.get("gaps") or {}
+    names = _ordered([*sc.get("runtimes", {}), *gaps])
+    for name in names:
+        if name in (BASELINE, FLOOR):
+            continue
+        label = runtime_label(name)
+        if name not in speedups:
+            reason = gaps.get(name) or "no measurement"
+            out.append({"runtime": name, "label": label, "sentences": [], "gap": str(reason)})
+            continue
+        per = speedups[name]
+        sentences = []
+        for metric, _ in TIME_METRICS:
+            phrase = _speedup_phrase(metric, per.get(metric), pipeline)
+            if phrase:
+                sentences.append(f"{label} {phrase}.")
+            else:
+                sentences.append(f"{label}: {metric.replace('_', ' ')} not measured.")
+        mem = _memory_phrase(per.get("memory"))
+        sentences.append(f"{label} {mem}." if mem else f"{label}: run memory not measured.")
+        out.append({"runtime": name, "label": label, "sentences": sentences, "gap": None})
+    return out
+
+
+def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's targets with status and value text."""
+    out = []
+    for t in bench.get("targets") or []:
+        value, unit, threshold = t.get("value"), t.get("unit"), t.get("threshold")
+        is_fraction = unit == "fraction" or t.get("target") == "memory"
+        if is_fraction:
+            shown = fmt_pct(value, 0) + (" less memory" if _finite(value) else "")
+            wanted = f"≥ {fmt_pct(threshold, 0)} less" if _finite(threshold) else "–"
+        else:
+            shown = fmt_x(value)
+            wanted = f"≥ {float(threshold):g}×" if _finite(threshold) else "–"
+        status = str(t.get("status") or "not measured")
+        out.append({
+            "label": str(t.get("label", t.get("target", ""))),
+            "runtime": runtime_label(str(t.get("runtime", ""))),
+            "status": status,
+            "status_class": {"met": "met", "missed": "missed"}.get(status, "unmeasured"),
+            "value": shown if _finite(value) else "not measured",
+            "threshold": wanted,
+        })
+    return out
+
+
+def _spread(summary: dict[str, Any], fmt: Any) -> tuple[str, str]:
+    """(``lo – hi``, ``±x %``) of a stats.summarize dict."""
+    ci = summary.get("ci95") or []
+    ci_text = f"{fmt(ci[0])} – {fmt(ci[1])}" if len(ci) == 2 else "–"
+    rel = summary.get("rel_ci_width")
+    return ci_text, (f"±{100 * rel / 2:.1f} %" if _finite(rel) else "–")
+
+
+def _outliers(summary: dict[str, Any]) -> str:
+    o = summary.get("outliers") or {}
+    mild, severe = int(o.get("mild") or 0), int(o.get("severe") or 0)
+    if not mild and not severe:
+        return "0"
+    return f"{mild + severe} ({severe} severe)" if severe else str(mild)
+
+
+def _timing_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per metric × runtime: median, CI, spread, n, outliers, noise, speedup."""
+    runtimes = sc.get("runtimes") or {}
+    speedups = sc.get("speedups") or {}
+    gaps = sc.get("gaps") or {}
+    names = _ordered([*runtimes, *gaps])
+    rows: list[dict[str, Any]] = []
+    for metric, metric_label in TIME_METRICS:
+        first = True
+        for name in names:
+            entry = runtimes.get(name)
+            summary = (entry or {}).get(metric)
+            row: dict[str, Any] = {"metric": metric_label if first else "", "group_start": first,
+                                   "runtime": runtime_label(name)}
+            first = False
+            if entry is None:
+                row["missing"] = f"not measured: {gaps.get(name, 'no measurement')}"
+            elif not summary:
+                if metric != "run" and name == FLOOR:
+                    continue  # the floor is only a run-time reference
+                row["missing"] = "not measured for this runtime"
+            else:
+                ci, pm = _spread(summary, fmt_ns)
+                sp = (speedups.get(name) or {}).get(metric)
+                row.update(
+                    median=fmt_ns(summary.get("median")), unit=str(summary.get("unit", "ns")),
+                    n=fmt_count(summary.get("n")), ci=ci, pm=pm, outliers=_outliers(summary),
+                    noisy=bool(summary.get("noisy")), warning=summary.get("warning"),
+                    speedup=("baseline" if name == BASELINE else
+                             f"{fmt_x(sp['speedup'])} [{fmt_x(sp['ci95'][0])}–{fmt_x(sp['ci95'][1])}]"
+                             if sp and sp.get("ci95") else "–"),
+                )
+            rows.append(row)
+    return rows
+
+
+def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Items per second per runtime, with the CI derived from the run-time CI."""
+    rows = []
+    runtimes = sc.get("runtimes") or {}
+    for name in _ordered(runtimes):
+        tp = runtimes[name].get("throughput")
+        run = runtimes[name].get("run") or {}
+        if not tp:
+            continue
+        ci = tp.get("items_per_s_ci95") or []
+        rows.append({
+            "runtime": runtime_label(name),
+            "median": _sig(tp["items_per_s"]) if _finite(tp.get("items_per_s")) else "–",
+            "ci": f"{_sig(ci[0])} – {_sig(ci[1])}" if len(ci) == 2 and all(map(_finite, ci)) else "–",
+            "n": fmt_count(run.get("n")),
+            "runs": _sig(tp["runs_per_s"]) if _finite(tp.get("runs_per_s")) else "–",
+            "noisy": bool(run.get("noisy")),
+        })
+    return rows
+
+
+def _memory_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run memory (Python heap + native heap peaks) and process peak RSS per runtime."""
+    rows = []
+    runtimes = sc.get("runtimes") or {}
+    speedups = sc.get("speedups") or {}
+    for name in _ordered(runtimes):
+        mem = runtimes[name].get("memory") or {}
+        py, native = mem.get("run_alloc_peak_bytes"), mem.get("native_heap_peak_bytes")
+        run_mem = None if py is None and native is None else (py or 0) + (native or 0)
+        red = ((speedups.get(name) or {}).get("memory") or {}).get("reduction")
+        rows.append({
+            "runtime": runtime_label(name),
+            "run": fmt_bytes(run_mem),
+            "python_heap": fmt_bytes(py),
+            "native_heap": fmt_bytes(native),
+            "change": "baseline" if name == BASELINE else (
+                f"{-100 * red:+.0f} %" if _finite(red) else "–"),
+            "rss": fmt_bytes(mem.get("process_peak_rss_bytes")),
+        })
+    return rows
+
+
+def _floor(sc: dict[str, Any]) -> str | None:
+    """What the python-fused floor says about the baseline's orchestration cost."""
+    runtimes = sc.get("runtimes") or {}
+    base = (runtimes.get(BASELINE) or {}).get("run") or {}
+    fused = (runtimes.get(FLOOR) or {}).get("run") or {}
+    b, f = base.get("median"), fused.get("median")
+    if not (_finite(b) and _finite(f)) or not b:
+        return None
+    share = 1 - f / b
+    return (f"python-fused runs the same node functions in a plain Python loop, without asyncio tasks and queues: "
+            f"{fmt_ns(f)} per pass against {fmt_ns(b)} for the asyncio baseline. So about {fmt_pct(share, 0)} of "
+            f"the baseline's run time is orchestration; a runtime faster than this floor also beats Python's "
+            f"per-item work, not only its orchestration.")
+
+
+def _category_index(name: str) -> int:
+    return CATEGORY_ORDER.index(name) if name in CATEGORY_ORDER else len(CATEGORY_ORDER) - 1
+
+
+def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per profile: top frames by self weight, category shares (for the stacked bar), per-node cost."""
+    out = []
+    items = list((analysis.get("bottlenecks") or {}).items())
+    items.sort(key=lambda kv: (0 if (kv[1].get("kind") or summaries.get(kv[0], {}).get("kind")) != "memory"
+                               else 1, kv[0]))
+    for key, b in items:
+        unit = str(b.get("unit", ""))
+        summary = summaries.get(key, {})
+        runtime, _, profiler = str(key).partition(".")
+        cats = [
+            {"name": str(name), "share": float(share), "pct": fmt_pct(share),
+             "width": f"{max(0.0, min(100.0, 100 * float(share))):.3f}", "colour": _category_index(str(name))}
+            for name, share in sorted((b.get("categories") or {}).items(), key=lambda kv: _category_index(kv[0]))
+            if _finite(share) and share > 0
+        ]
+        top = []
+        for row in b.get("top_self") or []:
+            file = row.get("file")
+            where = f"{file}:{row['line']}" if file and row.get("line") is not None else (file or "")
+            top.append({
+                "name": str(row.get("name", "")), "where": str(where),
+                "self": fmt_weight(row.get("self"), unit), "self_pct": fmt_pct(row.get("self_share")),
+                "total_pct": fmt_pct(row.get("total_share")), "category": str(row.get("category") or "other"),
+                "colour": _category_index(str(row.get("category") or "other")),
+            })
+        per_node = b.get("per_node")
+        nodes = []
+        if isinstance(per_node, dict) and per_node:
+            shares = {str(k): float(v) for k, v in per_node.items() if _finite(v)}
+            top_share = max(shares.values(), default=0.0) or 1.0
+            for node, share in sorted(shares.items(), key=lambda kv: -kv[1]):
+                nodes.append({"node": node, "pct": fmt_pct(share),
+                              "width": f"{max(0.0, min(100.0, 100 * share / top_share)):.3f}"})
+        out.append({
+            "key": str(key), "runtime": runtime_label(runtime), "profiler": profiler,
+            "kind": str(b.get("kind") or summary.get("kind") or "cpu"),
+            "unit": unit, "total": fmt_weight(b.get("total"), unit),
+            "top": top, "categories": cats, "per_node": nodes,
+        })
+    return out
+
+
+def _hypotheses(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for h in analysis.get("hypotheses") or []:
+        verdict = str(h.get("verdict", "inconclusive"))
+        out.append({
+            "id": str(h.get("id", "")), "title": str(h.get("title", "")), "verdict": verdict,
+            "verdict_class": verdict if verdict in VERDICTS else "inconclusive",
+            "evidence": [str(e) for e in h.get("evidence") or []],
+        })
+    return out
+
+
+def _overhead(overhead: Any) -> str:
+    if isinstance(overhead, dict) and _finite(overhead.get("slowdown")):
+        return fmt_x(overhead["slowdown"])
+    return "–"
+
+
+def _profile_title(summary: dict[str, Any], profile: Profile | None) -> dict[str, str]:
+    """Heading and detail line of a flame graph."""
+    samples = summary.get("sample_count") if profile is None else profile.sample_count
+    rate = summary.get("rate_hz")
+    kind = summary.get("kind") or (profile.kind if profile else "cpu")
+    parts = [f"{fmt_count(samples)} {'allocations' if kind == 'memory' else 'samples'}"]
+    if _finite(rate):
+        parts.append(f"{_sig(float(rate))} Hz")
+    unit = str(summary.get("unit") or (profile.unit if profile else ""))
+    total = summary.get("total") if profile is None else profile.total
+    if unit != "samples":
+        parts.append(f"total {fmt_weight(total, unit)}")
+    oh = _overhead(summary.get("overhead"))
+    if oh != "–":
+        parts.append(f"overhead {oh} slowdown")
+    return {
+        "title": f"{runtime_label(str(summary.get('runtime', '')))} · {summary.get('profiler', '')}",
+        "detail": ", ".join(parts),
+    }
+
+
+def _flames(results: dict[str, Any], profiles: dict[str, Profile]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(CPU flame graphs, memory flame graphs), each with its tree JSON or a note why it is missing."""
+    cpu, mem = [], []
+    entries = list(results.get("profiles") or [])
+    order = {n: i for i, n in enumerate(RUNTIME_ORDER)}
+    entries.sort(key=lambda s: (order.get(s.get("runtime"), 99), str(s.get("profiler"))))
+    for i, summary in enumerate(entries):
+        name = summary.get("name") or f"{summary.get('runtime')}.{summary.get('profiler')}"
+        profile = profiles.get(name)
+        item = {"id": f"flame-{i}", **_profile_title(summary, profile), "json": None, "note": None}
+        if profile is None:
+            item["note"] = f"No flame graph: {summary.get('file') or name} could not be read (see notes above)."
+        else:
+            item["json"] = dumps_for_html(build_tree(profile, max_nodes=FLAME_MAX_NODES))
+        (mem if (summary.get("kind") or (profile.kind if profile else "cpu")) == "memory" else cpu).append(item)
+    return cpu, mem
+
+
+def _profiler_rows(results: dict[str, Any], run_dir: Path | None) -> list[dict[str, Any]]:
+    rows = []
+    for s in results.get("profiles") or []:
+        unit = str(s.get("unit", ""))
+        links = []
+        for label, key in (("speedscope", "file"), ("folded", "folded")):
+            path = s.get(key)
+            if not path:
+                continue
+            missing = run_dir is not None and not (run_dir / str(path)).is_file()
+            links.append({"label": label, "href": safe_link(path), "text": str(path), "missing": missing})
+        rows.append({
+            "tool": str(s.get("profiler", "")), "version": str(s.get("tool_version") or "–"),
+            "runtime": runtime_label(str(s.get("runtime", ""))), "kind": str(s.get("kind", "")),
+            "samples": fmt_count(s.get("sample_count")),
+            "rate": f"{_sig(float(s['rate_hz']))} Hz" if _finite(s.get("rate_hz")) else "–",
+            "unit": unit, "total": fmt_weight(s.get("total"), unit), "overhead": _overhead(s.get("overhead")),
+            "links": links,
+        })
+    return rows
+
+
+def _gaps(results: dict[str, Any], sc: dict[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    for name, reason in (sc.get("gaps") or {}).items():
+        rows.append({"runtime": runtime_label(str(name)), "profiler": "(bench)", "reason": str(reason), "fix": ""})
+    for g in results.get("gaps") or []:
+        rows.append({"runtime": runtime_label(str(g.get("runtime", ""))), "profiler": str(g.get("profiler", "")),
+                     "reason": str(g.get("reason", "")), "fix": str(g.get("fix") or "")})
+    return rows
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v if v is not None else 'not installed'}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value)
+    return "–" if value is None else str(value)
+
+
+def _environment(bench: dict[str, Any]) -> list[dict[str, str]]:
+    rows = [{"key": str(k).replace("_", " "), "value": _env_value(v)}
+            for k, v in (bench.get("environment") or {}).items()]
+    config = bench.get("config") or {}
+    if config:
+        rows.append({"key": "bench settings", "value": _env_value(config).replace(", ", "; ")})
+    return rows
+
+
+def _date(created: Any) -> str:
+    if not _finite(created):
+        return "–"
+    return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def build_context(results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None,
+                  run_dir: Path | None = None) -> dict[str, Any]:
+    """Everything the template shows, formatted."""
+    bench = results.get("bench") or {}
+    scenario = results.get("scenario") or {}
+    scs = bench.get("scenarios") or [{}]
+    sc = next((s for s in scs if s.get("scenario") == scenario.get("name")), scs[0])
+    pipeline = str(scenario.get("pipeline") or sc.get("pipeline") or scenario.get("name") or "?")
+    analysis = results.get("analysis") or {}
+    headline = analysis.get("headline") or {}
+    summaries = {str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}"): s
+                 for s in results.get("profiles") or []}
+    cpu_flames, mem_flames = _flames(results, profiles)
+    env = bench.get("environment") or {}
+    fastest = headline.get("fastest_runtime")
+    return {
+        "title": f"rmprof report: {scenario.get('name', '?')}",
+        "scenario": str(scenario.get("name", "?")),
+        "description": str(scenario.get("description") or sc.get("description") or ""),
+        "pipeline": pipeline,
+        "items": fmt_count(scenario.get("items", sc.get("items"))),
+        "iterations": fmt_count(scenario.get("iterations", sc.get("iterations"))),
+        "nodes": [{"id": str(n.get("id", "")), "type": str(n.get("node_type", ""))}
+                  for n in scenario.get("nodes") or []],
+        "date": _date(results.get("created_unix")),
+        "duration": fmt_ns(results.get("duration_s") * 1e9) if _finite(results.get("duration_s")) else "–",
+        "version": str(results.get("rmprof_version") or "–"),
+        "commit": str(env.get("git_commit") or "–"),
+        "command": " ".join(str(a) for a in results.get("command") or []),
+        "headline_speed": (f"Fastest: {runtime_label(str(fastest))}, {fmt_x(headline.get('speedup'))} the asyncio "
+                           f"baseline's run-time speed." if fastest and _finite(headline.get("speedup")) else None),
+        "top_bottleneck": [{"runtime": runtime_label(r), "text": str(t)} for r, t in
+                           sorted(((str(r), t) for r, t in (headline.get("top_bottleneck") or {}).items()),
+                                  key=lambda rt: (_ordered([rt[0], *RUNTIME_ORDER]).index(rt[0]), rt[0]))],
+        "verdicts": _verdicts(sc, pipeline),
+        "targets": _targets(bench),
+        "correct": {runtime_label(str(k)): bool(v) for k, v in (sc.get("correct") or {}).items()},
+        "timing_rows": _timing_rows(sc),
+        "throughput_rows": _throughput_rows(sc),
+        "memory_rows": _memory_rows(sc),
+        "floor": _floor(sc),
+        "bottlenecks": _bottlenecks(analysis, summaries),
+        "hypotheses": _hypotheses(analysis),
+        "cpu_flames": cpu_flames,
+        "mem_flames": mem_flames,
+        "profiler_rows": _profiler_rows(results, run_dir),
+        "gaps": _gaps(results, sc),
+        "environment": _environment(bench),
+        "notes": [str(n) for n in notes or []],
+        "categories": [{"name": c, "colour": i} for i, c in enumerate(CATEGORY_ORDER)],
+    }
+
+
+def _env() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _asset(name: str) -> str:
+    """A CSS/JS file of the templates folder, made safe to inline in <style>/<script>."""
+    text = (TEMPLATES / name).read_text(encoding="utf-8")
+    # Inlined code must not close its own element early.
+    return text.replace("</", "<\\/")
+
+
+def render_html(results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None,
+                run_dir: Path | None = None) -> str:
+    """The report page for ``results`` (a results.json document) and its loaded profiles, by name."""
+    from markupsafe import Markup
+
+    context = build_context(results, profiles, notes, run_dir)
+    assets = {
+        "flamegraph_css": Markup(_asset("flamegraph.css")),
+        "report_css": Markup(_asset("report.css")),
+        "flamegraph_js": Markup(_asset("flamegraph.js")),
+        "report_js": Markup(_asset("report.js")),
+    }
+    return _env().get_template(TEMPLATE).render(**context, **assets)
+
+
+def load_profiles(run_dir: Path, results: dict[str, Any]) -> tuple[dict[str, Profile], list[str]]:
+    """The profiles listed in results.json, by name, and a note for each one that could not be read."""
+    from rmprof.exporters.speedscope import from_speedscope
+
+    profiles: dict[str, Profile] = {}
+    notes: list[str] = []
+    for s in results.get("profiles") or []:
+        if not isinstance(s, dict):
+            continue
+        name = str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}")
+        file = s.get("file")
+        if not file:
+            notes.append(f"{name}: no profile file listed in results.json.")
+            continue
+        path = Path(run_dir) / str(file)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            profile = from_speedscope(doc, str(s.get("runtime")), str(s.get("profiler")), str(s.get("kind", "cpu")))
+        except FileNotFoundError:
+            notes.append(f"{name}: profile file {file} is missing; its flame graph is left out.")
+            continue
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            notes.append(f"{name}: profile file {file} is unreadable ({reason}); its flame graph is left out.")
+            continue
+        if _finite(s.get("sample_count")):
+            profile.sample_count = int(s["sample_count"])
+        profiles[name] = profile
+    return profiles, notes
+
+
+def render_report(run_dir: Path) -> Path:
+    """Render ``run_dir``/report.html from results.json and the profile files; return its path."""
+    from rmprof.commands.common import write_text_atomic
+
+    run_dir = Path(run_dir)
+    results = load_results(run_dir)
+    profiles, notes = load_profiles(run_dir, results)
+    html = render_html(results, profiles, notes, run_dir)
+    out = run_dir / REPORT
+    write_text_atomic(out, html)
+    return out
