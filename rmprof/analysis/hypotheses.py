@@ -84,6 +84,8 @@ def gil(profiles: dict[str, Profile]) -> dict[str, Any]:
                 "thread to contend for the GIL; asyncio is single-threaded by design"
             )
             verdict = threads > 1
+        else:
+            evidence.append("the python profile does not record how many threads ran")
     rust = profiles.get("rust.py-spy")
     if rust is not None:
         released = share_of(rust, lambda f: "allow_threads" in f.name or "PyEval_SaveThread" in f.name)
