@@ -90,7 +90,9 @@ def profile(
     written = []
     for sc in scenarios:
         run_dir = base / sc.name if len(scenarios) > 1 else base
-        report = profile_scenario(sc, list(runtimes or RUNTIME_NAMES), chosen, run_dir, iterations, min_samples, say)
+        report = profile_scenario(
+            sc, list(runtimes or RUNTIME_NAMES), chosen, run_dir, iterations, min_samples, say, bool(profilers)
+        )
         written.append({"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)})
     if as_json:
         echo_json(written)
@@ -100,7 +102,14 @@ def profile(
 
 
 def profile_scenario(
-    sc, runtimes: list[str], profilers: list[str], run_dir: Path, iterations: int | None, min_samples: int, say
+    sc,
+    runtimes: list[str],
+    profilers: list[str],
+    run_dir: Path,
+    iterations: int | None,
+    min_samples: int,
+    say,
+    explicit: bool = False,
 ) -> Path:
     """One scenario: bench, profile, analyse, write results.json and render report.html."""
     from rmprof import __version__
@@ -119,7 +128,9 @@ def profile_scenario(
     write_json_atomic(run_dir / RAW / "bench.json", bench)
     profiled = {"profiles": [], "gaps": []}
     if profilers:
-        profiled = run_profilers(sc, runtimes, profilers, run_dir, min_samples=min_samples, progress=say)
+        profiled = run_profilers(
+            sc, runtimes, profilers, run_dir, min_samples=min_samples, progress=say, explicit=explicit
+        )
     loaded = load_profiles(run_dir, profiled["profiles"])
     m = sc.manifest
     results = {

@@ -8,6 +8,7 @@ ratio of two loops of equal work.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -29,6 +30,8 @@ CALIBRATION_SECONDS = 0.4
 # Aim above the minimum: sampling profilers lose a few samples to scheduling on a busy 2-core machine.
 SAMPLE_MARGIN = 1.3
 CHILD_MODULE = "rmprof.profilers.child"
+# Where pip puts a tool's executable when rmprof runs from an unactivated venv (bin/ not on PATH).
+EXTRA_TOOL_DIRS: list[Path] = [Path(sys.executable).parent]
 
 
 @dataclass
@@ -52,12 +55,15 @@ class ToolRun:
 
 
 def tool_path(name: str) -> str | None:
-    """The executable ``name`` on PATH, else beside this interpreter (a venv's bin, where pip puts it)."""
+    """The executable ``name`` on PATH, else in EXTRA_TOOL_DIRS (a venv's bin, where pip puts it)."""
     found = shutil.which(name)
     if found:
         return found
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+    for folder in EXTRA_TOOL_DIRS:
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
 
 
 def child_env() -> dict[str, str]:
@@ -127,10 +133,8 @@ def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what:
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     """Kill the process group we started for ``proc`` (the tool and its child)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it may have exited on its own meanwhile
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _write_log(log: Path | None, cmd: list[str], code: int | None, stdout: str, stderr: str) -> None:

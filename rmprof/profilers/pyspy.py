@@ -14,7 +14,7 @@ from pathlib import Path
 from rmprof.exporters.speedscope import from_speedscope
 from rmprof.profile_model import Profile
 from rmprof.profilers import driver
-from rmprof.profilers.base import Profiler, ProfileJob, ProfilerGap, ToolStatus
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 
 # 250 Hz reaches 1,000 samples in 4 s; each sample pauses the child, so higher rates cost more overhead.
 RATE_HZ = 250
@@ -79,7 +79,7 @@ class PySpy(Profiler):
         if profile.sample_count < job.min_samples:
             # A busy machine delays samples; one longer run, scaled by what was missing, fixes that.
             iterations = int(iterations * job.min_samples / max(profile.sample_count, 1) * driver.SAMPLE_MARGIN) + 1
-            job.progress(f"py-spy: {profile.sample_count} samples < {job.min_samples}; again with {iterations} iterations")
+            job.progress(f"py-spy: {profile.sample_count} samples < {job.min_samples}; {iterations} iterations")
             unprofiled = driver.run_child(job, "py-spy.unprofiled", iterations=iterations)
             profile, profiled = self._record(job, status.path, iterations)
         profile.tool_version = status.version
@@ -130,7 +130,9 @@ class PySpy(Profiler):
             profile.unit = "samples"
         profile.sample_count = int(sum(profile.weights))
         profile.rate_hz = RATE_HZ
-        profile.meta["threads"] = [p.get("name") for p in doc.get("profiles", [])]
+        # py-spy writes one speedscope profile per sampled thread (idle threads are left out).
+        profile.meta["thread_names"] = [p.get("name") for p in doc.get("profiles", [])]
+        profile.meta["threads"] = len(profile.meta["thread_names"])
         profile.meta["iterations"] = child.iterations
         profile.meta["raw"] = raw.name
         return profile, child

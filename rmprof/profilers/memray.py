@@ -1,0 +1,131 @@
+"""memray: every allocation of the Python runtime, its peak, and which stacks held the memory at the peak.
+
+``python -m memray run --trace-python-allocators -o RAW.bin -m rmprof.profilers.child ...`` records the
+child; the capture is then read with memray's own reader (``memray.FileReader``) in this process. With
+``--trace-python-allocators`` each Python object allocation is seen (not just pymalloc's 256 KiB arenas),
+which is what makes the pipeline's per-item allocations visible.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from rmprof.profile_model import Frame, Profile
+from rmprof.profilers import driver
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+
+# The loop only has to reach its steady state; memray's capture grows with every allocation (~12 KB per
+# iteration of the text scenario), so a quarter second of unprofiled work is plenty (memray slows the text loop ~8x).
+LOOP_SECONDS = 0.25
+MAX_ITERATIONS = 2000
+INSTALL_FIX = "pip install memray (or pip install 'rmprof[profilers]') into the interpreter that runs rmprof"
+
+
+def _frames(stack: list[tuple[str, str, int]]) -> list[Frame]:
+    """memray's (function, file, line) tuples, innermost first, as root-first Frames."""
+    return [Frame(function, filename, lineno) for function, filename, lineno in reversed(stack)]
+
+
+def profile_from_capture(path: Path, runtime: str, version: str | None) -> Profile:
+    """A bytes Profile of the allocations alive at the high-water mark, with memray's totals in meta."""
+    import memray
+
+    profile = Profile(runtime=runtime, profiler="memray", kind="memory", unit="bytes")
+    with memray.FileReader(str(path)) as reader:
+        meta = reader.metadata
+        live_allocations = 0
+        for record in reader.get_high_watermark_allocation_records(merge_threads=True):
+            if record.size <= 0:
+                continue
+            profile.add_stack(_frames(record.stack_trace()), float(record.size))
+            live_allocations += record.n_allocations
+    stats = memray._memray.compute_statistics(str(path), num_largest=10)
+    profile.sample_count = live_allocations
+    profile.tool_version = version
+    profile.meta.update(
+        {
+            "peak_bytes": meta.peak_memory,
+            "total_allocations": stats.total_num_allocations,
+            "total_bytes_allocated": stats.total_memory_allocated,
+            "allocations_at_peak": live_allocations,
+            "python_allocator": meta.python_allocator,
+            "trace_python_allocators": meta.trace_python_allocators,
+            "duration_s": round((meta.end_time - meta.start_time).total_seconds(), 3),
+            "top_locations_by_size": _locations(stats.top_locations_by_size),
+            "top_locations_by_count": _locations(stats.top_locations_by_count),
+        }
+    )
+    return profile
+
+
+def _locations(rows: list[tuple[Any, int]]) -> list[dict[str, Any]]:
+    """memray's top locations ((function, file, line), figure) as JSON-able dicts."""
+    out = []
+    for location, figure in rows:
+        function, filename, lineno = location
+        out.append({"function": function, "file": filename, "line": lineno, "value": int(figure)})
+    return out
+
+
+class Memray(Profiler):
+    """Allocations and peak memory of the Python runtime."""
+
+    name = "memray"
+    kind = "memory"
+    runtimes = ("python",)
+
+    def status(self) -> ToolStatus:
+        """Importable by this interpreter (it records the child and reads the capture here)?"""
+        if importlib.util.find_spec("memray") is None:
+            problem = f"memray is not installed for {sys.executable}"
+            return ToolStatus(self.name, False, problem=problem, fix=INSTALL_FIX)
+        if not sys.platform.startswith(("linux", "darwin")):
+            return ToolStatus(self.name, False, problem="memray runs on Linux and macOS only", fix="use Linux or macOS")
+        try:
+            version = importlib.metadata.version("memray")
+        except importlib.metadata.PackageNotFoundError:
+            version = None
+        return ToolStatus(self.name, True, version, path=f"{sys.executable} -m memray")
+
+    def profile(self, job: ProfileJob) -> list[Profile]:
+        """Run the child under ``memray run`` (and unprofiled, for the overhead) and read the capture."""
+        status = self.status()
+        if not status.found:
+            raise ProfilerGap(status.problem or "memray is not usable", status.fix)
+        job.raw_dir.mkdir(parents=True, exist_ok=True)
+        job.progress(f"memray: calibrating {job.runtime}")
+        probe = driver.run_child(job, "memray.calibrate", seconds=driver.CALIBRATION_SECONDS)
+        iterations = max(1, min(MAX_ITERATIONS, math.ceil(LOOP_SECONDS * 1e9 / max(probe.per_iteration_ns, 1.0))))
+        unprofiled = driver.run_child(job, "memray.unprofiled", iterations=iterations)
+
+        raw = job.raw_dir / f"{job.runtime}.memray.bin"
+        report = job.raw_dir / f"{job.runtime}.memray.report.json"
+        raw.unlink(missing_ok=True)
+        report.unlink(missing_ok=True)
+        cmd = [
+            sys.executable, "-m", "memray", "run", "--quiet", "--force", "--trace-python-allocators",
+            "--output", str(raw), "-m", driver.CHILD_MODULE,
+            *driver.child_args(job, report, iterations=iterations),
+        ]  # fmt: skip
+        job.progress(f"memray: recording {iterations} iterations on {job.runtime}")
+        run = driver.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.memray.log")
+        if run.returncode != 0 or not report.exists():
+            raise ProfilerGap(f"the scenario failed under memray on {job.runtime}: {driver.child_failure(run)}")
+        if not raw.exists():
+            raise ProfilerGap(f"memray wrote no capture {raw.name}")
+        profiled = driver.read_report(report)
+        try:
+            profile = profile_from_capture(raw, job.runtime, status.version)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ProfilerGap(f"memray capture {raw.name} is unreadable: {exc}") from None
+        if not profile.stacks:
+            raise ProfilerGap(f"memray recorded no live allocation at the peak in {raw.name}")
+        driver.record_overhead(profile, unprofiled, profiled)
+        profile.meta["iterations"] = profiled.iterations
+        profile.meta["raw"] = raw.name
+        return [profile]

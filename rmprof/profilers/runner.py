@@ -1,0 +1,130 @@
+"""Run every applicable (runtime, profiler) pair of a scenario; write profiles, keep raw outputs, list gaps.
+
+A profiler that cannot run (missing, denied, crashed, timed out, or an unexpected bug in its wrapper)
+becomes a gap with a reason and a fix; the other pairs go on and nothing already written is removed.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rmprof.commands.common import write_json_atomic, write_text_atomic
+from rmprof.exporters.folded import to_folded
+from rmprof.exporters.speedscope import to_speedscope, validate_speedscope
+from rmprof.profile_model import Profile
+from rmprof.profilers import PROFILERS, get_profiler
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap
+
+PROFILES_DIR = "profiles"
+RAW_DIR = "raw"
+
+
+def _gap(runtime: str, profiler: str, reason: str, fix: str | None) -> dict[str, Any]:
+    return {"runtime": runtime, "profiler": profiler, "reason": reason, "fix": fix}
+
+
+def _load(names: list[str], explicit: bool) -> tuple[list[Profiler], list[tuple[str, str]]]:
+    """The profilers that can be imported, and (name, reason) for those that cannot."""
+    loaded, missing = [], []
+    for name in names:
+        if name not in PROFILERS:
+            missing.append((name, f"unknown profiler (known: {', '.join(PROFILERS)})"))
+            continue
+        try:
+            loaded.append(get_profiler(name))
+        except ImportError as exc:
+            # A registered profiler whose module is absent is "not implemented" here; only worth a gap
+            # when the user asked for it by name.
+            if explicit:
+                missing.append((name, f"not implemented ({exc})"))
+    return loaded, missing
+
+
+def write_profile(profile: Profile, out_dir: Path) -> dict[str, Any]:
+    """Write one profile as speedscope JSON and folded text (atomically); its summary with both paths."""
+    doc = to_speedscope(profile)
+    problems = validate_speedscope(doc)
+    if problems:
+        raise ProfilerGap(f"internal error: the exported speedscope file is invalid: {problems[0]}")
+    speedscope_rel = f"{PROFILES_DIR}/{profile.name}.speedscope.json"
+    folded_rel = f"{PROFILES_DIR}/{profile.name}.folded"
+    write_json_atomic(out_dir / speedscope_rel, doc)
+    write_text_atomic(out_dir / folded_rel, to_folded(profile))
+    return {**profile.summary(), "file": speedscope_rel, "folded": folded_rel}
+
+
+def run_profilers(
+    scenario: Any,
+    runtimes: list[str],
+    profilers: list[str],
+    out_dir: Path,
+    min_samples: int = 1000,
+    progress: Callable[[str], None] = lambda message: None,
+    *,
+    explicit: bool = False,
+    timeout_s: float = 180.0,
+) -> dict[str, Any]:
+    """Profile ``scenario`` on each runtime with each applicable profiler; {"profiles": [...], "gaps": [...]}.
+
+    ``explicit`` says the profiler names were given by the user: then a registered profiler whose module
+    is missing is reported as a gap instead of being skipped.
+    """
+    out_dir = Path(out_dir)
+    raw_dir = out_dir / RAW_DIR
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / PROFILES_DIR).mkdir(parents=True, exist_ok=True)
+    loaded, missing = _load(profilers, explicit)
+    gaps = [_gap(runtime, name, reason, None) for name, reason in missing for runtime in runtimes]
+    # A profiler that does not support a runtime is skipped silently: that pair simply does not exist.
+    pairs = [(runtime, p) for runtime in runtimes for p in loaded if runtime in p.runtimes]
+    unavailable = _unavailable_runtimes({runtime for runtime, _ in pairs})
+    results: list[dict[str, Any]] = []
+    for n, (runtime, profiler) in enumerate(pairs, start=1):
+        progress(f"profiling {runtime} with {profiler.name} ({n}/{len(pairs)})…")
+        if runtime in unavailable:
+            gaps.append(_gap(runtime, profiler.name, f"runtime {runtime} is unavailable: {unavailable[runtime]}",
+                             "build or install the runtime (see the reason)"))
+            continue
+        job = ProfileJob(
+            manifest_path=Path(scenario.manifest_path),
+            input_path=Path(scenario.input_path),
+            expected_path=Path(scenario.expected_path) if scenario.expected_path else None,
+            runtime=runtime,
+            raw_dir=raw_dir,
+            scenario_name=getattr(scenario, "name", "scenario"),
+            min_samples=min_samples,
+            timeout_s=timeout_s,
+            progress=progress,
+        )
+        try:
+            for profile in profiler.profile(job):
+                results.append(write_profile(profile, out_dir))
+        except ProfilerGap as gap:
+            progress(f"{runtime} with {profiler.name}: gap: {gap.reason}")
+            gaps.append(_gap(runtime, profiler.name, gap.reason, gap.fix))
+        except Exception as exc:  # noqa: BLE001 - one broken wrapper must not end the whole run
+            log = raw_dir / f"{runtime}.{profiler.name}.error.txt"
+            write_text_atomic(log, traceback.format_exc())
+            reason = f"unexpected error in the {profiler.name} wrapper: {type(exc).__name__}: {exc}"
+            progress(f"{runtime} with {profiler.name}: gap: {reason}")
+            gaps.append(_gap(runtime, profiler.name, reason, f"report it with {RAW_DIR}/{log.name}"))
+    return {"profiles": results, "gaps": gaps}
+
+
+def _unavailable_runtimes(names: set[str]) -> dict[str, str]:
+    """Runtime name -> why it cannot run here, for the requested runtimes that cannot."""
+    from rmprof.errors import RmprofError
+    from rmprof.runtimes import get_runtime
+
+    out = {}
+    for name in sorted(names):
+        try:
+            reason = get_runtime(name).unavailable_reason()
+        except (RmprofError, ImportError) as exc:
+            reason = str(exc)
+        if reason:
+            out[name] = reason
+    return out
