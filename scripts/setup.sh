@@ -30,9 +30,16 @@ if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   python3 -m venv .venv
 fi
+# maturin's build hook runs the `maturin` executable it finds on PATH: the one in .venv.
+export PATH="$PWD/.venv/bin:$PATH"
 log "installing rmprof (building the Rust extension with maturin)"
 .venv/bin/python -m pip install -q --upgrade pip "maturin>=1.7,<2"
 .venv/bin/python -m pip install -q --no-build-isolation ".[profilers,test]"
+
+# The same extension in the source tree too, so that `python -m rmprof` and pytest run from the checkout
+# (where ./rmprof shadows the installed package) use the Rust runtime as well. It is git-ignored.
+native=$(.venv/bin/python -I -c 'import rmprof._native as n; print(n.__file__)')
+install -m 644 "$native" rmprof/
 
 log "building the standalone binary rmprof-runtime"
 cargo build -q --release --manifest-path rust_runtime/Cargo.toml --bin rmprof-runtime

@@ -88,3 +88,22 @@ def test_mismatch_with_expected_output_exits_1(tmp_path: Path) -> None:
     e = write_json(tmp_path / "e.json", {"sink": [6.0]})
     proc = run_cli("run", "-m", str(m), "-i", str(i), "--expected", str(e))
     assert proc.returncode == 1 and "sink[0]: got 6 (int), expected 6.0 (float)" in proc.stderr
+
+
+def test_installed_wheel_runs_every_runtime_outside_the_checkout(tmp_path: Path) -> None:
+    """The console script imports the installed package (not ./rmprof): templates, scenarios, extension."""
+    import shutil
+
+    exe = shutil.which("rmprof", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.skip("rmprof is not installed in this interpreter's environment (run ./scripts/setup.sh)")
+    probe = subprocess.run(
+        [sys.executable, "-I", "-c", "import rmprof; print(rmprof.__file__)"], capture_output=True, text=True,
+        cwd=tmp_path,
+    )
+    assert "site-packages" in probe.stdout
+    for runtime in ("python", "rust", "rust-bin"):
+        proc = subprocess.run([exe, "run", "-s", "text", "-r", runtime, "--json"], capture_output=True, text=True,
+                              cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["expected"] is True

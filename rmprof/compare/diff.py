@@ -1,0 +1,573 @@
+"""Before/after comparison of two runs: statistics per scenario × runtime × metric, and differential profiles.
+
+A *side* is what ``load_side`` reads: a run directory (``results.json`` + ``profiles/``, see rmprof/run_dir.py),
+a ``results.json`` file, or a bench results file (``rmprof bench -o FILE``, schema ``rmprof.bench/1``).
+
+``compare_runs`` returns the compare document (schema ``rmprof.compare/1``)::
+
+    {
+      "schema": "rmprof.compare/1", "created_unix": float, "threshold": 0.02,
+      "before": SIDE_INFO, "after": SIDE_INFO,     # {"path", "kind": "run"|"bench", "label", "created_unix",
+                                                   #  "scenarios": [names], "environment": {...}}
+      "comparisons": [{
+          "id": "simple/python/run", "scenario", "runtime", "metric", "label", "unit": "ns"|"bytes"|"instructions",
+          "method": "bootstrap"|"exact", "gated": bool, "gate_note": str|None,
+          "before", "after",                       # medians (bootstrap) or the exact values
+          "n_before", "n_after",                   # sample counts (bootstrap only, else null)
+          "change": float|null,                    # after/before - 1; null when growing from zero
+          "ci95": [lo, hi]|null, "p_value": float|null,
+          "verdict": "improved"|"regressed"|"no change"|"within noise", "message": str, "warning": str|null}],
+      "summary": {"counts": {verdict: n}, "gated_counts": {verdict: n}, "total": n,
+                  "gate": {"passed": bool, "threshold": float, "regressions": [id], "gated": n}},
+      "profiles": [{"name": "python.py-spy", "runtime", "profiler", "unit", "before_unit",
+                    "before_total", "after_total", "movers": [{"name", "before_share", "after_share", "delta",
+                    "before_self_share", "after_self_share", "status"}], "appeared", "appeared_count",
+                    "disappeared", "disappeared_count", "tree": <flametree.build_diff_tree>}],
+      "environment": {"fields": [{"field", "before", "after", "differs", "warn"}], "warnings": [str]},
+      "skipped": [{"what", "reason"}],             # present on one side only, or unreadable
+    }
+
+Lower is better everywhere (times, instructions, bytes), as in ``rmprof.bench.stats.compare``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from rmprof.bench import stats
+from rmprof.errors import RmprofError
+from rmprof.profile_model import Profile
+
+SCHEMA = "rmprof.compare/1"
+BENCH_SCHEMA = "rmprof.bench/1"
+RUN_SCHEMA = "rmprof.run/1"
+DEFAULT_THRESHOLD = stats.DEFAULT_NOISE_THRESHOLD
+
+# metric name -> (key in the bench entry's "samples", label)
+TIME_METRICS = {
+    "run": ("run_ns", "run time per iteration"),
+    "init": ("init_ns", "initialization"),
+    "cold_start": ("cold_start_ns", "cold start"),
+}
+# memory figure (key in the bench entry's "memory") -> label
+MEMORY_METRICS = {
+    "run_alloc_peak_bytes": "run allocation peak",
+    "native_heap_peak_bytes": "native heap peak",
+    "process_peak_rss_bytes": "process peak RSS",
+}
+CALLGRIND = "callgrind"
+# The fused comprehension is a reference floor that no pipeline change touches: its drift is pure machine
+# noise, so it is reported but never allowed to fail the gate.
+REFERENCE_RUNTIMES = ("python-fused",)
+# Memory verdicts in memory words: "performance has regressed" reads wrong for a byte count.
+MEMORY_MESSAGES = {
+    "improved": "Memory use has decreased.",
+    "regressed": "Memory use has increased.",
+    "no change": "No change in memory use detected.",
+    "within noise": "Memory change within noise threshold.",
+}
+MAX_MOVERS = 25
+# Environment fields shown side by side; the ones in WARN_FIELDS make a comparison suspect when they differ.
+ENV_FIELDS = ("cpu", "cores", "machine", "os", "python", "python_implementation", "rustc", "git_commit")
+WARN_FIELDS = {"cpu": "CPU", "python": "Python", "git_commit": "git commit"}
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    """Parsed JSON of ``path``, or a one-line RmprofError."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+
+
+def _check_bench(doc: Any, where: Path) -> dict[str, Any]:
+    """The bench document if it has the shape compare reads, else a one-line error."""
+    if not isinstance(doc, dict) or doc.get("schema") != BENCH_SCHEMA:
+        raise RmprofError(f"{where}: no bench results in it (schema {BENCH_SCHEMA!r} expected)")
+    scenarios = doc.get("scenarios")
+    if not isinstance(scenarios, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("scenario"), str) and isinstance(s.get("runtimes"), dict)
+        for s in scenarios
+    ):
+        raise RmprofError(f"{where}: malformed bench results (scenarios[] with scenario and runtimes expected)")
+    return doc
+
+
+def load_side(path: str | Path) -> dict[str, Any]:
+    """One side of a comparison: a run directory, its results.json, or an ``rmprof bench -o`` file."""
+    from rmprof.run_dir import RESULTS, load_results
+
+    path = Path(path)
+    if path.is_dir():
+        results = load_results(path)
+        run_dir: Path | None = path
+        where = path / RESULTS
+    elif path.is_file():
+        doc = _read_json(path)
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        if schema == RUN_SCHEMA:
+            results, run_dir, where = doc, path.parent, path
+        elif schema == BENCH_SCHEMA:
+            bench = _check_bench(doc, path)
+            return _side(path, "bench", None, bench, [], bench.get("created_unix"))
+        else:
+            raise RmprofError(
+                f"{path}: not an rmprof run or bench results file (schema {RUN_SCHEMA!r} or {BENCH_SCHEMA!r} expected)"
+            )
+    elif path.exists():
+        raise RmprofError(f"{path}: not a run directory or a results file")
+    else:
+        raise RmprofError(f"{path}: no such file or directory")
+    bench = _check_bench(results.get("bench"), where)
+    profiles = results.get("profiles") if isinstance(results.get("profiles"), list) else []
+    return _side(path, "run", run_dir, bench, profiles, results.get("created_unix"))
+
+
+def _side(
+    path: Path, kind: str, run_dir: Path | None, bench: dict[str, Any], profiles: list[Any], created: Any
+) -> dict[str, Any]:
+    """The loaded side: where it came from, its bench document and its profile summaries."""
+    return {
+        "path": str(path),
+        "kind": kind,
+        "run_dir": str(run_dir) if run_dir is not None else None,
+        "label": path.resolve().name or str(path),
+        "created_unix": created if isinstance(created, int | float) else None,
+        "bench": bench,
+        "profiles": [p for p in profiles if isinstance(p, dict)],
+    }
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+
+
+def _finite(x: float | None) -> float | None:
+    """``x`` if finite, else None (strict JSON has no inf)."""
+    return x if x is not None and math.isfinite(x) else None
+
+
+def _row(
+    scenario: str,
+    runtime: str,
+    metric: str,
+    label: str,
+    unit: str,
+    gated: bool,
+    result: dict[str, Any],
+    gate_note: str | None = None,
+) -> dict[str, Any]:
+    """One comparison row from a stats.compare / compare_exact result."""
+    exact = "before_median" not in result  # compare_exact reports before/after, compare medians
+    change = result["change"]
+    warning = result.get("warning")
+    if not math.isfinite(change):
+        warning = "grew from zero: relative change unbounded"
+    return {
+        "id": f"{scenario}/{runtime}/{metric}",
+        "scenario": scenario,
+        "runtime": runtime,
+        "metric": metric,
+        "label": label,
+        "unit": unit,
+        "method": "exact" if exact else "bootstrap",
+        "gated": gated,
+        "gate_note": gate_note,
+        "before": result["before"] if exact else result["before_median"],
+        "after": result["after"] if exact else result["after_median"],
+        "n_before": None if exact else result["n_before"],
+        "n_after": None if exact else result["n_after"],
+        "change": _finite(change),
+        "ci95": result.get("ci95"),
+        "p_value": result.get("p_value"),
+        "verdict": result["verdict"],
+        "message": result["message"],
+        "warning": warning,
+    }
+
+
+def _usable(samples: Any) -> list[float] | None:
+    """Samples as floats when there are any and all are positive (a ratio of medians needs that)."""
+    if not isinstance(samples, list) or not samples:
+        return None
+    try:
+        xs = [float(x) for x in samples]
+    except (TypeError, ValueError):
+        return None
+    return xs if min(xs) > 0 and all(math.isfinite(x) for x in xs) else None
+
+
+def _compare_runtime(
+    scenario: str, runtime: str, before: dict[str, Any], after: dict[str, Any], threshold: float, skipped: list
+) -> list[dict[str, Any]]:
+    """Time metrics (bootstrap on raw samples) and memory figures (exact) of one scenario × runtime."""
+    rows: list[dict[str, Any]] = []
+    reference = runtime in REFERENCE_RUNTIMES
+    note = "reference floor, not gated" if reference else None
+    b_samples, a_samples = before.get("samples") or {}, after.get("samples") or {}
+    for metric, (key, label) in TIME_METRICS.items():
+        xs, ys = _usable(b_samples.get(key)), _usable(a_samples.get(key))
+        if xs is None and ys is None:
+            continue  # not measured for this runtime on either side (e.g. init of the fused floor)
+        if xs is None or ys is None:
+            side = "before" if xs is None else "after"
+            skipped.append({"what": f"{scenario}/{runtime}/{metric}", "reason": f"no usable samples {side}"})
+            continue
+        result = stats.compare(xs, ys, noise_threshold=threshold)
+        rows.append(_row(scenario, runtime, metric, label, "ns", not reference, result, note))
+    b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
+    for key, label in MEMORY_METRICS.items():
+        b, a = b_mem.get(key), a_mem.get(key)
+        if not isinstance(b, int) or not isinstance(a, int) or isinstance(b, bool) or isinstance(a, bool):
+            continue
+        # Memory is informational: peak RSS moves with allocator and interpreter state, not only the code.
+        result = stats.compare_exact(max(b, 0), max(a, 0), noise_threshold=threshold)
+        result["message"] = MEMORY_MESSAGES[result["verdict"]]
+        rows.append(_row(scenario, runtime, f"memory.{key}", label, "bytes", False, result, "memory is informational"))
+    return rows
+
+
+def _instructions(summary: dict[str, Any]) -> int | None:
+    """Total instructions of a callgrind profile summary (meta first, else the profile total)."""
+    meta = summary.get("meta") if isinstance(summary.get("meta"), dict) else {}
+    value = meta.get("total_instructions")
+    if value is None and summary.get("unit") == "instructions":
+        value = summary.get("total")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return int(value)
+
+
+def _scenario_of(side: dict[str, Any]) -> str | None:
+    """The scenario a run directory's profiles belong to (a run directory holds exactly one)."""
+    scenarios = side["bench"]["scenarios"]
+    return scenarios[0]["scenario"] if side["kind"] == "run" and len(scenarios) == 1 else None
+
+
+def _profile_key(summary: dict[str, Any]) -> tuple[str, str] | None:
+    """(runtime, profiler) of a profile summary, None when it names neither."""
+    runtime, profiler = summary.get("runtime"), summary.get("profiler")
+    return (runtime, profiler) if isinstance(runtime, str) and isinstance(profiler, str) else None
+
+
+def _callgrind_rows(before: dict[str, Any], after: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
+    """Exact instruction-count comparisons for every runtime callgrind profiled on both sides."""
+    scenario = _scenario_of(after)
+    if scenario is None or scenario != _scenario_of(before):
+        return []
+    b = {k[0]: _instructions(p) for p in before["profiles"] if (k := _profile_key(p)) and k[1] == CALLGRIND}
+    rows = []
+    for p in after["profiles"]:
+        key = _profile_key(p)
+        if not key or key[1] != CALLGRIND or key[0] not in b:
+            continue
+        a_count, b_count = _instructions(p), b[key[0]]
+        if a_count is None or b_count is None:
+            continue
+        result = stats.compare_exact(b_count, a_count, noise_threshold=threshold)
+        rows.append(_row(scenario, key[0], "instructions", "callgrind instructions", "instructions", True, result))
+    return rows
+
+
+def _summary(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Verdict counts and the gate: it fails when any gated metric regressed beyond the threshold."""
+    counts = dict.fromkeys(stats.VERDICTS, 0)
+    gated_counts = dict.fromkeys(stats.VERDICTS, 0)
+    for r in rows:
+        counts[r["verdict"]] += 1
+        if r["gated"]:
+            gated_counts[r["verdict"]] += 1
+    # "regressed" already means significant and beyond the noise threshold (see stats._verdict).
+    regressions = [r["id"] for r in rows if r["gated"] and r["verdict"] == "regressed"]
+    return {
+        "counts": counts,
+        "gated_counts": gated_counts,
+        "total": len(rows),
+        "gate": {
+            "passed": not regressions,
+            "threshold": threshold,
+            "regressions": regressions,
+            "gated": sum(1 for r in rows if r["gated"]),
+        },
+    }
+
+
+# ---------------------------------------------------------------------------
+# Differential profiles
+# ---------------------------------------------------------------------------
+
+
+def _name_shares(profile: Profile) -> tuple[dict[str, float], dict[str, float]]:
+    """Share of the profile total of each frame name: anywhere on a stack (once per stack), and as the leaf."""
+    total = profile.total
+    inclusive: dict[str, float] = {}
+    leaf: dict[str, float] = {}
+    if not total:
+        return inclusive, leaf
+    frames = profile.frames
+    for stack, w in zip(profile.stacks, profile.weights, strict=True):
+        if not stack:
+            continue
+        # By name, as build_diff_tree matches frames, so moved line numbers still match.
+        for name in {frames[i].name for i in stack}:
+            inclusive[name] = inclusive.get(name, 0.0) + w
+        name = frames[stack[-1]].name
+        leaf[name] = leaf.get(name, 0.0) + w
+    return {k: v / total for k, v in inclusive.items()}, {k: v / total for k, v in leaf.items()}
+
+
+def top_movers(before: Profile, after: Profile, limit: int = MAX_MOVERS) -> list[dict[str, Any]]:
+    """Frames whose share of the total changed most (after − before), biggest absolute change first."""
+    b_total, b_self = _name_shares(before)
+    a_total, a_self = _name_shares(after)
+    movers = []
+    for name in set(b_total) | set(a_total):
+        b, a = b_total.get(name, 0.0), a_total.get(name, 0.0)
+        delta = a - b
+        if abs(delta) < 1e-12:
+            continue
+        status = "appeared" if not b else "disappeared" if not a else "grew" if delta > 0 else "shrank"
+        movers.append(
+            {
+                "name": name,
+                "before_share": round(b, 9),
+                "after_share": round(a, 9),
+                "delta": round(delta, 9),
+                "before_self_share": round(b_self.get(name, 0.0), 9),
+                "after_self_share": round(a_self.get(name, 0.0), 9),
+                "status": status,
+            }
+        )
+    movers.sort(key=lambda m: (-abs(m["delta"]), m["name"]))
+    return movers[:limit]
+
+
+def diff_profiles(before: Profile, after: Profile) -> dict[str, Any]:
+    """The differential flame tree of two profiles plus the top movers and appeared/disappeared frames."""
+    from rmprof.report.flametree import build_diff_tree
+
+    tree = build_diff_tree(before, after)
+    return {
+        "name": after.name,
+        "runtime": after.runtime,
+        "profiler": after.profiler,
+        "unit": after.unit,
+        "before_unit": before.unit,
+        "before_total": tree["before_total"],
+        "after_total": tree["total"],
+        "before_samples": before.sample_count,
+        "after_samples": after.sample_count,
+        "movers": top_movers(before, after),
+        "appeared": tree["appeared"],
+        "appeared_count": tree["appeared_count"],
+        "disappeared": tree["disappeared"],
+        "disappeared_count": tree["disappeared_count"],
+        "tree": tree,
+    }
+
+
+def _load_profile(side: dict[str, Any], summary: dict[str, Any]) -> Profile:
+    """The Profile of a profile summary's speedscope file (ValueError/OSError when unreadable)."""
+    from rmprof.exporters.speedscope import from_speedscope
+
+    rel = summary.get("file")
+    if not isinstance(rel, str) or side["run_dir"] is None:
+        raise ValueError("no speedscope file listed")
+    doc = json.loads((Path(side["run_dir"]) / rel).read_text(encoding="utf-8"))
+    return from_speedscope(doc, summary["runtime"], summary["profiler"], summary.get("kind", "cpu"))
+
+
+def _profile_diffs(before: dict[str, Any], after: dict[str, Any], skipped: list) -> list[dict[str, Any]]:
+    """A differential profile for each runtime × CPU profiler present in both runs."""
+    if before["kind"] != "run" or after["kind"] != "run":
+        return []
+    b_cpu = {k: p for p in before["profiles"] if (k := _profile_key(p)) and p.get("kind", "cpu") == "cpu"}
+    out = []
+    for p in after["profiles"]:
+        key = _profile_key(p)
+        if not key or p.get("kind", "cpu") != "cpu":
+            continue
+        name = f"{key[0]}.{key[1]}"
+        if key not in b_cpu:
+            skipped.append({"what": f"profile {name}", "reason": "only in after"})
+            continue
+        try:
+            b_prof, a_prof = _load_profile(before, b_cpu[key]), _load_profile(after, p)
+        except (OSError, ValueError, KeyError) as exc:
+            skipped.append({"what": f"profile {name}", "reason": f"unreadable: {' '.join(str(exc).split())[:200]}"})
+            continue
+        out.append(diff_profiles(b_prof, a_prof))
+    for key in b_cpu:
+        if not any(_profile_key(p) == key for p in after["profiles"]):
+            skipped.append({"what": f"profile {key[0]}.{key[1]}", "reason": "only in before"})
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------
+
+
+def _environment(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Both environments field by field, with a warning for each differing CPU / Python / git commit."""
+    b = before["bench"].get("environment") or {}
+    a = after["bench"].get("environment") or {}
+    fields, warnings = [], []
+    for key in ENV_FIELDS:
+        bv, av = b.get(key), a.get(key)
+        differs = bv != av
+        fields.append(
+            {"field": key, "before": bv, "after": av, "differs": differs, "warn": differs and key in WARN_FIELDS}
+        )
+        if differs and key in WARN_FIELDS:
+            warnings.append(f"{WARN_FIELDS[key]} differs: {bv} (before) vs {av} (after)")
+    b_pk, a_pk = b.get("packages") or {}, a.get("packages") or {}
+    for name in sorted(set(b_pk) | set(a_pk)):
+        bv, av = b_pk.get(name), a_pk.get(name)
+        fields.append({"field": f"package {name}", "before": bv, "after": av, "differs": bv != av, "warn": False})
+    return {"fields": fields, "warnings": warnings}
+
+
+def _drift_warnings(rows: list[dict[str, Any]]) -> list[str]:
+    """A warning for each reference floor whose run time moved although its code is the same on both sides."""
+    out = []
+    for r in rows:
+        if r["runtime"] in REFERENCE_RUNTIMES and r["metric"] == "run" and r["verdict"] in ("improved", "regressed"):
+            # The floor is interleaved with the pipeline runs, so besides machine drift a much heavier pipeline
+            # (caches, GC pressure) can move it too: say what moved, not which cause it was.
+            out.append(
+                f"{r['scenario']}: the {r['runtime']} reference runs the same code on both sides yet moved "
+                f"{100 * r['change']:+.1f}%: machine speed or process state differed between the runs; "
+                "time changes of that order are not attributable to the code"
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The comparison
+# ---------------------------------------------------------------------------
+
+
+def _side_info(side: dict[str, Any]) -> dict[str, Any]:
+    """What the compare document says about one side (no samples, no profiles)."""
+    return {
+        "path": side["path"],
+        "kind": side["kind"],
+        "label": side["label"],
+        "created_unix": side["created_unix"],
+        "scenarios": [s["scenario"] for s in side["bench"]["scenarios"]],
+        "environment": side["bench"].get("environment") or {},
+    }
+
+
+def compare_runs(before: dict[str, Any], after: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """Compare two loaded sides (see ``load_side``): every shared scenario × runtime × metric, and profiles."""
+    if not (isinstance(threshold, int | float) and math.isfinite(threshold) and threshold >= 0):
+        raise RmprofError(f"threshold must be a non-negative number, got {threshold!r}")
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    b_scenarios = {s["scenario"]: s for s in before["bench"]["scenarios"]}
+    a_names = [s["scenario"] for s in after["bench"]["scenarios"]]
+    for sc in after["bench"]["scenarios"]:
+        name = sc["scenario"]
+        if name not in b_scenarios:
+            skipped.append({"what": f"scenario {name}", "reason": "only in after"})
+            continue
+        b_rts, a_rts = b_scenarios[name]["runtimes"], sc["runtimes"]
+        for runtime, a_entry in a_rts.items():
+            if runtime not in b_rts:
+                skipped.append({"what": f"{name}/{runtime}", "reason": "only in after"})
+                continue
+            rows.extend(_compare_runtime(name, runtime, b_rts[runtime], a_entry, threshold, skipped))
+        skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
+    skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_scenarios if n not in a_names)
+    rows.extend(_callgrind_rows(before, after, threshold))
+    if not rows:
+        skipped.append({"what": "everything", "reason": "the two sides share no scenario × runtime with samples"})
+    environment = _environment(before, after)
+    environment["warnings"].extend(_drift_warnings(rows))
+    return {
+        "schema": SCHEMA,
+        "created_unix": time.time(),
+        "threshold": threshold,
+        "before": _side_info(before),
+        "after": _side_info(after),
+        "comparisons": rows,
+        "summary": _summary(rows, threshold),
+        "profiles": _profile_diffs(before, after, skipped),
+        "environment": environment,
+        "skipped": skipped,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Terminal wording
+# ---------------------------------------------------------------------------
+
+
+def format_bytes(n: float) -> str:
+    """Bytes in B, KiB, MiB or GiB with one decimal."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def format_value(value: float, unit: str) -> str:
+    """A metric value in its unit: a duration, a byte count or a plain count."""
+    if unit == "ns":
+        return stats.format_time(value)
+    if unit == "bytes":
+        return format_bytes(value)
+    return f"{int(value):,}"
+
+
+def format_change(row: dict[str, Any]) -> str:
+    """Criterion's change clause: ``[lo point hi] (p = 0.00 < 0.05)`` or ``+1.00% (exact)``."""
+    change = row["change"]
+    if change is None:
+        return "change: grew from zero (exact)"
+    if row["ci95"] is None or row["p_value"] is None:
+        return f"change: {stats.format_percent(change)} (exact)"
+    lo, hi = row["ci95"]
+    p = row["p_value"]
+    rel = "<" if p < 0.05 else ">="
+    return (
+        f"change: [{stats.format_percent(lo)} {stats.format_percent(change)} {stats.format_percent(hi)}]"
+        f" (p = {p:.2f} {rel} 0.05)"
+    )
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """One terminal line per comparison, in Criterion's wording."""
+    values = f"{format_value(row['before'], row['unit'])} -> {format_value(row['after'], row['unit'])}"
+    tail = "" if row["gated"] else " (informational)"
+    warn = f" [{row['warning']}]" if row.get("warning") else ""
+    return f"{row['id']}: {values}  {format_change(row)}  {row['message']}{tail}{warn}"
+
+
+def format_summary(doc: dict[str, Any]) -> str:
+    """The closing lines: verdict counts and the gate result."""
+    s = doc["summary"]
+    counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items())
+    gate = s["gate"]
+    threshold = f"{100 * gate['threshold']:g}%"
+    if gate["passed"]:
+        verdict = f"gate: PASS (no gated metric regressed beyond {threshold}; {gate['gated']} gated)"
+    else:
+        verdict = (
+            f"gate: FAIL ({len(gate['regressions'])} gated regression(s) beyond {threshold}: "
+            + ", ".join(gate["regressions"])
+            + ")"
+        )
+    return f"{s['total']} comparisons: {counts}\n{verdict}"
