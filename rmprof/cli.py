@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> Any:
     from rmprof.errors import RmprofError
 
     try:
-        return cli.main(args=argv, prog_name="rmprof", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="rmprof", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a ctx.exit(n).
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
+        return code
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:

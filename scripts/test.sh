@@ -8,4 +8,5 @@ cargo fmt --manifest-path rust_runtime/Cargo.toml --check
 cargo clippy -q --release --manifest-path rust_runtime/Cargo.toml --all-targets -- -D warnings
 cargo test -q --release --manifest-path rust_runtime/Cargo.toml
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"

@@ -82,8 +82,13 @@ def test_plan_comparison_format_exactly() -> None:
         "summary": {"average_speedup": "20.00x", "memory_reduction": "50.0%"},
     }
     status = {t["target"]: t["status"] for t in targets([sc])}
-    assert status == {"overall": "met", "init": "not measured", "throughput": "met", "memory": "met",
-                      "cold_start": "not measured"}
+    assert status == {
+        "overall": "met",
+        "init": "not measured",
+        "throughput": "met",
+        "memory": "met",
+        "cold_start": "not measured",
+    }
 
 
 def test_bench_cli_writes_json_with_the_plan_format(tmp_path: Path) -> None:

@@ -59,7 +59,11 @@ def _assert_bad_input(proc: subprocess.CompletedProcess[str], *fragments: str) -
     [
         ("{nope", [1], ["m.json: invalid JSON at line 1 column 2"]),
         (json.dumps({**SIMPLE, "version": "v0"}), [1], ['m.json: version: must be "v1", got "v0"']),
-        (json.dumps(SIMPLE).replace("DataSinkNode", "GhostNode"), [1], ["nodes[2].node_type: unknown node type 'GhostNode'"]),
+        (
+            json.dumps(SIMPLE).replace("DataSinkNode", "GhostNode"),
+            [1],
+            ["nodes[2].node_type: unknown node type 'GhostNode'"],
+        ),
         (json.dumps(SIMPLE), {"a": 1}, ["i.json: input: expected a JSON array, got object"]),
         (json.dumps(SIMPLE), [1, 2**64], ["i.json: input[1]: integer out of 64-bit range"]),
         (json.dumps(SIMPLE), [1, "two"], ["node 'calc' (CalculatorNode) at item 1: expected a number, got string"]),
@@ -98,12 +102,15 @@ def test_installed_wheel_runs_every_runtime_outside_the_checkout(tmp_path: Path)
     if exe is None:
         pytest.skip("rmprof is not installed in this interpreter's environment (run ./scripts/setup.sh)")
     probe = subprocess.run(
-        [sys.executable, "-I", "-c", "import rmprof; print(rmprof.__file__)"], capture_output=True, text=True,
+        [sys.executable, "-I", "-c", "import rmprof; print(rmprof.__file__)"],
+        capture_output=True,
+        text=True,
         cwd=tmp_path,
     )
     assert "site-packages" in probe.stdout
     for runtime in ("python", "rust", "rust-bin"):
-        proc = subprocess.run([exe, "run", "-s", "text", "-r", runtime, "--json"], capture_output=True, text=True,
-                              cwd=tmp_path)
+        proc = subprocess.run(
+            [exe, "run", "-s", "text", "-r", runtime, "--json"], capture_output=True, text=True, cwd=tmp_path
+        )
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["expected"] is True

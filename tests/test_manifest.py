@@ -61,7 +61,11 @@ def test_connections_are_optional_for_a_single_node() -> None:
 
 
 CASES = [
-    ("invalid JSON", '{"version": "v1",', "invalid JSON at line 1 column 18: Expecting property name enclosed in double quotes"),
+    (
+        "invalid JSON",
+        '{"version": "v1",',
+        "invalid JSON at line 1 column 18: Expecting property name enclosed in double quotes",
+    ),
     ("top level array", [], "manifest: expected an object, got array"),
     ("unknown top field", lambda d: d.update(extra=1), "manifest: unknown field 'extra'"),
     ("missing version", lambda d: d.pop("version"), "version: missing required field"),
@@ -73,9 +77,21 @@ CASES = [
     ("missing name", lambda d: d["metadata"].pop("name"), "metadata.name: missing required field"),
     ("name not string", lambda d: d["metadata"].update(name=3), "metadata.name: expected a string, got int"),
     ("empty name", lambda d: d["metadata"].update(name=""), "metadata.name: must be 1 to 255 characters, got 0"),
-    ("long name", lambda d: d["metadata"].update(name="n" * 256), "metadata.name: must be 1 to 255 characters, got 256"),
-    ("description type", lambda d: d["metadata"].update(description=1), "metadata.description: expected a string, got int"),
-    ("created_at type", lambda d: d["metadata"].update(created_at=[]), "metadata.created_at: expected a string, got array"),
+    (
+        "long name",
+        lambda d: d["metadata"].update(name="n" * 256),
+        "metadata.name: must be 1 to 255 characters, got 256",
+    ),
+    (
+        "description type",
+        lambda d: d["metadata"].update(description=1),
+        "metadata.description: expected a string, got int",
+    ),
+    (
+        "created_at type",
+        lambda d: d["metadata"].update(created_at=[]),
+        "metadata.created_at: expected a string, got array",
+    ),
     ("missing nodes", lambda d: d.pop("nodes"), "nodes: missing required field"),
     ("nodes not array", lambda d: d.update(nodes={}), "nodes: expected an array, got object"),
     ("no nodes", lambda d: d.update(nodes=[], connections=[]), "nodes: must contain at least one node"),
@@ -84,46 +100,123 @@ CASES = [
     ("missing id", lambda d: d["nodes"][1].pop("id"), "nodes[1].id: missing required field"),
     ("id not string", lambda d: d["nodes"][1].update(id=7), "nodes[1].id: expected a string, got int"),
     ("id pattern", lambda d: d["nodes"][1].update(id="a b"), "nodes[1].id: 'a b' does not match ^[a-zA-Z0-9_-]+$"),
-    ("duplicate id", lambda d: d["nodes"][2].update(id="source"), "nodes[2].id: duplicate id 'source' (first at nodes[0])"),
+    (
+        "duplicate id",
+        lambda d: d["nodes"][2].update(id="source"),
+        "nodes[2].id: duplicate id 'source' (first at nodes[0])",
+    ),
     ("missing node_type", lambda d: d["nodes"][1].pop("node_type"), "nodes[1].node_type: missing required field"),
-    ("node_type not string", lambda d: d["nodes"][1].update(node_type=None), "nodes[1].node_type: expected a string, got null"),
-    ("unknown node type", lambda d: d["nodes"][1].update(node_type="FooNode"),
-     "nodes[1].node_type: unknown node type 'FooNode' (known: CalculatorNode, DataSinkNode, DataSourceNode, "
-     "PassThroughNode, TextTransformNode)"),
+    (
+        "node_type not string",
+        lambda d: d["nodes"][1].update(node_type=None),
+        "nodes[1].node_type: expected a string, got null",
+    ),
+    (
+        "unknown node type",
+        lambda d: d["nodes"][1].update(node_type="FooNode"),
+        "nodes[1].node_type: unknown node type 'FooNode' (known: CalculatorNode, DataSinkNode, DataSourceNode, "
+        "PassThroughNode, TextTransformNode)",
+    ),
     ("params not object", lambda d: d["nodes"][1].update(params=[]), "nodes[1].params: expected an object, got array"),
     ("unknown param", lambda d: d["nodes"][1]["params"].update(scale=2), "nodes[1].params: unknown parameter 'scale'"),
     ("param on passthrough", lambda d: d["nodes"][0]["params"].update(x=1), "nodes[0].params: unknown parameter 'x'"),
-    ("missing operation", lambda d: d["nodes"][1]["params"].pop("operation"), "nodes[1].params.operation: missing required parameter"),
-    ("missing operand", lambda d: d["nodes"][1]["params"].pop("operand"), "nodes[1].params.operand: missing required parameter"),
-    ("operation type", lambda d: d["nodes"][1]["params"].update(operation=1), "nodes[1].params.operation: expected a string, got int"),
-    ("bad operation", lambda d: d["nodes"][1]["params"].update(operation="pow"),
-     "nodes[1].params.operation: must be one of add, subtract, multiply, divide, got 'pow'"),
-    ("operand string", lambda d: d["nodes"][1]["params"].update(operand="5"), "nodes[1].params.operand: expected a number, got string"),
-    ("operand bool", lambda d: d["nodes"][1]["params"].update(operand=True), "nodes[1].params.operand: expected a number, got bool"),
-    ("operand range", lambda d: d["nodes"][1]["params"].update(operand=2**63), "nodes[1].params.operand: integer out of 64-bit range"),
-    ("zero divide", lambda d: d["nodes"][1]["params"].update(operation="divide", operand=0), "nodes[1].params.operand: divide by zero"),
-    ("zero float divide", lambda d: d["nodes"][1]["params"].update(operation="divide", operand=-0.0), "nodes[1].params.operand: divide by zero"),
-    ("bad text op", lambda d: d["nodes"][1].update(node_type="TextTransformNode", params={"operation": "title"}),
-     "nodes[1].params.operation: must be one of uppercase, lowercase, reverse, got 'title'"),
-    ("capabilities type", lambda d: d["nodes"][1].update(capabilities=[]), "nodes[1].capabilities: expected an object, got array"),
+    (
+        "missing operation",
+        lambda d: d["nodes"][1]["params"].pop("operation"),
+        "nodes[1].params.operation: missing required parameter",
+    ),
+    (
+        "missing operand",
+        lambda d: d["nodes"][1]["params"].pop("operand"),
+        "nodes[1].params.operand: missing required parameter",
+    ),
+    (
+        "operation type",
+        lambda d: d["nodes"][1]["params"].update(operation=1),
+        "nodes[1].params.operation: expected a string, got int",
+    ),
+    (
+        "bad operation",
+        lambda d: d["nodes"][1]["params"].update(operation="pow"),
+        "nodes[1].params.operation: must be one of add, subtract, multiply, divide, got 'pow'",
+    ),
+    (
+        "operand string",
+        lambda d: d["nodes"][1]["params"].update(operand="5"),
+        "nodes[1].params.operand: expected a number, got string",
+    ),
+    (
+        "operand bool",
+        lambda d: d["nodes"][1]["params"].update(operand=True),
+        "nodes[1].params.operand: expected a number, got bool",
+    ),
+    (
+        "operand range",
+        lambda d: d["nodes"][1]["params"].update(operand=2**63),
+        "nodes[1].params.operand: integer out of 64-bit range",
+    ),
+    (
+        "zero divide",
+        lambda d: d["nodes"][1]["params"].update(operation="divide", operand=0),
+        "nodes[1].params.operand: divide by zero",
+    ),
+    (
+        "zero float divide",
+        lambda d: d["nodes"][1]["params"].update(operation="divide", operand=-0.0),
+        "nodes[1].params.operand: divide by zero",
+    ),
+    (
+        "bad text op",
+        lambda d: d["nodes"][1].update(node_type="TextTransformNode", params={"operation": "title"}),
+        "nodes[1].params.operation: must be one of uppercase, lowercase, reverse, got 'title'",
+    ),
+    (
+        "capabilities type",
+        lambda d: d["nodes"][1].update(capabilities=[]),
+        "nodes[1].capabilities: expected an object, got array",
+    ),
     ("host format", lambda d: d["nodes"][1].update(host="abc"), "nodes[1].host: expected \"host:port\", got 'abc'"),
-    ("host port range", lambda d: d["nodes"][1].update(host="h:70000"), "nodes[1].host: expected \"host:port\", got 'h:70000'"),
+    (
+        "host port range",
+        lambda d: d["nodes"][1].update(host="h:70000"),
+        "nodes[1].host: expected \"host:port\", got 'h:70000'",
+    ),
     ("connections type", lambda d: d.update(connections={}), "connections: expected an array, got object"),
     ("connection type", lambda d: d["connections"].append(1), "connections[2]: expected an object, got int"),
-    ("unknown connection field", lambda d: d["connections"][0].update(weight=1), "connections[0]: unknown field 'weight'"),
+    (
+        "unknown connection field",
+        lambda d: d["connections"][0].update(weight=1),
+        "connections[0]: unknown field 'weight'",
+    ),
     ("missing from", lambda d: d["connections"][0].pop("from"), "connections[0].from: missing required field"),
     ("missing to", lambda d: d["connections"][1].pop("to"), "connections[1].to: missing required field"),
     ("to not string", lambda d: d["connections"][1].update(to=5), "connections[1].to: expected a string, got int"),
     ("unknown to", lambda d: d["connections"][1].update(to="ghost"), "connections[1].to: unknown node 'ghost'"),
-    ("unknown from", lambda d: d["connections"][0].update(**{"from": "ghost"}), "connections[0].from: unknown node 'ghost'"),
-    ("into source", lambda d: d["connections"].append({"from": "calc", "to": "source"}),
-     "connections[2].to: 'source' is a DataSourceNode and cannot have inputs"),
-    ("out of sink", lambda d: d["connections"].append({"from": "sink", "to": "calc"}),
-     "connections[2].from: 'sink' is a DataSinkNode and cannot have outputs"),
-    ("duplicate connection", lambda d: d["connections"].append({"from": "calc", "to": "sink"}),
-     "connections[2]: duplicate connection 'calc' -> 'sink'"),
-    ("fan-in", lambda d: d["connections"].append({"from": "source", "to": "sink"}),
-     "connections[2].to: 'sink' already has an input from 'calc' (fan-in is not supported)"),
+    (
+        "unknown from",
+        lambda d: d["connections"][0].update(**{"from": "ghost"}),
+        "connections[0].from: unknown node 'ghost'",
+    ),
+    (
+        "into source",
+        lambda d: d["connections"].append({"from": "calc", "to": "source"}),
+        "connections[2].to: 'source' is a DataSourceNode and cannot have inputs",
+    ),
+    (
+        "out of sink",
+        lambda d: d["connections"].append({"from": "sink", "to": "calc"}),
+        "connections[2].from: 'sink' is a DataSinkNode and cannot have outputs",
+    ),
+    (
+        "duplicate connection",
+        lambda d: d["connections"].append({"from": "calc", "to": "sink"}),
+        "connections[2]: duplicate connection 'calc' -> 'sink'",
+    ),
+    (
+        "fan-in",
+        lambda d: d["connections"].append({"from": "source", "to": "sink"}),
+        "connections[2].to: 'sink' already has an input from 'calc' (fan-in is not supported)",
+    ),
 ]
 
 
@@ -138,15 +231,23 @@ def test_cycle_is_named_from_its_first_listed_node() -> None:
         "version": "v1",
         "metadata": {"name": "c"},
         "nodes": [{"id": i, "node_type": "PassThroughNode"} for i in ("x", "c", "a", "b")],
-        "connections": [{"from": "a", "to": "b"}, {"from": "b", "to": "c"}, {"from": "c", "to": "a"},
-                        {"from": "c", "to": "x"}],
+        "connections": [
+            {"from": "a", "to": "b"},
+            {"from": "b", "to": "c"},
+            {"from": "c", "to": "a"},
+            {"from": "c", "to": "x"},
+        ],
     }
     assert _error(doc) == "connections: cycle 'c' -> 'a' -> 'b' -> 'c'"
 
 
 def test_self_loop_is_a_cycle() -> None:
-    doc = {"version": "v1", "metadata": {"name": "c"}, "nodes": [{"id": "p", "node_type": "PassThroughNode"}],
-           "connections": [{"from": "p", "to": "p"}]}
+    doc = {
+        "version": "v1",
+        "metadata": {"name": "c"},
+        "nodes": [{"id": "p", "node_type": "PassThroughNode"}],
+        "connections": [{"from": "p", "to": "p"}],
+    }
     assert _error(doc) == "connections: cycle 'p' -> 'p'"
 
 
@@ -168,9 +269,20 @@ def test_shipped_json_schema_agrees_with_the_validator() -> None:
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
     assert not list(validator.iter_errors(SIMPLE))
-    semantic = {"duplicate id", "zero divide", "zero float divide", "unknown to", "unknown from", "into source",
-                "out of sink", "duplicate connection", "fan-in", "invalid JSON", "host port range",
-                "operand range"}
+    semantic = {
+        "duplicate id",
+        "zero divide",
+        "zero float divide",
+        "unknown to",
+        "unknown from",
+        "into source",
+        "out of sink",
+        "duplicate connection",
+        "fan-in",
+        "invalid JSON",
+        "host port range",
+        "operand range",
+    }
     for case_id, change, _ in CASES:
         if case_id in semantic:
             continue

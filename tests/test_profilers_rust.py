@@ -107,8 +107,9 @@ def test_massif_peak_and_top_sites(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "tool"), [("perf", "perf"), ("callgrind", "valgrind"), ("massif", "valgrind")])
-def test_missing_tool_is_a_gap_with_a_fix(name: str, tool: str, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_tool_is_a_gap_with_a_fix(
+    name: str, tool: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))

@@ -63,9 +63,7 @@ def test_loads_clean_and_draws_every_flamegraph(session: BrowserSession) -> None
 
 def test_first_paint_is_fast(session: BrowserSession) -> None:
     """DOMContentLoaded fires well within a second of navigation (flame graphs draw after it)."""
-    dcl = session.page.evaluate(
-        "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
-    )
+    dcl = session.page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")
     assert 0 < dcl < 1000, dcl
 
 

@@ -25,8 +25,17 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "run_text"
 XSS = "<script>alert(1)</script>"
 HOSTILE_FRAMES = ["a < b", "x & y", "say \"hi\" 'there'", XSS]
-SECTIONS = ["header", "verdict", "tables", "bottlenecks", "hypotheses", "flamegraphs", "profilers",
-            "environment", "method"]
+SECTIONS = [
+    "header",
+    "verdict",
+    "tables",
+    "bottlenecks",
+    "hypotheses",
+    "flamegraphs",
+    "profilers",
+    "environment",
+    "method",
+]
 
 
 def copy_fixture(tmp_path: Path) -> Path:
@@ -43,8 +52,14 @@ def results_of(run_dir: Path) -> dict[str, Any]:
 def rmprof_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m rmprof ARGS`` from the repository's package."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "rmprof", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd or REPO, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rmprof", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+        timeout=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -197,9 +212,14 @@ def test_render_html_with_synthetic_profiles() -> None:
     """render_html works from a dict and Profiles alone, also without analysis or bench runtimes."""
     profile = Profile(runtime="rust", profiler="massif", kind="memory", unit="bytes")
     profile.add_stack([Frame("main"), Frame("alloc_vec")], 4096)
-    results = {"schema": "rmprof.run/1", "scenario": {"name": "tiny", "pipeline": "tiny", "items": 1},
-               "bench": {}, "profiles": [{**profile.summary(), "file": "profiles/rust.massif.speedscope.json"}],
-               "gaps": [], "analysis": {}}
+    results = {
+        "schema": "rmprof.run/1",
+        "scenario": {"name": "tiny", "pipeline": "tiny", "items": 1},
+        "bench": {},
+        "profiles": [{**profile.summary(), "file": "profiles/rust.massif.speedscope.json"}],
+        "gaps": [],
+        "analysis": {},
+    }
     html = render_html(results, {"rust.massif": profile})
     assert "rust (in-process) · massif" in html and "4.0 KiB" in html
     assert "No CPU profile in this run." in html
@@ -241,8 +261,9 @@ PROFILE_FILE = FIXTURE / "profiles" / "python.py-spy.speedscope.json"
 
 def path_without_speedscope() -> str:
     """PATH minus the folders holding a speedscope executable."""
-    return os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
-                           if p and not (Path(p) / "speedscope").exists())
+    return os.pathsep.join(
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if p and not (Path(p) / "speedscope").exists()
+    )
 
 
 def test_view_without_speedscope_says_how_to_get_it(tmp_path: Path) -> None:
@@ -280,8 +301,12 @@ def speedscope_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("npm is not installed")
     prefix = tmp_path_factory.mktemp("speedscope")
     try:
-        proc = subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "speedscope"],
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "speedscope"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     except subprocess.TimeoutExpired:
         pytest.skip("npm install speedscope timed out")
     bin_dir = prefix / "node_modules" / ".bin"
@@ -296,8 +321,13 @@ def test_view_with_real_speedscope(speedscope_bin: Path, tmp_path: Path) -> None
     log = tmp_path / "opened.txt"
     recorder.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n')
     recorder.chmod(0o755)
-    env = {"PATH": f"{speedscope_bin}{os.pathsep}{os.environ.get('PATH', '')}", "BROWSER": str(recorder),
-           "DISPLAY": "", "WAYLAND_DISPLAY": "", "XDG_CURRENT_DESKTOP": ""}
+    env = {
+        "PATH": f"{speedscope_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "BROWSER": str(recorder),
+        "DISPLAY": "",
+        "WAYLAND_DISPLAY": "",
+        "XDG_CURRENT_DESKTOP": "",
+    }
     proc = rmprof_cli("view", str(PROFILE_FILE), env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Opening file://" in proc.stdout

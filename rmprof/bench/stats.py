@@ -153,9 +153,7 @@ def tukey_outliers(xs: Sequence[float], k: float = TUKEY_K) -> list[int]:
     return [i for i, x in enumerate(xs) if x < low or x > high]
 
 
-def classify_outliers(
-    xs: Sequence[float], mild_k: float = TUKEY_K, severe_k: float = SEVERE_K
-) -> dict[str, object]:
+def classify_outliers(xs: Sequence[float], mild_k: float = TUKEY_K, severe_k: float = SEVERE_K) -> dict[str, object]:
     """Count mild (outside mild_k but inside severe_k fences) and severe outliers of xs."""
     if severe_k < mild_k:
         raise ValueError("severe_k must be >= mild_k")
@@ -229,8 +227,7 @@ def _ratio_distribution(num: Sequence[float], den: Sequence[float], resamples: i
     rng = random.Random(seed)
     choices = rng.choices
     ratios = [
-        _median_sorted(sorted(choices(a, k=na))) / _median_sorted(sorted(choices(b, k=nb)))
-        for _ in range(resamples)
+        _median_sorted(sorted(choices(a, k=na))) / _median_sorted(sorted(choices(b, k=nb))) for _ in range(resamples)
     ]
     ratios.sort()
     return ratios

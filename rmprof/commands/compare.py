@@ -63,10 +63,25 @@ def compare(
     quiet: bool,
 ) -> None:
     """Compare BEFORE and AFTER (run directories or `rmprof bench -o` files): verdict per metric, diff flame graphs."""
+    say = Progress(quiet)
+    doc = write_comparison(before, after, out_dir, threshold, say, as_json)
+    gate = doc["summary"]["gate"]
+    if fail_on_regression and not gate["passed"]:
+        # An RmprofError, not click's Exit: rmprof.cli.main runs click with standalone_mode=False, where
+        # Exit only returns its code; the error path is what turns a code into the process's exit status.
+        raise RegressionFound(
+            f"{len(gate['regressions'])} gated metric(s) regressed beyond {threshold:g}%: "
+            + ", ".join(gate["regressions"])
+        )
+
+
+def write_comparison(
+    before: Path, after: Path, out_dir: Path | None, threshold: float, say: Progress, as_json: bool = False
+) -> dict:
+    """Compare two runs, write compare.json and compare.html, print the summary; return the document."""
     from rmprof.compare.diff import compare_runs, format_row, format_summary, load_side
     from rmprof.compare.render import render_compare_html
 
-    say = Progress(quiet)
     before_side, after_side = load_side(before), load_side(after)
     say(f"comparing {before} -> {after} (threshold {threshold:g}%)")
     doc = compare_runs(before_side, after_side, threshold / 100.0)
@@ -86,11 +101,4 @@ def compare(
             click.echo(f"warning: {w}")
         click.echo(format_summary(doc))
     say(f"written {out / COMPARE_JSON} and {out / COMPARE_HTML}")
-    gate = doc["summary"]["gate"]
-    if fail_on_regression and not gate["passed"]:
-        # An RmprofError, not click's Exit: rmprof.cli.main runs click with standalone_mode=False, where
-        # Exit only returns its code; the error path is what turns a code into the process's exit status.
-        raise RegressionFound(
-            f"{len(gate['regressions'])} gated metric(s) regressed beyond {threshold:g}%: "
-            + ", ".join(gate["regressions"])
-        )
+    return doc

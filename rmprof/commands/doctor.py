@@ -28,8 +28,9 @@ def runtime_checks() -> list[dict[str, Any]]:
         rows.append(_row("rust", False, problem=f"cannot import rmprof._native: {exc}", fix=NATIVE_FIX))
     else:
         version = getattr(native, "__version__", None) or getattr(native, "VERSION", None)
-        rows.append(_row("rust", True, version=str(version) if version else None,
-                         path=getattr(native, "__file__", None)))
+        rows.append(
+            _row("rust", True, version=str(version) if version else None, path=getattr(native, "__file__", None))
+        )
     looked = [str(p) for p in candidate_paths()]
     found = next((p for p in looked if os.path.isfile(p) and os.access(p, os.X_OK)), None)
     if found:
@@ -49,8 +50,14 @@ def profiler_checks() -> list[dict[str, Any]]:
             profiler = get_profiler(name)
             status = profiler.status().to_json()
         except Exception as exc:  # a broken or missing profiler module is one row of the report
-            rows.append(_row(name, False, problem=f"cannot load {target}: {type(exc).__name__}: {exc}",
-                             fix="reinstall rmprof, or see the error above"))
+            rows.append(
+                _row(
+                    name,
+                    False,
+                    problem=f"cannot load {target}: {type(exc).__name__}: {exc}",
+                    fix="reinstall rmprof, or see the error above",
+                )
+            )
             continue
         status["name"] = name
         status["kind"] = profiler.kind
@@ -61,8 +68,15 @@ def profiler_checks() -> list[dict[str, Any]]:
 
 def _row(name: str, found: bool, **fields: Any) -> dict[str, Any]:
     """A status dict with every field present (None when unknown)."""
-    row: dict[str, Any] = {"name": name, "found": found, "version": None, "path": None,
-                           "permitted": found, "problem": None, "fix": None}
+    row: dict[str, Any] = {
+        "name": name,
+        "found": found,
+        "version": None,
+        "path": None,
+        "permitted": found,
+        "problem": None,
+        "fix": None,
+    }
     row.update(fields)
     return row
 

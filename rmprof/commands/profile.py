@@ -53,6 +53,8 @@ def _profiler_names() -> tuple[str, ...]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run directory (default rmprof-runs/<timestamp>-<scenario>).",
 )
+@click.option("--save-baseline", metavar="NAME", help="Also keep this run as baseline NAME (see rmprof compare).")
+@click.option("--baseline", metavar="NAME", help="Compare this run with baseline NAME (writes compare.html).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run directories and report paths as JSON.")
 def profile(
@@ -65,6 +67,8 @@ def profile(
     iterations: int | None,
     min_samples: int,
     out_dir: Path | None,
+    save_baseline: str | None,
+    baseline: str | None,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -83,6 +87,11 @@ def profile(
     for name in chosen:
         if name not in known:
             raise RmprofError(f"unknown profiler '{name}' (known: {', '.join(known)}, none)")
+    before = None
+    if baseline:
+        from rmprof.compare.baselines import baseline_dir
+
+        before = baseline_dir(baseline)  # an unknown name fails now, not after minutes of profiling
     stamp = time.strftime("%Y%m%d-%H%M%S")
     label = scenario if scenario == "all" else scenarios[0].name
     base = out_dir or Path("rmprof-runs") / f"{stamp}-{label}"
@@ -93,7 +102,18 @@ def profile(
         report = profile_scenario(
             sc, list(runtimes or RUNTIME_NAMES), chosen, run_dir, iterations, min_samples, say, bool(profilers)
         )
-        written.append({"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)})
+        entry = {"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)}
+        if save_baseline:
+            from rmprof.compare.baselines import save_baseline as keep
+
+            entry["baseline"] = str(keep(run_dir, save_baseline))
+            say(f"saved as baseline '{save_baseline}'")
+        if before is not None:
+            from rmprof.commands.compare import write_comparison
+
+            write_comparison(before, run_dir, run_dir, 2.0, say, as_json=False)
+            entry["compare"] = str(run_dir / "compare.html")
+        written.append(entry)
     if as_json:
         echo_json(written)
     else:

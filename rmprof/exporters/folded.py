@@ -22,9 +22,7 @@ def frame_label(frame: Frame) -> str:
     label = frame.name
     if frame.file:
         label += f" ({frame.file}:{frame.line})" if frame.line is not None else f" ({frame.file})"
-    return label.replace(";", FRAME_SEPARATOR_REPLACEMENT).replace("\r\n", " ").replace("\n", " ").replace(
-        "\r", " "
-    )
+    return label.replace(";", FRAME_SEPARATOR_REPLACEMENT).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def to_folded(profile: Profile) -> str:

@@ -50,19 +50,33 @@ def valgrind_status(profiler: str, tool: str) -> ToolStatus:
     """valgrind on PATH, its version, and whether ``valgrind --tool=TOOL true`` runs here."""
     path = shutil.which("valgrind")
     if path is None:
-        return ToolStatus(profiler, found=False, permitted=False, problem="valgrind not found on PATH",
-                          fix=VALGRIND_INSTALL_FIX)
+        return ToolStatus(
+            profiler, found=False, permitted=False, problem="valgrind not found on PATH", fix=VALGRIND_INSTALL_FIX
+        )
     version = tool_version([path, "--version"])
     out = "--callgrind-out-file=/dev/null" if tool == "callgrind" else "--massif-out-file=/dev/null"
     try:
         proc = subprocess.run([path, f"--tool={tool}", out, "true"], capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return ToolStatus(profiler, found=True, version=version, path=path, permitted=False,
-                          problem=f"valgrind --tool={tool} true: {exc}", fix=VALGRIND_INSTALL_FIX)
+        return ToolStatus(
+            profiler,
+            found=True,
+            version=version,
+            path=path,
+            permitted=False,
+            problem=f"valgrind --tool={tool} true: {exc}",
+            fix=VALGRIND_INSTALL_FIX,
+        )
     if proc.returncode != 0:
-        return ToolStatus(profiler, found=True, version=version, path=path, permitted=False,
-                          problem=f"valgrind --tool={tool} true failed: {last_line(proc.stderr)}",
-                          fix=VALGRIND_INSTALL_FIX)
+        return ToolStatus(
+            profiler,
+            found=True,
+            version=version,
+            path=path,
+            permitted=False,
+            problem=f"valgrind --tool={tool} true failed: {last_line(proc.stderr)}",
+            fix=VALGRIND_INSTALL_FIX,
+        )
     return ToolStatus(profiler, found=True, version=version, path=path)
 
 
@@ -85,8 +99,17 @@ class CallgrindData:
 
 _NAMED = re.compile(r"^\((\d+)\)(?: (.*))?$")
 # Which compression table a key's names live in (the spec shares files between fl/fi/fe/cfi/cfl).
-_TABLE = {"ob": "ob", "cob": "ob", "fl": "fl", "fi": "fl", "fe": "fl", "cfi": "fl", "cfl": "fl",
-          "fn": "fn", "cfn": "fn"}
+_TABLE = {
+    "ob": "ob",
+    "cob": "ob",
+    "fl": "fl",
+    "fi": "fl",
+    "fe": "fl",
+    "cfi": "fl",
+    "cfl": "fl",
+    "fn": "fn",
+    "cfn": "fn",
+}
 
 
 def parse_callgrind(text: str) -> CallgrindData:
@@ -268,8 +291,9 @@ class Callgrind(Profiler):
         profile = reconstruct_profile(data, tool_version=version)
         total = int(data.totals)
         if int(profile.total) != total:
-            raise ProfilerGap(f"callgrind: self costs sum to {int(profile.total)}, not the file's total {total}"
-                              f" ({out_file})", None)
+            raise ProfilerGap(
+                f"callgrind: self costs sum to {int(profile.total)}, not the file's total {total} ({out_file})", None
+            )
         # Every instruction is counted, none sampled: the count is the total itself.
         profile.sample_count = total
         profile.meta = {
@@ -286,16 +310,25 @@ class Callgrind(Profiler):
         }
         return [profile]
 
-    def _run(self, job: ProfileJob, binary: Path, wrapper: Path, pattern: str | None) -> tuple[
-            CallgrindData, dict[str, Any], Path]:
+    def _run(
+        self, job: ProfileJob, binary: Path, wrapper: Path, pattern: str | None
+    ) -> tuple[CallgrindData, dict[str, Any], Path]:
         """One callgrind run; its parsed file, the binary's JSON, and the file's path."""
         job.raw_dir.mkdir(parents=True, exist_ok=True)
         out_file = job.raw_dir / "callgrind.out"
         out_file.unlink(missing_ok=True)
         toggle = ["-t", pattern] if pattern else []
         job.progress(f"callgrind: {self.iterations} iterations of {job.scenario_name}")
-        cmd = [bash(), str(wrapper), "-o", str(out_file), *toggle, "--",
-               str(binary), *pipeline_args(job, self.iterations)]
+        cmd = [
+            bash(),
+            str(wrapper),
+            "-o",
+            str(out_file),
+            *toggle,
+            "--",
+            str(binary),
+            *pipeline_args(job, self.iterations),
+        ]
         proc, _ = run_logged(cmd, job.raw_dir, "callgrind", job.timeout_s, "callgrind")
         doc = binary_result(binary, proc, "callgrind")
         if not out_file.is_file():

@@ -78,8 +78,16 @@ def parse_massif(text: str) -> list[Snapshot]:
             continue
         key, sep, value = raw.partition("=")
         if sep and key in ("time", "mem_heap_B", "mem_heap_extra_B", "mem_stacks_B"):
-            setattr(current, {"time": "time", "mem_heap_B": "heap_b", "mem_heap_extra_B": "heap_extra_b",
-                              "mem_stacks_B": "stacks_b"}[key], int(value))
+            setattr(
+                current,
+                {
+                    "time": "time",
+                    "mem_heap_B": "heap_b",
+                    "mem_heap_extra_B": "heap_extra_b",
+                    "mem_stacks_B": "stacks_b",
+                }[key],
+                int(value),
+            )
             continue
         if sep and key == "heap_tree":
             current.tree_kind = value.strip()
@@ -164,8 +172,20 @@ def tree_to_profile(snap: Snapshot, **kwargs: Any) -> tuple[Profile, list[dict[s
 
 
 _ALLOCATOR = re.compile(r"GlobalAlloc>::|^__rust_|^__rdl_|^(malloc|calloc|realloc|free)$")
-_LIBRARY_ROOTS = ("core::", "alloc::", "std::", "hashbrown::", "<core::", "<alloc::", "<std::",
-                  "<str>", "<[", "<u8>", "<char>", "<&")
+_LIBRARY_ROOTS = (
+    "core::",
+    "alloc::",
+    "std::",
+    "hashbrown::",
+    "<core::",
+    "<alloc::",
+    "<std::",
+    "<str>",
+    "<[",
+    "<u8>",
+    "<char>",
+    "<&",
+)
 
 
 def _site_of(path: list[HeapNode]) -> HeapNode:
@@ -231,4 +251,3 @@ class Massif(Profiler):
             "raw": [str(out_file)],
         }
         return [profile]
-

@@ -60,8 +60,10 @@ def script_path(name: str) -> Path:
     """One of the scripts/perf wrappers, or a gap when rmprof runs without its source tree."""
     path = SCRIPTS_DIR / name
     if not path.is_file():
-        raise ProfilerGap(f"{path} not found: the rmprof installation is incomplete",
-                          "reinstall rmprof (./scripts/setup.sh or pip install .)")
+        raise ProfilerGap(
+            f"{path} not found: the rmprof installation is incomplete",
+            "reinstall rmprof (./scripts/setup.sh or pip install .)",
+        )
     return path
 
 
@@ -72,21 +74,22 @@ def bash() -> str:
 
 def pipeline_args(job: ProfileJob, iterations: int, outputs: bool = True) -> list[str]:
     """The binary's arguments for ``job`` and ``iterations`` runs."""
-    args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path),
-            "--iterations", str(iterations)]
+    args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path), "--iterations", str(iterations)]
     return args if outputs else [*args, "--no-outputs"]
 
 
-def run_logged(cmd: list[str], raw_dir: Path, stem: str, timeout: float, tool: str) -> tuple[
-        subprocess.CompletedProcess[str], float]:
+def run_logged(
+    cmd: list[str], raw_dir: Path, stem: str, timeout: float, tool: str
+) -> tuple[subprocess.CompletedProcess[str], float]:
     """Run ``cmd``, keep its stdout/stderr as raw_dir/STEM.stdout/.stderr; return it and its wall time."""
     raw_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ProfilerGap(f"{tool} did not finish within {timeout:.0f} s",
-                          "raise the profiling timeout or profile a smaller input") from None
+        raise ProfilerGap(
+            f"{tool} did not finish within {timeout:.0f} s", "raise the profiling timeout or profile a smaller input"
+        ) from None
     except OSError as exc:
         raise ProfilerGap(f"cannot start {cmd[0]}: {exc}", None) from None
     wall = time.perf_counter() - start
@@ -138,9 +141,22 @@ def last_line(text: str) -> str:
 
 
 _HASH = re.compile(r"::h[0-9a-f]{16}$")
-_LEGACY_ESCAPES = {"$LT$": "<", "$GT$": ">", "$RF$": "&", "$BP$": "*", "$u20$": " ", "$u27$": "'",
-                   "$u5b$": "[", "$u5d$": "]", "$u7b$": "{", "$u7d$": "}", "$u7e$": "~", "$C$": ",",
-                   "$SP$": "@", "..": "::"}
+_LEGACY_ESCAPES = {
+    "$LT$": "<",
+    "$GT$": ">",
+    "$RF$": "&",
+    "$BP$": "*",
+    "$u20$": " ",
+    "$u27$": "'",
+    "$u5b$": "[",
+    "$u5d$": "]",
+    "$u7b$": "{",
+    "$u7d$": "}",
+    "$u7e$": "~",
+    "$C$": ",",
+    "$SP$": "@",
+    "..": "::",
+}
 
 
 def rust_name(name: str) -> str:
@@ -158,7 +174,7 @@ def _demangle_legacy(symbol: str) -> str | None:
         if not m:
             return None
         n, i = int(m.group()), i + len(m.group())
-        part = body[i:i + n]
+        part = body[i : i + n]
         i += n
         if part.startswith("_$"):
             part = part[1:]
@@ -255,8 +271,7 @@ def samples_to_profile(samples: list[PerfSample], **kwargs: Any) -> tuple[Profil
     stats = {
         "samples_skipped": skipped,
         "stacks_reaching_main": reached_main,
-        "top_lines": [{"name": n, "file": f, "line": ln, "samples": c} for (n, f, ln), c in
-                      hot_lines.most_common(20)],
+        "top_lines": [{"name": n, "file": f, "line": ln, "samples": c} for (n, f, ln), c in hot_lines.most_common(20)],
     }
     return profile, stats
 
@@ -281,32 +296,48 @@ class Perf(Profiler):
         """perf on PATH, its version, perf_event_paranoid, and whether a cpu-clock record works."""
         path = shutil.which("perf")
         if path is None:
-            return ToolStatus(self.name, found=False, permitted=False, problem="perf not found on PATH",
-                              fix=PERF_INSTALL_FIX)
+            return ToolStatus(
+                self.name, found=False, permitted=False, problem="perf not found on PATH", fix=PERF_INSTALL_FIX
+            )
         version = tool_version([path, "--version"])
         if version is None:
             # Debian's /usr/bin/perf is a wrapper that fails when no perf matches the running kernel.
-            return ToolStatus(self.name, found=False, path=path, permitted=False,
-                              problem=f"{path} --version fails (no perf for kernel {os.uname().release}?)",
-                              fix=PERF_INSTALL_FIX)
+            return ToolStatus(
+                self.name,
+                found=False,
+                path=path,
+                permitted=False,
+                problem=f"{path} --version fails (no perf for kernel {os.uname().release}?)",
+                fix=PERF_INSTALL_FIX,
+            )
         problem = self._record_problem(path)
         if problem is None:
             return ToolStatus(self.name, found=True, version=version, path=path)
-        return ToolStatus(self.name, found=True, version=version, path=path, permitted=False,
-                          problem=problem, fix=self._permission_fix())
+        return ToolStatus(
+            self.name,
+            found=True,
+            version=version,
+            path=path,
+            permitted=False,
+            problem=problem,
+            fix=self._permission_fix(),
+        )
 
     def _record_problem(self, perf: str) -> str | None:
         """Why `perf record -e cpu-clock true` fails here, or None when it works."""
         with tempfile.TemporaryDirectory(prefix="rmprof-perf-") as tmp:
             try:
-                proc = subprocess.run([perf, "record", "-q", "-e", "cpu-clock", "-o", f"{tmp}/t.data", "true"],
-                                      capture_output=True, text=True, timeout=60)
+                proc = subprocess.run(
+                    [perf, "record", "-q", "-e", "cpu-clock", "-o", f"{tmp}/t.data", "true"],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                )
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return f"perf record -e cpu-clock true: {exc}"
         if proc.returncode != 0:
             paranoid = read_paranoid()
-            return (f"perf record -e cpu-clock true failed (perf_event_paranoid={paranoid}): "
-                    f"{last_line(proc.stderr)}")
+            return f"perf record -e cpu-clock true failed (perf_event_paranoid={paranoid}): {last_line(proc.stderr)}"
         return None
 
     @staticmethod
@@ -315,8 +346,10 @@ class Perf(Profiler):
         paranoid = read_paranoid()
         if os.geteuid() != 0 and (paranoid is None or paranoid > 1):
             return "sudo sysctl kernel.perf_event_paranoid=1"
-        return ("allow perf_event_open: in a container run with --cap-add PERFMON (or SYS_ADMIN) and a "
-                "seccomp profile that permits perf_event_open; or sudo sysctl kernel.perf_event_paranoid=1")
+        return (
+            "allow perf_event_open: in a container run with --cap-add PERFMON (or SYS_ADMIN) and a "
+            "seccomp profile that permits perf_event_open; or sudo sysctl kernel.perf_event_paranoid=1"
+        )
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Calibrate, record with perf, check the child's outputs, and parse the samples."""
@@ -329,13 +362,21 @@ class Perf(Profiler):
         per_iter_s, startup_s = self._calibrate(binary, job)
         iterations = self._iterations_for(job.min_samples, per_iter_s, startup_s)
         for attempt in range(3):
-            job.progress(f"perf: recording {iterations} iterations of {job.scenario_name} at "
-                         f"{self.frequency_hz} Hz")
+            job.progress(f"perf: recording {iterations} iterations of {job.scenario_name} at {self.frequency_hz} Hz")
             out_dir = job.raw_dir / "perf"
             if out_dir.exists():
                 shutil.rmtree(out_dir)
-            cmd = [bash(), str(record), "-F", str(self.frequency_hz), "-o", str(out_dir), "--",
-                   str(binary), *pipeline_args(job, iterations)]
+            cmd = [
+                bash(),
+                str(record),
+                "-F",
+                str(self.frequency_hz),
+                "-o",
+                str(out_dir),
+                "--",
+                str(binary),
+                *pipeline_args(job, iterations),
+            ]
             proc, _ = run_logged(cmd, job.raw_dir, "perf-record", job.timeout_s, "perf")
             doc = self._record_result(binary, proc, out_dir)
             script_text = (out_dir / "perf.script.txt").read_text(encoding="utf-8", errors="replace")
@@ -352,8 +393,13 @@ class Perf(Profiler):
         outputs_check = check_outputs(doc, job.expected_path, "perf")
         profiled_s = self._record_wall(out_dir)
         job.progress(f"perf: timing {iterations} unprofiled iterations for the overhead")
-        unprofiled_proc, unprofiled_s = run_logged([str(binary), *pipeline_args(job, iterations)],
-                                                   job.raw_dir, "perf-unprofiled", job.timeout_s, "rmprof-runtime")
+        unprofiled_proc, unprofiled_s = run_logged(
+            [str(binary), *pipeline_args(job, iterations)],
+            job.raw_dir,
+            "perf-unprofiled",
+            job.timeout_s,
+            "rmprof-runtime",
+        )
         check_outputs(binary_result(binary, unprofiled_proc, "no profiler"), job.expected_path, "no profiler")
         profile.overhead = {
             "unprofiled_s": round(unprofiled_s, 6),

@@ -85,8 +85,14 @@ def run_profilers(
     for n, (runtime, profiler) in enumerate(pairs, start=1):
         progress(f"profiling {runtime} with {profiler.name} ({n}/{len(pairs)})…")
         if runtime in unavailable:
-            gaps.append(_gap(runtime, profiler.name, f"runtime {runtime} is unavailable: {unavailable[runtime]}",
-                             "build or install the runtime (see the reason)"))
+            gaps.append(
+                _gap(
+                    runtime,
+                    profiler.name,
+                    f"runtime {runtime} is unavailable: {unavailable[runtime]}",
+                    "build or install the runtime (see the reason)",
+                )
+            )
             continue
         job = ProfileJob(
             manifest_path=Path(scenario.manifest_path),

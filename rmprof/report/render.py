@@ -35,8 +35,16 @@ RUNTIME_LABELS = {
 }
 RUNTIME_ORDER = ("python", "rust", "rust-bin", "python-fused")
 TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
-CATEGORY_ORDER = ("orchestration", "node compute", "allocation & GC", "Python/Rust boundary", "serialization",
-                  "interpreter", "startup & I/O", "other")
+CATEGORY_ORDER = (
+    "orchestration",
+    "node compute",
+    "allocation & GC",
+    "Python/Rust boundary",
+    "serialization",
+    "interpreter",
+    "startup & I/O",
+    "other",
+)
 VERDICTS = ("supported", "refuted", "inconclusive")
 # Relative links into the run directory only: no scheme, no absolute path, no parent hops.
 _SAFE_LINK = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!/)(?!.*(^|/)\.\.(/|$))[^\\\s]+$")
@@ -142,8 +150,10 @@ def _speedup_phrase(metric: str, entry: dict[str, Any] | None, pipeline: str) ->
         "cold_start": "starts cold (fresh process to first output)",
     }[metric]
     if _finite(lo) and _finite(hi) and lo <= 1.0 <= hi:
-        return (f"{verb} about as fast as the asyncio baseline ({fmt_x(point)}, 95 % CI {fmt_x(lo)}–{fmt_x(hi)}:"
-                f" no clear difference)")
+        return (
+            f"{verb} about as fast as the asyncio baseline ({fmt_x(point)}, 95 % CI {fmt_x(lo)}–{fmt_x(hi)}:"
+            f" no clear difference)"
+        )
     if point >= 1.0:
         ci_text = f" [95 % CI {fmt_x(lo)}–{fmt_x(hi)}]" if _finite(lo) and _finite(hi) else ""
         return f"{verb} {fmt_x(point)} faster than the asyncio baseline{ci_text}"
@@ -204,14 +214,16 @@ def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
             shown = fmt_x(value)
             wanted = f"≥ {float(threshold):g}×" if _finite(threshold) else "–"
         status = str(t.get("status") or "not measured")
-        out.append({
-            "label": str(t.get("label", t.get("target", ""))),
-            "runtime": runtime_label(str(t.get("runtime", ""))),
-            "status": status,
-            "status_class": {"met": "met", "missed": "missed"}.get(status, "unmeasured"),
-            "value": shown if _finite(value) else "not measured",
-            "threshold": wanted,
-        })
+        out.append(
+            {
+                "label": str(t.get("label", t.get("target", ""))),
+                "runtime": runtime_label(str(t.get("runtime", ""))),
+                "status": status,
+                "status_class": {"met": "met", "missed": "missed"}.get(status, "unmeasured"),
+                "value": shown if _finite(value) else "not measured",
+                "threshold": wanted,
+            }
+        )
     return out
 
 
@@ -243,8 +255,11 @@ def _timing_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
         for name in names:
             entry = runtimes.get(name)
             summary = (entry or {}).get(metric)
-            row: dict[str, Any] = {"metric": metric_label if first else "", "group_start": first,
-                                   "runtime": runtime_label(name)}
+            row: dict[str, Any] = {
+                "metric": metric_label if first else "",
+                "group_start": first,
+                "runtime": runtime_label(name),
+            }
             first = False
             if entry is None:
                 row["missing"] = f"not measured: {gaps.get(name, 'no measurement')}"
@@ -256,12 +271,21 @@ def _timing_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
                 ci, pm = _spread(summary, fmt_ns)
                 sp = (speedups.get(name) or {}).get(metric)
                 row.update(
-                    median=fmt_ns(summary.get("median")), unit=str(summary.get("unit", "ns")),
-                    n=fmt_count(summary.get("n")), ci=ci, pm=pm, outliers=_outliers(summary),
-                    noisy=bool(summary.get("noisy")), warning=summary.get("warning"),
-                    speedup=("baseline" if name == BASELINE else
-                             f"{fmt_x(sp['speedup'])} [{fmt_x(sp['ci95'][0])}–{fmt_x(sp['ci95'][1])}]"
-                             if sp and sp.get("ci95") else "–"),
+                    median=fmt_ns(summary.get("median")),
+                    unit=str(summary.get("unit", "ns")),
+                    n=fmt_count(summary.get("n")),
+                    ci=ci,
+                    pm=pm,
+                    outliers=_outliers(summary),
+                    noisy=bool(summary.get("noisy")),
+                    warning=summary.get("warning"),
+                    speedup=(
+                        "baseline"
+                        if name == BASELINE
+                        else f"{fmt_x(sp['speedup'])} [{fmt_x(sp['ci95'][0])}–{fmt_x(sp['ci95'][1])}]"
+                        if sp and sp.get("ci95")
+                        else "–"
+                    ),
                 )
             rows.append(row)
     return rows
@@ -277,14 +301,16 @@ def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
         if not tp:
             continue
         ci = tp.get("items_per_s_ci95") or []
-        rows.append({
-            "runtime": runtime_label(name),
-            "median": _sig(tp["items_per_s"]) if _finite(tp.get("items_per_s")) else "–",
-            "ci": f"{_sig(ci[0])} – {_sig(ci[1])}" if len(ci) == 2 and all(map(_finite, ci)) else "–",
-            "n": fmt_count(run.get("n")),
-            "runs": _sig(tp["runs_per_s"]) if _finite(tp.get("runs_per_s")) else "–",
-            "noisy": bool(run.get("noisy")),
-        })
+        rows.append(
+            {
+                "runtime": runtime_label(name),
+                "median": _sig(tp["items_per_s"]) if _finite(tp.get("items_per_s")) else "–",
+                "ci": f"{_sig(ci[0])} – {_sig(ci[1])}" if len(ci) == 2 and all(map(_finite, ci)) else "–",
+                "n": fmt_count(run.get("n")),
+                "runs": _sig(tp["runs_per_s"]) if _finite(tp.get("runs_per_s")) else "–",
+                "noisy": bool(run.get("noisy")),
+            }
+        )
     return rows
 
 
@@ -298,15 +324,16 @@ def _memory_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
         py, native = mem.get("run_alloc_peak_bytes"), mem.get("native_heap_peak_bytes")
         run_mem = None if py is None and native is None else (py or 0) + (native or 0)
         red = ((speedups.get(name) or {}).get("memory") or {}).get("reduction")
-        rows.append({
-            "runtime": runtime_label(name),
-            "run": fmt_bytes(run_mem),
-            "python_heap": fmt_bytes(py),
-            "native_heap": fmt_bytes(native),
-            "change": "baseline" if name == BASELINE else (
-                f"{-100 * red:+.0f} %" if _finite(red) else "–"),
-            "rss": fmt_bytes(mem.get("process_peak_rss_bytes")),
-        })
+        rows.append(
+            {
+                "runtime": runtime_label(name),
+                "run": fmt_bytes(run_mem),
+                "python_heap": fmt_bytes(py),
+                "native_heap": fmt_bytes(native),
+                "change": "baseline" if name == BASELINE else (f"{-100 * red:+.0f} %" if _finite(red) else "–"),
+                "rss": fmt_bytes(mem.get("process_peak_rss_bytes")),
+            }
+        )
     return rows
 
 
@@ -319,10 +346,12 @@ def _floor(sc: dict[str, Any]) -> str | None:
     if not (_finite(b) and _finite(f)) or not b:
         return None
     share = 1 - f / b
-    return (f"python-fused runs the same node functions in a plain Python loop, without asyncio tasks and queues: "
-            f"{fmt_ns(f)} per pass against {fmt_ns(b)} for the asyncio baseline. So about {fmt_pct(share, 0)} of "
-            f"the baseline's run time is orchestration; a runtime faster than this floor also beats Python's "
-            f"per-item work, not only its orchestration.")
+    return (
+        f"python-fused runs the same node functions in a plain Python loop, without asyncio tasks and queues: "
+        f"{fmt_ns(f)} per pass against {fmt_ns(b)} for the asyncio baseline. So about {fmt_pct(share, 0)} of "
+        f"the baseline's run time is orchestration; a runtime faster than this floor also beats Python's "
+        f"per-item work, not only its orchestration."
+    )
 
 
 def _category_index(name: str) -> int:
@@ -333,15 +362,21 @@ def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]])
     """Per profile: top frames by self weight, category shares (for the stacked bar), per-node cost."""
     out = []
     items = list((analysis.get("bottlenecks") or {}).items())
-    items.sort(key=lambda kv: (0 if (kv[1].get("kind") or summaries.get(kv[0], {}).get("kind")) != "memory"
-                               else 1, kv[0]))
+    items.sort(
+        key=lambda kv: (0 if (kv[1].get("kind") or summaries.get(kv[0], {}).get("kind")) != "memory" else 1, kv[0])
+    )
     for key, b in items:
         unit = str(b.get("unit", ""))
         summary = summaries.get(key, {})
         runtime, _, profiler = str(key).partition(".")
         cats = [
-            {"name": str(name), "share": float(share), "pct": fmt_pct(share),
-             "width": f"{max(0.0, min(100.0, 100 * float(share))):.3f}", "colour": _category_index(str(name))}
+            {
+                "name": str(name),
+                "share": float(share),
+                "pct": fmt_pct(share),
+                "width": f"{max(0.0, min(100.0, 100 * float(share))):.3f}",
+                "colour": _category_index(str(name)),
+            }
             for name, share in sorted((b.get("categories") or {}).items(), key=lambda kv: _category_index(kv[0]))
             if _finite(share) and share > 0
         ]
@@ -349,26 +384,43 @@ def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]])
         for row in b.get("top_self") or []:
             file = row.get("file")
             where = f"{file}:{row['line']}" if file and row.get("line") is not None else (file or "")
-            top.append({
-                "name": str(row.get("name", "")), "where": str(where),
-                "self": fmt_weight(row.get("self"), unit), "self_pct": fmt_pct(row.get("self_share")),
-                "total_pct": fmt_pct(row.get("total_share")), "category": str(row.get("category") or "other"),
-                "colour": _category_index(str(row.get("category") or "other")),
-            })
+            top.append(
+                {
+                    "name": str(row.get("name", "")),
+                    "where": str(where),
+                    "self": fmt_weight(row.get("self"), unit),
+                    "self_pct": fmt_pct(row.get("self_share")),
+                    "total_pct": fmt_pct(row.get("total_share")),
+                    "category": str(row.get("category") or "other"),
+                    "colour": _category_index(str(row.get("category") or "other")),
+                }
+            )
         per_node = b.get("per_node")
         nodes = []
         if isinstance(per_node, dict) and per_node:
             shares = {str(k): float(v) for k, v in per_node.items() if _finite(v)}
             top_share = max(shares.values(), default=0.0) or 1.0
             for node, share in sorted(shares.items(), key=lambda kv: -kv[1]):
-                nodes.append({"node": node, "pct": fmt_pct(share),
-                              "width": f"{max(0.0, min(100.0, 100 * share / top_share)):.3f}"})
-        out.append({
-            "key": str(key), "runtime": runtime_label(runtime), "profiler": profiler,
-            "kind": str(b.get("kind") or summary.get("kind") or "cpu"),
-            "unit": unit, "total": fmt_weight(b.get("total"), unit),
-            "top": top, "categories": cats, "per_node": nodes,
-        })
+                nodes.append(
+                    {
+                        "node": node,
+                        "pct": fmt_pct(share),
+                        "width": f"{max(0.0, min(100.0, 100 * share / top_share)):.3f}",
+                    }
+                )
+        out.append(
+            {
+                "key": str(key),
+                "runtime": runtime_label(runtime),
+                "profiler": profiler,
+                "kind": str(b.get("kind") or summary.get("kind") or "cpu"),
+                "unit": unit,
+                "total": fmt_weight(b.get("total"), unit),
+                "top": top,
+                "categories": cats,
+                "per_node": nodes,
+            }
+        )
     return out
 
 
@@ -376,11 +428,15 @@ def _hypotheses(analysis: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for h in analysis.get("hypotheses") or []:
         verdict = str(h.get("verdict", "inconclusive"))
-        out.append({
-            "id": str(h.get("id", "")), "title": str(h.get("title", "")), "verdict": verdict,
-            "verdict_class": verdict if verdict in VERDICTS else "inconclusive",
-            "evidence": [str(e) for e in h.get("evidence") or []],
-        })
+        out.append(
+            {
+                "id": str(h.get("id", "")),
+                "title": str(h.get("title", "")),
+                "verdict": verdict,
+                "verdict_class": verdict if verdict in VERDICTS else "inconclusive",
+                "evidence": [str(e) for e in h.get("evidence") or []],
+            }
+        )
     return out
 
 
@@ -440,14 +496,20 @@ def _profiler_rows(results: dict[str, Any], run_dir: Path | None) -> list[dict[s
                 continue
             missing = run_dir is not None and not (run_dir / str(path)).is_file()
             links.append({"label": label, "href": safe_link(path), "text": str(path), "missing": missing})
-        rows.append({
-            "tool": str(s.get("profiler", "")), "version": str(s.get("tool_version") or "–"),
-            "runtime": runtime_label(str(s.get("runtime", ""))), "kind": str(s.get("kind", "")),
-            "samples": fmt_count(s.get("sample_count")),
-            "rate": f"{_sig(float(s['rate_hz']))} Hz" if _finite(s.get("rate_hz")) else "–",
-            "unit": unit, "total": fmt_weight(s.get("total"), unit), "overhead": _overhead(s.get("overhead")),
-            "links": links,
-        })
+        rows.append(
+            {
+                "tool": str(s.get("profiler", "")),
+                "version": str(s.get("tool_version") or "–"),
+                "runtime": runtime_label(str(s.get("runtime", ""))),
+                "kind": str(s.get("kind", "")),
+                "samples": fmt_count(s.get("sample_count")),
+                "rate": f"{_sig(float(s['rate_hz']))} Hz" if _finite(s.get("rate_hz")) else "–",
+                "unit": unit,
+                "total": fmt_weight(s.get("total"), unit),
+                "overhead": _overhead(s.get("overhead")),
+                "links": links,
+            }
+        )
     return rows
 
 
@@ -456,8 +518,14 @@ def _gaps(results: dict[str, Any], sc: dict[str, Any]) -> list[dict[str, str]]:
     for name, reason in (sc.get("gaps") or {}).items():
         rows.append({"runtime": runtime_label(str(name)), "profiler": "(bench)", "reason": str(reason), "fix": ""})
     for g in results.get("gaps") or []:
-        rows.append({"runtime": runtime_label(str(g.get("runtime", ""))), "profiler": str(g.get("profiler", "")),
-                     "reason": str(g.get("reason", "")), "fix": str(g.get("fix") or "")})
+        rows.append(
+            {
+                "runtime": runtime_label(str(g.get("runtime", ""))),
+                "profiler": str(g.get("profiler", "")),
+                "reason": str(g.get("reason", "")),
+                "fix": str(g.get("fix") or ""),
+            }
+        )
     return rows
 
 
@@ -470,8 +538,9 @@ def _env_value(value: Any) -> str:
 
 
 def _environment(bench: dict[str, Any]) -> list[dict[str, str]]:
-    rows = [{"key": str(k).replace("_", " "), "value": _env_value(v)}
-            for k, v in (bench.get("environment") or {}).items()]
+    rows = [
+        {"key": str(k).replace("_", " "), "value": _env_value(v)} for k, v in (bench.get("environment") or {}).items()
+    ]
     config = bench.get("config") or {}
     if config:
         rows.append({"key": "bench settings", "value": _env_value(config).replace(", ", "; ")})
@@ -484,8 +553,9 @@ def _date(created: Any) -> str:
     return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def build_context(results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None,
-                  run_dir: Path | None = None) -> dict[str, Any]:
+def build_context(
+    results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
+) -> dict[str, Any]:
     """Everything the template shows, formatted."""
     bench = results.get("bench") or {}
     scenario = results.get("scenario") or {}
@@ -494,8 +564,9 @@ def build_context(results: dict[str, Any], profiles: dict[str, Profile], notes: 
     pipeline = str(scenario.get("pipeline") or sc.get("pipeline") or scenario.get("name") or "?")
     analysis = results.get("analysis") or {}
     headline = analysis.get("headline") or {}
-    summaries = {str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}"): s
-                 for s in results.get("profiles") or []}
+    summaries = {
+        str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}"): s for s in results.get("profiles") or []
+    }
     cpu_flames, mem_flames = _flames(results, profiles)
     env = bench.get("environment") or {}
     fastest = headline.get("fastest_runtime")
@@ -506,18 +577,27 @@ def build_context(results: dict[str, Any], profiles: dict[str, Profile], notes: 
         "pipeline": pipeline,
         "items": fmt_count(scenario.get("items", sc.get("items"))),
         "iterations": fmt_count(scenario.get("iterations", sc.get("iterations"))),
-        "nodes": [{"id": str(n.get("id", "")), "type": str(n.get("node_type", ""))}
-                  for n in scenario.get("nodes") or []],
+        "nodes": [
+            {"id": str(n.get("id", "")), "type": str(n.get("node_type", ""))} for n in scenario.get("nodes") or []
+        ],
         "date": _date(results.get("created_unix")),
         "duration": fmt_ns(results.get("duration_s") * 1e9) if _finite(results.get("duration_s")) else "–",
         "version": str(results.get("rmprof_version") or "–"),
         "commit": str(env.get("git_commit") or "–"),
         "command": " ".join(str(a) for a in results.get("command") or []),
-        "headline_speed": (f"Fastest: {runtime_label(str(fastest))}, {fmt_x(headline.get('speedup'))} the asyncio "
-                           f"baseline's run-time speed." if fastest and _finite(headline.get("speedup")) else None),
-        "top_bottleneck": [{"runtime": runtime_label(r), "text": str(t)} for r, t in
-                           sorted(((str(r), t) for r, t in (headline.get("top_bottleneck") or {}).items()),
-                                  key=lambda rt: (_ordered([rt[0], *RUNTIME_ORDER]).index(rt[0]), rt[0]))],
+        "headline_speed": (
+            f"Fastest: {runtime_label(str(fastest))}, {fmt_x(headline.get('speedup'))} the asyncio "
+            f"baseline's run-time speed."
+            if fastest and _finite(headline.get("speedup"))
+            else None
+        ),
+        "top_bottleneck": [
+            {"runtime": runtime_label(r), "text": str(t)}
+            for r, t in sorted(
+                ((str(r), t) for r, t in (headline.get("top_bottleneck") or {}).items()),
+                key=lambda rt: (_ordered([rt[0], *RUNTIME_ORDER]).index(rt[0]), rt[0]),
+            )
+        ],
         "verdicts": _verdicts(sc, pipeline),
         "targets": _targets(bench),
         "correct": {runtime_label(str(k)): bool(v) for k, v in (sc.get("correct") or {}).items()},
@@ -556,8 +636,9 @@ def _asset(name: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def render_html(results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None,
-                run_dir: Path | None = None) -> str:
+def render_html(
+    results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
+) -> str:
     """The report page for ``results`` (a results.json document) and its loaded profiles, by name."""
     from markupsafe import Markup
 
