@@ -70,7 +70,7 @@ CASES = [
     ("unknown top field", lambda d: d.update(extra=1), "manifest: unknown field 'extra'"),
     ("missing version", lambda d: d.pop("version"), "version: missing required field"),
     ("wrong version", lambda d: d.update(version="v2"), 'version: must be "v1", got "v2"'),
-    ("version not a string", lambda d: d.update(version=1), 'version: must be "v1", got int'),
+    ("version not a string", lambda d: d.update(version=1), "version: expected a string, got int"),
     ("missing metadata", lambda d: d.pop("metadata"), "metadata: missing required field"),
     ("metadata not object", lambda d: d.update(metadata="x"), "metadata: expected an object, got string"),
     ("unknown metadata field", lambda d: d["metadata"].update(owner="x"), "metadata: unknown field 'owner'"),

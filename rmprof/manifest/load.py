@@ -45,10 +45,9 @@ def parse_manifest(text: str) -> Manifest:
         raise ManifestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     top = _object("manifest", doc)
     _no_unknown("manifest", top, TOP_FIELDS)
-    version = _required("version", top, "version")
+    version = _string("version", _required("version", top, "version"))
     if version != "v1":
-        shown = json.dumps(version) if isinstance(version, str) else type_name(version)
-        raise ManifestError(f'version: must be "v1", got {shown}')
+        raise ManifestError(f"version: must be \"v1\", got {json.dumps(version)}")
     metadata = _object("metadata", _required("metadata", top, "metadata"))
     _no_unknown("metadata", metadata, METADATA_FIELDS)
     name = _string("metadata.name", _required("metadata.name", metadata, "name"))
