@@ -189,7 +189,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     alloc_peak[FUSED] = _alloc_peak(fused_function(scenario), items)
     native_peak = {n: _native_heap_peak(prepared[n], items) for n in prepared}
     if binary_alloc is not None:
-        alloc_peak["rust-bin"] = binary_alloc.get("peak_heap_bytes")
+        alloc_peak["rust-bin"] = binary_alloc.get("run_peak_heap_bytes")
     rss = {n: _peak_rss(_child_command(n, scenario, iterations)) for n in measured}
 
     say(f"{scenario.name}: cold starts ({config.cold_starts} fresh processes per runtime)")

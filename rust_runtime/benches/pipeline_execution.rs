@@ -32,10 +32,14 @@ fn chain(name: &str, nodes: &[(&str, &str)]) -> String {
     )
 }
 
-/// Reads scenarios/NAME/manifest.json from the project when it is there, else builds it inline.
+/// Reads the project's scenario manifest (rmprof/scenarios/NAME/ or scenarios/NAME/) when it is
+/// there, else builds it inline.
 fn scenario_manifest(name: &str, inline: impl FnOnce() -> String) -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/");
-    std::fs::read_to_string(format!("{path}{name}/manifest.json")).unwrap_or_else(|_| inline())
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    ["rmprof/scenarios", "scenarios"]
+        .iter()
+        .find_map(|dir| std::fs::read_to_string(format!("{root}/{dir}/{name}/manifest.json")).ok())
+        .unwrap_or_else(inline)
 }
 
 const ADD5: (&str, &str) = ("CalculatorNode", r#"{"operation":"add","operand":5}"#);

@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod nodes;
 #[cfg(feature = "python")]
 mod python;
+mod unicode14;
 pub mod value;
 
 pub use error::{Error, InputError, ManifestError, RuntimeError};

@@ -169,11 +169,28 @@ where
     I: Fn(i64) -> Result<Value, Failure>,
     F: Fn(f64) -> Result<Value, Failure>,
 {
-    map_chunk(chunk, |v| match *v {
+    let f = |v: &Value| match *v {
         Value::Int(x) => on_int(x),
         Value::Float(x) => on_float(x),
         ref other => Err(Failure::ExpectedNumber(other.type_name())),
-    })
+    };
+    match chunk {
+        Chunk::Borrowed(_) => map_chunk(chunk, f),
+        Chunk::Owned(items) => {
+            for i in 0..items.len() {
+                match f(&items[i]) {
+                    // The old item was a number (only numbers succeed): it owns nothing, so it is
+                    // overwritten without running the (out-of-line) drop glue.
+                    Ok(v) => std::mem::forget(std::mem::replace(&mut items[i], v)),
+                    Err(failure) => {
+                        items.truncate(i);
+                        return Some(ChunkFailure { index: i, failure });
+                    }
+                }
+            }
+            None
+        }
+    }
 }
 
 fn apply_calc(op: CalcOp, operand: Operand, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
@@ -238,18 +255,16 @@ fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
 
 /// Python's `str.upper()`, `str.lower()` and `s[::-1]`.
 pub fn text_transform(op: TextOp, s: &str) -> String {
+    if s.is_ascii() {
+        // ASCII: one allocation and a byte-wise pass (same result as the Unicode mappings).
+        let mut out = s.to_owned();
+        text_transform_in_place(op, &mut out);
+        return out;
+    }
     match op {
-        TextOp::Uppercase => s.to_uppercase(),
-        TextOp::Lowercase => s.to_lowercase(),
-        TextOp::Reverse => {
-            if s.is_ascii() {
-                let mut bytes = s.as_bytes().to_vec();
-                bytes.reverse();
-                String::from_utf8(bytes).expect("reversed ASCII is UTF-8")
-            } else {
-                s.chars().rev().collect()
-            }
-        }
+        TextOp::Uppercase => crate::unicode14::to_uppercase(s),
+        TextOp::Lowercase => crate::unicode14::to_lowercase(s),
+        TextOp::Reverse => s.chars().rev().collect(),
     }
 }
 
@@ -264,7 +279,11 @@ pub fn text_transform_in_place(op: TextOp, s: &mut String) {
             TextOp::Reverse => unsafe { s.as_mut_vec().reverse() },
         }
     } else {
-        *s = text_transform(op, s);
+        *s = match op {
+            TextOp::Uppercase => crate::unicode14::to_uppercase(s),
+            TextOp::Lowercase => crate::unicode14::to_lowercase(s),
+            TextOp::Reverse => s.chars().rev().collect(),
+        };
     }
 }
 

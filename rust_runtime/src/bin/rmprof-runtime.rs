@@ -2,7 +2,9 @@
 //!
 //! Validates the manifest, builds the pipeline (timed: `init_ns`), runs it over the input N times
 //! (each timed) and prints one JSON object on stdout:
-//! `{"outputs": {...}, "iterations": N, "init_ns": ..., "run_ns": [...], "items": ..., "alloc": {...}}`.
+//! `{"outputs": {...}, "iterations": N, "init_ns": ..., "run_ns": [...], "items": ..., "alloc": {...},
+//! "peak_rss_bytes": ...}`. `alloc.run_peak_heap_bytes` is the heap peak of the last run above the
+//! heap live before it (what the run itself needs); `peak_rss_bytes` is the process's VmHWM.
 //! On error: exit code 2, one line `rmprof-runtime: error: <message>` on stderr and
 //! `{"error": {"kind": ..., "message": ..., "node": ..., "item": ...}}` on stdout.
 
@@ -10,13 +12,15 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rmprof_runtime::alloc_counter::{self, CountingAlloc};
+use rmprof_runtime::alloc_counter;
 use rmprof_runtime::{parse_input_bytes, Error, Pipeline};
 
+// With the python feature the library installs the same counting allocator itself.
+#[cfg(not(feature = "python"))]
 #[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
+static ALLOC: alloc_counter::CountingAlloc = alloc_counter::CountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] | --version";
 
 /// A failure of the command, with the fields of the error JSON.
 struct Failure {
@@ -61,7 +65,8 @@ struct Args {
     outputs: bool,
 }
 
-fn parse_args(argv: &[String]) -> Result<Args, Failure> {
+/// The run's arguments, or `None` when only the version was asked for.
+fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
@@ -90,16 +95,17 @@ fn parse_args(argv: &[String]) -> Result<Args, Failure> {
             "--warmup" => warmup = count(flag, value(flag)?, 0)?,
             "--no-outputs" if inline.is_none() => outputs = false,
             "-h" | "--help" => return Err(usage("help requested".to_owned())),
+            "-V" | "--version" => return Ok(None),
             other => return Err(usage(format!("unknown argument '{other}'"))),
         }
     }
-    Ok(Args {
+    Ok(Some(Args {
         manifest: manifest.ok_or_else(|| usage("--manifest is required".to_owned()))?,
         input: input.ok_or_else(|| usage("--input is required".to_owned()))?,
         iterations,
         warmup,
         outputs,
-    })
+    }))
 }
 
 fn read(path: &str, what: &str) -> Result<Vec<u8>, Failure> {
@@ -134,11 +140,13 @@ fn run(args: &Args) -> Result<String, Failure> {
     let mut run_ns = Vec::with_capacity(args.iterations);
     let mut outputs = None;
     let mut alloc = alloc_counter::stats();
+    let mut live_before = alloc.current_bytes;
     for i in 0..args.iterations {
         drop(outputs.take()); // the previous run's outputs go before the next run is measured
         let last = i + 1 == args.iterations;
         if last {
             alloc_counter::reset();
+            live_before = alloc_counter::stats().current_bytes;
         }
         let t = Instant::now();
         let result = pipeline.run(&input);
@@ -158,21 +166,36 @@ fn run(args: &Args) -> Result<String, Failure> {
     }
     let run_ns: Vec<String> = run_ns.iter().map(u64::to_string).collect();
     out.push_str(&format!(
-        "\"iterations\":{},\"init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"allocations\":{}}}}}",
+        "\"iterations\":{},\"init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
         args.iterations,
         init_ns,
         run_ns.join(","),
         input.len(),
         alloc.allocated_bytes,
         alloc.peak_bytes,
-        alloc.allocations
+        alloc.peak_bytes.saturating_sub(live_before),
+        alloc.allocations,
+        peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string())
     ));
     Ok(out)
 }
 
+/// The process's peak resident set (VmHWM), which, unlike rusage's maxrss, does not include pages
+/// of the parent that fork copied before exec.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    let result = parse_args(&argv).and_then(|args| run(&args));
+    let result = match parse_args(&argv) {
+        Ok(Some(args)) => run(&args),
+        Ok(None) => Ok(format!("rmprof-runtime {}", rmprof_runtime::VERSION)),
+        Err(f) => Err(f),
+    };
     let mut stdout = std::io::stdout().lock();
     match result {
         Ok(json) => {

@@ -1,0 +1,371 @@
+//! The PyO3 module `rmprof._native`: a thin layer over the pure Rust core. Items cross the
+//! Python/Rust boundary once per run (converted to `Value`s, executed without the GIL, converted
+//! back).
+
+use std::os::raw::c_char;
+use std::ptr::addr_of_mut;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
+
+use crate::error::InputError as CoreInputError;
+use crate::executor::Pipeline;
+use crate::input::MAX_DEPTH;
+use crate::manifest::TextOp;
+use crate::value::{Object, Value};
+
+create_exception!(
+    rmprof._native,
+    ManifestError,
+    PyValueError,
+    "The manifest is invalid; the message names the place, e.g. `nodes[1].params.operand: divide by zero`."
+);
+create_exception!(
+    rmprof._native,
+    InputError,
+    PyValueError,
+    "An input item is invalid, e.g. `input[3]: integer out of 64-bit range`."
+);
+create_exception!(
+    rmprof._native,
+    PipelineError,
+    PyValueError,
+    "An item failed at a node. args: (message, node_id, item_index)."
+);
+
+fn input_err(e: CoreInputError) -> PyErr {
+    InputError::new_err(e.message)
+}
+
+/// The exact built-in scalar types straight through the C API (the common case, no reference
+/// counting); `None` for anything else.
+///
+/// # Safety
+/// `obj` is a valid object pointer and the caller is attached to the interpreter.
+#[inline]
+unsafe fn fast_scalar(
+    obj: *mut ffi::PyObject,
+    item: usize,
+) -> Option<Result<Value, CoreInputError>> {
+    unsafe {
+        let ty = ffi::Py_TYPE(obj);
+        if ty == addr_of_mut!(ffi::PyLong_Type) {
+            let mut overflow = 0;
+            let v = ffi::PyLong_AsLongLongAndOverflow(obj, &mut overflow);
+            return Some(if overflow != 0 {
+                Err(CoreInputError::at(item, "integer out of 64-bit range"))
+            } else {
+                Ok(Value::Int(v))
+            });
+        }
+        if ty == addr_of_mut!(ffi::PyUnicode_Type) {
+            let mut size: ffi::Py_ssize_t = 0;
+            let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut size);
+            if data.is_null() {
+                ffi::PyErr_Clear();
+                return Some(Err(CoreInputError::at(
+                    item,
+                    "string contains a lone surrogate",
+                )));
+            }
+            let bytes = std::slice::from_raw_parts(data.cast::<u8>(), size as usize);
+            // PyUnicode_AsUTF8AndSize returns valid UTF-8 (it fails on lone surrogates).
+            return Some(Ok(Value::Str(
+                std::str::from_utf8_unchecked(bytes).to_owned(),
+            )));
+        }
+        if ty == addr_of_mut!(ffi::PyFloat_Type) {
+            let f = ffi::PyFloat_AsDouble(obj);
+            return Some(if f.is_finite() {
+                Ok(Value::Float(f))
+            } else {
+                Err(CoreInputError::at(item, "non-finite number"))
+            });
+        }
+        if obj == ffi::Py_True() {
+            return Some(Ok(Value::Bool(true)));
+        }
+        if obj == ffi::Py_False() {
+            return Some(Ok(Value::Bool(false)));
+        }
+        if obj == ffi::Py_None() {
+            return Some(Ok(Value::Null));
+        }
+        None
+    }
+}
+
+/// Converts a Python list to items, item by item.
+fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputError> {
+    let py = list.py();
+    let mut out = Vec::with_capacity(list.len());
+    let mut i = 0;
+    // The length is read again each time: converting a subclass instance may run Python code.
+    while i < list.len() {
+        // SAFETY: attached to the interpreter; `i` is in bounds; the borrowed reference is used
+        // before any Python code can run, and the slow path takes its own reference.
+        let v = unsafe {
+            let obj = ffi::PyList_GetItem(list.as_ptr(), i as ffi::Py_ssize_t);
+            match fast_scalar(obj, out.len()) {
+                Some(v) => v?,
+                None => to_value(&Bound::from_borrowed_ptr(py, obj), out.len(), 0)?,
+            }
+        };
+        out.push(v);
+        i += 1;
+    }
+    Ok(out)
+}
+
+/// Python object → Value, following the input rules (`item` is the top-level index for messages).
+fn to_value(obj: &Bound<'_, PyAny>, item: usize, depth: usize) -> Result<Value, CoreInputError> {
+    // Exact types first (the common case), bool before int since bool subclasses int.
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return match s.to_str() {
+            Ok(s) => Ok(Value::Str(s.to_owned())),
+            Err(_) => Err(CoreInputError::at(item, "string contains a lone surrogate")),
+        };
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        return match obj.extract::<i64>() {
+            Ok(i) => Ok(Value::Int(i)),
+            Err(_) => Err(CoreInputError::at(item, "integer out of 64-bit range")),
+        };
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let f = f.value();
+        return if f.is_finite() {
+            Ok(Value::Float(f))
+        } else {
+            Err(CoreInputError::at(item, "non-finite number"))
+        };
+    }
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match s.to_str() {
+            Ok(s) => Ok(Value::Str(s.to_owned())),
+            Err(_) => Err(CoreInputError::at(item, "string contains a lone surrogate")),
+        };
+    }
+    if depth >= MAX_DEPTH && (obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyDict>()) {
+        return Err(CoreInputError::at(
+            item,
+            &format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    if let Ok(list) = obj.cast::<PyList>() {
+        let mut out = Vec::with_capacity(list.len());
+        for x in list.iter() {
+            // SAFETY: `x` is a valid object and we are attached.
+            let v = match unsafe { fast_scalar(x.as_ptr(), item) } {
+                Some(v) => v?,
+                None => to_value(&x, item, depth + 1)?,
+            };
+            out.push(v);
+        }
+        return Ok(Value::Array(out));
+    }
+    if let Ok(dict) = obj.cast::<PyDict>() {
+        let mut map = Object::with_capacity(dict.len());
+        for (k, v) in dict.iter() {
+            let key = match k.cast::<PyString>() {
+                Ok(k) => k
+                    .to_str()
+                    .map_err(|_| CoreInputError::at(item, "string contains a lone surrogate"))?
+                    .to_owned(),
+                Err(_) => {
+                    let t = type_name(&k);
+                    return Err(CoreInputError::at(
+                        item,
+                        &format!("object key must be a string, got {t}"),
+                    ));
+                }
+            };
+            map.insert(key, to_value(&v, item, depth + 1)?);
+        }
+        return Ok(Value::Object(Box::new(map)));
+    }
+    let t = type_name(obj);
+    Err(CoreInputError::at(
+        item,
+        &format!("expected a JSON value, got {t}"),
+    ))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_owned())
+}
+
+/// Value → Python object (int stays int, float stays float).
+fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Int(i) => i.into_pyobject(py)?.into_any(),
+        Value::Float(f) => PyFloat::new(py, *f).into_any(),
+        Value::Str(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => list_of(py, items)?.into_any(),
+        Value::Object(map) => {
+            let d = PyDict::new(py);
+            for (k, v) in map.iter() {
+                d.set_item(PyString::new(py, k), to_py(py, v)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+/// A new list of the items, built through the C API (one pass, no intermediate vector).
+fn list_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyList>> {
+    // SAFETY: attached to the interpreter; every new reference is either stored in the list
+    // (PyList_SetItem steals it) or checked for NULL first; the list is owned by `list`.
+    unsafe {
+        let raw = ffi::PyList_New(items.len() as ffi::Py_ssize_t);
+        if raw.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let list = Bound::from_owned_ptr(py, raw).cast_into_unchecked::<PyList>();
+        for (i, v) in items.iter().enumerate() {
+            let obj = match v {
+                Value::Int(x) => ffi::PyLong_FromLongLong(*x),
+                Value::Float(f) => ffi::PyFloat_FromDouble(*f),
+                Value::Str(s) => ffi::PyUnicode_FromStringAndSize(
+                    s.as_ptr().cast::<c_char>(),
+                    s.len() as ffi::Py_ssize_t,
+                ),
+                other => to_py(py, other)?.into_ptr(),
+            };
+            if obj.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, obj);
+        }
+        Ok(list)
+    }
+}
+
+// Counting Rust allocations inside the extension lets the bench report the native heap a run needs.
+// Only Rust allocations go through it; CPython's own allocator is untouched.
+#[global_allocator]
+static ALLOC: crate::alloc_counter::CountingAlloc = crate::alloc_counter::CountingAlloc;
+
+/// A validated pipeline, ready to run.
+#[pyclass(frozen, module = "rmprof._native", name = "Pipeline")]
+struct PyPipeline {
+    inner: Pipeline,
+}
+
+#[pymethods]
+impl PyPipeline {
+    /// Parses, validates and prepares the manifest; raises ManifestError.
+    #[new]
+    fn new(manifest_json: &str) -> PyResult<Self> {
+        let inner =
+            Pipeline::from_json(manifest_json).map_err(|e| ManifestError::new_err(e.message))?;
+        Ok(PyPipeline { inner })
+    }
+
+    /// Runs the pipeline over `items` (a list); returns {leaf id: [items]} with leaves in
+    /// topological order. Raises InputError or PipelineError(message, node_id, item_index).
+    fn run<'py>(&self, py: Python<'py>, items: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let list = items.cast::<PyList>().map_err(|_| {
+            InputError::new_err(format!("input: expected a list, got {}", type_name(items)))
+        })?;
+        let values = list_to_values(list).map_err(input_err)?;
+        let pipeline = &self.inner;
+        let result = py.detach(move || pipeline.run_owned(values));
+        let outputs =
+            result.map_err(|e| PipelineError::new_err((e.to_string(), e.node_id, e.item)))?;
+        let dict = PyDict::new(py);
+        for (id, items) in outputs.0.iter() {
+            dict.set_item(PyString::new(py, id), list_of(py, items)?)?;
+        }
+        Ok(dict)
+    }
+
+    /// Runs once and returns the peak Rust heap the run needed above what was live before it, in
+    /// bytes (input conversion, chunks, outputs; the Python result objects are not Rust heap).
+    fn run_heap_peak(&self, py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<u64> {
+        crate::alloc_counter::reset();
+        let before = crate::alloc_counter::stats().current_bytes;
+        let list = items.cast::<PyList>().map_err(|_| {
+            InputError::new_err(format!("input: expected a list, got {}", type_name(items)))
+        })?;
+        let values = list_to_values(list).map_err(input_err)?;
+        let pipeline = &self.inner;
+        let outputs = py.detach(move || pipeline.run_owned(values));
+        let peak = crate::alloc_counter::stats().peak_bytes;
+        drop(outputs);
+        Ok(peak.saturating_sub(before))
+    }
+
+    /// Node ids in manifest order.
+    #[getter]
+    fn node_ids(&self) -> Vec<String> {
+        self.inner.node_ids()
+    }
+
+    /// Leaf ids (the keys of run()'s result) in topological order.
+    #[getter]
+    fn sinks(&self) -> Vec<String> {
+        self.inner.sinks().to_vec()
+    }
+
+    /// Node ids in execution order.
+    #[getter]
+    fn topo_order(&self) -> Vec<String> {
+        self.inner.topo_order()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Pipeline(name={:?}, nodes={})",
+            self.inner.manifest().name,
+            self.inner.manifest().nodes.len()
+        )
+    }
+}
+
+/// The runtime's version.
+#[pyfunction]
+fn version() -> &'static str {
+    crate::VERSION
+}
+
+/// Applies a TextTransformNode operation (uppercase, lowercase, reverse) to one string.
+#[pyfunction]
+fn text_transform(operation: &str, s: &Bound<'_, PyString>) -> PyResult<String> {
+    let op = TextOp::from_name(operation).ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "operation: must be one of uppercase, lowercase, reverse, got '{operation}'"
+        ))
+    })?;
+    let s = s
+        .to_str()
+        .map_err(|_| InputError::new_err("input[0]: string contains a lone surrogate"))?;
+    Ok(crate::nodes::text_transform(op, s))
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<PyPipeline>()?;
+    m.add("ManifestError", py.get_type::<ManifestError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("PipelineError", py.get_type::<PipelineError>())?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(text_transform, m)?)?;
+    Ok(())
+}

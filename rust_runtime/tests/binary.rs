@@ -1,0 +1,160 @@
+//! The `rmprof-runtime` binary end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as Json;
+
+const SIMPLE: &str = r#"{"version":"v1","metadata":{"name":"simple"},"nodes":[
+  {"id":"source","node_type":"DataSourceNode","params":{}},
+  {"id":"calc","node_type":"CalculatorNode","params":{"operation":"add","operand":5}},
+  {"id":"sink","node_type":"DataSinkNode","params":{}}],
+  "connections":[{"from":"source","to":"calc"},{"from":"calc","to":"sink"}]}"#;
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rmprof-bin-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(d: &Path, name: &str, text: &str) -> String {
+    let p = d.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_owned()
+}
+
+struct Run {
+    code: i32,
+    stdout: Json,
+    stderr: String,
+}
+
+fn run(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_rmprof-runtime"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}")),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn runs_and_reports_timings() {
+    let d = dir("ok");
+    let m = write(&d, "m.json", SIMPLE);
+    let i = write(&d, "i.json", "[0, 1, 2.0, -7]");
+    let r = run(&[
+        "--manifest",
+        &m,
+        "--input",
+        &i,
+        "--iterations",
+        "3",
+        "--warmup",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "");
+    let o = &r.stdout;
+    assert_eq!(o["outputs"].to_string(), r#"{"sink":[5,6,7.0,-2]}"#);
+    assert_eq!(o["iterations"], 3);
+    assert_eq!(o["items"], 4);
+    assert_eq!(o["run_ns"].as_array().unwrap().len(), 3);
+    assert!(o["init_ns"].as_u64().unwrap() > 0);
+    let alloc = &o["alloc"];
+    assert!(alloc["bytes_allocated"].as_u64().unwrap() > 0);
+    assert!(alloc["peak_heap_bytes"].as_u64().unwrap() > 0);
+    assert!(alloc["allocations"].as_u64().unwrap() > 0);
+    assert!(
+        alloc["run_peak_heap_bytes"].as_u64().unwrap()
+            <= alloc["peak_heap_bytes"].as_u64().unwrap()
+    );
+    assert!(o["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let keys: Vec<&String> = o.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "outputs",
+            "iterations",
+            "init_ns",
+            "run_ns",
+            "items",
+            "alloc",
+            "peak_rss_bytes"
+        ]
+    );
+
+    let r = run(&["--manifest", &m, "--input", &i, "--no-outputs"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.get("outputs").is_none());
+    assert_eq!(r.stdout["iterations"], 1);
+}
+
+fn assert_error(r: &Run, kind: &str, message: &str, node: Json, item: Json) {
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, format!("rmprof-runtime: error: {message}\n"));
+    let e = &r.stdout["error"];
+    assert_eq!(e["kind"], kind);
+    assert_eq!(e["message"], message);
+    assert_eq!(e["node"], node);
+    assert_eq!(e["item"], item);
+}
+
+#[test]
+fn errors() {
+    let d = dir("err");
+    let m = write(&d, "m.json", SIMPLE);
+    let bad_m = write(
+        &d,
+        "bad.json",
+        &SIMPLE.replace("\"add\"", "\"divide\"").replace("5}", "0}"),
+    );
+    let i = write(&d, "i.json", "[0, 1, 2, 9223372036854775807]");
+    let bad_i = write(&d, "bad_i.json", "[0, 1, 2, 9223372036854775808]");
+
+    let r = run(&["--manifest", &m, "--input", &i]);
+    assert_error(
+        &r,
+        "runtime",
+        "node 'calc' (CalculatorNode) at item 3: integer overflow in add",
+        Json::from("calc"),
+        Json::from(3),
+    );
+    let r = run(&["--manifest", &bad_m, "--input", &i]);
+    assert_error(
+        &r,
+        "manifest",
+        "nodes[1].params.operand: divide by zero",
+        Json::Null,
+        Json::Null,
+    );
+    let r = run(&["--manifest", &m, "--input", &bad_i]);
+    assert_error(
+        &r,
+        "input",
+        "input[3]: integer out of 64-bit range",
+        Json::Null,
+        Json::from(3),
+    );
+    let missing = d.join("nope.json");
+    let missing = missing.to_str().unwrap();
+    let r = run(&["--manifest", &m, "--input", missing]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout["error"]["kind"], "io");
+    assert!(r.stdout["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(missing));
+    let r = run(&["--manifest", &m]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout["error"]["kind"], "usage");
+    let r = run(&["--manifest", &m, "--input", &i, "--iterations", "0"]);
+    assert_eq!(r.stdout["error"]["kind"], "usage");
+    let r = run(&["--bogus"]);
+    assert_eq!(r.stdout["error"]["kind"], "usage");
+    assert_eq!(r.stderr.lines().count(), 1);
+}
