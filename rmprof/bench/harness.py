@@ -20,6 +20,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rmprof.bench import stats
@@ -32,6 +33,9 @@ from rmprof.values import first_difference
 BASELINE = "python"
 FUSED = "python-fused"
 IN_PROCESS = ("python", "rust")
+# Fresh processes start in the folder holding this rmprof package, so that `python -m` imports the same
+# rmprof (a checkout in the working folder would otherwise come first on sys.path).
+CHILD_CWD = Path(__file__).resolve().parents[2]
 # A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
 MIN_SAMPLE_NS = 200_000
 
@@ -331,8 +335,8 @@ def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
         "-m",
         "rmprof.bench.child",
         name,
-        str(scenario.manifest_path),
-        str(scenario.input_path),
+        str(Path(scenario.manifest_path).resolve()),
+        str(Path(scenario.input_path).resolve()),
         str(iterations),
     ]
 
@@ -362,7 +366,7 @@ def _binary_chunk(scenario: Scenario, iterations: int) -> dict[str, Any]:
 
 def _peak_rss(cmd: list[str]) -> int | None:
     """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
     if proc.returncode != 0:
         return None
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
@@ -376,7 +380,7 @@ def _peak_rss(cmd: list[str]) -> int | None:
 def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:
     """Nanoseconds from exec to the first line on stdout (and the binary's own init_ns)."""
     t0 = time.perf_counter_ns()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=CHILD_CWD)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     elapsed = time.perf_counter_ns() - t0

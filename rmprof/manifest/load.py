@@ -47,7 +47,7 @@ def parse_manifest(text: str) -> Manifest:
     _no_unknown("manifest", top, TOP_FIELDS)
     version = _string("version", _required("version", top, "version"))
     if version != "v1":
-        raise ManifestError(f"version: must be \"v1\", got {json.dumps(version)}")
+        raise ManifestError(f'version: must be "v1", got {json.dumps(version)}')
     metadata = _object("metadata", _required("metadata", top, "metadata"))
     _no_unknown("metadata", metadata, METADATA_FIELDS)
     name = _string("metadata.name", _required("metadata.name", metadata, "name"))

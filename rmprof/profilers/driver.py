@@ -66,11 +66,15 @@ def tool_path(name: str) -> str | None:
     return None
 
 
+def package_parent() -> Path:
+    """The folder holding the rmprof package this process imported (site-packages or a checkout)."""
+    return Path(rmprof.__file__).resolve().parent.parent
+
+
 def child_env() -> dict[str, str]:
     """The environment for the child: rmprof importable even when it is not installed (a source tree)."""
     env = dict(os.environ)
-    package_parent = str(Path(rmprof.__file__).resolve().parent.parent)
-    parts = [package_parent] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    parts = [str(package_parent())] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
     # Python output unbuffered: a crashing child's last stderr line must reach the log.
     env["PYTHONUNBUFFERED"] = "1"
@@ -113,6 +117,9 @@ def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what:
             text=True,
             errors="replace",
             start_new_session=True,
+            # `python -m` puts the working folder first on sys.path: running in the package's parent makes
+            # the child import the same rmprof as this process, not a checkout that happens to be the cwd.
+            cwd=package_parent(),
         )
     except OSError as exc:
         raise ProfilerGap(f"{what} could not be started: {exc}", f"check that {cmd[0]} is installed") from None

@@ -72,7 +72,8 @@ def run_profilers(
     ``explicit`` says the profiler names were given by the user: then a registered profiler whose module
     is missing is reported as a gap instead of being skipped.
     """
-    out_dir = Path(out_dir)
+    # Absolute paths: profiled children run in the package's parent folder (see driver.run_tool).
+    out_dir = Path(out_dir).resolve()
     raw_dir = out_dir / RAW_DIR
     raw_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / PROFILES_DIR).mkdir(parents=True, exist_ok=True)
@@ -95,9 +96,9 @@ def run_profilers(
             )
             continue
         job = ProfileJob(
-            manifest_path=Path(scenario.manifest_path),
-            input_path=Path(scenario.input_path),
-            expected_path=Path(scenario.expected_path) if scenario.expected_path else None,
+            manifest_path=Path(scenario.manifest_path).resolve(),
+            input_path=Path(scenario.input_path).resolve(),
+            expected_path=Path(scenario.expected_path).resolve() if scenario.expected_path else None,
             runtime=runtime,
             raw_dir=raw_dir,
             scenario_name=getattr(scenario, "name", "scenario"),
