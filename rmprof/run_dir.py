@@ -48,6 +48,20 @@ RAW = "raw"
 SCHEMA = "rmprof.run/1"
 
 
+def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
+    """``results["scenario"]``: what was run (name, pipeline, nodes, connections, input size)."""
+    m = scenario.manifest
+    return {
+        "name": scenario.name,
+        "description": scenario.description,
+        "pipeline": m.name,
+        "items": len(scenario.items),
+        "iterations": iterations,
+        "nodes": [{"id": n.id, "node_type": n.node_type, "params": n.params} for n in m.nodes],
+        "connections": [{"from": c.source, "to": c.target} for c in m.connections],
+    }
+
+
 def load_results(run_dir: Path) -> dict[str, Any]:
     """results.json of a run directory, or a one-line error saying what is wrong."""
     path = Path(run_dir) / RESULTS

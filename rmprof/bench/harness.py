@@ -26,7 +26,10 @@ from typing import Any
 from rmprof.bench import stats
 from rmprof.errors import RmprofError
 from rmprof.runtimes import get_runtime
-from rmprof.runtimes.binary import find_binary, parse_binary_output
+from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, parse_binary_output
+
+# Runtimes that are a binary run as a child process: runtime name -> binary name.
+BINARY_RUNTIMES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME}
 from rmprof.scenarios import Scenario
 from rmprof.values import first_difference
 
@@ -58,7 +61,7 @@ def fused_function(scenario: Scenario) -> Callable[[list[Any]], dict[str, list[A
     from rmprof.nodes import item_function
 
     m = scenario.manifest
-    functions = {n.id: item_function(n) for n in m.nodes}
+    functions = {n.id: item_function(n, i) for i, n in enumerate(m.nodes)}
     identity = {n.id for n in m.nodes if n.node_type in ("DataSourceNode", "DataSinkNode", "PassThroughNode")}
     paths = {}
     for sink in m.sinks:
@@ -141,7 +144,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     say(f"{scenario.name}: checking outputs of {', '.join(available)}")
     for name in available:
         try:
-            outputs = prepared[name].run(items) if name in prepared else _binary_outputs(scenario)
+            outputs = prepared[name].run(items) if name in prepared else _binary_outputs(scenario, name)
         except RmprofError as exc:
             gaps[name] = f"failed: {exc.message}"
             continue
@@ -158,25 +161,30 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
 
     timed = [_Timed(n, _bind(prepared[n].run, items)) for n in measured if n in prepared]
     timed.append(_Timed(FUSED, _bind(fused_function(scenario), items)))
-    binary_run: list[float] = []
-    binary_init: list[float] = []
-    binary_alloc: dict[str, Any] | None = None
     for t in timed:
         for _ in range(config.warmup):
             t.run_once()
         t.calibrate()
 
-    chunks = config.binary_chunks if "rust-bin" in measured else 0
+    binaries = [n for n in measured if n in BINARY_RUNTIMES]
+    binary_run: dict[str, list[float]] = {n: [] for n in binaries}
+    binary_init: dict[str, list[float]] = {n: [] for n in binaries}
+    vm_init: dict[str, list[float]] = {n: [] for n in binaries}
+    binary_alloc: dict[str, Any] = {}
+    chunks = config.binary_chunks if binaries else 0
     chunk_every = max(1, iterations // chunks) if chunks else 0
     say(f"{scenario.name}: timing runs ({iterations} samples each, interleaved)")
     for i in range(iterations):
         for t in timed:
             t.sample()
         if chunk_every and i % chunk_every == 0:
-            doc = _binary_chunk(scenario, max(1, iterations // chunks))
-            binary_run.extend(doc["run_ns"])
-            binary_init.append(doc["init_ns"])
-            binary_alloc = doc.get("alloc", binary_alloc)
+            for name in binaries:
+                doc = _binary_chunk(scenario, max(1, iterations // chunks), name)
+                binary_run[name].extend(doc["run_ns"])
+                binary_init[name].append(doc["init_ns"])
+                if doc.get("vm_init_ns") is not None:
+                    vm_init[name].append(doc["vm_init_ns"])
+                binary_alloc[name] = doc.get("alloc", binary_alloc.get(name))
 
     say(f"{scenario.name}: timing initialization")
     init_samples: dict[str, list[float]] = {n: [] for n in prepared}
@@ -192,28 +200,31 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     alloc_peak = {n: _alloc_peak(prepared[n].run, items) for n in prepared}
     alloc_peak[FUSED] = _alloc_peak(fused_function(scenario), items)
     native_peak = {n: _native_heap_peak(prepared[n], items) for n in prepared}
-    if binary_alloc is not None:
-        alloc_peak["rust-bin"] = binary_alloc.get("run_peak_heap_bytes")
+    for name, alloc in binary_alloc.items():
+        if alloc is not None:
+            alloc_peak[name] = alloc.get("run_peak_heap_bytes")
     rss = {n: _peak_rss(_child_command(n, scenario, iterations)) for n in measured}
 
     say(f"{scenario.name}: cold starts ({config.cold_starts} fresh processes per runtime)")
     cold: dict[str, list[float]] = {n: [] for n in measured}
     for _ in range(config.cold_starts):
         for name in measured:
-            elapsed, init_ns = _cold_start(_child_command(name, scenario, 1), name == "rust-bin")
+            elapsed, init_ns = _cold_start(_child_command(name, scenario, 1), name in BINARY_RUNTIMES)
             cold[name].append(elapsed)
             if init_ns is not None:
-                binary_init.append(init_ns)
+                binary_init[name].append(init_ns)
 
     for p in prepared.values():
         p.close()
 
     results: dict[str, Any] = {}
     run_samples = {t.name: t.samples for t in timed}
-    if binary_run:
-        run_samples["rust-bin"] = binary_run
-    if binary_init:
-        init_samples["rust-bin"] = binary_init
+    for name in binaries:
+        if binary_run[name]:
+            run_samples[name] = binary_run[name]
+        if binary_init[name]:
+            init_samples[name] = binary_init[name]
+    code_nodes = sum(1 for n in scenario.manifest.nodes if n.node_type == "PythonNode")
     for name in [*measured, FUSED]:
         entry: dict[str, Any] = {"inner_loops": next((t.inner for t in timed if t.name == name), 1)}
         if name in run_samples:
@@ -221,6 +232,14 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             entry["throughput"] = _throughput(entry["run"], len(items))
         if init_samples.get(name):
             entry["init"] = stats.summarize(init_samples[name], "ns", seed=config.seed)
+        if vm_init.get(name):
+            # The RustPython VM's start-up alone (part of init).
+            entry["vm_init"] = stats.summarize(vm_init[name], "ns", seed=config.seed)
+        if code_nodes and items and "run" in entry:
+            # PythonNode calls per run = items x PythonNodes: the run's cost per call (other nodes included).
+            calls = len(items) * code_nodes
+            run = entry["run"]
+            entry["per_call_ns"] = {"median": run["median"] / calls, "ci95": [v / calls for v in run["ci95"]]}
         if cold.get(name):
             entry["cold_start"] = stats.summarize(cold[name], "ns", seed=config.seed)
         entry["memory"] = {
@@ -317,17 +336,18 @@ def _native_heap_peak(prepared: Any, items: list[Any]) -> int | None:
 
 def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
     """A fresh process running the scenario: the binary itself, or the Python child for in-process runtimes."""
-    if name == "rust-bin":
+    if name in BINARY_RUNTIMES:
         # With one iteration the binary prints its outputs, like the Python child prints its first item.
         quiet = ["--no-outputs"] if iterations > 1 else []
         return [
-            str(find_binary()),
+            str(find_binary(BINARY_RUNTIMES[name])),
             "--manifest",
             str(scenario.manifest_path),
             "--input",
             str(scenario.input_path),
             "--iterations",
             str(iterations),
+            "--allow-code",
             *quiet,
         ]
     return [
@@ -341,27 +361,20 @@ def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
     ]
 
 
-def _binary_outputs(scenario: Scenario) -> dict[str, list[Any]]:
-    cmd = [str(find_binary()), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path)]
+def _run_binary(scenario: Scenario, *extra: str) -> dict[str, Any]:
+    """The binary's JSON for the scenario with ``extra`` arguments (errors become rmprof errors)."""
+    binary = find_binary()
+    cmd = [str(binary), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    return parse_binary_output(find_binary(), proc.returncode, proc.stdout, proc.stderr)["outputs"]
+    return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
+
+
+def _binary_outputs(scenario: Scenario) -> dict[str, list[Any]]:
+    return _run_binary(scenario)["outputs"]
 
 
 def _binary_chunk(scenario: Scenario, iterations: int) -> dict[str, Any]:
-    cmd = [
-        str(find_binary()),
-        "--manifest",
-        str(scenario.manifest_path),
-        "--input",
-        str(scenario.input_path),
-        "--iterations",
-        str(iterations),
-        "--warmup",
-        "2",
-        "--no-outputs",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    return parse_binary_output(find_binary(), proc.returncode, proc.stdout, proc.stderr)
+    return _run_binary(scenario, "--iterations", str(iterations), "--warmup", "2", "--no-outputs")
 
 
 def _peak_rss(cmd: list[str]) -> int | None:

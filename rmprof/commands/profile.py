@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from rmprof.commands.common import RUNTIME_NAMES, Progress, resolve_scenario, write_json_atomic
+from rmprof.commands.common import (
+    RUNTIME_NAMES,
+    Progress,
+    allow_code_option,
+    check_code_allowed,
+    resolve_scenario,
+    write_json_atomic,
+)
 from rmprof.errors import RmprofError
 
 
@@ -57,6 +64,7 @@ def _profiler_names() -> tuple[str, ...]:
 @click.option("--baseline", metavar="NAME", help="Compare this run with baseline NAME (writes compare.html).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run directories and report paths as JSON.")
+@allow_code_option
 def profile(
     scenario: str | None,
     manifest: str | None,
@@ -71,15 +79,17 @@ def profile(
     baseline: str | None,
     quiet: bool,
     as_json: bool,
+    allow_code: bool,
 ) -> None:
     """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
     from rmprof.commands.bench import select_scenarios
     from rmprof.commands.common import echo_json
 
     if scenario and not (manifest or input_path):
-        scenarios = select_scenarios(scenario)
+        scenarios = select_scenarios(scenario, allow_code)
     else:
         scenarios = [resolve_scenario(scenario, manifest, input_path, expected)]
+        check_code_allowed([sc.manifest for sc in scenarios], allow_code)
     for sc in scenarios:
         _ = sc.manifest, sc.items  # bad input fails here, before anything is written
     known = _profiler_names()
@@ -137,7 +147,7 @@ def profile_scenario(
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.profilers.runner import run_profilers
     from rmprof.report.render import render_report
-    from rmprof.run_dir import PROFILES, RAW, RESULTS, SCHEMA
+    from rmprof.run_dir import PROFILES, RAW, RESULTS, SCHEMA, scenario_block
 
     started = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -152,22 +162,13 @@ def profile_scenario(
             sc, runtimes, profilers, run_dir, min_samples=min_samples, progress=say, explicit=explicit
         )
     loaded = load_profiles(run_dir, profiled["profiles"])
-    m = sc.manifest
     results = {
         "schema": SCHEMA,
         "created_unix": started,
         "duration_s": time.time() - started,
         "rmprof_version": __version__,
         "command": sys.argv,
-        "scenario": {
-            "name": sc.name,
-            "description": sc.description,
-            "pipeline": m.name,
-            "items": len(sc.items),
-            "iterations": bench["scenarios"][0]["iterations"],
-            "nodes": [{"id": n.id, "node_type": n.node_type, "params": n.params} for n in m.nodes],
-            "connections": [{"from": c.source, "to": c.target} for c in m.connections],
-        },
+        "scenario": scenario_block(sc, bench["scenarios"][0]["iterations"]),
         "bench": bench,
         "profiles": profiled["profiles"],
         "gaps": profiled["gaps"],

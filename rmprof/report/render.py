@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import rmprof
+from rmprof.analysis.categories import CATEGORIES
 from rmprof.bench.stats import format_time
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
@@ -35,16 +36,7 @@ RUNTIME_LABELS = {
 }
 RUNTIME_ORDER = ("python", "rust", "rust-bin", "python-fused")
 TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
-CATEGORY_ORDER = (
-    "orchestration",
-    "node compute",
-    "allocation & GC",
-    "Python/Rust boundary",
-    "serialization",
-    "interpreter",
-    "startup & I/O",
-    "other",
-)
+CATEGORY_ORDER = CATEGORIES
 VERDICTS = ("supported", "refuted", "inconclusive")
 # Relative links into the run directory only: no scheme, no absolute path, no parent hops.
 _SAFE_LINK = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!/)(?!.*(^|/)\.\.(/|$))[^\\\s]+$")
