@@ -33,11 +33,15 @@ def cpu_model() -> str:
 
 
 def git_commit() -> str | None:
-    """The commit of the rmprof checkout, when it runs from one."""
-    repo = Path(__file__).resolve().parents[2]
-    if not (repo / ".git").exists():
-        return None
-    return _command_version(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"])
+    """The commit of the rmprof checkout: the one it runs from, or the working folder when it is one.
+
+    An installed rmprof (site-packages) has no .git; run from its checkout, as the README does, the working
+    folder tells which commit was built.
+    """
+    for repo in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (repo / ".git").exists() and (repo / "rmprof" / "cli.py").is_file():
+            return _command_version(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"])
+    return None
 
 
 def environment() -> dict[str, Any]:
