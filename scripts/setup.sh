@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything rmprof needs on a fresh Debian machine: system tools (as root), a virtualenv in .venv
-# with rmprof and its Rust extension built by maturin, and the standalone binary rmprof-runtime.
+# with rmprof and its Rust extension built by maturin, and the standalone binaries rmprof-runtime and
+# rmprof-runtime-rustpython.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,4 +45,13 @@ install -m 644 "$native" rmprof/
 log "building the standalone binary rmprof-runtime"
 cargo build -q --release --manifest-path rust_runtime/Cargo.toml --bin rmprof-runtime
 install -m 755 "$CARGO_TARGET_DIR/release/rmprof-runtime" .venv/bin/rmprof-runtime
+
+# The runtime `rustpython` (PythonNode code in the RustPython VM): a separate, heavier build (a few minutes
+# from scratch, seconds once cached in $CARGO_TARGET_DIR). RMPROF_SKIP_RUSTPYTHON=1 skips it; the runtime is
+# then reported unavailable and everything else works.
+if [ "${RMPROF_SKIP_RUSTPYTHON:-0}" != 1 ]; then
+  log "building rmprof-runtime-rustpython (the RustPython VM; slow the first time)"
+  cargo build -q --release --manifest-path rust_runtime/Cargo.toml --features rustpython --bin rmprof-runtime-rustpython
+  install -m 755 "$CARGO_TARGET_DIR/release/rmprof-runtime-rustpython" .venv/bin/rmprof-runtime-rustpython
+fi
 log "done: .venv/bin/rmprof is ready"

@@ -35,7 +35,14 @@ def test_run_human_summary_and_scenarios_listing() -> None:
     proc = run_cli("run", "-s", "simple")
     assert proc.returncode == 0 and "outputs match the expected outputs" in proc.stdout
     listing = run_cli("scenarios", "--json")
-    assert [r["name"] for r in json.loads(listing.stdout)] == ["complex", "large", "simple", "text"]
+    assert [r["name"] for r in json.loads(listing.stdout)] == [
+        "complex",
+        "large",
+        "python-nodes",
+        "python-nodes-startup",
+        "simple",
+        "text",
+    ]
 
 
 def test_run_manifest_and_input_files(tmp_path: Path) -> None:

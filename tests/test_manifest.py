@@ -115,7 +115,7 @@ CASES = [
         "unknown node type",
         lambda d: d["nodes"][1].update(node_type="FooNode"),
         "nodes[1].node_type: unknown node type 'FooNode' (known: CalculatorNode, DataSinkNode, DataSourceNode, "
-        "PassThroughNode, TextTransformNode)",
+        "PassThroughNode, PythonNode, TextTransformNode)",
     ),
     ("params not object", lambda d: d["nodes"][1].update(params=[]), "nodes[1].params: expected an object, got array"),
     ("unknown param", lambda d: d["nodes"][1]["params"].update(scale=2), "nodes[1].params: unknown parameter 'scale'"),

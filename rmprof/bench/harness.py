@@ -27,11 +27,11 @@ from rmprof.bench import stats
 from rmprof.errors import RmprofError
 from rmprof.runtimes import get_runtime
 from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, parse_binary_output
+from rmprof.scenarios import Scenario
+from rmprof.values import first_difference
 
 # Runtimes that are a binary run as a child process: runtime name -> binary name.
 BINARY_RUNTIMES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME}
-from rmprof.scenarios import Scenario
-from rmprof.values import first_difference
 
 BASELINE = "python"
 FUSED = "python-fused"
@@ -361,20 +361,21 @@ def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
     ]
 
 
-def _run_binary(scenario: Scenario, *extra: str) -> dict[str, Any]:
-    """The binary's JSON for the scenario with ``extra`` arguments (errors become rmprof errors)."""
-    binary = find_binary()
+def _run_binary(scenario: Scenario, name: str, *extra: str) -> dict[str, Any]:
+    """The JSON of runtime ``name``'s binary for the scenario with ``extra`` arguments (errors become rmprof
+    errors). Code in the manifest was allowed by the CLI already (--allow-code)."""
+    binary = find_binary(BINARY_RUNTIMES[name])
     cmd = [str(binary), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path), *extra]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([*cmd, "--allow-code"], capture_output=True, text=True, timeout=300)
     return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
 
 
-def _binary_outputs(scenario: Scenario) -> dict[str, list[Any]]:
-    return _run_binary(scenario)["outputs"]
+def _binary_outputs(scenario: Scenario, name: str) -> dict[str, list[Any]]:
+    return _run_binary(scenario, name)["outputs"]
 
 
-def _binary_chunk(scenario: Scenario, iterations: int) -> dict[str, Any]:
-    return _run_binary(scenario, "--iterations", str(iterations), "--warmup", "2", "--no-outputs")
+def _binary_chunk(scenario: Scenario, iterations: int, name: str) -> dict[str, Any]:
+    return _run_binary(scenario, name, "--iterations", str(iterations), "--warmup", "2", "--no-outputs")
 
 
 def _peak_rss(cmd: list[str]) -> int | None:
@@ -404,7 +405,14 @@ def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:
     return float(elapsed), init_ns
 
 
-def run_bench(scenarios: list[Scenario], runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
+def _union_of_defaults(scenarios: list[Scenario]) -> list[str]:
+    from rmprof.commands.common import RUNTIME_NAMES, default_runtimes
+
+    chosen = {r for sc in scenarios for r in default_runtimes(sc.manifest)}
+    return [r for r in RUNTIME_NAMES if r in chosen]
+
+
+def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: BenchConfig) -> dict[str, Any]:
     """The whole bench document: environment, per-scenario results, the plan's comparison and targets."""
     from rmprof.bench.comparison import comparison, targets
     from rmprof.bench.environment import environment
@@ -413,14 +421,16 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str], config: BenchConfi
     results = []
     for k, sc in enumerate(scenarios, 1):
         config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
-        results.append(bench_scenario(sc, runtimes, config))
+        from rmprof.commands.common import default_runtimes
+
+        results.append(bench_scenario(sc, runtimes or default_runtimes(sc.manifest), config))
     doc = comparison(results)
     doc.update(
         {
             "schema": "rmprof.bench/1",
             "created_unix": started,
             "duration_s": time.time() - started,
-            "runtimes": runtimes,
+            "runtimes": runtimes or _union_of_defaults(scenarios),
             "config": {
                 "iterations": config.iterations,
                 "warmup": config.warmup,

@@ -6,15 +6,27 @@ from pathlib import Path
 
 import click
 
-from rmprof.commands.common import RUNTIME_NAMES, Progress, echo_json, write_json_atomic
+from rmprof.commands.common import (
+    RUNTIME_NAMES,
+    Progress,
+    allow_code_option,
+    check_code_allowed,
+    echo_json,
+    write_json_atomic,
+)
 
 
-def select_scenarios(name: str) -> list:
-    """``all`` or one scenario name / folder."""
+def select_scenarios(name: str, allow_code: bool = False) -> list:
+    """``all`` or one scenario name / folder. ``all`` leaves out scenarios with code unless allowed; a
+    named one with code is refused without --allow-code."""
     from rmprof.scenarios import get_scenario, scenario_names
 
-    names = scenario_names() if name == "all" else [name]
-    return [get_scenario(n) for n in names]
+    if name == "all":
+        scenarios = [get_scenario(n) for n in scenario_names()]
+        return [sc for sc in scenarios if allow_code or not sc.manifest.has_code]
+    scenarios = [get_scenario(name)]
+    check_code_allowed([sc.manifest for sc in scenarios], allow_code)
+    return scenarios
 
 
 @click.command()
@@ -34,6 +46,7 @@ def select_scenarios(name: str) -> list:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON results here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON results instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@allow_code_option
 def bench(
     scenario: str,
     runtimes: tuple[str, ...],
@@ -42,16 +55,17 @@ def bench(
     output: Path | None,
     as_json: bool,
     quiet: bool,
+    allow_code: bool,
 ) -> None:
     """Measure init, run time, throughput, memory and cold start of each runtime, interleaved."""
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.table import render
 
-    scenarios = select_scenarios(scenario)
+    scenarios = select_scenarios(scenario, allow_code)
     for sc in scenarios:
         _ = sc.manifest, sc.items  # validate every input before measuring anything
     config = BenchConfig(iterations=iterations, cold_starts=cold_starts, progress=Progress(quiet))
-    doc = run_bench(scenarios, list(runtimes or RUNTIME_NAMES), config)
+    doc = run_bench(scenarios, list(runtimes) or None, config)
     if output:
         write_json_atomic(output, doc)
     if as_json:

@@ -15,7 +15,37 @@ import click
 from rmprof.errors import RmprofError
 
 F = TypeVar("F", bound=Callable[..., Any])
-RUNTIME_NAMES = ("python", "rust", "rust-bin")
+RUNTIME_NAMES = ("python", "rust", "rust-bin", "rustpython")
+
+
+def default_runtimes(manifest: Any) -> list[str]:
+    """The runtimes a scenario is measured on when none are chosen: rustpython only for manifests with
+    PythonNode code (elsewhere it is rust-bin again), rust-bin only for manifests without (it has no Python)."""
+    if manifest.has_code:
+        return ["python", "rust", "rustpython"]
+    return ["python", "rust", "rust-bin"]
+
+
+def allow_code_option(func: F) -> F:
+    """--allow-code: run manifests whose PythonNode code is a program (refused without it)."""
+    return click.option(
+        "--allow-code",
+        is_flag=True,
+        help="Allow manifests with PythonNode code (running them runs a program).",
+    )(func)
+
+
+def check_code_allowed(manifests: Any, allow_code: bool) -> None:
+    """Refuse, with one line (exit 2), manifests that run Python code unless --allow-code was given."""
+    if allow_code:
+        return
+    for m in manifests:
+        if m.has_code:
+            index = next(i for i, n in enumerate(m.nodes) if n.node_type == "PythonNode")
+            raise RmprofError(
+                f"manifest '{m.name}' runs Python code (nodes[{index}] is a PythonNode); "
+                "running it runs a program: pass --allow-code to allow it"
+            )
 
 
 def scenario_options(func: F) -> F:

@@ -13,6 +13,7 @@ from rmprof.commands.common import (
     Progress,
     allow_code_option,
     check_code_allowed,
+    default_runtimes,
     resolve_scenario,
     write_json_atomic,
 )
@@ -110,7 +111,14 @@ def profile(
     for sc in scenarios:
         run_dir = base / sc.name if len(scenarios) > 1 else base
         report = profile_scenario(
-            sc, list(runtimes or RUNTIME_NAMES), chosen, run_dir, iterations, min_samples, say, bool(profilers)
+            sc,
+            list(runtimes) or default_runtimes(sc.manifest),
+            chosen,
+            run_dir,
+            iterations,
+            min_samples,
+            say,
+            bool(profilers),
         )
         entry = {"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)}
         if save_baseline:

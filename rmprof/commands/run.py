@@ -6,7 +6,14 @@ import time
 
 import click
 
-from rmprof.commands.common import RUNTIME_NAMES, echo_json, resolve_scenario, scenario_options
+from rmprof.commands.common import (
+    RUNTIME_NAMES,
+    allow_code_option,
+    check_code_allowed,
+    echo_json,
+    resolve_scenario,
+    scenario_options,
+)
 from rmprof.errors import RmprofError
 
 
@@ -20,6 +27,7 @@ class OutputMismatch(RmprofError):
 @scenario_options
 @click.option("--runtime", "-r", type=click.Choice(RUNTIME_NAMES), default="python", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outputs.")
+@allow_code_option
 def run(
     scenario: str | None,
     manifest: str | None,
@@ -27,6 +35,7 @@ def run(
     expected: str | None,
     runtime: str,
     as_json: bool,
+    allow_code: bool,
 ) -> None:
     """Run a pipeline once on one runtime; check the outputs against the expected ones when known."""
     from rmprof.runtimes import get_runtime
@@ -34,6 +43,7 @@ def run(
 
     sc = resolve_scenario(scenario, manifest, input_path, expected)
     manifest_obj, items = sc.manifest, sc.items
+    check_code_allowed([manifest_obj], allow_code)
     rt = get_runtime(runtime)
     reason = rt.unavailable_reason()
     if reason:

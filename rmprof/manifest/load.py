@@ -10,7 +10,7 @@ from typing import Any
 
 from rmprof.errors import ManifestError
 from rmprof.manifest.model import Connection, Manifest, Node
-from rmprof.manifest.node_types import NODE_TYPES, check_params
+from rmprof.manifest.node_types import NODE_TYPES, check_params, syntax_problem
 from rmprof.values import type_name
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
@@ -74,6 +74,12 @@ def parse_manifest(text: str) -> Manifest:
     types = {n.id: n.node_type for n in nodes}
     connections = _connections(_array("connections", top.get("connections", [])), types)
     order = _topological_order(nodes, connections)
+    # The last rule: PythonNode code must compile (compiled only, never run, here).
+    for i, node in enumerate(nodes):
+        if node.node_type == "PythonNode":
+            why = syntax_problem(node.id, node.params["code"])
+            if why:
+                raise ManifestError(f"nodes[{i}].params.code: {why}")
     return Manifest(
         name=name, nodes=nodes, connections=connections, description=description, text=text, topo_order=order
     )

@@ -47,6 +47,11 @@ class Manifest:
             self.predecessor[c.target] = c.source
 
     @property
+    def has_code(self) -> bool:
+        """Whether a node runs code from the manifest (PythonNode): running it runs a program."""
+        return any(n.node_type == "PythonNode" for n in self.nodes)
+
+    @property
     def roots(self) -> list[str]:
         """Nodes without an input, in topological order: each receives the whole input."""
         return [n for n in self.topo_order if self.predecessor[n] is None]

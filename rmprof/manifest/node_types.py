@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,12 +36,30 @@ def _operand(where: str, value: Any, params: dict[str, Any]) -> Any:
     return value
 
 
+FUNCTION_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+_FUNCTION_RE = re.compile(FUNCTION_PATTERN[1:-1])
+
+
+def _string_param(where: str, value: Any, params: dict[str, Any]) -> Any:
+    if not isinstance(value, str):
+        raise ManifestError(f"{where}: expected a string, got {type_name(value)}")
+    return value
+
+
+def _function_name(where: str, value: Any, params: dict[str, Any]) -> Any:
+    _string_param(where, value, params)
+    if not _FUNCTION_RE.fullmatch(value):
+        raise ManifestError(f"{where}: '{value}' does not match {FUNCTION_PATTERN}")
+    return value
+
+
 # node_type -> {parameter: check}; every listed parameter is required, unknown ones are rejected.
 NODE_TYPES: dict[str, dict[str, Callable[[str, Any, dict[str, Any]], Any]]] = {
     "CalculatorNode": {"operation": _operation(CALC_OPERATIONS), "operand": _operand},
     "DataSinkNode": {},
     "DataSourceNode": {},
     "PassThroughNode": {},
+    "PythonNode": {"code": _string_param, "function": _function_name},
     "TextTransformNode": {"operation": _operation(TEXT_OPERATIONS)},
 }
 
@@ -57,3 +76,14 @@ def check_params(where: str, node_type: str, params: dict[str, Any]) -> dict[str
             raise ManifestError(f"{where}.{key}: missing required parameter")
         checked[key] = check(f"{where}.{key}", params[key], params)
     return checked
+
+
+def syntax_problem(node_id: str, code: str) -> str | None:
+    """Why PythonNode ``code`` does not compile (``syntax error at line 3``), or None; nothing runs."""
+    if "\0" in code:
+        return "code contains a null character"
+    try:
+        compile(code, f"<{node_id}>", "exec")
+    except SyntaxError as exc:
+        return f"syntax error at line {max(exc.lineno or 1, 1)}"
+    return None

@@ -210,13 +210,13 @@ def _first_cost(line: str, npos: int) -> int:
 # Reconstructing call paths
 
 
-def reconstruct_profile(data: CallgrindData, **kwargs: Any) -> Profile:
+def reconstruct_profile(data: CallgrindData, runtime: str = "rust-bin", **kwargs: Any) -> Profile:
     """Root-first stacks whose weights are self instructions, summing exactly to the file's total."""
     callers: dict[str, dict[str, int]] = defaultdict(dict)
     for (caller, callee), cost in data.calls.items():
         if cost > 0:
             callers[callee][caller] = callers[callee].get(caller, 0) + cost
-    profile = Profile(runtime="rust-bin", profiler="callgrind", kind="cpu", unit="instructions", **kwargs)
+    profile = Profile(runtime=runtime, profiler="callgrind", kind="cpu", unit="instructions", **kwargs)
 
     def paths_up(fn: str, on_path: frozenset[str], budget: float, depth: int) -> list[tuple[tuple[str, ...], float]]:
         """Root-first paths ending at ``fn`` with their fractions of fn's cost (summing to 1)."""
@@ -266,7 +266,7 @@ class Callgrind(Profiler):
 
     name = "callgrind"
     kind = "cpu"
-    runtimes = ("rust-bin",)
+    runtimes = ("rust-bin", "rustpython")
     iterations = 3
 
     def status(self) -> ToolStatus:
@@ -275,7 +275,7 @@ class Callgrind(Profiler):
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Count the pipeline runs' instructions; fall back to the whole process if none were counted."""
-        binary = require_binary()
+        binary = require_binary(job.runtime)
         require_tool("valgrind", VALGRIND_INSTALL_FIX)
         wrapper = script_path("callgrind.sh")
         version = tool_version(["valgrind", "--version"])
@@ -288,7 +288,7 @@ class Callgrind(Profiler):
         if not data.totals:
             raise ProfilerGap(f"callgrind counted no instructions (see {out_file})", None)
         outputs_check = check_outputs(doc, job.expected_path, "callgrind")
-        profile = reconstruct_profile(data, tool_version=version)
+        profile = reconstruct_profile(data, runtime=job.runtime, tool_version=version)
         total = int(data.totals)
         if int(profile.total) != total:
             raise ProfilerGap(

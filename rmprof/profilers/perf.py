@@ -23,7 +23,13 @@ from typing import Any
 from rmprof.errors import PipelineError, RmprofError
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
-from rmprof.runtimes.binary import ENV_VAR, find_binary, parse_binary_output
+from rmprof.runtimes.binary import (
+    BINARY_NAME,
+    ENV_VAR,
+    RUSTPYTHON_BINARY_NAME,
+    find_binary,
+    parse_binary_output,
+)
 from rmprof.values import first_difference
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts" / "perf"  # scripts/perf links here
@@ -40,10 +46,14 @@ VALGRIND_INSTALL_FIX = "install valgrind: apt-get install valgrind"
 # Helpers shared by the rust-bin profilers
 
 
-def require_binary() -> Path:
-    """The rmprof-runtime binary, or a gap saying how to build it."""
+# Runtime name -> the binary the Rust profilers run for it.
+RUNTIME_BINARIES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME}
+
+
+def require_binary(runtime: str = "rust-bin") -> Path:
+    """The binary of ``runtime`` (rmprof-runtime, rmprof-runtime-rustpython), or a gap saying how to build it."""
     try:
-        return find_binary()
+        return find_binary(RUNTIME_BINARIES[runtime])
     except RmprofError as exc:
         raise ProfilerGap(exc.message, BUILD_FIX) from None
 
@@ -75,6 +85,8 @@ def bash() -> str:
 def pipeline_args(job: ProfileJob, iterations: int, outputs: bool = True) -> list[str]:
     """The binary's arguments for ``job`` and ``iterations`` runs."""
     args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path), "--iterations", str(iterations)]
+    # PythonNode code was allowed by the CLI (--allow-code) before any profiler runs.
+    args.append("--allow-code")
     return args if outputs else [*args, "--no-outputs"]
 
 
@@ -240,9 +252,11 @@ def _frame_name(sym: str, dso: str | None) -> str:
     return rust_name(sym)
 
 
-def samples_to_profile(samples: list[PerfSample], **kwargs: Any) -> tuple[Profile, dict[str, Any]]:
+def samples_to_profile(
+    samples: list[PerfSample], runtime: str = "rust-bin", **kwargs: Any
+) -> tuple[Profile, dict[str, Any]]:
     """Root-first stacks of one weight each; frames keyed by function and file (lines go to meta)."""
-    profile = Profile(runtime="rust-bin", profiler="perf", kind="cpu", unit="samples", **kwargs)
+    profile = Profile(runtime=runtime, profiler="perf", kind="cpu", unit="samples", **kwargs)
     # One file per function: perf sometimes gives a non-inlined frame the source line of code inlined
     # into it (core's ptr/mod.rs for Op::apply), which would split one function into several boxes.
     seen: dict[str, Counter[str]] = {}
@@ -285,7 +299,7 @@ class Perf(Profiler):
 
     name = "perf"
     kind = "cpu"
-    runtimes = ("rust-bin",)
+    runtimes = ("rust-bin", "rustpython")
     frequency_hz = 4000
     # Collect this much more CPU time than the sample target needs: perf's own work and timer slack
     # make the sample count come out a little lower than time x frequency.
@@ -353,7 +367,7 @@ class Perf(Profiler):
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Calibrate, record with perf, check the child's outputs, and parse the samples."""
-        binary = require_binary()
+        binary = require_binary(job.runtime)
         perf = require_tool("perf", PERF_INSTALL_FIX)
         record = script_path("record.sh")
         job.raw_dir.mkdir(parents=True, exist_ok=True)
@@ -381,7 +395,9 @@ class Perf(Profiler):
             doc = self._record_result(binary, proc, out_dir)
             script_text = (out_dir / "perf.script.txt").read_text(encoding="utf-8", errors="replace")
             samples = parse_perf_script(script_text)
-            profile, stats = samples_to_profile(samples, rate_hz=float(self.frequency_hz), tool_version=version)
+            profile, stats = samples_to_profile(
+                samples, runtime=job.runtime, rate_hz=float(self.frequency_hz), tool_version=version
+            )
             if profile.sample_count >= job.min_samples or attempt == 2:
                 break
             # Too few samples (a busy machine, a slow start): scale the loop up and record again.

@@ -12,6 +12,7 @@ RUNTIMES: dict[str, str] = {
     "python": "rmprof.runtimes.python_asyncio:PythonRuntime",
     "rust": "rmprof.runtimes.rust_inprocess:RustRuntime",
     "rust-bin": "rmprof.runtimes.rust_binary:RustBinaryRuntime",
+    "rustpython": "rmprof.runtimes.rust_binary:RustPythonRuntime",
 }
 
 __all__ = ["RUNTIMES", "Outputs", "Prepared", "Runtime", "get_runtime"]

@@ -11,43 +11,54 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rmprof.errors import ChildFailed, InputError, ManifestError, PipelineError, RuntimeUnavailable
+from rmprof.errors import ChildFailed, InputError, ManifestError, PipelineError, RmprofError, RuntimeUnavailable
 
 BINARY_NAME = "rmprof-runtime"
 ENV_VAR = "RMPROF_RUNTIME_BIN"
+# The same binary with the RustPython VM for PythonNode (cargo feature `rustpython`).
+RUSTPYTHON_BINARY_NAME = "rmprof-runtime-rustpython"
+RUSTPYTHON_ENV_VAR = "RMPROF_RUSTPYTHON_BIN"
+ENV_VARS = {BINARY_NAME: ENV_VAR, RUSTPYTHON_BINARY_NAME: RUSTPYTHON_ENV_VAR}
 
 
-def candidate_paths() -> list[Path]:
-    """Where the binary is looked for, in order."""
+def candidate_paths(name: str = BINARY_NAME) -> list[Path]:
+    """Where the binary ``name`` is looked for, in order."""
     paths = []
-    if os.environ.get(ENV_VAR):
-        paths.append(Path(os.environ[ENV_VAR]))
-    found = shutil.which(BINARY_NAME)
+    env_var = ENV_VARS.get(name, ENV_VAR)
+    if os.environ.get(env_var):
+        paths.append(Path(os.environ[env_var]))
+    found = shutil.which(name)
     if found:
         paths.append(Path(found))
-    paths.append(Path(sys.executable).parent / BINARY_NAME)
+    paths.append(Path(sys.executable).parent / name)
     repo = Path(__file__).resolve().parents[2]
-    for target in (os.environ.get("CARGO_TARGET_DIR"), repo / "rust_runtime" / "target", repo / "target"):
+    default_target = Path.home() / ".cache" / "rmprof" / "cargo-target"
+    for target in (
+        os.environ.get("CARGO_TARGET_DIR"),
+        repo / "rust_runtime" / "target",
+        repo / "target",
+        default_target,
+    ):
         if target:
-            paths.append(Path(target) / "release" / BINARY_NAME)
+            paths.append(Path(target) / "release" / name)
     return paths
 
 
-def find_binary() -> Path:
+def find_binary(name: str = BINARY_NAME) -> Path:
     """The first executable candidate, or RuntimeUnavailable listing where it looked."""
-    paths = candidate_paths()
+    paths = candidate_paths(name)
     for path in paths:
         if path.is_file() and os.access(path, os.X_OK):
             return path
     looked = ", ".join(str(p) for p in paths)
     raise RuntimeUnavailable(
-        f"{BINARY_NAME} not found (looked in: {looked}); build it with ./scripts/setup.sh or set {ENV_VAR}"
+        f"{name} not found (looked in: {looked}); build it with ./scripts/setup.sh or set {ENV_VARS.get(name, ENV_VAR)}"
     )
 
 
-def run_binary(args: list[str], timeout: float = 600.0) -> dict[str, Any]:
-    """Run the binary with ``args``; return its JSON, or raise the error it reported."""
-    binary = find_binary()
+def run_binary(args: list[str], timeout: float = 600.0, name: str = BINARY_NAME) -> dict[str, Any]:
+    """Run the binary ``name`` with ``args``; return its JSON, or raise the error it reported."""
+    binary = find_binary(name)
     try:
         proc = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -73,6 +84,8 @@ def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str)
             raise ManifestError(message)
         if kind == "input":
             raise InputError(message)
+        if kind == "refused":
+            raise RmprofError(message)
         raise ChildFailed(f"{binary}: {message}")
     if returncode != 0:
         raise ChildFailed(f"{binary} exited with {returncode}: {_last_line(stderr)}")

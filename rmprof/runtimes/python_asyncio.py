@@ -28,7 +28,7 @@ class PythonPrepared(Prepared):
 
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
-        self.functions: dict[str, ItemFn] = {n.id: item_function(n) for n in manifest.nodes}
+        self.functions: dict[str, ItemFn] = {n.id: item_function(n, i) for i, n in enumerate(manifest.nodes)}
         # One loop for every run: asyncio.Runner.run would re-install signal handlers on each call (~12 %
         # of a 100-item run in py-spy), a cost no long-lived asyncio service pays per request.
         self._loop = asyncio.new_event_loop()

@@ -10,13 +10,14 @@ from typing import Any
 from rmprof.errors import RuntimeUnavailable
 from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
-from rmprof.runtimes.binary import find_binary, run_binary
+from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, run_binary
 
 
 class BinaryPrepared(Prepared):
     """The manifest written where the binary can read it."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, binary: str = BINARY_NAME) -> None:
+        self.binary = binary
         self._dir = tempfile.TemporaryDirectory(prefix="rmprof-bin-")
         self.manifest_path = Path(self._dir.name) / "manifest.json"
         self.manifest_path.write_text(manifest.text, encoding="utf-8")
@@ -26,7 +27,9 @@ class BinaryPrepared(Prepared):
         """Write the items, run the binary once, return its outputs."""
         input_path = Path(self._dir.name) / "input.json"
         input_path.write_text(json.dumps(items), encoding="utf-8")
-        self.last_result = run_binary(["--manifest", str(self.manifest_path), "--input", str(input_path)])
+        args = ["--manifest", str(self.manifest_path), "--input", str(input_path)]
+        # The CLI has already refused code without --allow-code; the binary checks again on its own.
+        self.last_result = run_binary([*args, "--allow-code"], name=self.binary)
         return self.last_result["outputs"]
 
     def close(self) -> None:
@@ -39,16 +42,29 @@ class RustBinaryRuntime(Runtime):
     name = "rust-bin"
     description = "standalone Rust binary rmprof-runtime, run as a child process"
     in_process = False
+    binary = BINARY_NAME
 
     def unavailable_reason(self) -> str | None:
         """Why the binary cannot be found, or None."""
         try:
-            find_binary()
+            find_binary(self.binary)
         except RuntimeUnavailable as exc:
             return exc.message
         return None
 
     def prepare(self, manifest: Manifest) -> Prepared:
         """Check the binary exists and stage the manifest."""
-        find_binary()
-        return BinaryPrepared(manifest)
+        find_binary(self.binary)
+        return BinaryPrepared(manifest, self.binary)
+
+
+class RustPythonRuntime(RustBinaryRuntime):
+    """The Rust executor with PythonNode code in the RustPython VM (``rmprof-runtime-rustpython``).
+
+    Only as a binary: inside CPython, a second interpreter would bring the heavy RustPython build into the
+    default extension build, and nothing to gain that the binary does not measure.
+    """
+
+    name = "rustpython"
+    description = "Rust binary rmprof-runtime-rustpython: PythonNode code in the RustPython VM"
+    binary = RUSTPYTHON_BINARY_NAME

@@ -27,7 +27,8 @@ class RustPrepared(Prepared):
     def __init__(self, manifest_text: str) -> None:
         self._native = load_native()
         try:
-            self.pipeline = self._native.Pipeline(manifest_text)
+            # PythonNode code runs in this interpreter; the CLI has refused it already without --allow-code.
+            self.pipeline = self._native.Pipeline(manifest_text, allow_code=True)
         except self._native.ManifestError as exc:
             raise ManifestError(str(exc)) from None
 

@@ -2,6 +2,7 @@
 //! order. Only one chunk per node is alive at a time (plus the leaves' outputs), so intermediate
 //! memory is bounded by `chunk_size × nodes`, whatever the input length.
 
+use crate::code::{self, CodeEngine};
 use crate::error::{ManifestError, RuntimeError};
 use crate::manifest::Manifest;
 use crate::nodes::{Chunk, ChunkFailure, Op};
@@ -88,13 +89,46 @@ pub struct Pipeline {
 type Earliest = Option<(usize, usize, ChunkFailure)>;
 
 impl Pipeline {
-    /// Parses, validates and prepares a manifest.
+    /// Parses, validates and prepares a manifest (a PythonNode is a manifest error: no engine).
     pub fn from_json(text: &str) -> Result<Pipeline, ManifestError> {
-        Ok(Pipeline::new(Manifest::parse(text)?))
+        Pipeline::from_json_with(text, None)
     }
 
-    /// Prepares a validated manifest.
+    /// Parses, validates and prepares a manifest; PythonNode code is checked and loaded by
+    /// `engine`.
+    pub fn from_json_with(
+        text: &str,
+        engine: Option<&dyn CodeEngine>,
+    ) -> Result<Pipeline, ManifestError> {
+        Pipeline::with_engine(Manifest::parse(text)?, engine)
+    }
+
+    /// Prepares a validated manifest, loading PythonNode code with `engine`.
+    pub fn with_engine(
+        manifest: Manifest,
+        engine: Option<&dyn CodeEngine>,
+    ) -> Result<Pipeline, ManifestError> {
+        let mut functions = code::load_all(&manifest, engine)?;
+        let mut pipeline = Pipeline::new_unloaded(manifest);
+        for step in &mut pipeline.steps {
+            if let Some(f) = functions[step.node].take() {
+                step.op = Op::Code(f);
+            }
+        }
+        Ok(pipeline)
+    }
+
+    /// Prepares a validated manifest without code (PythonNodes would pass items through: use
+    /// [`Pipeline::with_engine`] for manifests with code).
     pub fn new(manifest: Manifest) -> Pipeline {
+        assert!(
+            !manifest.has_code(),
+            "a manifest with PythonNode needs Pipeline::with_engine"
+        );
+        Pipeline::new_unloaded(manifest)
+    }
+
+    fn new_unloaded(manifest: Manifest) -> Pipeline {
         let n = manifest.nodes.len();
         let mut position = vec![0usize; n];
         for (pos, &node) in manifest.topo_order.iter().enumerate() {
@@ -216,7 +250,7 @@ impl Pipeline {
                 if let Some(f) = step.op.apply(&mut chunk) {
                     let item = start + f.index;
                     // Strictly smaller: on a tie the earlier position (topological order) stays.
-                    if earliest.is_none_or(|(best, _, _)| item < best) {
+                    if earliest.as_ref().is_none_or(|(best, _, _)| item < *best) {
                         earliest = Some((item, pos, f));
                     }
                 }

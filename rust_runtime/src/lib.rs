@@ -15,6 +15,7 @@
 //! ```
 
 pub mod alloc_counter;
+pub mod code;
 pub mod error;
 pub mod executor;
 pub mod input;
@@ -22,9 +23,12 @@ pub mod manifest;
 pub mod nodes;
 #[cfg(feature = "python")]
 mod python;
+#[cfg(feature = "rustpython")]
+pub mod rustpython;
 mod unicode14;
 pub mod value;
 
+pub use code::{CodeEngine, CodeFunction};
 pub use error::{Error, InputError, ManifestError, RuntimeError};
 pub use executor::{Outputs, Pipeline, DEFAULT_CHUNK_SIZE};
 pub use input::{parse_input, parse_input_bytes};

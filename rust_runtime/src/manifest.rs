@@ -20,7 +20,7 @@ const METADATA_FIELDS: &[&str] = &["name", "description", "created_at"];
 const NODE_FIELDS: &[&str] = &["id", "node_type", "params", "capabilities", "host"];
 const CONNECTION_FIELDS: &[&str] = &["from", "to"];
 const KNOWN_TYPES: &str =
-    "CalculatorNode, DataSinkNode, DataSourceNode, PassThroughNode, TextTransformNode";
+    "CalculatorNode, DataSinkNode, DataSourceNode, PassThroughNode, PythonNode, TextTransformNode";
 
 /// The node types of manifest v1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +30,8 @@ pub enum NodeKind {
     PassThrough,
     Calculator,
     TextTransform,
+    /// Python code from the manifest (`code`, `function`): needs a [`crate::code::CodeEngine`].
+    Python,
 }
 
 impl NodeKind {
@@ -40,6 +42,7 @@ impl NodeKind {
             "PassThroughNode" => NodeKind::PassThrough,
             "CalculatorNode" => NodeKind::Calculator,
             "TextTransformNode" => NodeKind::TextTransform,
+            "PythonNode" => NodeKind::Python,
             _ => return None,
         })
     }
@@ -52,6 +55,7 @@ impl NodeKind {
             NodeKind::PassThrough => "PassThroughNode",
             NodeKind::Calculator => "CalculatorNode",
             NodeKind::TextTransform => "TextTransformNode",
+            NodeKind::Python => "PythonNode",
         }
     }
 
@@ -59,6 +63,7 @@ impl NodeKind {
         match self {
             NodeKind::Calculator => &["operation", "operand"],
             NodeKind::TextTransform => &["operation"],
+            NodeKind::Python => &["code", "function"],
             _ => &[],
         }
     }
@@ -132,8 +137,18 @@ pub enum Operand {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Params {
     None,
-    Calculator { operation: CalcOp, operand: Operand },
-    TextTransform { operation: TextOp },
+    Calculator {
+        operation: CalcOp,
+        operand: Operand,
+    },
+    TextTransform {
+        operation: TextOp,
+    },
+    /// PythonNode: the module source and the name of the function it defines.
+    Python {
+        code: String,
+        function: String,
+    },
 }
 
 /// One validated node.
@@ -172,6 +187,11 @@ impl Manifest {
     /// Validates an already parsed manifest.
     pub fn from_json(json: &Json) -> Result<Manifest, ManifestError> {
         validate(json)
+    }
+
+    /// Whether any node runs code from the manifest (PythonNode).
+    pub fn has_code(&self) -> bool {
+        self.nodes.iter().any(|n| n.kind == NodeKind::Python)
     }
 
     /// Leaves (nodes without successors) in topological order: the sinks of the outputs.
@@ -282,6 +302,17 @@ fn is_valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The pattern a PythonNode's `function` must match (an ASCII Python identifier).
+pub const FUNCTION_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+fn is_function_name(f: &str) -> bool {
+    let mut bytes = f.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn is_valid_host(h: &str) -> bool {
@@ -573,6 +604,32 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         }
     }
 
+    // Rules: code type, function type, function name (PythonNode).
+    for (i, p) in params.iter().enumerate() {
+        if kinds[i] == NodeKind::Python {
+            expect_type(&format!("nodes[{i}].params.code"), &p["code"], "string")?;
+        }
+    }
+    for (i, p) in params.iter().enumerate() {
+        if kinds[i] == NodeKind::Python {
+            expect_type(
+                &format!("nodes[{i}].params.function"),
+                &p["function"],
+                "string",
+            )?;
+        }
+    }
+    for (i, p) in params.iter().enumerate() {
+        if kinds[i] == NodeKind::Python {
+            let f = p["function"].as_str().expect("checked");
+            if !is_function_name(f) {
+                return err(format!(
+                    "nodes[{i}].params.function: '{f}' does not match {FUNCTION_PATTERN}"
+                ));
+            }
+        }
+    }
+
     // Rule: host.
     let mut hosts = vec![None; nodes.len()];
     for (i, n) in nodes.iter().enumerate() {
@@ -665,6 +722,10 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
                 },
                 NodeKind::TextTransform => Params::TextTransform {
                     operation: text_ops[i].expect("validated"),
+                },
+                NodeKind::Python => Params::Python {
+                    code: str_of(params[i], "code"),
+                    function: str_of(params[i], "function"),
                 },
                 _ => Params::None,
             },

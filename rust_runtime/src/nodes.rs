@@ -1,6 +1,9 @@
 //! Node implementations. Each node maps a chunk of items in place (one output per input item) and
 //! stops at its first failing item.
 
+use std::sync::Arc;
+
+use crate::code::CodeFunction;
 use crate::manifest::{CalcOp, NodeKind, Operand, Params, TextOp};
 use crate::value::Value;
 
@@ -46,12 +49,14 @@ impl Chunk<'_> {
 }
 
 /// Why an item failed at a node (the part of the message after `at item N: `).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     IntegerOverflow(CalcOp),
     NotFinite(CalcOp),
     ExpectedNumber(&'static str),
     ExpectedString(&'static str),
+    /// A PythonNode's failure, already worded (`ValueError: bad`, `returned an invalid item: ...`).
+    Code(String),
 }
 
 impl Failure {
@@ -61,19 +66,20 @@ impl Failure {
             Failure::NotFinite(op) => format!("result of {} is not finite", op.name()),
             Failure::ExpectedNumber(t) => format!("expected a number, got {t}"),
             Failure::ExpectedString(t) => format!("expected a string, got {t}"),
+            Failure::Code(detail) => detail.clone(),
         }
     }
 }
 
 /// The first failing item of a chunk at one node: its index within the chunk and the reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkFailure {
     pub index: usize,
     pub failure: Failure,
 }
 
 /// A node's operation, with its parameters pre-parsed (static dispatch).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Op {
     /// DataSourceNode, DataSinkNode, PassThroughNode: emit the item unchanged.
     Identity,
@@ -82,6 +88,8 @@ pub enum Op {
         operand: Operand,
     },
     Text(TextOp),
+    /// PythonNode: the user's function, called once per chunk.
+    Code(Arc<dyn CodeFunction>),
 }
 
 impl Op {
@@ -99,10 +107,11 @@ impl Op {
     /// Transforms `chunk`. On the first failing item, truncates the chunk to the items before it
     /// (they still flow on) and returns the failure.
     pub fn apply(&self, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
-        match *self {
+        match self {
             Op::Identity => None,
-            Op::Calc { op, operand } => apply_calc(op, operand, chunk),
-            Op::Text(op) => apply_text(op, chunk),
+            Op::Calc { op, operand } => apply_calc(*op, *operand, chunk),
+            Op::Text(op) => apply_text(*op, chunk),
+            Op::Code(f) => apply_code(f.as_ref(), chunk),
         }
     }
 
@@ -114,6 +123,18 @@ impl Op {
             None => Ok(chunk.as_slice()[0].clone()),
         }
     }
+}
+
+/// Calls a PythonNode's function on the whole chunk at once (one interpreter entry per chunk).
+fn apply_code(f: &dyn CodeFunction, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
+    let mut out = Vec::with_capacity(chunk.len());
+    let failed = f.call_chunk(chunk.as_slice(), &mut out);
+    let index = out.len();
+    *chunk = Chunk::Owned(out);
+    failed.map(|detail| ChunkFailure {
+        index,
+        failure: Failure::Code(detail),
+    })
 }
 
 /// Maps every item with `f`, in place when owned; stops at the first error.
@@ -195,21 +216,21 @@ where
 
 fn apply_calc(op: CalcOp, operand: Operand, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
     use CalcOp::*;
-    let overflow = Failure::IntegerOverflow(op);
+    let overflow = || Failure::IntegerOverflow(op);
     match (op, operand) {
         (Add, Operand::Int(o)) => calc_map(
             chunk,
-            |x| x.checked_add(o).map(Value::Int).ok_or(overflow),
+            |x| x.checked_add(o).map(Value::Int).ok_or_else(overflow),
             |x| finite(op, x + o as f64),
         ),
         (Subtract, Operand::Int(o)) => calc_map(
             chunk,
-            |x| x.checked_sub(o).map(Value::Int).ok_or(overflow),
+            |x| x.checked_sub(o).map(Value::Int).ok_or_else(overflow),
             |x| finite(op, x - o as f64),
         ),
         (Multiply, Operand::Int(o)) => calc_map(
             chunk,
-            |x| x.checked_mul(o).map(Value::Int).ok_or(overflow),
+            |x| x.checked_mul(o).map(Value::Int).ok_or_else(overflow),
             |x| finite(op, x * o as f64),
         ),
         (Add, Operand::Float(o)) => {

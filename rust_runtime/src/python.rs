@@ -4,13 +4,18 @@
 
 use std::os::raw::c_char;
 use std::ptr::addr_of_mut;
+use std::sync::Arc;
 
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PySyntaxError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 
+use crate::code::{
+    exception_detail, invalid_return, not_callable, not_defined, syntax_error, CodeEngine,
+    CodeFunction, LoadError,
+};
 use crate::error::InputError as CoreInputError;
 use crate::executor::Pipeline;
 use crate::input::MAX_DEPTH;
@@ -255,6 +260,128 @@ fn list_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyList>
     }
 }
 
+/// `ValueError: message` for a Python exception.
+fn describe(py: Python<'_>, e: &PyErr) -> String {
+    let name = e
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".to_owned());
+    let message = e.value(py).str().map(|s| lossy(&s)).unwrap_or_default();
+    exception_detail(&name, &message)
+}
+
+/// The string with each lone surrogate replaced by U+FFFD (as every runtime words messages).
+fn lossy(s: &Bound<'_, PyString>) -> String {
+    if let Ok(s) = s.to_str() {
+        return s.to_owned();
+    }
+    let units = s
+        .call_method1("encode", ("utf-32-le", "surrogatepass"))
+        .and_then(|b| b.extract::<Vec<u8>>())
+        .unwrap_or_default();
+    units
+        .chunks_exact(4)
+        .map(|c| {
+            char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .unwrap_or(char::REPLACEMENT_CHARACTER)
+        })
+        .collect()
+}
+
+/// The line of a SyntaxError (at least 1).
+fn syntax_line(py: Python<'_>, e: &PyErr) -> usize {
+    e.value(py)
+        .getattr("lineno")
+        .and_then(|l| l.extract::<Option<usize>>())
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// PythonNode code run by the embedding CPython (the interpreter this extension lives in).
+struct CPythonEngine;
+
+impl CPythonEngine {
+    fn compile<'py>(py: Python<'py>, node_id: &str, code: &str) -> PyResult<Bound<'py, PyAny>> {
+        py.import("builtins")?
+            .getattr("compile")?
+            .call1((code, format!("<{node_id}>"), "exec"))
+    }
+}
+
+impl CodeEngine for CPythonEngine {
+    fn check_syntax(&self, node_id: &str, code: &str) -> Result<(), String> {
+        Python::attach(|py| match CPythonEngine::compile(py, node_id, code) {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_instance_of::<PySyntaxError>(py) => {
+                Err(syntax_error(syntax_line(py, &e)))
+            }
+            Err(e) => Err(describe(py, &e)),
+        })
+    }
+
+    fn load(
+        &self,
+        node_id: &str,
+        code: &str,
+        function: &str,
+    ) -> Result<Arc<dyn CodeFunction>, LoadError> {
+        Python::attach(|py| {
+            let compiled = CPythonEngine::compile(py, node_id, code)
+                .map_err(|e| LoadError::Code(describe(py, &e)))?;
+            let globals = PyDict::new(py);
+            let run = || -> PyResult<()> {
+                globals.set_item("__name__", format!("<{node_id}>"))?;
+                py.import("builtins")?
+                    .getattr("exec")?
+                    .call1((compiled, &globals))?;
+                Ok(())
+            };
+            run().map_err(|e| LoadError::Code(describe(py, &e)))?;
+            let f = globals
+                .get_item(function)
+                .ok()
+                .flatten()
+                .ok_or_else(|| LoadError::Function(not_defined(function)))?;
+            if !f.is_callable() {
+                return Err(LoadError::Function(not_callable(function, &type_name(&f))));
+            }
+            Ok(Arc::new(CPythonFunction { f: f.unbind() }) as Arc<dyn CodeFunction>)
+        })
+    }
+}
+
+/// A PythonNode's function in the embedding CPython.
+#[derive(Debug)]
+struct CPythonFunction {
+    f: Py<PyAny>,
+}
+
+impl CodeFunction for CPythonFunction {
+    /// One GIL acquisition for the whole chunk; the rest of the pipeline runs without the GIL.
+    fn call_chunk(&self, items: &[Value], out: &mut Vec<Value>) -> Option<String> {
+        Python::attach(|py| {
+            let f = self.f.bind(py);
+            for item in items {
+                let result = to_py(py, item).and_then(|arg| f.call1((arg,)));
+                match result {
+                    Ok(r) => match to_value(&r, 0, 0) {
+                        Ok(v) => out.push(v),
+                        Err(e) => {
+                            let reason = e.message.split_once(": ").map_or("", |(_, r)| r);
+                            return Some(invalid_return(reason));
+                        }
+                    },
+                    Err(e) => return Some(describe(py, &e)),
+                }
+            }
+            None
+        })
+    }
+}
+
 // Counting Rust allocations inside the extension lets the bench report the native heap a run needs.
 // Only Rust allocations go through it; CPython's own allocator is untouched.
 #[global_allocator]
@@ -268,11 +395,20 @@ struct PyPipeline {
 
 #[pymethods]
 impl PyPipeline {
-    /// Parses, validates and prepares the manifest; raises ManifestError.
+    /// Parses, validates and prepares the manifest; raises ManifestError. PythonNode code runs in
+    /// this interpreter, and only with `allow_code=True`.
     #[new]
-    fn new(manifest_json: &str) -> PyResult<Self> {
-        let inner =
-            Pipeline::from_json(manifest_json).map_err(|e| ManifestError::new_err(e.message))?;
+    #[pyo3(signature = (manifest_json, allow_code = false))]
+    fn new(manifest_json: &str, allow_code: bool) -> PyResult<Self> {
+        let manifest = crate::manifest::Manifest::parse(manifest_json)
+            .map_err(|e| ManifestError::new_err(e.message))?;
+        if manifest.has_code() && !allow_code {
+            return Err(ManifestError::new_err(
+                "the manifest runs Python code (PythonNode); pass allow_code=True to allow it",
+            ));
+        }
+        let inner = Pipeline::with_engine(manifest, Some(&CPythonEngine))
+            .map_err(|e| ManifestError::new_err(e.message))?;
         Ok(PyPipeline { inner })
     }
 

@@ -81,6 +81,7 @@ fn runs_and_reports_timings() {
             "outputs",
             "iterations",
             "init_ns",
+            "vm_init_ns",
             "run_ns",
             "items",
             "alloc",

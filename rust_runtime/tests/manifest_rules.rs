@@ -255,7 +255,7 @@ fn ids() {
 fn node_types_and_params() {
     assert_eq!(
         msg(&with(|v| v["nodes"][1]["node_type"] = json!("FooNode"))),
-        "nodes[1].node_type: unknown node type 'FooNode' (known: CalculatorNode, DataSinkNode, DataSourceNode, PassThroughNode, TextTransformNode)"
+        "nodes[1].node_type: unknown node type 'FooNode' (known: CalculatorNode, DataSinkNode, DataSourceNode, PassThroughNode, PythonNode, TextTransformNode)"
     );
     assert_eq!(
         msg(&with(|v| v["nodes"][1]["params"]["foo"] = json!(1))),

@@ -1,10 +1,14 @@
-//! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]`
+//! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]
+//! [--allow-code]`
 //!
 //! Validates the manifest, builds the pipeline (timed: `init_ns`), runs it over the input N times
 //! (each timed) and prints one JSON object on stdout:
 //! `{"outputs": {...}, "iterations": N, "init_ns": ..., "run_ns": [...], "items": ..., "alloc": {...},
 //! "peak_rss_bytes": ...}`. `alloc.run_peak_heap_bytes` is the heap peak of the last run above the
 //! heap live before it (what the run itself needs); `peak_rss_bytes` is the process's VmHWM.
+//! A manifest with PythonNode code is refused unless `--allow-code` is given; this binary has no
+//! Python engine (`rmprof-runtime-rustpython`, the same program with the RustPython VM, has one and
+//! adds `vm_init_ns`, the VM's start-up, to the JSON).
 //! On error: exit code 2, one line `rmprof-runtime: error: <message>` on stderr and
 //! `{"error": {"kind": ..., "message": ..., "node": ..., "item": ...}}` on stdout.
 
@@ -13,14 +17,17 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use rmprof_runtime::alloc_counter;
-use rmprof_runtime::{parse_input_bytes, Error, Pipeline};
+use rmprof_runtime::{parse_input_bytes, CodeEngine, Error, Manifest, Pipeline};
 
 // With the python feature the library installs the same counting allocator itself.
 #[cfg(not(feature = "python"))]
 #[global_allocator]
 static ALLOC: alloc_counter::CountingAlloc = alloc_counter::CountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] | --version";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] [--allow-code] | --version";
+
+/// Starts a Python engine (for PythonNode), when the binary has one.
+pub type EngineFactory = fn() -> Box<dyn CodeEngine>;
 
 /// A failure of the command, with the fields of the error JSON.
 struct Failure {
@@ -63,6 +70,7 @@ struct Args {
     iterations: usize,
     warmup: usize,
     outputs: bool,
+    allow_code: bool,
 }
 
 /// The run's arguments, or `None` when only the version was asked for.
@@ -70,6 +78,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
+    let mut allow_code = false;
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -94,6 +103,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
             "--iterations" => iterations = count(flag, value(flag)?, 1)?,
             "--warmup" => warmup = count(flag, value(flag)?, 0)?,
             "--no-outputs" if inline.is_none() => outputs = false,
+            "--allow-code" if inline.is_none() => allow_code = true,
             "-h" | "--help" => return Err(usage("help requested".to_owned())),
             "-V" | "--version" => return Ok(None),
             other => return Err(usage(format!("unknown argument '{other}'"))),
@@ -105,6 +115,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
         iterations,
         warmup,
         outputs,
+        allow_code,
     }))
 }
 
@@ -117,7 +128,7 @@ fn elapsed_ns(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn run(args: &Args) -> Result<String, Failure> {
+fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     let manifest_bytes = read(&args.manifest, "manifest")?;
     let input_bytes = read(&args.input, "input")?;
     let manifest_text = String::from_utf8(manifest_bytes).map_err(|e| {
@@ -128,7 +139,26 @@ fn run(args: &Args) -> Result<String, Failure> {
     })?;
 
     let t = Instant::now();
-    let pipeline = Pipeline::from_json(&manifest_text).map_err(Error::from)?;
+    let manifest = Manifest::parse(&manifest_text).map_err(Error::from)?;
+    let mut vm_init_ns = None;
+    let engine = match engine {
+        Some(start) if manifest.has_code() => {
+            if !args.allow_code {
+                return Err(refuse_code(&manifest));
+            }
+            let t = Instant::now();
+            let engine = start();
+            vm_init_ns = Some(elapsed_ns(t));
+            Some(engine)
+        }
+        _ => {
+            if manifest.has_code() && !args.allow_code {
+                return Err(refuse_code(&manifest));
+            }
+            None
+        }
+    };
+    let pipeline = Pipeline::with_engine(manifest, engine.as_deref()).map_err(Error::from)?;
     let init_ns = elapsed_ns(t);
 
     let input = parse_input_bytes(&input_bytes).map_err(Error::from)?;
@@ -166,9 +196,10 @@ fn run(args: &Args) -> Result<String, Failure> {
     }
     let run_ns: Vec<String> = run_ns.iter().map(u64::to_string).collect();
     out.push_str(&format!(
-        "\"iterations\":{},\"init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
+        "\"iterations\":{},\"init_ns\":{},\"vm_init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
         args.iterations,
         init_ns,
+        vm_init_ns.map_or("null".to_owned(), |n| n.to_string()),
         run_ns.join(","),
         input.len(),
         alloc.allocated_bytes,
@@ -189,11 +220,40 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The one-line refusal of a manifest with code (SEMANTICS.md, PythonNode).
+fn refuse_code(manifest: &Manifest) -> Failure {
+    let i = manifest
+        .nodes
+        .iter()
+        .position(|n| n.kind == rmprof_runtime::NodeKind::Python)
+        .expect("has code");
+    Failure::new(
+        "refused",
+        format!(
+            "the manifest runs Python code (nodes[{i}] is a PythonNode); running it runs a program: pass --allow-code to allow it"
+        ),
+    )
+}
+
+#[allow(dead_code)] // unused when this file is the base of rmprof-runtime-rustpython
 fn main() -> ExitCode {
+    main_with(None)
+}
+
+/// The whole program, with the Python engine the binary was built with (if any).
+pub fn main_with(engine: Option<EngineFactory>) -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let result = match parse_args(&argv) {
-        Ok(Some(args)) => run(&args),
-        Ok(None) => Ok(format!("rmprof-runtime {}", rmprof_runtime::VERSION)),
+        Ok(Some(args)) => run(&args, engine),
+        Ok(None) => Ok(format!(
+            "rmprof-runtime {}{}",
+            rmprof_runtime::VERSION,
+            if engine.is_some() {
+                " (RustPython)"
+            } else {
+                ""
+            }
+        )),
         Err(f) => Err(f),
     };
     let mut stdout = std::io::stdout().lock();
