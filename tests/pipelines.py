@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -152,3 +153,40 @@ def reference(doc: dict[str, Any], data: list[Any]) -> tuple[dict[str, list[Any]
         index, _, node_id = min(failures)
         return None, (node_id, index)
     return outputs, None
+
+
+# ---- running one manifest on several runtimes ------------------------------------------------------
+
+
+def outcome(runtime: str, doc: dict[str, Any] | str, items: list[Any]) -> tuple[str, Any]:
+    """("ok", outputs), ("error", (node, item, message)) or ("rejected", message) on one runtime."""
+    from rmprof.errors import InputError, ManifestError, PipelineError
+    from rmprof.manifest import parse_manifest
+    from rmprof.runtimes import get_runtime
+
+    text = doc if isinstance(doc, str) else json.dumps(doc)
+    try:
+        with get_runtime(runtime).prepare(parse_manifest(text)) as prepared:
+            return "ok", prepared.run(items)
+    except PipelineError as exc:
+        return "error", (exc.node, exc.item, exc.message)
+    except (ManifestError, InputError) as exc:
+        return "rejected", exc.message
+
+
+def assert_same(doc: dict[str, Any] | str, items: list[Any], runtimes: tuple[str, ...]) -> tuple[str, Any]:
+    """Every runtime gives the first one's outcome, type-exactly; returns that outcome."""
+    from rmprof.values import first_difference
+
+    results = {rt: outcome(rt, doc, items) for rt in runtimes}
+    kind, value = results[runtimes[0]]
+    for rt in runtimes[1:]:
+        other_kind, other = results[rt]
+        assert other_kind == kind, f"{rt}: {results[rt]} vs {runtimes[0]}: {results[runtimes[0]]}"
+        if kind == "ok":
+            assert list(other) == list(value), f"{rt} sinks {list(other)} vs {list(value)}"
+            diff = first_difference(value, other)
+            assert diff is None, f"{rt} differs from {runtimes[0]}: {diff}"
+        else:
+            assert other == value, f"{rt}: {other} vs {runtimes[0]}: {value}"
+    return kind, value

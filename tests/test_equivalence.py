@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rmprof.errors import InputError, ManifestError, PipelineError
-from rmprof.manifest import parse_manifest
 from rmprof.runtimes import get_runtime
 from rmprof.scenarios import get_scenario, scenario_names
 from rmprof.values import I64_MAX, I64_MIN, first_difference
-from tests.pipelines import pipelines, reference
+from tests.pipelines import assert_same, pipelines, reference
 
 RUNTIMES = ("python", "rust", "rust-bin")
+# Every runtime must give the outcome of the first (the CPython baseline).
+same = partial(assert_same, runtimes=RUNTIMES)
 
 
 def _require(name: str) -> None:
@@ -37,38 +38,11 @@ def _all_runtimes() -> None:
         _require(name)
 
 
-def outcome(runtime: str, doc: dict[str, Any] | str, items: list[Any]) -> tuple[str, Any]:
-    """("ok", outputs) or ("error", (node, item, message)) or ("manifest", message) on one runtime."""
-    text = doc if isinstance(doc, str) else json.dumps(doc)
-    try:
-        with get_runtime(runtime).prepare(parse_manifest(text)) as prepared:
-            return "ok", prepared.run(items)
-    except PipelineError as exc:
-        return "error", (exc.node, exc.item, exc.message)
-    except (ManifestError, InputError) as exc:
-        return "rejected", exc.message
-
-
-def assert_same(doc: dict[str, Any], items: list[Any]) -> tuple[str, Any]:
-    results = {rt: outcome(rt, doc, items) for rt in RUNTIMES}
-    kind, value = results["python"]
-    for rt in ("rust", "rust-bin"):
-        other_kind, other = results[rt]
-        assert other_kind == kind, f"{rt}: {results[rt]} vs python: {results['python']}"
-        if kind == "ok":
-            assert list(other) == list(value), f"{rt} sinks {list(other)} vs {list(value)}"
-            diff = first_difference(value, other)
-            assert diff is None, f"{rt} differs from python: {diff}"
-        else:
-            assert other == value, f"{rt}: {other} vs python: {value}"
-    return kind, value
-
-
 # Scenarios with PythonNode code (which rust-bin has no engine for) are compared in test_python_nodes.py.
 @pytest.mark.parametrize("name", [n for n in scenario_names() if not get_scenario(n).manifest.has_code])
 def test_seed_scenarios_agree_and_match_expected(name: str) -> None:
     sc = get_scenario(name)
-    kind, outputs = assert_same(json.loads(sc.manifest.text), sc.items)
+    kind, outputs = same(json.loads(sc.manifest.text), sc.items)
     assert kind == "ok" and first_difference(sc.expected, outputs) is None
 
 
@@ -116,7 +90,7 @@ EDGE_CASES = [
 
 @pytest.mark.parametrize(("doc", "items"), EDGE_CASES, ids=[f"edge{i}" for i in range(len(EDGE_CASES))])
 def test_edge_cases_agree(doc: dict[str, Any], items: list[Any]) -> None:
-    assert_same(doc, items)
+    same(doc, items)
 
 
 def test_manifest_errors_agree() -> None:
@@ -139,7 +113,7 @@ def test_manifest_errors_agree() -> None:
 @given(pipelines())
 def test_random_pipelines_agree_across_runtimes(case: tuple[dict[str, Any], list[Any]]) -> None:
     doc, data = case
-    kind, value = assert_same(doc, data)
+    kind, value = same(doc, data)
     expected, expected_error = reference(doc, data)
     if kind == "ok":
         assert expected_error is None and first_difference(expected, value) is None

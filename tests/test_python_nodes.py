@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +16,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rmprof.errors import InputError, ManifestError, PipelineError
-from rmprof.manifest import parse_manifest
 from rmprof.runtimes import get_runtime
 from rmprof.runtimes.binary import RUSTPYTHON_BINARY_NAME, find_binary
 from rmprof.scenarios import get_scenario
 from rmprof.values import I64_MAX, I64_MIN, first_difference
 from tests.conftest import run_cli, write_json
+from tests.pipelines import assert_same, outcome
 
 RUNTIMES = ("python", "rust", "rustpython")
+# Every runtime must give the outcome of the first (the CPython baseline).
+same = partial(assert_same, runtimes=RUNTIMES)
 CODE_SCENARIOS = ("python-nodes", "python-nodes-startup")
 
 
@@ -52,34 +54,10 @@ def fn(body: str) -> str:
     return "def process(item):\n" + "".join(f"    {line}\n" for line in body.splitlines())
 
 
-def outcome(runtime: str, doc: dict[str, Any], items: list[Any]) -> tuple[str, Any]:
-    try:
-        with get_runtime(runtime).prepare(parse_manifest(json.dumps(doc))) as prepared:
-            return "ok", prepared.run(items)
-    except PipelineError as exc:
-        return "error", (exc.node, exc.item, exc.message)
-    except (ManifestError, InputError) as exc:
-        return "rejected", exc.message
-
-
-def assert_same(doc: dict[str, Any], items: list[Any]) -> tuple[str, Any]:
-    results = {rt: outcome(rt, doc, items) for rt in RUNTIMES}
-    kind, value = results["python"]
-    for rt in RUNTIMES[1:]:
-        other_kind, other = results[rt]
-        assert other_kind == kind, f"{rt}: {other} vs python: {value}"
-        if kind == "ok":
-            assert list(other) == list(value)
-            assert first_difference(value, other) is None, f"{rt} differs: {first_difference(value, other)}"
-        else:
-            assert other == value, f"{rt}: {other} vs python: {value}"
-    return kind, value
-
-
 @pytest.mark.parametrize("name", CODE_SCENARIOS)
 def test_code_scenarios_agree_and_match_expected(name: str) -> None:
     sc = get_scenario(name)
-    kind, outputs = assert_same(json.loads(sc.manifest.text), sc.items)
+    kind, outputs = same(json.loads(sc.manifest.text), sc.items)
     assert kind == "ok" and first_difference(sc.expected, outputs) is None
 
 
@@ -96,13 +74,13 @@ def test_code_scenarios_agree_and_match_expected(name: str) -> None:
     ],
 )
 def test_values_agree(body: str, items: list[Any], expected: list[Any]) -> None:
-    kind, outputs = assert_same(py_manifest(fn(body)), items)
+    kind, outputs = same(py_manifest(fn(body)), items)
     assert kind == "ok" and first_difference({"f0": expected}, outputs) is None
 
 
 def test_mutating_the_argument_is_not_seen_by_another_node() -> None:
     doc = py_manifest(fn("item.append(1)\nreturn item"), fn("return len(item)"))
-    kind, outputs = assert_same(doc, [[], [0]])
+    kind, outputs = same(doc, [[], [0]])
     assert kind == "ok" and outputs == {"f0": [[1], [0, 1]], "f1": [0, 1]}
 
 
@@ -125,14 +103,14 @@ def test_mutating_the_argument_is_not_seen_by_another_node() -> None:
     ],
 )
 def test_errors_name_node_and_item_in_every_runtime(body: str, items: list[Any], error: tuple[int, str]) -> None:
-    kind, value = assert_same(py_manifest(fn(body)), items)
+    kind, value = same(py_manifest(fn(body)), items)
     item, detail = error
     assert (kind, value) == ("error", ("f0", item, f"node 'f0' (PythonNode) at item {item}: {detail}"))
 
 
 def test_smallest_item_then_topological_order() -> None:
     doc = py_manifest(fn("if item >= 2:\n    raise ValueError(item)\nreturn item"), fn("return 1 // (item - 2)"))
-    assert assert_same(doc, [0, 1, 2, 3])[1] == ("f0", 2, "node 'f0' (PythonNode) at item 2: ValueError: 2")
+    assert same(doc, [0, 1, 2, 3])[1] == ("f0", 2, "node 'f0' (PythonNode) at item 2: ValueError: 2")
 
 
 @pytest.mark.parametrize(
@@ -156,15 +134,15 @@ def test_smallest_item_then_topological_order() -> None:
     ],
 )
 def test_load_errors_agree(code: str, function: str, message: str) -> None:
-    assert assert_same(py_manifest(code, function=function), [1]) == ("rejected", message)
+    assert same(py_manifest(code, function=function), [1]) == ("rejected", message)
 
 
 def test_parameter_rules() -> None:
     doc = py_manifest(fn("return item"))
     doc["nodes"][1]["params"]["code"] = 5
-    assert assert_same(doc, [1]) == ("rejected", "nodes[1].params.code: expected a string, got int")
+    assert same(doc, [1]) == ("rejected", "nodes[1].params.code: expected a string, got int")
     doc["nodes"][1]["params"] = {"code": "x = 1"}
-    assert assert_same(doc, [1]) == ("rejected", "nodes[1].params.function: missing required parameter")
+    assert same(doc, [1]) == ("rejected", "nodes[1].params.function: missing required parameter")
 
 
 def test_rust_bin_has_no_python_engine() -> None:
@@ -273,4 +251,4 @@ CASES = st.one_of(
 @given(CASES)
 def test_random_python_functions_agree(case: tuple[list[str], bool, list[Any]]) -> None:
     codes, chain, items = case
-    assert_same(py_manifest(*codes, chain=chain), items)
+    same(py_manifest(*codes, chain=chain), items)
