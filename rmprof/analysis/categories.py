@@ -67,6 +67,8 @@ _RULES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
         ),
         re.compile(r"rmprof/nodes\.py$"),
     ),
+    # RustPython's VM running PythonNode code: its bytecode loop and object protocol.
+    ("interpreter", re.compile(r"rustpython_vm::|ExecutingFrame|execute_instruction"), None),
     (
         "startup & I/O",
         re.compile(
@@ -86,10 +88,31 @@ _RULES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
 ]
 
 
+def _without_generics(name: str) -> str:
+    """A Rust/C++ name without generic arguments: `try_with<RefCell<alloc::vec::Vec<T>>>` is not an
+    allocation, only the path says what the function does. A qualified path `<T as Trait>::f` keeps its
+    `<...>` (it names the type), and so do Python names like `<module>`."""
+    if "::" not in name:
+        return name
+    out: list[str] = []
+    skipping = 0
+    for i, ch in enumerate(name):
+        if skipping:
+            skipping += {"<": 1, ">": -1}.get(ch, 0)
+        elif ch == "<" and i > 0 and (name[i - 1].isalnum() or name[i - 1] == "_"):
+            skipping = 1
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def frame_category(frame: Frame) -> str | None:
     """The category a rule gives this frame, or None when no rule recognises it."""
+    name = _without_generics(frame.name)
+    if frame.file and frame.file.startswith("<") and frame.file.endswith(">") and "::" not in frame.name:
+        return "node compute"  # PythonNode user code, compiled under the node's id as its file name
     for category, name_re, file_re in _RULES:
-        if name_re is not None and name_re.search(frame.name):
+        if name_re is not None and name_re.search(name):
             return category
         if file_re is not None and frame.file and file_re.search(frame.file):
             return category
