@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rmprof.profilers import PROFILERS
+from rmprof.runtimes import RUNTIMES
 from tests.conftest import run_cli
 
 FIELDS = {"name", "found", "version", "path", "permitted", "problem", "fix"}
@@ -14,7 +15,7 @@ def test_doctor_json_lists_every_runtime_and_profiler() -> None:
     proc = run_cli("doctor", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert [r["name"] for r in doc["runtimes"]] == ["python", "rust", "rust-bin"]
+    assert [r["name"] for r in doc["runtimes"]] == list(RUNTIMES)
     assert [p["name"] for p in doc["profilers"]] == list(PROFILERS)
     for row in doc["runtimes"] + doc["profilers"]:
         assert set(row) >= FIELDS, row
@@ -24,8 +25,10 @@ def test_doctor_json_lists_every_runtime_and_profiler() -> None:
             assert row["problem"] and row["fix"], row
     python = doc["runtimes"][0]
     assert python["found"] and python["version"]
-    rust_bin = doc["runtimes"][2]
-    assert rust_bin["looked"], "rust-bin must say where it looked for the binary"
+    for row in doc["runtimes"][2:]:
+        assert row["looked"], f"{row['name']} must say where it looked for its binary"
+        if row["found"]:
+            assert row["version"], row
     for row in doc["profilers"]:
         if row["found"]:
             assert row["version"], row
@@ -34,7 +37,7 @@ def test_doctor_json_lists_every_runtime_and_profiler() -> None:
 def test_doctor_table_and_bad_usage() -> None:
     proc = run_cli("doctor")
     assert proc.returncode == 0, proc.stderr
-    for name in ["python", "rust", "rust-bin", *PROFILERS]:
+    for name in [*RUNTIMES, *PROFILERS]:
         assert f"  {name} " in proc.stdout
     bad = run_cli("doctor", "--no-such-option")
     assert bad.returncode == 2

@@ -2,42 +2,43 @@
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 from typing import Any
 
 import click
 
 from rmprof.commands.common import echo_json
 
-NATIVE_FIX = "build the extension: pip install . (or maturin develop --release) in the project folder"
+NATIVE_FIX = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"
+BUILD_FIX = "build the binaries: ./scripts/setup.sh, or set RMPROF_RUNTIME_BIN to an rmprof-runtime binary"
+REINSTALL_FIX = "reinstall rmprof (./scripts/setup.sh or pip install .)"
 
 
 def runtime_checks() -> list[dict[str, Any]]:
-    """One status dict per runtime: python, rust (the PyO3 extension), rust-bin (the binary)."""
-    from rmprof.profilers.perf import BUILD_FIX
-    from rmprof.runtimes.binary import candidate_paths
+    """One status dict per registered runtime: found, version, path, and the fix when it is missing."""
+    from rmprof.runtimes import RUNTIMES, get_runtime
 
-    rows: list[dict[str, Any]] = [
-        _row("python", True, version=sys.version.split()[0], path=sys.executable),
-    ]
-    try:
-        native = importlib.import_module("rmprof._native")
-    except Exception as exc:  # any failure to import (missing, wrong ABI, broken build) is a finding
-        rows.append(_row("rust", False, problem=f"cannot import rmprof._native: {exc}", fix=NATIVE_FIX))
-    else:
-        version = getattr(native, "__version__", None) or getattr(native, "VERSION", None)
-        rows.append(
-            _row("rust", True, version=str(version) if version else None, path=getattr(native, "__file__", None))
-        )
-    looked = [str(p) for p in candidate_paths()]
-    found = next((p for p in looked if os.path.isfile(p) and os.access(p, os.X_OK)), None)
-    if found:
-        rows.append(_row("rust-bin", True, path=found, looked=looked))
-    else:
-        rows.append(_row("rust-bin", False, problem="rmprof-runtime not found", fix=BUILD_FIX, looked=looked))
+    rows: list[dict[str, Any]] = []
+    for name in RUNTIMES:
+        try:
+            runtime = get_runtime(name)
+            reason = runtime.unavailable_reason()
+            where = runtime.location()
+        except Exception as exc:  # a broken runtime module is one row of the report
+            rows.append(_row(name, False, problem=f"cannot load: {type(exc).__name__}: {exc}", fix=REINSTALL_FIX))
+            continue
+        if reason:
+            rows.append(_row(name, False, problem=reason, fix=_fix_for(name), **where))
+        else:
+            rows.append(_row(name, True, **where))
     return rows
+
+
+def _fix_for(runtime: str) -> str:
+    if runtime == "rust":
+        return NATIVE_FIX
+    if runtime == "rustpython":
+        return "run ./scripts/setup.sh without RMPROF_SKIP_RUSTPYTHON (builds rmprof-runtime-rustpython)"
+    return BUILD_FIX
 
 
 def profiler_checks() -> list[dict[str, Any]]:
@@ -55,7 +56,7 @@ def profiler_checks() -> list[dict[str, Any]]:
                     name,
                     False,
                     problem=f"cannot load {target}: {type(exc).__name__}: {exc}",
-                    fix="reinstall rmprof, or see the error above",
+                    fix=REINSTALL_FIX,
                 )
             )
             continue

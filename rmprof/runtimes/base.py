@@ -38,6 +38,10 @@ class Runtime(ABC):
         """Why this runtime cannot run here (with the fix), or None when it can."""
         return None
 
+    def location(self) -> dict[str, Any]:
+        """Where this runtime comes from, for `rmprof doctor`: version, path, places looked."""
+        return {}
+
     @abstractmethod
     def prepare(self, manifest: Manifest) -> Prepared:
         """Build an executor for an already validated ``manifest``."""

@@ -110,6 +110,13 @@ class PythonRuntime(Runtime):
     name = "python"
     description = "Python asyncio executor (baseline): a task per node, a queue per edge"
 
+    def location(self) -> dict[str, Any]:
+        """The interpreter running rmprof."""
+        import platform
+        import sys
+
+        return {"path": sys.executable, "version": platform.python_version()}
+
     def prepare(self, manifest: Manifest) -> Prepared:
         """Build node functions and an event loop for ``manifest``."""
         return PythonPrepared(manifest)

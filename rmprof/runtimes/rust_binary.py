@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from rmprof.errors import RuntimeUnavailable
 from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
-from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, run_binary
+from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, candidate_paths, find_binary, run_binary
 
 
 class BinaryPrepared(Prepared):
@@ -51,6 +52,17 @@ class RustBinaryRuntime(Runtime):
         except RuntimeUnavailable as exc:
             return exc.message
         return None
+
+    def location(self) -> dict[str, Any]:
+        """The binary's path and version, and every place it is looked for."""
+        looked = candidate_paths(self.binary)
+        try:
+            path = find_binary(self.binary)
+        except RuntimeUnavailable:
+            return {"looked": [str(p) for p in looked]}
+        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
+        version = out.stdout.strip().partition(" ")[2] if out.returncode == 0 else None
+        return {"path": str(path), "version": version, "looked": [str(p) for p in looked]}
 
     def prepare(self, manifest: Manifest) -> Prepared:
         """Check the binary exists and stage the manifest."""

@@ -57,6 +57,14 @@ class RustRuntime(Runtime):
             return exc.message
         return None
 
+    def location(self) -> dict[str, Any]:
+        """The extension's file and the crate version it was built from."""
+        try:
+            native = load_native()
+        except RuntimeUnavailable:
+            return {}
+        return {"path": native.__file__, "version": native.version()}
+
     def prepare(self, manifest: Manifest) -> Prepared:
         """Parse and build the manifest in Rust."""
         return RustPrepared(manifest.text)
