@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -83,6 +84,15 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("rmprof: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: one line by default, the traceback on request
+        if os.environ.get("RMPROF_DEBUG"):
+            raise
+        click.echo(
+            f"rmprof: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(set RMPROF_DEBUG=1 for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(1)
 
 
 def _one_line(message: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,12 @@ def simple_manifest() -> dict[str, Any]:
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m rmprof ARGS`` in a child process, capturing output."""
-    return subprocess.run([sys.executable, "-m", "rmprof", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    """Run ``python -m rmprof ARGS`` in a child process, capturing output; the checkout's rmprof is the one
+    tested, from whatever folder (``cwd``) the command runs in."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run(
+        [sys.executable, "-m", "rmprof", *args], capture_output=True, text=True, cwd=cwd, timeout=600, env=env
+    )
 
 
 def write_json(path: Path, doc: Any) -> Path:

@@ -107,3 +107,28 @@ def test_bench_cli_writes_json_with_the_plan_format(tmp_path: Path) -> None:
         assert set(row) == {"python_ms", "rust_ms", "speedup", "memory_python_mb", "memory_rust_mb"}
         assert row["speedup"].endswith("x")
     assert proc.stderr == ""  # --quiet
+
+
+def test_bench_and_profile_refuse_a_pipeline_that_fails_on_its_input(tmp_path: Path) -> None:
+    """Nothing to measure: exit 2 naming node and item, and no run directory written."""
+    manifest = json.loads(get_scenario("simple").manifest.text)
+    (tmp_path / "m.json").write_text(json.dumps(manifest))
+    (tmp_path / "i.json").write_text(json.dumps([1, "two"]))
+    for command in (["bench"], ["profile", "--out", str(tmp_path / "run")]):
+        proc = run_cli(*command, "-m", "m.json", "-i", "i.json", "-q", cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == (
+            "rmprof: error: node 'calc' (CalculatorNode) at item 1: expected a number, got string"
+        )
+    assert not (tmp_path / "run").exists()
+
+
+def test_bench_accepts_relative_paths_from_any_folder(tmp_path: Path) -> None:
+    (tmp_path / "m.json").write_text(get_scenario("simple").manifest.text)
+    (tmp_path / "i.json").write_text(json.dumps([1, 2.5]))
+    args = ["bench", "-m", "m.json", "-i", "i.json", "-n", "3", "--cold-starts", "3", "-q", "--json"]
+    for r in _available("python", "rust-bin"):
+        args += ["-r", r]
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["scenarios"][0]["gaps"] == {}

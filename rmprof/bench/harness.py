@@ -119,8 +119,19 @@ class _Timed:
         self.samples.append((time.perf_counter_ns() - t0) / inner)
 
 
+def check_scenario(scenario: Scenario) -> None:
+    """Validate the manifest and input and run the pipeline once on the baseline.
+
+    A pipeline that fails on its own input (a type mismatch, an overflow) has nothing to measure: that is
+    the user's input error, reported with node and item before anything is timed or written.
+    """
+    with get_runtime(BASELINE).prepare(scenario.manifest) as prepared:
+        prepared.run(scenario.items)
+
+
 def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
     """Every metric of one scenario for ``runtimes`` (plus the python-fused floor)."""
+    check_scenario(scenario)
     say = config.progress
     items = scenario.items
     text = scenario.manifest.text
@@ -342,9 +353,9 @@ def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
         return [
             str(find_binary(BINARY_RUNTIMES[name])),
             "--manifest",
-            str(scenario.manifest_path),
+            str(Path(scenario.manifest_path).resolve()),
             "--input",
-            str(scenario.input_path),
+            str(Path(scenario.input_path).resolve()),
             "--iterations",
             str(iterations),
             "--allow-code",

@@ -12,8 +12,26 @@ from rmprof.commands.common import (
     allow_code_option,
     check_code_allowed,
     echo_json,
+    resolve_scenario,
     write_json_atomic,
 )
+
+
+def chosen_scenarios(
+    scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None, allow_code: bool
+) -> list:
+    """The scenarios named by --scenario NAME|DIR|all, or the one of --manifest/--input, each checked once
+    on the baseline: bad input fails here, before anything is measured or written."""
+    from rmprof.bench.harness import check_scenario
+
+    if scenario and not (manifest or input_path):
+        scenarios = select_scenarios(scenario, allow_code)
+    else:
+        scenarios = [resolve_scenario(scenario, manifest, input_path, expected)]
+        check_code_allowed([sc.manifest for sc in scenarios], allow_code)
+    for sc in scenarios:
+        check_scenario(sc)
+    return scenarios
 
 
 def select_scenarios(name: str, allow_code: bool = False) -> list:
@@ -30,7 +48,10 @@ def select_scenarios(name: str, allow_code: bool = False) -> list:
 
 
 @click.command()
-@click.option("--scenario", "-s", default="all", show_default=True, metavar="NAME|DIR|all")
+@click.option("--scenario", "-s", metavar="NAME|DIR|all", help="Scenarios to measure (default: all).")
+@click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file (with --input).")
+@click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="A JSON array of items.")
+@click.option("--expected", type=click.Path(dir_okay=False), help="Expected outputs (with --manifest).")
 @click.option(
     "--runtime",
     "-r",
@@ -48,7 +69,10 @@ def select_scenarios(name: str, allow_code: bool = False) -> list:
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @allow_code_option
 def bench(
-    scenario: str,
+    scenario: str | None,
+    manifest: str | None,
+    input_path: str | None,
+    expected: str | None,
     runtimes: tuple[str, ...],
     iterations: int | None,
     cold_starts: int,
@@ -61,9 +85,9 @@ def bench(
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.table import render
 
-    scenarios = select_scenarios(scenario, allow_code)
-    for sc in scenarios:
-        _ = sc.manifest, sc.items  # validate every input before measuring anything
+    if not (scenario or manifest or input_path):
+        scenario = "all"
+    scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
     config = BenchConfig(iterations=iterations, cold_starts=cold_starts, progress=Progress(quiet))
     doc = run_bench(scenarios, list(runtimes) or None, config)
     if output:

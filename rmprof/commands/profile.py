@@ -12,9 +12,7 @@ from rmprof.commands.common import (
     RUNTIME_NAMES,
     Progress,
     allow_code_option,
-    check_code_allowed,
     default_runtimes,
-    resolve_scenario,
     write_json_atomic,
 )
 from rmprof.errors import RmprofError
@@ -83,16 +81,10 @@ def profile(
     allow_code: bool,
 ) -> None:
     """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
-    from rmprof.commands.bench import select_scenarios
+    from rmprof.commands.bench import chosen_scenarios
     from rmprof.commands.common import echo_json
 
-    if scenario and not (manifest or input_path):
-        scenarios = select_scenarios(scenario, allow_code)
-    else:
-        scenarios = [resolve_scenario(scenario, manifest, input_path, expected)]
-        check_code_allowed([sc.manifest for sc in scenarios], allow_code)
-    for sc in scenarios:
-        _ = sc.manifest, sc.items  # bad input fails here, before anything is written
+    scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
     known = _profiler_names()
     chosen = [] if profilers == ("none",) else list(profilers or known)
     for name in chosen:
