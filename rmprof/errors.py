@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class RmprofError(Exception):
     """A user-facing error: printed as ``rmprof: error: <message>``, exit code ``exit_code``."""
@@ -36,3 +42,18 @@ class RuntimeUnavailable(RmprofError):
 
 class ChildFailed(RmprofError):
     """A child process (runtime binary, profiler) crashed or produced unusable output."""
+
+
+def parse_file(path: str | Path, parse: Callable[[str], T], error: type[RmprofError]) -> T:
+    """Read a user's UTF-8 file and ``parse`` it; every failure is ``error`` prefixed with the file name."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    try:
+        return parse(text)
+    except error as exc:
+        raise error(f"{path}: {exc.message}") from None

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from rmprof.errors import InputError, RmprofError
+from rmprof.errors import InputError, RmprofError, parse_file
 from rmprof.manifest import Manifest, load_manifest
 from rmprof.values import parse_input
 
@@ -50,17 +50,7 @@ class Scenario:
 
 def load_input(path: str | Path) -> list[Any]:
     """Read and validate an input file (a JSON array of items); errors name the file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    try:
-        return parse_input(text)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc.message}") from None
+    return parse_file(path, parse_input, InputError)
 
 
 def scenario_names() -> list[str]:

@@ -7,12 +7,12 @@ from pathlib import Path
 import click
 
 from rmprof.commands.common import (
-    RUNTIME_NAMES,
     Progress,
     allow_code_option,
     check_code_allowed,
     echo_json,
     resolve_scenario,
+    scenario_options,
     write_json_atomic,
 )
 
@@ -48,18 +48,7 @@ def select_scenarios(name: str, allow_code: bool = False) -> list:
 
 
 @click.command()
-@click.option("--scenario", "-s", metavar="NAME|DIR|all", help="Scenarios to measure (default: all).")
-@click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file (with --input).")
-@click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="A JSON array of items.")
-@click.option("--expected", type=click.Path(dir_okay=False), help="Expected outputs (with --manifest).")
-@click.option(
-    "--runtime",
-    "-r",
-    "runtimes",
-    multiple=True,
-    type=click.Choice(RUNTIME_NAMES),
-    help="Runtimes to measure (repeatable; default: every available one).",
-)
+@scenario_options(with_all=True)
 @click.option(
     "--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime (default: the scenario's)."
 )
@@ -81,7 +70,7 @@ def bench(
     quiet: bool,
     allow_code: bool,
 ) -> None:
-    """Measure init, run time, throughput, memory and cold start of each runtime, interleaved."""
+    """Measure init, run time, throughput, memory and cold start per runtime, interleaved (default: all scenarios)."""
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.table import render
 

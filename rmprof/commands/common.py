@@ -48,28 +48,37 @@ def check_code_allowed(manifests: Any, allow_code: bool) -> None:
             )
 
 
-def scenario_options(func: F) -> F:
-    """--scenario NAME|DIR, or --manifest FILE with --input FILE (and optional --expected FILE)."""
-    for option in reversed(
-        [
-            click.option("--scenario", "-s", metavar="NAME|DIR", help="A shipped scenario or a scenario folder."),
-            click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file."),
-            click.option(
-                "--input",
-                "-i",
-                "input_path",
-                type=click.Path(dir_okay=False),
-                help="A JSON array of input items (with --manifest).",
-            ),
-            click.option(
-                "--expected",
-                type=click.Path(dir_okay=False),
-                help="Expected outputs to check against (with --manifest).",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
+def scenario_options(with_all: bool = False) -> Callable[[F], F]:
+    """--scenario NAME|DIR (or ``all`` where several are accepted), or --manifest FILE with --input FILE
+    (and optional --expected FILE)."""
+    scenario_help = "A shipped scenario or a scenario folder" + (", or all." if with_all else ".")
+    options = [
+        click.option("--scenario", "-s", metavar="NAME|DIR|all" if with_all else "NAME|DIR", help=scenario_help),
+        click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file (with --input)."),
+        click.option(
+            "--input", "-i", "input_path", type=click.Path(dir_okay=False), help="A JSON array of input items."
+        ),
+        click.option(
+            "--expected", type=click.Path(dir_okay=False), help="Expected outputs to check against (with --manifest)."
+        ),
+        click.option(
+            "--runtime",
+            "-r",
+            "runtimes" if with_all else "runtime",
+            multiple=with_all,
+            type=click.Choice(RUNTIME_NAMES),
+            default=None if with_all else "python",
+            show_default=not with_all,
+            help="Runtimes (repeatable; default: every one that applies)." if with_all else "The runtime.",
+        ),
+    ]
+
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 def resolve_scenario(

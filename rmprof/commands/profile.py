@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from rmprof.commands.common import (
-    RUNTIME_NAMES,
     Progress,
     allow_code_option,
     default_runtimes,
+    scenario_options,
     write_json_atomic,
 )
 from rmprof.errors import RmprofError
@@ -25,18 +25,7 @@ def _profiler_names() -> tuple[str, ...]:
 
 
 @click.command()
-@click.option("--scenario", "-s", metavar="NAME|DIR|all", help="A shipped scenario, a scenario folder, or all.")
-@click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file (with --input).")
-@click.option("--input", "-i", "input_path", type=click.Path(dir_okay=False), help="A JSON array of items.")
-@click.option("--expected", type=click.Path(dir_okay=False), help="Expected outputs (with --manifest).")
-@click.option(
-    "--runtime",
-    "-r",
-    "runtimes",
-    multiple=True,
-    type=click.Choice(RUNTIME_NAMES),
-    help="Runtimes (repeatable; default all).",
-)
+@scenario_options(with_all=True)
 @click.option(
     "--profiler",
     "-p",

@@ -7,7 +7,6 @@ import time
 import click
 
 from rmprof.commands.common import (
-    RUNTIME_NAMES,
     allow_code_option,
     check_code_allowed,
     echo_json,
@@ -24,8 +23,7 @@ class OutputMismatch(RmprofError):
 
 
 @click.command()
-@scenario_options
-@click.option("--runtime", "-r", type=click.Choice(RUNTIME_NAMES), default="python", show_default=True)
+@scenario_options()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outputs.")
 @allow_code_option
 def run(

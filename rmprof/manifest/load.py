@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from rmprof.errors import ManifestError
+from rmprof.errors import ManifestError, parse_file
 from rmprof.manifest.model import Connection, Manifest, Node
 from rmprof.manifest.node_types import NODE_TYPES, check_params, syntax_problem
 from rmprof.values import type_name
@@ -24,17 +24,7 @@ CONNECTION_FIELDS = ("from", "to")
 
 def load_manifest(path: str | Path) -> Manifest:
     """Read and validate a manifest file; errors are prefixed with the file name."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: cannot read: {exc}") from None
-    try:
-        return parse_manifest(text)
-    except ManifestError as exc:
-        raise ManifestError(f"{path}: {exc.message}") from None
+    return parse_file(path, parse_manifest, ManifestError)
 
 
 def parse_manifest(text: str) -> Manifest:
