@@ -336,3 +336,13 @@ def test_view_with_real_speedscope(speedscope_bin: Path, tmp_path: Path) -> None
         time.sleep(0.1)
     opened = log.read_text(encoding="utf-8")
     assert "speedscope/dist/release/index.html#localProfilePath=" in opened
+
+
+def test_pipeline_header_shows_fan_out_as_branches() -> None:
+    from rmprof.report.render import node_paths
+
+    scenario = {
+        "nodes": [{"id": i, "node_type": "PassThroughNode"} for i in ("src", "a", "b", "c")],
+        "connections": [{"from": "src", "to": "a"}, {"from": "src", "to": "b"}, {"from": "b", "to": "c"}],
+    }
+    assert [[n["id"] for n in p] for p in node_paths(scenario)] == [["src", "a"], ["src", "b", "c"]]

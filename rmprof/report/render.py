@@ -545,6 +545,27 @@ def _date(created: Any) -> str:
     return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def node_paths(scenario: dict[str, Any]) -> list[list[dict[str, str]]]:
+    """The pipeline as root-to-leaf chains (one per leaf), so that fan-out reads as branches, not a line."""
+    nodes = {str(n.get("id", "")): str(n.get("node_type", "")) for n in scenario.get("nodes") or []}
+    successors: dict[str, list[str]] = {n: [] for n in nodes}
+    has_input = set()
+    for c in scenario.get("connections") or []:
+        source, target = str(c.get("from", "")), str(c.get("to", ""))
+        if source in successors and target in nodes:
+            successors[source].append(target)
+            has_input.add(target)
+    paths: list[list[dict[str, str]]] = []
+    stack = [[root] for root in reversed(list(nodes)) if root not in has_input]
+    while stack and len(paths) < 50:  # without fan-in every path is a tree branch: this ends
+        path = stack.pop()
+        following = successors[path[-1]]
+        if not following:
+            paths.append([{"id": n, "type": nodes[n]} for n in path])
+        stack.extend(path + [n] for n in reversed(following) if n not in path)
+    return paths
+
+
 def build_context(
     results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
 ) -> dict[str, Any]:
@@ -569,9 +590,7 @@ def build_context(
         "pipeline": pipeline,
         "items": fmt_count(scenario.get("items", sc.get("items"))),
         "iterations": fmt_count(scenario.get("iterations", sc.get("iterations"))),
-        "nodes": [
-            {"id": str(n.get("id", "")), "type": str(n.get("node_type", ""))} for n in scenario.get("nodes") or []
-        ],
+        "node_paths": node_paths(scenario),
         "date": _date(results.get("created_unix")),
         "duration": fmt_ns(results.get("duration_s") * 1e9) if _finite(results.get("duration_s")) else "–",
         "version": str(results.get("rmprof_version") or "–"),
