@@ -10,6 +10,7 @@ import pytest
 from rmprof.errors import RmprofError
 from rmprof.profile_model import Profile
 from rmprof.profilers import ProfileJob, ProfilerGap, get_profiler
+from rmprof.runtimes import get_runtime
 from rmprof.runtimes.binary import ENV_VAR, find_binary
 from rmprof.scenarios import get_scenario
 from tests.conftest import SIMPLE, write_json
@@ -32,10 +33,10 @@ def pinned_binary(binary: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_VAR, str(binary))
 
 
-def job_for(scenario: str, raw_dir: Path) -> ProfileJob:
+def job_for(scenario: str, raw_dir: Path, runtime: str = "rust-bin") -> ProfileJob:
     """A profiling job for a shipped scenario."""
     sc = get_scenario(scenario)
-    return ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, "rust-bin", raw_dir, sc.name)
+    return ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, runtime, raw_dir, sc.name)
 
 
 def rust_frames(profile: Profile) -> set[str]:
@@ -72,7 +73,8 @@ def test_perf_profiles_rust_frames_with_enough_samples(scenario: str, tmp_path: 
     assert profile.meta["stacks_reaching_main"] >= 0.95 * profile.sample_count
     assert set(profile.overhead) == {"unprofiled_s", "profiled_s", "slowdown"}
     assert profile.overhead["slowdown"] > 0
-    assert (tmp_path / "perf" / "perf.data").is_file() and (tmp_path / "perf" / "perf.script.txt").is_file()
+    perf_dir = tmp_path / "rust-bin.perf"
+    assert (perf_dir / "perf.data").is_file() and (perf_dir / "perf.script.txt").is_file()
 
 
 def test_callgrind_total_is_exact_and_deterministic(tmp_path: Path) -> None:
@@ -89,7 +91,7 @@ def test_callgrind_total_is_exact_and_deterministic(tmp_path: Path) -> None:
     names = rust_frames(first)
     assert "rmprof_runtime::executor::Pipeline::run" in names
     assert any(n.startswith("rmprof_runtime::nodes::") for n in names), sorted(names)
-    assert (tmp_path / "a" / "callgrind.out").is_file()
+    assert (tmp_path / "a" / "rust-bin.callgrind.out").is_file()
 
 
 def test_massif_peak_and_top_sites(tmp_path: Path) -> None:
@@ -140,3 +142,16 @@ def test_wrong_expected_output_is_a_gap(tmp_path: Path) -> None:
     with pytest.raises(ProfilerGap) as info:
         get_profiler("callgrind").profile(job)
     assert "wrong outputs" in info.value.reason and "sink[0]" in info.value.reason
+
+
+def test_massif_on_the_rustpython_binary(tmp_path: Path) -> None:
+    """The RustPython binary's heap at its peak: the VM's objects, under the runtime's own raw file names."""
+    tool_ready("massif")
+    if get_runtime("rustpython").unavailable_reason():
+        if os.environ.get("CI"):
+            pytest.fail("rmprof-runtime-rustpython must be built in CI")
+        pytest.skip("rmprof-runtime-rustpython is not built")
+    [profile] = get_profiler("massif").profile(job_for("python-nodes", tmp_path, "rustpython"))
+    assert profile.runtime == "rustpython" and profile.meta["peak_heap_bytes"] == profile.total > 0
+    assert any("rustpython_vm::" in site["name"] for site in profile.meta["top_sites"])
+    assert (tmp_path / "rustpython.massif.out").is_file()

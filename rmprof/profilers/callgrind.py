@@ -315,7 +315,7 @@ class Callgrind(Profiler):
     ) -> tuple[CallgrindData, dict[str, Any], Path]:
         """One callgrind run; its parsed file, the binary's JSON, and the file's path."""
         job.raw_dir.mkdir(parents=True, exist_ok=True)
-        out_file = job.raw_dir / "callgrind.out"
+        out_file = job.raw_dir / f"{job.runtime}.callgrind.out"
         out_file.unlink(missing_ok=True)
         toggle = ["-t", pattern] if pattern else []
         job.progress(f"callgrind: {self.iterations} iterations of {job.scenario_name}")
@@ -329,7 +329,7 @@ class Callgrind(Profiler):
             str(binary),
             *pipeline_args(job, self.iterations),
         ]
-        proc, _ = run_logged(cmd, job.raw_dir, "callgrind", job.timeout_s, "callgrind")
+        proc, _ = run_logged(cmd, job.raw_dir, f"{job.runtime}.callgrind", job.timeout_s, "callgrind")
         doc = binary_result(binary, proc, "callgrind")
         if not out_file.is_file():
             raise ProfilerGap(f"callgrind wrote no output file: {last_line(proc.stderr)}", None)

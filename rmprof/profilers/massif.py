@@ -136,9 +136,9 @@ def peak_snapshot(snapshots: list[Snapshot]) -> Snapshot | None:
     return max(detailed, key=lambda s: s.heap_b) if detailed else None
 
 
-def tree_to_profile(snap: Snapshot, **kwargs: Any) -> tuple[Profile, list[dict[str, Any]]]:
+def tree_to_profile(snap: Snapshot, runtime: str = "rust-bin", **kwargs: Any) -> tuple[Profile, list[dict[str, Any]]]:
     """Root-first stacks to every leaf of the peak tree (bytes), and the heaviest allocation sites."""
-    profile = Profile(runtime="rust-bin", profiler="massif", kind="memory", unit="bytes", **kwargs)
+    profile = Profile(runtime=runtime, profiler="massif", kind="memory", unit="bytes", **kwargs)
     sites: dict[tuple[str, str | None, int | None], int] = defaultdict(int)
     if snap.tree is None:
         return profile, []
@@ -208,7 +208,7 @@ class Massif(Profiler):
 
     name = "massif"
     kind = "memory"
-    runtimes = ("rust-bin",)
+    runtimes = ("rust-bin", "rustpython")
     iterations = 3
 
     def status(self) -> ToolStatus:
@@ -217,16 +217,16 @@ class Massif(Profiler):
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Run massif, check the child's outputs, and turn the peak snapshot into a bytes profile."""
-        binary = require_binary()
+        binary = require_binary(job.runtime)
         require_tool("valgrind", VALGRIND_INSTALL_FIX)
         wrapper = script_path("massif.sh")
         version = tool_version(["valgrind", "--version"])
         job.raw_dir.mkdir(parents=True, exist_ok=True)
-        out_file = job.raw_dir / "massif.out"
+        out_file = job.raw_dir / f"{job.runtime}.massif.out"
         out_file.unlink(missing_ok=True)
         job.progress(f"massif: {self.iterations} iterations of {job.scenario_name}")
         cmd = [bash(), str(wrapper), "-o", str(out_file), "--", str(binary), *pipeline_args(job, self.iterations)]
-        proc, _ = run_logged(cmd, job.raw_dir, "massif", job.timeout_s, "massif")
+        proc, _ = run_logged(cmd, job.raw_dir, f"{job.runtime}.massif", job.timeout_s, "massif")
         doc = binary_result(binary, proc, "massif")
         if not out_file.is_file():
             raise ProfilerGap(f"massif wrote no output file: {last_line(proc.stderr)}", None)
@@ -235,7 +235,7 @@ class Massif(Profiler):
         peak = peak_snapshot(snapshots)
         if peak is None or peak.tree is None:
             raise ProfilerGap(f"massif recorded no detailed heap snapshot ({out_file})", None)
-        profile, top_sites = tree_to_profile(peak, tool_version=version)
+        profile, top_sites = tree_to_profile(peak, runtime=job.runtime, tool_version=version)
         profile.sample_count = len(snapshots)
         profile.meta = {
             "peak_heap_bytes": peak.heap_b,

@@ -377,7 +377,7 @@ class Perf(Profiler):
         iterations = self._iterations_for(job.min_samples, per_iter_s, startup_s)
         for attempt in range(3):
             job.progress(f"perf: recording {iterations} iterations of {job.scenario_name} at {self.frequency_hz} Hz")
-            out_dir = job.raw_dir / "perf"
+            out_dir = job.raw_dir / f"{job.runtime}.perf"
             if out_dir.exists():
                 shutil.rmtree(out_dir)
             cmd = [
@@ -391,7 +391,7 @@ class Perf(Profiler):
                 str(binary),
                 *pipeline_args(job, iterations),
             ]
-            proc, _ = run_logged(cmd, job.raw_dir, "perf-record", job.timeout_s, "perf")
+            proc, _ = run_logged(cmd, job.raw_dir, f"{job.runtime}.perf-record", job.timeout_s, "perf")
             doc = self._record_result(binary, proc, out_dir)
             script_text = (out_dir / "perf.script.txt").read_text(encoding="utf-8", errors="replace")
             samples = parse_perf_script(script_text)
@@ -412,7 +412,7 @@ class Perf(Profiler):
         unprofiled_proc, unprofiled_s = run_logged(
             [str(binary), *pipeline_args(job, iterations)],
             job.raw_dir,
-            "perf-unprofiled",
+            f"{job.runtime}.perf-unprofiled",
             job.timeout_s,
             "rmprof-runtime",
         )
@@ -440,7 +440,7 @@ class Perf(Profiler):
         iterations = 10
         while True:
             cmd = [str(binary), *pipeline_args(job, iterations, outputs=False)]
-            proc, wall = run_logged(cmd, job.raw_dir, "perf-calibrate", job.timeout_s, "rmprof-runtime")
+            proc, wall = run_logged(cmd, job.raw_dir, f"{job.runtime}.perf-calibrate", job.timeout_s, "rmprof-runtime")
             doc = binary_result(binary, proc, "calibration")
             run_s = sum(doc.get("run_ns", [])) / 1e9
             # Grow the loop until it is long enough to time (50 ms) or the whole run took long.
