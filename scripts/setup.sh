@@ -53,5 +53,13 @@ if [ "${RMPROF_SKIP_RUSTPYTHON:-0}" != 1 ]; then
   log "building rmprof-runtime-rustpython (the RustPython VM; slow the first time)"
   cargo build -q --release --manifest-path rust_runtime/Cargo.toml --features rustpython --bin rmprof-runtime-rustpython
   install -m 755 "$CARGO_TARGET_DIR/release/rmprof-runtime-rustpython" .venv/bin/rmprof-runtime-rustpython
+  # The in-process runtime `rustpython-inproc`: the extension again, PythonNode code in the VM, as its own
+  # module rmprof._native_rustpython (cargo builds it directly: maturin builds one module per project).
+  log "building rmprof._native_rustpython (the executor in-process with the RustPython VM)"
+  PYO3_PYTHON="$PWD/.venv/bin/python" PYO3_BUILD_EXTENSION_MODULE=1 \
+    cargo build -q --release --manifest-path rust_runtime/Cargo.toml --lib --features python,rustpython
+  site=$(dirname "$native")
+  install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" "$site/_native_rustpython.abi3.so"
+  install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" rmprof/_native_rustpython.abi3.so
 fi
 log "done: .venv/bin/rmprof is ready"

@@ -1,6 +1,7 @@
-"""PythonNode: code from the manifest, identical in python (CPython), rust (CPython through PyO3) and rustpython
-(the RustPython VM in the binary rmprof-runtime-rustpython): outputs, errors (node, item, message), load errors,
-and the --allow-code refusal. Randomized functions come from a grammar of safe expressions over ints and strings.
+"""PythonNode: code from the manifest, identical in python (CPython), rust (CPython through PyO3), rustpython
+(the RustPython VM in the binary rmprof-runtime-rustpython) and rustpython-inproc (the VM in-process):
+outputs, errors (node, item, message), load errors, and the --allow-code refusal. Randomized functions come
+from a grammar of safe expressions over ints and strings.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rmprof.values import I64_MAX, I64_MIN, first_difference
 from tests.conftest import run_cli, write_json
 from tests.pipelines import assert_same, outcome
 
-RUNTIMES = ("python", "rust", "rustpython")
+RUNTIMES = ("python", "rust", "rustpython", "rustpython-inproc")
 # Every runtime must give the outcome of the first (the CPython baseline).
 same = partial(assert_same, runtimes=RUNTIMES)
 CODE_SCENARIOS = ("python-nodes", "python-nodes-startup")

@@ -35,7 +35,6 @@ BINARY_RUNTIMES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME
 
 BASELINE = "python"
 FUSED = "python-fused"
-IN_PROCESS = ("python", "rust")
 # Fresh processes start in the folder holding this rmprof package, so that `python -m` imports the same
 # rmprof (a checkout in the working folder would otherwise come first on sys.path).
 CHILD_CWD = Path(__file__).resolve().parents[2]

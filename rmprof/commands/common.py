@@ -15,14 +15,15 @@ import click
 from rmprof.errors import RmprofError
 
 F = TypeVar("F", bound=Callable[..., Any])
-RUNTIME_NAMES = ("python", "rust", "rust-bin", "rustpython")
+RUNTIME_NAMES = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
 
 
 def default_runtimes(manifest: Any) -> list[str]:
-    """The runtimes a scenario is measured on when none are chosen: rustpython only for manifests with
-    PythonNode code (elsewhere it is rust-bin again), rust-bin only for manifests without (it has no Python)."""
+    """The runtimes a scenario is measured on when none are chosen: the RustPython ones (binary and
+    in-process) only for manifests with PythonNode code (elsewhere they are rust-bin and rust again), rust-bin
+    only for manifests without (it has no Python)."""
     if manifest.has_code:
-        return ["python", "rust", "rustpython"]
+        return ["python", "rust", "rustpython", "rustpython-inproc"]
     return ["python", "rust", "rust-bin"]
 
 

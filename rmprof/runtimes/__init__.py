@@ -13,6 +13,7 @@ RUNTIMES: dict[str, str] = {
     "rust": "rmprof.runtimes.rust_inprocess:RustRuntime",
     "rust-bin": "rmprof.runtimes.rust_binary:RustBinaryRuntime",
     "rustpython": "rmprof.runtimes.rust_binary:RustPythonRuntime",
+    "rustpython-inproc": "rmprof.runtimes.rust_inprocess:RustPythonInProcessRuntime",
 }
 
 __all__ = ["RUNTIMES", "Outputs", "Prepared", "Runtime", "get_runtime"]

@@ -1,7 +1,9 @@
-"""The Rust executor in this process, through the PyO3 extension ``rmprof._native``."""
+"""The Rust executor in this process, through a PyO3 extension: ``rmprof._native`` (PythonNode code in
+CPython) or ``rmprof._native_rustpython`` (the same executor, PythonNode code in the RustPython VM)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from rmprof.errors import InputError, ManifestError, PipelineError, RuntimeUnavailable
@@ -9,23 +11,21 @@ from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
 
 
-def load_native() -> Any:
+def load_native(module: str = "rmprof._native") -> Any:
     """The extension module, or RuntimeUnavailable saying how to build it."""
     try:
-        from rmprof import _native
+        return importlib.import_module(module)
     except ImportError as exc:
         raise RuntimeUnavailable(
-            f"the Rust extension rmprof._native is not built ({exc}); run ./scripts/setup.sh "
-            "or `pip install .` from the repository"
+            f"the Rust extension {module} is not built ({exc}); run ./scripts/setup.sh from the repository"
         ) from None
-    return _native
 
 
 class RustPrepared(Prepared):
     """A native Pipeline built from the manifest text."""
 
-    def __init__(self, manifest_text: str) -> None:
-        self._native = load_native()
+    def __init__(self, manifest_text: str, module: str = "rmprof._native") -> None:
+        self._native = load_native(module)
         try:
             # PythonNode code runs in this interpreter; the CLI has refused it already without --allow-code.
             self.pipeline = self._native.Pipeline(manifest_text, allow_code=True)
@@ -48,11 +48,12 @@ class RustRuntime(Runtime):
 
     name = "rust"
     description = "Rust executor in-process through PyO3 (one boundary crossing per run)"
+    module = "rmprof._native"
 
     def unavailable_reason(self) -> str | None:
         """Why the extension cannot be imported, or None."""
         try:
-            load_native()
+            load_native(self.module)
         except RuntimeUnavailable as exc:
             return exc.message
         return None
@@ -60,15 +61,27 @@ class RustRuntime(Runtime):
     def location(self) -> dict[str, Any]:
         """The extension's file and the crate version it was built from."""
         try:
-            native = load_native()
+            native = load_native(self.module)
         except RuntimeUnavailable:
             return {}
         return {"path": native.__file__, "version": native.version()}
 
     def prepare(self, manifest: Manifest) -> Prepared:
         """Parse and build the manifest in Rust."""
-        return RustPrepared(manifest.text)
+        return RustPrepared(manifest.text, self.module)
 
     def prepare_text(self, text: str) -> Prepared:
         """Parse, validate and build in Rust alone (no Python-side validation)."""
-        return RustPrepared(text)
+        return RustPrepared(text, self.module)
+
+
+class RustPythonInProcessRuntime(RustRuntime):
+    """The Rust executor in-process with PythonNode code in RustPython's VM (one VM per calling thread).
+
+    A separate extension module (built with the cargo feature `rustpython`) so that the RustPython VM,
+    a long build, stays out of `pip install .`; ./scripts/setup.sh builds it.
+    """
+
+    name = "rustpython-inproc"
+    description = "Rust executor in-process through PyO3, PythonNode code in the RustPython VM"
+    module = "rmprof._native_rustpython"

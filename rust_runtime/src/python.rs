@@ -2,6 +2,9 @@
 //! Python/Rust boundary once per run (converted to `Value`s, executed without the GIL, converted
 //! back).
 
+// The `_native_rustpython` build runs PythonNode code in RustPython: the CPython engine is unused there.
+#![cfg_attr(feature = "rustpython", allow(dead_code))]
+
 use std::os::raw::c_char;
 use std::ptr::addr_of_mut;
 use std::sync::Arc;
@@ -407,7 +410,8 @@ impl PyPipeline {
                 "the manifest runs Python code (PythonNode); pass allow_code=True to allow it",
             ));
         }
-        let inner = Pipeline::with_engine(manifest, Some(&CPythonEngine))
+        let engine = code_engine();
+        let inner = Pipeline::with_engine(manifest, Some(&engine))
             .map_err(|e| ManifestError::new_err(e.message))?;
         Ok(PyPipeline { inner })
     }
@@ -493,9 +497,36 @@ fn text_transform(operation: &str, s: &Bound<'_, PyString>) -> PyResult<String> 
     Ok(crate::nodes::text_transform(op, s))
 }
 
+/// PythonNode code runs in the embedding CPython...
+#[cfg(not(feature = "rustpython"))]
+fn code_engine() -> CPythonEngine {
+    CPythonEngine
+}
+
+/// ...or, in the `_native_rustpython` build, in this thread's RustPython VM.
+#[cfg(feature = "rustpython")]
+fn code_engine() -> crate::rustpython::RustPythonEngine {
+    crate::rustpython::RustPythonEngine::new()
+}
+
+/// `rmprof._native`: the Rust executor, PythonNode code in CPython.
+#[cfg(not(feature = "rustpython"))]
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    add_members(m)
+}
+
+/// `rmprof._native_rustpython`: the same executor, PythonNode code in the RustPython VM (built by
+/// scripts/setup.sh with `--features python,rustpython`; the module name differs so both can coexist).
+#[cfg(feature = "rustpython")]
+#[pymodule]
+#[pyo3(name = "_native_rustpython")]
+fn native_rustpython(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    add_members(m)
+}
+
+fn add_members(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<PyPipeline>()?;
     m.add("ManifestError", py.get_type::<ManifestError>())?;
