@@ -27,6 +27,11 @@ from rmprof.profile_model import Frame, Profile
         (Frame("pyo3::conversions::std::string::<impl IntoPyObject for String>::into_py"), "Python/Rust boundary"),
         (Frame("serde_json::ser::format_escaped_str"), "serialization"),
         (Frame("<module>", "/x/y.py", 1), "startup & I/O"),
+        # py-spy --native names Rust frames briefly; the source file tells the crate
+        (Frame("run_owned", "/ci/rust_runtime/src/executor.rs", 90), "orchestration"),
+        (Frame("apply", "/ci/rust_runtime/src/nodes.rs", 200), "node compute"),
+        (Frame("to_value", "/ci/rust_runtime/src/python.rs", 44), "Python/Rust boundary"),
+        (Frame("run", "/root/.cargo/registry/src/x/rustpython-vm-0.5.0/src/frame.rs", 400), "interpreter"),
     ],
 )
 def test_frame_category(frame: Frame, category: str | None) -> None:

@@ -41,7 +41,8 @@ _RULES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
             r"|PyFloat_From|PyUnicode_AsUTF8|PyUnicode_FromStringAndSize|allow_threads|PyEval_SaveThread"
             r"|PyEval_RestoreThread|take_gil|drop_gil"
         ),
-        re.compile(r"rust_inprocess\.py$"),
+        # py-spy --native names Rust frames briefly (`run`, `to_value`): their source file tells the crate.
+        re.compile(r"rust_inprocess\.py$|rust_runtime/src/python\.rs$|/pyo3-[0-9.]+/"),
     ),
     (
         "serialization",
@@ -55,7 +56,7 @@ _RULES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
             r"|_receive|Queue\.|(^| )(get|put|put_nowait|get_nowait|_wakeup_next|_step|__step|create_task|gather)\b"
             r"|TaskGroup|select|epoll|_run$|Runner\.run|call_soon"
         ),
-        re.compile(r"/asyncio/|python_asyncio\.py$|selectors\.py$"),
+        re.compile(r"/asyncio/|python_asyncio\.py$|selectors\.py$|rust_runtime/src/executor\.rs$"),
     ),
     (
         "node compute",
@@ -65,10 +66,14 @@ _RULES: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
             r"unicode_subscript|do_string_format|long_add|long_sub|long_mul|float_div|float_add|float_mul|"
             r"\b(arithmetic|divide|text|_number|_finite|composed)\b"
         ),
-        re.compile(r"rmprof/nodes\.py$"),
+        re.compile(r"rmprof/nodes\.py$|rust_runtime/src/(nodes|unicode14|code)\.rs$"),
     ),
     # RustPython's VM running PythonNode code: its bytecode loop and object protocol.
-    ("interpreter", re.compile(r"rustpython_vm::|ExecutingFrame|execute_instruction"), None),
+    (
+        "interpreter",
+        re.compile(r"rustpython_vm::|ExecutingFrame|execute_instruction"),
+        re.compile(r"/rustpython-[a-z_-]+-[0-9.]+/|rust_runtime/src/rustpython\.rs$"),
+    ),
     (
         "startup & I/O",
         re.compile(
