@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rmprof.bench.stats import summarize
+from rmprof.bench.stats import VERDICTS, summarize
 from rmprof.compare import baseline_dir, compare_runs, diff_profiles, list_baselines, load_side, save_baseline
 from rmprof.compare.render import render_compare_html
 from rmprof.errors import RmprofError
@@ -247,10 +247,11 @@ def test_real_slowdown_regresses_and_fails_the_gate(benches: dict[str, Path], tm
         row = rows[f"simple/python/{metric}"]
         assert row["verdict"] == "regressed" and row["gated"], row
         assert row["change"] > 0.3 and row["ci95"][0] > 0 and row["p_value"] < 0.05
-    # Cold start grows by ~100 ms on a ~150 ms process start, but 3 samples a side on a busy machine can
-    # overlap: require the direction, not significance.
+    # 300 more nodes add a few ms to a ~150 ms process start: with 3 cold starts a side on a shared machine
+    # the direction itself is noise (seen: -2 %), so only the row's presence and gating are checked here;
+    # compare_runs on synthetic samples checks cold-start verdicts.
     cold = rows["simple/python/cold_start"]
-    assert cold["gated"] and cold["change"] > 0 and cold["verdict"] in ("regressed", "no change"), cold
+    assert cold["gated"] and cold["verdict"] in VERDICTS, cold
     assert rows["simple/python/run"]["change"] > 10  # 303 nodes instead of 3: an order of magnitude at least
     assert "simple/python/run" in doc["summary"]["gate"]["regressions"] and not doc["summary"]["gate"]["passed"]
     # The fused floor computes the same either way, and neither memory nor the floor gates anything.
@@ -278,7 +279,7 @@ def test_reverse_direction_improves_and_passes(
     rows = by_id(doc)
     for metric in ("run", "init"):
         assert rows[f"simple/python/{metric}"]["verdict"] == "improved", rows[f"simple/python/{metric}"]
-    assert rows["simple/python/cold_start"]["verdict"] in ("improved", "no change")
+    assert rows["simple/python/cold_start"]["verdict"] in VERDICTS  # noise-dominated, see above
     assert rows["simple/python/run"]["change"] < -0.9
     assert doc["summary"]["gate"]["passed"] and doc["summary"]["counts"]["improved"] >= 2
     # Bench files give no run directory: the output goes to ./rmprof-compare-<timestamp>.
