@@ -57,24 +57,17 @@ def valgrind_status(profiler: str, tool: str) -> ToolStatus:
     out = "--callgrind-out-file=/dev/null" if tool == "callgrind" else "--massif-out-file=/dev/null"
     try:
         proc = subprocess.run([path, f"--tool={tool}", out, "true"], capture_output=True, text=True, timeout=120)
+        failed = None if proc.returncode == 0 else f" failed: {last_line(proc.stderr)}"
     except (OSError, subprocess.TimeoutExpired) as exc:
+        failed = f": {exc}"
+    if failed:
         return ToolStatus(
             profiler,
             found=True,
             version=version,
             path=path,
             permitted=False,
-            problem=f"valgrind --tool={tool} true: {exc}",
-            fix=VALGRIND_INSTALL_FIX,
-        )
-    if proc.returncode != 0:
-        return ToolStatus(
-            profiler,
-            found=True,
-            version=version,
-            path=path,
-            permitted=False,
-            problem=f"valgrind --tool={tool} true failed: {last_line(proc.stderr)}",
+            problem=f"valgrind --tool={tool} true{failed}",
             fix=VALGRIND_INSTALL_FIX,
         )
     return ToolStatus(profiler, found=True, version=version, path=path)
