@@ -25,6 +25,10 @@ SAMPLING_INTERVAL_S = 0.002
 EFFECTIVE_RATE_HZ = 350
 # Scalene starts slowly and its loop need not be long: the calibrated loop is capped at a few seconds.
 MAX_LOOP_S = 6.0
+# The profiled loop lasts ~2x MAX_LOOP_S. Scalene now and then hangs without output (seen once in ~10 CI
+# runs); a bounded wait and one retry turn that into a short delay instead of a three-minute gap.
+HANG_TIMEOUT_S = 60.0
+ATTEMPTS = 2
 INSTALL_FIX = "pip install scalene (or pip install 'rmprof[profilers]') into the interpreter that runs rmprof"
 LAUNCHER = "import sys\nfrom rmprof.profilers.child import main\nsys.exit(main())\n"
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)|^\s*class\s+(\w+)")
@@ -154,7 +158,15 @@ class Scalene(Profiler):
             str(launcher), "---", *driver.child_args(job, report, iterations=cal.iterations),
         ]  # fmt: skip
         job.progress(f"scalene: profiling {cal.iterations} iterations on {job.runtime}")
-        run = driver.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.scalene.log")
+        log = job.raw_dir / f"{job.runtime}.scalene.log"
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                run = driver.run_tool(cmd, timeout_s=min(job.timeout_s, HANG_TIMEOUT_S), log=log)
+                break
+            except ProfilerGap as gap:
+                if attempt == ATTEMPTS or "timed out" not in gap.reason:
+                    raise
+                job.progress(f"scalene: no result after {HANG_TIMEOUT_S:.0f} s (a scalene hang); retrying once")
         if run.returncode != 0 or not report.exists():
             raise ProfilerGap(f"the scenario failed under scalene on {job.runtime}: {driver.child_failure(run)}")
         profiled = driver.read_report(report)
