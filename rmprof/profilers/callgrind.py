@@ -254,24 +254,32 @@ def _apportion(total: int, shares: dict[tuple[str, ...], float]) -> dict[tuple[s
 # The profiler
 
 
-class Callgrind(Profiler):
-    """valgrind --tool=callgrind on rmprof-runtime for a few iterations of the scenario's input."""
+class ValgrindProfiler(Profiler):
+    """A valgrind tool (its name is the profiler's) on an rmprof binary, for a few iterations of the input."""
 
-    name = "callgrind"
-    kind = "cpu"
     runtimes = ("rust-bin", "rustpython")
     iterations = 3
 
     def status(self) -> ToolStatus:
-        """valgrind found, its version, and whether the callgrind tool runs."""
-        return valgrind_status(self.name, "callgrind")
+        """valgrind found, its version, and whether this tool runs."""
+        return valgrind_status(self.name, self.name)
+
+    def tools(self, job: ProfileJob) -> tuple[Path, Path, str | None]:
+        """The job's binary, the scripts/perf wrapper and valgrind's version, or a gap naming what is missing."""
+        binary = require_binary(job.runtime)
+        require_tool("valgrind", VALGRIND_INSTALL_FIX)
+        return binary, script_path(f"{self.name}.sh"), tool_version(["valgrind", "--version"])
+
+
+class Callgrind(ValgrindProfiler):
+    """valgrind --tool=callgrind on rmprof-runtime for a few iterations of the scenario's input."""
+
+    name = "callgrind"
+    kind = "cpu"
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Count the pipeline runs' instructions; fall back to the whole process if none were counted."""
-        binary = require_binary(job.runtime)
-        require_tool("valgrind", VALGRIND_INSTALL_FIX)
-        wrapper = script_path("callgrind.sh")
-        version = tool_version(["valgrind", "--version"])
+        binary, wrapper, version = self.tools(job)
         scope = "pipeline runs (Pipeline::run*)"
         data, doc, out_file = self._run(job, binary, wrapper, COLLECT_PATTERN)
         if not data.totals:

@@ -14,21 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
-from rmprof.profilers.callgrind import valgrind_status
+from rmprof.profilers.base import ProfileJob, ProfilerGap
+from rmprof.profilers.callgrind import ValgrindProfiler
 from rmprof.profilers.perf import (
-    VALGRIND_INSTALL_FIX,
     bash,
     binary_result,
     check_outputs,
     last_line,
     pipeline_args,
-    require_binary,
-    require_tool,
     run_logged,
     rust_name,
-    script_path,
-    tool_version,
 )
 
 TOP_SITES = 15
@@ -203,24 +198,15 @@ def _site_of(path: list[HeapNode]) -> HeapNode:
     return path[0]
 
 
-class Massif(Profiler):
+class Massif(ValgrindProfiler):
     """valgrind --tool=massif on rmprof-runtime for a few iterations of the scenario's input."""
 
     name = "massif"
     kind = "memory"
-    runtimes = ("rust-bin", "rustpython")
-    iterations = 3
-
-    def status(self) -> ToolStatus:
-        """valgrind found, its version, and whether the massif tool runs."""
-        return valgrind_status(self.name, "massif")
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Run massif, check the child's outputs, and turn the peak snapshot into a bytes profile."""
-        binary = require_binary(job.runtime)
-        require_tool("valgrind", VALGRIND_INSTALL_FIX)
-        wrapper = script_path("massif.sh")
-        version = tool_version(["valgrind", "--version"])
+        binary, wrapper, version = self.tools(job)
         job.raw_dir.mkdir(parents=True, exist_ok=True)
         out_file = job.raw_dir / f"{job.runtime}.massif.out"
         out_file.unlink(missing_ok=True)
