@@ -345,12 +345,14 @@ def test_synthetic_samples_with_known_differences(tmp_path: Path) -> None:
         False,
     )
     assert mem["change"] == pytest.approx(0.2) and mem["message"] == "Memory use has increased."
-    assert doc["summary"]["gate"] == {
-        "passed": False,
-        "threshold": 0.02,
-        "regressions": ["simple/python/run"],
-        "gated": 3,
-    }
+    gate = doc["summary"]["gate"]
+    assert (gate["passed"], gate["threshold"], gate["regressions"], gate["gated"]) == (
+        False,
+        0.02,
+        ["simple/python/run"],
+        3,
+    )
+    assert gate["decided_by"] == {"simple/python/run": "wall time"}
     json.dumps(doc, allow_nan=False)
     # A 10 % change is noise to a 15 % threshold, and then the gate passes.
     loose = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"), threshold=0.15)
@@ -380,10 +382,14 @@ def test_one_sided_entries_are_listed_as_skipped(tmp_path: Path) -> None:
         ("simple/rust-bin", "only in after"),
         ("simple/rust", "only in before"),
     }
+    # Nothing in common is an error (exit 2), never a gate that passed having compared nothing.
     other = synthetic_bench({"python": {"run": noisy(1e6)}}, scenario="large")
-    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(other, tmp_path, "o"))
-    assert doc["comparisons"] == [] and doc["summary"]["gate"]["passed"]
-    assert ("scenario large", "only in after") in {(s["what"], s["reason"]) for s in doc["skipped"]}
+    with pytest.raises(RmprofError, match=r"nothing to compare: .*\(scenarios: simple\).*\(scenarios: large\)"):
+        compare_runs(side_of(before, tmp_path, "b"), side_of(other, tmp_path, "o"))
+    b_file, o_file = write_json(tmp_path / "b2.json", before), write_json(tmp_path / "o2.json", other)
+    proc = run_cli("compare", str(b_file), str(o_file), "--fail-on-regression", "-q", "--out", str(tmp_path / "x"))
+    assert proc.returncode == 2 and proc.stderr.startswith("rmprof: error: nothing to compare")
+    assert not (tmp_path / "x").exists()
 
 
 def test_callgrind_instruction_growth_is_an_exact_gated_regression(tmp_path: Path) -> None:

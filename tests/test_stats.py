@@ -174,7 +174,7 @@ def test_summarize_fields_and_quiet_sample() -> None:
     xs[3] = 5e6  # one planted severe outlier: flagged, not dropped
     out = S.summarize(xs, "ns")
     expected_keys = {
-        "n", "unit", "median", "mean", "stdev", "min", "max", "p5", "p95", "iqr",
+        "n", "rounds", "unit", "median", "mean", "stdev", "min", "max", "p5", "p95", "iqr",
         "ci95", "rel_ci_width", "outliers", "noisy", "warning",
     }  # fmt: skip
     assert set(out) == expected_keys

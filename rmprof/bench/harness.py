@@ -7,8 +7,9 @@ Metrics (their definitions are repeated in the README):
   scenario for its iteration count;
 - cold start: a fresh process from exec to its first output line;
 - python-fused: the same computation as one plain Python comprehension, the floor of the Python baseline.
-In-process runtimes are sampled round-robin (A B A B ...) so that drift on a shared machine hits all alike;
-the binary is sampled in chunks between the rounds.
+Run and init times are measured in rounds: each round is a fresh worker process that samples the in-process
+runtimes round-robin (A B A B ...), and a fresh process of each binary beside it. Intervals are computed over
+the rounds (two-stage bootstrap, rmprof.bench.stats), so they include the noise between processes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.bench import stats
+from rmprof.bench.fused import fused_function
+from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.errors import RmprofError
 from rmprof.runtimes import get_runtime
 from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, parse_binary_output
@@ -38,8 +41,6 @@ FUSED = "python-fused"
 # Fresh processes start in the folder holding this rmprof package, so that `python -m` imports the same
 # rmprof (a checkout in the working folder would otherwise come first on sys.path).
 CHILD_CWD = Path(__file__).resolve().parents[2]
-# A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
-MIN_SAMPLE_NS = 200_000
 
 
 @dataclass
@@ -47,75 +48,12 @@ class BenchConfig:
     """How much to measure."""
 
     iterations: int | None = None  # run samples per runtime; None = the scenario's iteration count
+    rounds: int = 10  # fresh processes per runtime that the run samples are spread over
     warmup: int = 5
     init_samples: int = 30
     cold_starts: int = 12
-    binary_chunks: int = 10
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
-
-
-def fused_function(scenario: Scenario) -> Callable[[list[Any]], dict[str, list[Any]]]:
-    """The scenario as plain Python: each sink's node functions composed in one comprehension."""
-    from rmprof.nodes import item_function
-
-    m = scenario.manifest
-    functions = {n.id: item_function(n, i) for i, n in enumerate(m.nodes)}
-    identity = {n.id for n in m.nodes if n.node_type in ("DataSourceNode", "DataSinkNode", "PassThroughNode")}
-    paths = {}
-    for sink in m.sinks:
-        chain, node = [], sink
-        while node is not None:
-            if node not in identity:
-                chain.append(functions[node])
-            node = m.predecessor[node]
-        chain.reverse()
-        paths[sink] = _compose(chain)
-
-    def run(items: list[Any]) -> dict[str, list[Any]]:
-        return {sink: [fn(x) for x in items] for sink, fn in paths.items()}
-
-    return run
-
-
-def _compose(chain: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-    if not chain:
-        return lambda x: x
-    if len(chain) == 1:
-        return chain[0]
-    if len(chain) == 2:
-        first, second = chain
-        return lambda x: second(first(x))
-
-    def composed(x: Any) -> Any:
-        for fn in chain:
-            x = fn(x)
-        return x
-
-    return composed
-
-
-class _Timed:
-    """Something to time: a callable running the scenario once, with its inner loop count."""
-
-    def __init__(self, name: str, run_once: Callable[[], Any]) -> None:
-        self.name = name
-        self.run_once = run_once
-        self.inner = 1
-        self.samples: list[float] = []
-
-    def calibrate(self) -> None:
-        t0 = time.perf_counter_ns()
-        self.run_once()
-        once = max(time.perf_counter_ns() - t0, 1)
-        self.inner = max(1, min(10_000, MIN_SAMPLE_NS // once))
-
-    def sample(self) -> None:
-        run_once, inner = self.run_once, self.inner
-        t0 = time.perf_counter_ns()
-        for _ in range(inner):
-            run_once()
-        self.samples.append((time.perf_counter_ns() - t0) / inner)
 
 
 def check_scenario(scenario: Scenario) -> None:
@@ -128,12 +66,65 @@ def check_scenario(scenario: Scenario) -> None:
         prepared.run(scenario.items)
 
 
+@dataclass
+class Rounds:
+    """Samples of one metric, grouped by the fresh process (round) that measured them."""
+
+    groups: list[list[float]] = field(default_factory=list)
+
+    def add(self, samples: list[float]) -> None:
+        if samples:
+            self.groups.append([float(x) for x in samples])
+
+    @property
+    def flat(self) -> list[float]:
+        return [x for g in self.groups for x in g]
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(g) for g in self.groups]
+
+
+def worker_round(
+    scenario: Scenario,
+    runtimes: list[str],
+    samples: int,
+    init_samples: int,
+    warmup: int,
+    inner: dict[str, int] | None,
+    fused: bool = True,
+    native: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """One round of the in-process runtimes in a fresh worker process (see rmprof.bench.worker)."""
+    request = {
+        "manifest": str(Path(scenario.manifest_path).resolve()),
+        "input": str(Path(scenario.input_path).resolve()),
+        "runtimes": runtimes,
+        "fused": fused,
+        "samples": samples,
+        "init_samples": init_samples,
+        "warmup": warmup,
+        "inner": inner,
+        "native": native,
+    }
+    cmd = [sys.executable, "-m", "rmprof.bench.worker"]
+    proc = subprocess.run(cmd, input=json.dumps(request), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+        raise RmprofError(f"bench worker for {', '.join(runtimes)} failed: {tail[0][-300:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
-    """Every metric of one scenario for ``runtimes`` (plus the python-fused floor)."""
+    """Every metric of one scenario for ``runtimes`` (plus the python-fused floor).
+
+    Run and init times are measured in ``config.rounds`` rounds; each round is a fresh worker process for
+    the in-process runtimes (interleaved within it) and a fresh process of each binary, in alternating order,
+    so that every interval includes the noise between processes.
+    """
     check_scenario(scenario)
     say = config.progress
     items = scenario.items
-    text = scenario.manifest.text
     iterations = config.iterations or scenario.iterations
     expected = scenario.expected
     gaps: dict[str, str] = {}
@@ -148,7 +139,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             continue
         available.append(name)
         if rt.in_process:
-            prepared[name] = rt.prepare_text(text)
+            prepared[name] = rt.prepare_text(scenario.manifest.text)
 
     correct: dict[str, bool] = {}
     say(f"{scenario.name}: checking outputs of {', '.join(available)}")
@@ -169,42 +160,44 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         if name not in measured:
             prepared.pop(name).close()
 
-    timed = [_Timed(n, _bind(prepared[n].run, items)) for n in measured if n in prepared]
-    timed.append(_Timed(FUSED, _bind(fused_function(scenario), items)))
-    for t in timed:
-        for _ in range(config.warmup):
-            t.run_once()
-        t.calibrate()
-
+    in_process = [n for n in measured if n in prepared]
     binaries = [n for n in measured if n in BINARY_RUNTIMES]
-    binary_run: dict[str, list[float]] = {n: [] for n in binaries}
-    binary_init: dict[str, list[float]] = {n: [] for n in binaries}
-    vm_init: dict[str, list[float]] = {n: [] for n in binaries}
+    n_rounds = max(1, min(config.rounds, iterations))
+    per_round = -(-iterations // n_rounds)
+    init_per_round = -(-config.init_samples // n_rounds) if config.init_samples else 0
+    run = {n: Rounds() for n in [*in_process, *binaries, FUSED]}
+    init = {n: Rounds() for n in [*in_process, *binaries]}
+    vm_init = {n: Rounds() for n in binaries}
     binary_alloc: dict[str, Any] = {}
-    chunks = config.binary_chunks if binaries else 0
-    chunk_every = max(1, iterations // chunks) if chunks else 0
-    say(f"{scenario.name}: timing runs ({iterations} samples each, interleaved)")
-    for i in range(iterations):
-        for t in timed:
-            t.sample()
-        if chunk_every and i % chunk_every == 0:
-            for name in binaries:
-                doc = _binary_chunk(scenario, max(1, iterations // chunks), name)
-                binary_run[name].extend(doc["run_ns"])
-                binary_init[name].append(doc["init_ns"])
+    inner: dict[str, int] | None = None
+    # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
+    cold: dict[str, list[float]] = {n: [] for n in measured}
+    for r in range(n_rounds):
+        say(f"{scenario.name}: round {r + 1}/{n_rounds} ({per_round} run samples per runtime, fresh processes)")
+        steps: list[str | None] = [None, *binaries]  # None: the worker round of the in-process runtimes
+        if r % 2:
+            steps.reverse()  # alternate who goes first, so that no runtime always follows the same one
+        for step in steps:
+            if step is None:
+                doc = worker_round(scenario, in_process, per_round, init_per_round, config.warmup, inner)
+                inner = doc["inner"]  # the first round calibrates; later rounds time the same loops
+                for name, xs in doc["run_ns"].items():
+                    run[name].add(xs)
+                for name, xs in doc["init_ns"].items():
+                    init[name].add(xs)
+            else:
+                doc = _binary_chunk(scenario, per_round, step)
+                run[step].add(doc["run_ns"])
+                init[step].add([doc["init_ns"]])
                 if doc.get("vm_init_ns") is not None:
-                    vm_init[name].append(doc["vm_init_ns"])
-                binary_alloc[name] = doc.get("alloc", binary_alloc.get(name))
-
-    say(f"{scenario.name}: timing initialization")
-    init_samples: dict[str, list[float]] = {n: [] for n in prepared}
-    for _ in range(config.init_samples):
-        for name in prepared:
-            rt = get_runtime(name)
-            t0 = time.perf_counter_ns()
-            p = rt.prepare_text(text)
-            init_samples[name].append(time.perf_counter_ns() - t0)
-            p.close()
+                    vm_init[step].add([doc["vm_init_ns"]])
+                binary_alloc[step] = doc.get("alloc", binary_alloc.get(step))
+        for _ in range(_share(config.cold_starts, r, n_rounds)):
+            for name in measured:
+                elapsed, init_ns = _cold_start(_child_command(name, scenario, 1), name in BINARY_RUNTIMES)
+                cold[name].append(elapsed)
+                if init_ns is not None:
+                    init[name].add([init_ns])
 
     say(f"{scenario.name}: measuring memory")
     alloc_peak = {n: _alloc_peak(prepared[n].run, items) for n in prepared}
@@ -214,53 +207,43 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         if alloc is not None:
             alloc_peak[name] = alloc.get("run_peak_heap_bytes")
     rss = {n: _peak_rss(_child_command(n, scenario, iterations)) for n in measured}
-
-    say(f"{scenario.name}: cold starts ({config.cold_starts} fresh processes per runtime)")
-    cold: dict[str, list[float]] = {n: [] for n in measured}
-    for _ in range(config.cold_starts):
-        for name in measured:
-            elapsed, init_ns = _cold_start(_child_command(name, scenario, 1), name in BINARY_RUNTIMES)
-            cold[name].append(elapsed)
-            if init_ns is not None:
-                binary_init[name].append(init_ns)
-
     for p in prepared.values():
         p.close()
 
     results: dict[str, Any] = {}
-    run_samples = {t.name: t.samples for t in timed}
-    for name in binaries:
-        if binary_run[name]:
-            run_samples[name] = binary_run[name]
-        if binary_init[name]:
-            init_samples[name] = binary_init[name]
     code_nodes = sum(1 for n in scenario.manifest.nodes if n.node_type == "PythonNode")
+    seed = config.seed
     for name in [*measured, FUSED]:
-        entry: dict[str, Any] = {"inner_loops": next((t.inner for t in timed if t.name == name), 1)}
-        if name in run_samples:
-            entry["run"] = stats.summarize(run_samples[name], "ns", seed=config.seed)
+        entry: dict[str, Any] = {"inner_loops": (inner or {}).get(name, 1)}
+        if run[name].groups:
+            entry["run"] = stats.summarize(run[name].flat, "ns", seed=seed, sizes=run[name].sizes)
             entry["throughput"] = _throughput(entry["run"], len(items))
-        if init_samples.get(name):
-            entry["init"] = stats.summarize(init_samples[name], "ns", seed=config.seed)
-        if vm_init.get(name):
+        if name in init and init[name].groups:
+            entry["init"] = stats.summarize(init[name].flat, "ns", seed=seed, sizes=init[name].sizes)
+        if name in vm_init and vm_init[name].groups:
             # The RustPython VM's start-up alone (part of init).
-            entry["vm_init"] = stats.summarize(vm_init[name], "ns", seed=config.seed)
+            entry["vm_init"] = stats.summarize(vm_init[name].flat, "ns", seed=seed, sizes=vm_init[name].sizes)
         if code_nodes and items and "run" in entry:
             # PythonNode calls per run = items x PythonNodes: the run's cost per call (other nodes included).
             calls = len(items) * code_nodes
-            run = entry["run"]
-            entry["per_call_ns"] = {"median": run["median"] / calls, "ci95": [v / calls for v in run["ci95"]]}
+            r = entry["run"]
+            entry["per_call_ns"] = {"median": r["median"] / calls, "ci95": [v / calls for v in r["ci95"]]}
         if cold.get(name):
-            entry["cold_start"] = stats.summarize(cold[name], "ns", seed=config.seed)
+            entry["cold_start"] = stats.summarize(cold[name], "ns", seed=seed)
         entry["memory"] = {
             "run_alloc_peak_bytes": alloc_peak.get(name),
             "native_heap_peak_bytes": native_peak.get(name),
             "process_peak_rss_bytes": rss.get(name),
         }
         entry["samples"] = {
-            "run_ns": run_samples.get(name, []),
-            "init_ns": init_samples.get(name, []),
+            "run_ns": run[name].flat,
+            "init_ns": init[name].flat if name in init else [],
             "cold_start_ns": cold.get(name, []),
+        }
+        # Which fresh process measured which samples (cold starts: one process each).
+        entry["round_sizes"] = {
+            "run_ns": run[name].sizes,
+            "init_ns": init[name].sizes if name in init else [],
         }
         results[name] = entry
 
@@ -271,11 +254,17 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         "nodes": len(scenario.manifest.nodes),
         "items": len(items),
         "iterations": iterations,
+        "rounds": n_rounds,
         "correct": correct,
         "gaps": gaps,
         "runtimes": results,
         "speedups": _speedups(results, config.seed),
     }
+
+
+def _share(total: int, r: int, n: int) -> int:
+    """Round ``r``'s part of ``total`` spread evenly over ``n`` rounds."""
+    return total * (r + 1) // n - total * r // n
 
 
 def _bind(fn: Callable[[list[Any]], Any], items: list[Any]) -> Callable[[], Any]:
@@ -306,7 +295,11 @@ def _speedups(results: dict[str, Any], seed: int) -> dict[str, Any]:
         for metric, key in (("run", "run_ns"), ("init", "init_ns"), ("cold_start", "cold_start_ns")):
             num, den = base["samples"][key], entry["samples"][key]
             if num and den and min(den) > 0:
-                point, lo, hi = stats.ratio_ci(num, den, seed=seed)
+                # Measured in the same rounds (same worker, or the binary right beside it): paired by round.
+                num_sizes, den_sizes = sample_sizes(base, key), sample_sizes(entry, key)
+                point, lo, hi = stats.ratio_ci(
+                    num, den, seed=seed, num_sizes=num_sizes, den_sizes=den_sizes, paired=True
+                )
                 per_metric[metric] = {"speedup": point, "ci95": [lo, hi], "n": [len(num), len(den)]}
         b_mem = base["memory"]["run_alloc_peak_bytes"]
         r_mem = _run_memory(entry["memory"])
@@ -314,6 +307,14 @@ def _speedups(results: dict[str, Any], seed: int) -> dict[str, Any]:
             per_metric["memory"] = {"reduction": 1 - r_mem / b_mem, "baseline_bytes": b_mem, "bytes": r_mem}
         out[name] = per_metric
     return out
+
+
+def sample_sizes(entry: dict[str, Any], key: str) -> list[int] | None:
+    """Round sizes of ``entry["samples"][key]`` when recorded and consistent, else None (independent samples)."""
+    sizes = (entry.get("round_sizes") or {}).get(key)
+    samples = (entry.get("samples") or {}).get(key) or []
+    valid = isinstance(sizes, list) and sizes and all(isinstance(k, int) and k > 0 for k in sizes)
+    return sizes if valid and sum(sizes) == len(samples) else None
 
 
 def _run_memory(memory: dict[str, Any]) -> int | None:
@@ -388,6 +389,14 @@ def _binary_chunk(scenario: Scenario, iterations: int, name: str) -> dict[str, A
     return _run_binary(scenario, name, "--iterations", str(iterations), "--warmup", "2", "--no-outputs")
 
 
+def binary_round(binary: Path, scenario: Scenario, iterations: int) -> dict[str, Any]:
+    """One round of a binary given by path (a saved baseline's build, say): its JSON document."""
+    cmd = [str(binary), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path)]
+    cmd += ["--iterations", str(iterations), "--warmup", "2", "--no-outputs", "--allow-code"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
+
+
 def _peak_rss(cmd: list[str]) -> int | None:
     """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
@@ -444,6 +453,7 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
             "config": {
                 "iterations": config.iterations,
                 "warmup": config.warmup,
+                "rounds": config.rounds,
                 "init_samples": config.init_samples,
                 "cold_starts": config.cold_starts,
                 "seed": config.seed,

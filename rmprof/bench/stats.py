@@ -18,6 +18,16 @@ Conventions:
   excludes zero change, the p-value and the interval never contradict each other, and no
   extra resampling is needed. (A permutation test was rejected: a Python-level shuffle of
   400 samples costs ~0.2 ms, i.e. ~0.5 s for 2000 permutations.)
+* Samples may come in *rounds*: groups measured in one fresh process each. On a shared machine
+  most wall-time noise lies between processes (address-space layout, frequency, neighbours), so
+  a bootstrap that treats every sample as independent draws intervals far narrower than a rerun's
+  spread. With rounds, every interval comes from a two-stage (hierarchical) bootstrap: resample
+  the rounds with replacement, then the samples within each chosen round. Resampling both levels
+  slightly overstates the within-round part (Davison & Hinkley 1997, sec. 3.8), which errs on the
+  side of covering a rerun. One sample per round is the ordinary bootstrap.
+* Two groups measured in the same rounds (runtimes interleaved in one process, or a binary run
+  right after it) are *paired*: their ratio is bootstrapped by resampling round indices jointly,
+  so drift shared by both cancels, as in a paired test.
 """
 
 import bisect
@@ -33,6 +43,7 @@ __all__ = [
     "SEVERE_K",
     "TUKEY_K",
     "VERDICTS",
+    "beyond_threshold_p",
     "bootstrap_ci",
     "classify_outliers",
     "compare",
@@ -41,11 +52,14 @@ __all__ = [
     "format_percent",
     "format_ratio",
     "format_time",
+    "holm",
     "iqr",
     "mad",
     "median",
     "percentile",
     "ratio_ci",
+    "rounds_ci",
+    "split_rounds",
     "summarize",
     "tukey_fences",
     "tukey_outliers",
@@ -56,6 +70,9 @@ __all__ = [
 NOISY_REL_CI_WIDTH = 0.10
 # Below this many samples the bootstrap interval of a median is too coarse to trust.
 MIN_SAMPLES = 10
+# Below this many rounds (fresh processes) an interval cannot see between-process noise well: with
+# samples that are all independent (one per round) the rule is MIN_SAMPLES again.
+MIN_ROUNDS = 5
 # Tukey's classic fence multipliers: beyond 1.5 IQR is a mild outlier, beyond 3 IQR severe.
 TUKEY_K = 1.5
 SEVERE_K = 3.0
@@ -184,6 +201,62 @@ def _check_bootstrap_args(confidence: float, resamples: int) -> None:
         raise ValueError(f"resamples must be >= 1, got {resamples!r}")
 
 
+Rounds = Sequence[Sequence[float]]
+
+
+def split_rounds(xs: Sequence[float], sizes: Sequence[int] | None) -> list[list[float]]:
+    """``xs`` cut into consecutive rounds of ``sizes`` (each sample its own round when sizes is None)."""
+    if sizes is None:
+        return [[x] for x in xs]
+    if sum(sizes) != len(xs) or any(k < 1 for k in sizes):
+        raise ValueError(f"round sizes {list(sizes)} do not partition {len(xs)} samples")
+    out, start = [], 0
+    for k in sizes:
+        out.append(list(xs[start : start + k]))
+        start += k
+    return out
+
+
+def _pooled_resample(rounds: Rounds, picked: Sequence[int], choices: Callable) -> list[float]:
+    """Sorted pool of one two-stage resample: the rounds at ``picked``, each resampled within."""
+    pool: list[float] = []
+    for i in picked:
+        r = rounds[i]
+        pool.extend(r if len(r) == 1 else choices(r, k=len(r)))
+    pool.sort()
+    return pool
+
+
+def _rounds_medians(rounds: Rounds, resamples: int, seed: int, partner: Rounds | None = None) -> list[float]:
+    """Bootstrap distribution of the pooled median (or of median(rounds)/median(partner) when a paired
+    ``partner`` with the same number of rounds is given), two-stage."""
+    rng = random.Random(seed)
+    choices, randrange = rng.choices, rng.randrange
+    n = len(rounds)
+    out = []
+    for _ in range(resamples):
+        picked = [randrange(n) for _ in range(n)]
+        value = _median_sorted(_pooled_resample(rounds, picked, choices))
+        if partner is not None:
+            value /= _median_sorted(_pooled_resample(partner, picked, choices))
+        out.append(value)
+    out.sort()
+    return out
+
+
+def rounds_ci(rounds: Rounds, confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Two-stage bootstrap interval (lo, hi) of the pooled median of samples measured in rounds."""
+    if not rounds or any(len(r) == 0 for r in rounds):
+        raise ValueError("rounds must be non-empty lists of samples")
+    _check_bootstrap_args(confidence, resamples)
+    flat = [x for r in rounds for x in r]
+    if min(flat) == max(flat):
+        return flat[0], flat[0]
+    if all(len(r) == 1 for r in rounds):
+        return bootstrap_ci(flat, median, confidence, resamples, seed)
+    return _interval(_rounds_medians(rounds, resamples, seed), confidence)
+
+
 def _interval(sorted_stats: Sequence[float], confidence: float) -> tuple[float, float]:
     alpha = 1.0 - confidence
     return (
@@ -219,16 +292,23 @@ def bootstrap_ci(
     return _interval(stats, confidence)
 
 
-def _ratio_distribution(num: Sequence[float], den: Sequence[float], resamples: int, seed: int) -> list[float]:
-    """Sorted bootstrap distribution of median(num)/median(den), groups resampled independently."""
-    a = list(num)
-    b = list(den)
-    na, nb = len(a), len(b)
+def _ratio_distribution(num: Rounds, den: Rounds, resamples: int, seed: int, paired: bool = False) -> list[float]:
+    """Sorted bootstrap distribution of median(num)/median(den) over rounds: jointly resampled round
+    indices when ``paired`` (same number of rounds), else each group on its own."""
+    if paired and len(num) == len(den) and len(num) > 1:
+        return _rounds_medians(num, resamples, seed, partner=den)
     rng = random.Random(seed)
     choices = rng.choices
-    ratios = [
-        _median_sorted(sorted(choices(a, k=na))) / _median_sorted(sorted(choices(b, k=nb))) for _ in range(resamples)
-    ]
+    flat_a = [x for r in num for x in r] if all(len(r) == 1 for r in num) else None
+    flat_b = [x for r in den for x in r] if all(len(r) == 1 for r in den) else None
+    ia, ib = range(len(num)), range(len(den))
+
+    def pooled_median(rounds: Rounds, flat: list[float] | None, idx: range) -> float:
+        if flat is not None:  # one sample per round: the ordinary bootstrap, without the index detour
+            return _median_sorted(sorted(choices(flat, k=len(flat))))
+        return _median_sorted(_pooled_resample(rounds, choices(idx, k=len(idx)), choices))
+
+    ratios = [pooled_median(num, flat_a, ia) / pooled_median(den, flat_b, ib) for _ in range(resamples)]
     ratios.sort()
     return ratios
 
@@ -248,12 +328,17 @@ def ratio_ci(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    num_sizes: Sequence[int] | None = None,
+    den_sizes: Sequence[int] | None = None,
+    paired: bool = False,
 ) -> tuple[float, float, float]:
-    """Return (point, lo, hi) for median(num)/median(den), bootstrapping each group independently."""
+    """Return (point, lo, hi) for median(num)/median(den); samples grouped in rounds of ``*_sizes``
+    (see the module docstring), paired by round index when ``paired`` and the round counts match."""
     _check_ratio_groups(num, den)
     _check_bootstrap_args(confidence, resamples)
     point = median(num) / median(den)
-    lo, hi = _interval(_ratio_distribution(num, den, resamples, seed), confidence)
+    dist = _ratio_distribution(split_rounds(num, num_sizes), split_rounds(den, den_sizes), resamples, seed, paired)
+    lo, hi = _interval(dist, confidence)
     return point, lo, hi
 
 
@@ -275,13 +360,16 @@ def summarize(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    sizes: Sequence[int] | None = None,
 ) -> dict[str, object]:
-    """Summarize samples: robust location/spread, median CI, flagged outliers, noise warning."""
+    """Summarize samples: robust location/spread, median CI (two-stage over rounds of ``sizes`` when
+    given), flagged outliers, noise warning."""
     _require_samples(xs)
     s = sorted(xs)
     n = len(s)
     med = _median_sorted(s)
-    lo, hi = bootstrap_ci(xs, median, confidence, resamples, seed)
+    rounds = split_rounds(xs, sizes)
+    lo, hi = rounds_ci(rounds, confidence, resamples, seed)
     rel_width = _relative_width(lo, hi, med)
 
     warnings: list[str] = []
@@ -296,6 +384,7 @@ def summarize(
 
     return {
         "n": n,
+        "rounds": len(rounds),
         "unit": unit,
         "median": med,
         "mean": statistics.fmean(s),
@@ -346,11 +435,60 @@ def _inverted_p_value(sorted_stats: Sequence[float], null: float) -> float:
 
 
 def _verdict(change: float, significant: bool, noise_threshold: float) -> str:
+    """Verdict of an exact change (a deterministic count: the interval is the point)."""
     if not significant:
         return "no change"
     if abs(change) < noise_threshold:
         return "within noise"
     return "improved" if change < 0 else "regressed"
+
+
+def _interval_verdict(lo: float, hi: float, significant: bool, noise_threshold: float) -> str:
+    """Verdict of a sampled change: improved/regressed only when the whole interval clears the threshold.
+
+    A point beyond the threshold with an interval reaching back inside it is not evidence of a change
+    that large: on a shared machine it is how identical builds differ.
+    """
+    if not significant:
+        return "no change"
+    if lo > noise_threshold:
+        return "regressed"
+    if hi < -noise_threshold:
+        return "improved"
+    return "within noise"
+
+
+def _normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def beyond_threshold_p(sorted_ratios: Sequence[float], noise_threshold: float) -> float:
+    """Two-sided-equivalent p-value of "the ratio is at most 1 + threshold" (a regression within the threshold).
+
+    From a normal fit to the bootstrap distribution of log(ratio), so that p-values far in the tail stay
+    resolvable for a multiple-comparison correction (the resamples alone bottom out at 1/(B+1)). Doubled so
+    that, like the interval, p < 1 - confidence when the lower bound clears the threshold.
+    """
+    logs = [math.log(r) for r in sorted_ratios]
+    mean = statistics.fmean(logs)
+    sd = statistics.pstdev(logs)
+    bound = math.log1p(noise_threshold)
+    if sd == 0:
+        return 0.0 if mean > bound else 1.0
+    return min(1.0, 2.0 * _normal_sf((mean - bound) / sd))
+
+
+def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down procedure: which hypotheses are rejected at family-wise error rate ``alpha``."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    rejected = [False] * len(p_values)
+    m = len(p_values)
+    for rank, i in enumerate(order):
+        if p_values[i] >= alpha / (m - rank):
+            break
+        rejected[i] = True
+    return rejected
 
 
 def compare(
@@ -360,8 +498,16 @@ def compare(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    before_sizes: Sequence[int] | None = None,
+    after_sizes: Sequence[int] | None = None,
+    paired: bool = False,
 ) -> dict[str, object]:
-    """Compare two sample sets (lower is better) by their medians, Criterion.rs style."""
+    """Compare two sample sets (lower is better) by their medians, Criterion.rs style.
+
+    Samples may come in rounds (``*_sizes``, see the module docstring); ``paired`` pairs the rounds of the
+    two sides by index (both measured alternately in one session). ``p_beyond`` is the p-value of "no
+    regression beyond the threshold" that a gate corrects for multiple comparisons (see ``holm``).
+    """
     _check_ratio_groups(after, before)
     _check_bootstrap_args(confidence, resamples)
     if noise_threshold < 0:
@@ -370,24 +516,31 @@ def compare(
     med_after = median(after)
     change = med_after / med_before - 1.0
 
-    ratios = _ratio_distribution(after, before, resamples, seed)
+    b_rounds, a_rounds = split_rounds(before, before_sizes), split_rounds(after, after_sizes)
+    ratios = _ratio_distribution(a_rounds, b_rounds, resamples, seed, paired)
     lo, hi = _interval(ratios, confidence)
     p_value = _inverted_p_value(ratios, 1.0)
     alpha = 1.0 - confidence
-    verdict = _verdict(change, p_value < alpha, noise_threshold)
+    verdict = _interval_verdict(lo - 1.0, hi - 1.0, p_value < alpha, noise_threshold)
     warning = None
-    if min(len(before), len(after)) < MIN_SAMPLES:
-        # The bootstrap cannot see variance it was never shown: with a handful of samples
-        # (one, at the extreme) any difference looks significant, so say so next to the verdict.
-        warning = f"only {len(before)} samples before / {len(after)} after: verdict is unreliable"
+    grouped = any(len(r) > 1 for r in (*b_rounds, *a_rounds))
+    if min(len(b_rounds), len(a_rounds)) < (MIN_ROUNDS if grouped else MIN_SAMPLES):
+        # The bootstrap cannot see variance it was never shown: with a handful of processes (one, at the
+        # extreme) any difference looks significant, so say so next to the verdict.
+        what = "rounds" if grouped else "samples"
+        warning = f"only {len(b_rounds)} {what} before / {len(a_rounds)} after: verdict is unreliable"
     return {
         "before_median": med_before,
         "after_median": med_after,
         "n_before": len(before),
         "n_after": len(after),
+        "rounds_before": len(b_rounds),
+        "rounds_after": len(a_rounds),
+        "paired": paired and len(b_rounds) == len(a_rounds) and len(a_rounds) > 1,
         "change": change,
         "ci95": [lo - 1.0, hi - 1.0],
         "p_value": p_value,
+        "p_beyond": beyond_threshold_p(ratios, noise_threshold),
         "confidence": confidence,
         "noise_threshold": noise_threshold,
         "verdict": verdict,

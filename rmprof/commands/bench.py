@@ -12,6 +12,7 @@ from rmprof.commands.common import (
     check_code_allowed,
     echo_json,
     resolve_scenario,
+    rounds_option,
     scenario_options,
     write_json_atomic,
 )
@@ -52,6 +53,7 @@ def select_scenarios(name: str, allow_code: bool = False) -> list:
 @click.option(
     "--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime (default: the scenario's)."
 )
+@rounds_option
 @click.option("--cold-starts", type=click.IntRange(min=3), default=12, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON results here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON results instead of the table.")
@@ -64,6 +66,7 @@ def bench(
     expected: str | None,
     runtimes: tuple[str, ...],
     iterations: int | None,
+    rounds: int,
     cold_starts: int,
     output: Path | None,
     as_json: bool,
@@ -77,7 +80,7 @@ def bench(
     if not (scenario or manifest or input_path):
         scenario = "all"
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
-    config = BenchConfig(iterations=iterations, cold_starts=cold_starts, progress=Progress(quiet))
+    config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=Progress(quiet))
     doc = run_bench(scenarios, list(runtimes) or None, config)
     if output:
         write_json_atomic(output, doc)

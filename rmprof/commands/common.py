@@ -49,6 +49,17 @@ def check_code_allowed(manifests: Any, allow_code: bool) -> None:
             )
 
 
+def rounds_option(func: F) -> F:
+    """--rounds: fresh processes per runtime that the run and init samples are spread over."""
+    return click.option(
+        "--rounds",
+        type=click.IntRange(min=2),
+        default=10,
+        show_default=True,
+        help="Fresh processes per runtime that the samples are spread over; intervals include the noise between them.",
+    )(func)
+
+
 def scenario_options(with_all: bool = False) -> Callable[[F], F]:
     """--scenario NAME|DIR (or ``all`` where several are accepted), or --manifest FILE with --input FILE
     (and optional --expected FILE)."""

@@ -12,6 +12,7 @@ from rmprof.commands.common import (
     Progress,
     allow_code_option,
     default_runtimes,
+    rounds_option,
     scenario_options,
     write_json_atomic,
 )
@@ -35,6 +36,7 @@ def _profiler_names() -> tuple[str, ...]:
     "callgrind, massif; 'none' for the bench alone.",
 )
 @click.option("--iterations", "-n", type=click.IntRange(min=3), help="Bench run samples per runtime.")
+@rounds_option
 @click.option(
     "--min-samples",
     type=click.IntRange(min=10),
@@ -61,6 +63,7 @@ def profile(
     runtimes: tuple[str, ...],
     profilers: tuple[str, ...],
     iterations: int | None,
+    rounds: int,
     min_samples: int,
     out_dir: Path | None,
     save_baseline: str | None,
@@ -100,6 +103,7 @@ def profile(
             min_samples,
             say,
             bool(profilers),
+            rounds=rounds,
         )
         entry = {"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)}
         if save_baseline:
@@ -129,6 +133,7 @@ def profile_scenario(
     min_samples: int,
     say,
     explicit: bool = False,
+    rounds: int = 10,
 ) -> Path:
     """One scenario: bench, profile, analyse, write results.json and render report.html."""
     from rmprof import __version__
@@ -143,7 +148,7 @@ def profile_scenario(
     (run_dir / PROFILES).mkdir(exist_ok=True)
     (run_dir / RAW).mkdir(exist_ok=True)
     say(f"{sc.name}: benchmarking {', '.join(runtimes)}")
-    bench = run_bench([sc], runtimes, BenchConfig(iterations=iterations, progress=say))
+    bench = run_bench([sc], runtimes, BenchConfig(iterations=iterations, rounds=rounds, progress=say))
     write_json_atomic(run_dir / RAW / "bench.json", bench)
     profiled = {"profiles": [], "gaps": []}
     if profilers:

@@ -60,6 +60,8 @@ MEMORY_METRICS = {
     "process_peak_rss_bytes": "process peak RSS",
 }
 CALLGRIND = "callgrind"
+# Family-wise error rate of the gate over every sampled row it judges (Holm's procedure).
+GATE_ALPHA = 0.05
 # The fused comprehension is a reference floor that no pipeline change touches: its drift is pure machine
 # noise, so it is reported but never allowed to fail the gate.
 REFERENCE_RUNTIMES = ("python-fused",)
@@ -103,47 +105,69 @@ def _check_bench(doc: Any, where: Path) -> dict[str, Any]:
 
 
 def load_side(path: str | Path) -> dict[str, Any]:
-    """One side of a comparison: a run directory, its results.json, or an ``rmprof bench -o`` file."""
+    """One side of a comparison: a run directory (one scenario, or the folder of an ``--scenario all`` run
+    holding one run directory per scenario), its results.json, or an ``rmprof bench -o`` file."""
     from rmprof.run_dir import RESULTS, load_results
 
     path = Path(path)
     if path.is_dir():
-        results = load_results(path)
-        run_dir: Path | None = path
-        where = path / RESULTS
-    elif path.is_file():
+        if not (path / RESULTS).is_file():
+            subdirs = sorted(d for d in path.iterdir() if d.is_dir() and (d / RESULTS).is_file())
+            if subdirs:
+                return _merge_runs(path, [(d, load_results(d)) for d in subdirs])
+        return _merge_runs(path, [(path, load_results(path))])
+    if path.is_file():
         doc = _read_json(path)
         schema = doc.get("schema") if isinstance(doc, dict) else None
         if schema == RUN_SCHEMA:
-            results, run_dir, where = doc, path.parent, path
-        elif schema == BENCH_SCHEMA:
+            return _merge_runs(path, [(path.parent, doc)], where=path)
+        if schema == BENCH_SCHEMA:
             bench = _check_bench(doc, path)
-            return _side(path, "bench", None, bench, [], bench.get("created_unix"))
-        else:
-            raise RmprofError(
-                f"{path}: not an rmprof run or bench results file (schema {RUN_SCHEMA!r} or {BENCH_SCHEMA!r} expected)"
-            )
-    elif path.exists():
+            scenarios = [_scenario_part(sc, None, []) for sc in bench["scenarios"]]
+            return _side(path, "bench", scenarios, bench.get("environment"), bench.get("created_unix"))
+        raise RmprofError(
+            f"{path}: not an rmprof run or bench results file (schema {RUN_SCHEMA!r} or {BENCH_SCHEMA!r} expected)"
+        )
+    if path.exists():
         raise RmprofError(f"{path}: not a run directory or a results file")
-    else:
-        raise RmprofError(f"{path}: no such file or directory")
-    bench = _check_bench(results.get("bench"), where)
-    profiles = results.get("profiles") if isinstance(results.get("profiles"), list) else []
-    return _side(path, "run", run_dir, bench, profiles, results.get("created_unix"))
+    raise RmprofError(f"{path}: no such file or directory")
 
 
-def _side(
-    path: Path, kind: str, run_dir: Path | None, bench: dict[str, Any], profiles: list[Any], created: Any
-) -> dict[str, Any]:
-    """The loaded side: where it came from, its bench document and its profile summaries."""
+def _merge_runs(path: Path, runs: list[tuple[Path, dict[str, Any]]], where: Path | None = None) -> dict[str, Any]:
+    """A side made of one or more run directories' results (one scenario each)."""
+    from rmprof.run_dir import RESULTS
+
+    scenarios, env, created = [], None, None
+    for run_dir, results in runs:
+        bench = _check_bench(results.get("bench"), where or run_dir / RESULTS)
+        profiles = results.get("profiles") if isinstance(results.get("profiles"), list) else []
+        for sc in bench["scenarios"]:
+            scenarios.append(_scenario_part(sc, run_dir, profiles if len(bench["scenarios"]) == 1 else []))
+        env = env or bench.get("environment")
+        c = results.get("created_unix")
+        created = c if created is None else min(created, c) if isinstance(c, int | float) else created
+    return _side(path, "run", scenarios, env, created)
+
+
+def _scenario_part(entry: dict[str, Any], run_dir: Path | None, profiles: list[Any]) -> dict[str, Any]:
+    """One scenario of a side: its bench entry, the run directory holding its profiles, their summaries."""
+    return {
+        "scenario": entry["scenario"],
+        "entry": entry,
+        "run_dir": str(run_dir) if run_dir is not None else None,
+        "profiles": [p for p in profiles if isinstance(p, dict)],
+    }
+
+
+def _side(path: Path, kind: str, scenarios: list[dict[str, Any]], environment: Any, created: Any) -> dict[str, Any]:
+    """The loaded side: where it came from, its scenarios and the environment it was measured in."""
     return {
         "path": str(path),
         "kind": kind,
-        "run_dir": str(run_dir) if run_dir is not None else None,
         "label": path.resolve().name or str(path),
         "created_unix": created if isinstance(created, int | float) else None,
-        "bench": bench,
-        "profiles": [p for p in profiles if isinstance(p, dict)],
+        "environment": environment if isinstance(environment, dict) else {},
+        "scenarios": scenarios,
     }
 
 
@@ -180,7 +204,7 @@ def _row(
         "metric": metric,
         "label": label,
         "unit": unit,
-        "method": "exact" if exact else "bootstrap",
+        "method": "exact" if exact else "paired bootstrap" if result.get("paired") else "bootstrap",
         "gated": gated,
         "gate_note": gate_note,
         "before": result["before"] if exact else result["before_median"],
@@ -190,6 +214,9 @@ def _row(
         "change": _finite(change),
         "ci95": result.get("ci95"),
         "p_value": result.get("p_value"),
+        "p_beyond": result.get("p_beyond"),
+        "rounds": None if exact else [result.get("rounds_before"), result.get("rounds_after")],
+        "paired": bool(result.get("paired")),
         "verdict": result["verdict"],
         "message": result["message"],
         "warning": warning,
@@ -208,9 +235,17 @@ def _usable(samples: Any) -> list[float] | None:
 
 
 def _compare_runtime(
-    scenario: str, runtime: str, before: dict[str, Any], after: dict[str, Any], threshold: float, skipped: list
+    scenario: str,
+    runtime: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    threshold: float,
+    floors: dict[str, float],
+    skipped: list,
 ) -> list[dict[str, Any]]:
-    """Time metrics (bootstrap on raw samples) and memory figures (exact) of one scenario × runtime."""
+    """Time metrics (bootstrap over rounds of samples) and memory figures (exact) of one scenario × runtime."""
+    from rmprof.bench.harness import sample_sizes
+
     rows: list[dict[str, Any]] = []
     reference = runtime in REFERENCE_RUNTIMES
     note = "reference floor, not gated" if reference else None
@@ -223,8 +258,17 @@ def _compare_runtime(
             side = "before" if xs is None else "after"
             skipped.append({"what": f"{scenario}/{runtime}/{metric}", "reason": f"no usable samples {side}"})
             continue
-        result = stats.compare(xs, ys, noise_threshold=threshold)
-        rows.append(_row(scenario, runtime, metric, label, "ns", not reference, result, note))
+        floor = floors.get(f"{scenario}/{runtime}/{metric}")
+        row_threshold = max(threshold, floor or 0.0)
+        result = stats.compare(
+            xs,
+            ys,
+            noise_threshold=row_threshold,
+            before_sizes=sample_sizes(before, key),
+            after_sizes=sample_sizes(after, key),
+        )
+        row = _row(scenario, runtime, metric, label, "ns", not reference, result, note)
+        rows.append(_with_floor(row, floor, row_threshold))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
     for key, label in MEMORY_METRICS.items():
         b, a = b_mem.get(key), a_mem.get(key)
@@ -235,6 +279,17 @@ def _compare_runtime(
         result["message"] = MEMORY_MESSAGES[result["verdict"]]
         rows.append(_row(scenario, runtime, f"memory.{key}", label, "bytes", False, result, "memory is informational"))
     return rows
+
+
+def _with_floor(row: dict[str, Any], floor: float | None, row_threshold: float) -> dict[str, Any]:
+    """The row with this machine's A/A noise floor and the threshold it was judged against."""
+    row["noise_floor"] = floor
+    row["threshold"] = row_threshold
+    change = row["change"]
+    row["below_floor"] = floor is not None and change is not None and abs(change) < floor
+    if row["below_floor"]:
+        row["message"] += f" Below this machine's A/A noise floor (±{100 * floor:.1f} %)."
+    return row
 
 
 def _instructions(summary: dict[str, Any]) -> int | None:
@@ -248,23 +303,16 @@ def _instructions(summary: dict[str, Any]) -> int | None:
     return int(value)
 
 
-def _scenario_of(side: dict[str, Any]) -> str | None:
-    """The scenario a run directory's profiles belong to (a run directory holds exactly one)."""
-    scenarios = side["bench"]["scenarios"]
-    return scenarios[0]["scenario"] if side["kind"] == "run" and len(scenarios) == 1 else None
-
-
 def _profile_key(summary: dict[str, Any]) -> tuple[str, str] | None:
     """(runtime, profiler) of a profile summary, None when it names neither."""
     runtime, profiler = summary.get("runtime"), summary.get("profiler")
     return (runtime, profiler) if isinstance(runtime, str) and isinstance(profiler, str) else None
 
 
-def _callgrind_rows(before: dict[str, Any], after: dict[str, Any], threshold: float) -> list[dict[str, Any]]:
-    """Exact instruction-count comparisons for every runtime callgrind profiled on both sides."""
-    scenario = _scenario_of(after)
-    if scenario is None or scenario != _scenario_of(before):
-        return []
+def _callgrind_rows(
+    scenario: str, before: dict[str, Any], after: dict[str, Any], threshold: float
+) -> list[dict[str, Any]]:
+    """Exact instruction-count comparisons for every runtime callgrind profiled in this scenario on both sides."""
     b = {k[0]: _instructions(p) for p in before["profiles"] if (k := _profile_key(p)) and k[1] == CALLGRIND}
     rows = []
     for p in after["profiles"]:
@@ -275,20 +323,68 @@ def _callgrind_rows(before: dict[str, Any], after: dict[str, Any], threshold: fl
         if a_count is None or b_count is None:
             continue
         result = stats.compare_exact(b_count, a_count, noise_threshold=threshold)
-        rows.append(_row(scenario, key[0], "instructions", "callgrind instructions", "instructions", True, result))
+        row = _row(scenario, key[0], "instructions", "callgrind instructions", "instructions", True, result)
+        row["signal"] = "instructions"
+        rows.append(row)
     return rows
 
 
-def _summary(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
-    """Verdict counts and the gate: it fails when any gated metric regressed beyond the threshold."""
+def _decide_signals(rows: list[dict[str, Any]]) -> list[str]:
+    """Instructions decide a runtime's run time where callgrind counted them; say where the signals disagree.
+
+    Wall time on a shared machine moves with its neighbours, an instruction count only with the code, so
+    where both exist the run-time row is shown but not gated. Returns the disagreements, worded.
+    """
+    counted = {(r["scenario"], r["runtime"]): r for r in rows if r["metric"] == "instructions"}
+    disagreements = []
+    for r in rows:
+        if r["metric"] != "run" or r["runtime"] in REFERENCE_RUNTIMES:
+            continue
+        instr = counted.get((r["scenario"], r["runtime"]))
+        if instr is None:
+            r["signal"] = "wall time" if r["gated"] else None
+            continue
+        r["gated"] = False
+        r["signal"] = None
+        r["gate_note"] = "decided by callgrind instructions (exact)"
+        moved = {v for v in (r["verdict"], instr["verdict"]) if v in ("improved", "regressed")}
+        if r["verdict"] != instr["verdict"] and moved:
+            text = (
+                f"{r['scenario']}/{r['runtime']}: wall time says {r['verdict']} "
+                f"({stats.format_percent(r['change'] or 0.0)}), instructions say {instr['verdict']} "
+                f"({stats.format_percent(instr['change'] or 0.0)}); instructions decide"
+            )
+            r["disagreement"] = instr["disagreement"] = text
+            disagreements.append(text)
+    return disagreements
+
+
+def _summary(rows: list[dict[str, Any]], threshold: float, disagreements: list[str]) -> dict[str, Any]:
+    """Verdict counts and the gate.
+
+    The gate fails on an exact (instruction) count beyond the threshold, or on a sampled time whose whole
+    95 % interval lies beyond its threshold (the larger of --threshold and the machine's noise floor) and
+    whose "regression beyond the threshold" survives Holm's correction over every sampled gated row.
+    """
     counts = dict.fromkeys(stats.VERDICTS, 0)
     gated_counts = dict.fromkeys(stats.VERDICTS, 0)
     for r in rows:
         counts[r["verdict"]] += 1
         if r["gated"]:
             gated_counts[r["verdict"]] += 1
-    # "regressed" already means significant and beyond the noise threshold (see stats._verdict).
-    regressions = [r["id"] for r in rows if r["gated"] and r["verdict"] == "regressed"]
+    sampled = [r for r in rows if r["gated"] and r["method"] != "exact"]
+    rejected = stats.holm([r.get("p_beyond", 1.0) for r in sampled], GATE_ALPHA)
+    for r, rej in zip(sampled, rejected, strict=True):
+        r["holm_rejected"] = rej
+    regressions = []
+    for r in rows:
+        if not r["gated"] or r["verdict"] != "regressed":
+            continue
+        if r["method"] == "exact" or r.get("holm_rejected"):
+            regressions.append(r["id"])
+        else:
+            r["gate_note"] = "beyond the threshold, but not after Holm's correction over every gated row"
+    decided_by = {r["id"]: r.get("signal") or ("instructions" if r["method"] == "exact" else "wall time") for r in rows}
     return {
         "counts": counts,
         "gated_counts": gated_counts,
@@ -297,7 +393,12 @@ def _summary(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
             "passed": not regressions,
             "threshold": threshold,
             "regressions": regressions,
+            "decided_by": {rid: decided_by[rid] for rid in regressions},
             "gated": sum(1 for r in rows if r["gated"]),
+            "gated_exact": sum(1 for r in rows if r["gated"] and r["method"] == "exact"),
+            "alpha": GATE_ALPHA,
+            "correction": f"Holm over {len(sampled)} sampled gated rows",
+            "disagreements": disagreements,
         },
     }
 
@@ -376,21 +477,21 @@ def diff_profiles(before: Profile, after: Profile) -> dict[str, Any]:
     }
 
 
-def _load_profile(side: dict[str, Any], summary: dict[str, Any]) -> Profile:
+def _load_profile(part: dict[str, Any], summary: dict[str, Any]) -> Profile:
     """The Profile of a profile summary's speedscope file (ValueError/OSError when unreadable)."""
     from rmprof.exporters.speedscope import from_speedscope
 
     rel = summary.get("file")
-    if not isinstance(rel, str) or side["run_dir"] is None:
+    if not isinstance(rel, str) or part["run_dir"] is None:
         raise ValueError("no speedscope file listed")
-    doc = json.loads((Path(side["run_dir"]) / rel).read_text(encoding="utf-8"))
+    doc = json.loads((Path(part["run_dir"]) / rel).read_text(encoding="utf-8"))
     return from_speedscope(doc, summary["runtime"], summary["profiler"], summary.get("kind", "cpu"))
 
 
-def _profile_diffs(before: dict[str, Any], after: dict[str, Any], skipped: list) -> list[dict[str, Any]]:
-    """A differential profile for each runtime × CPU profiler present in both runs."""
-    if before["kind"] != "run" or after["kind"] != "run":
-        return []
+def _profile_diffs(
+    scenario: str, before: dict[str, Any], after: dict[str, Any], skipped: list, prefix: str = ""
+) -> list[dict[str, Any]]:
+    """A differential profile for each runtime × CPU profiler present in one scenario of both runs."""
     b_cpu = {k: p for p in before["profiles"] if (k := _profile_key(p)) and p.get("kind", "cpu") == "cpu"}
     out = []
     for p in after["profiles"]:
@@ -399,17 +500,21 @@ def _profile_diffs(before: dict[str, Any], after: dict[str, Any], skipped: list)
             continue
         name = f"{key[0]}.{key[1]}"
         if key not in b_cpu:
-            skipped.append({"what": f"profile {name}", "reason": "only in after"})
+            skipped.append({"what": f"profile {prefix}{name}", "reason": "only in after"})
             continue
         try:
             b_prof, a_prof = _load_profile(before, b_cpu[key]), _load_profile(after, p)
         except (OSError, ValueError, KeyError) as exc:
-            skipped.append({"what": f"profile {name}", "reason": f"unreadable: {' '.join(str(exc).split())[:200]}"})
+            reason = f"unreadable: {' '.join(str(exc).split())[:200]}"
+            skipped.append({"what": f"profile {prefix}{name}", "reason": reason})
             continue
-        out.append(diff_profiles(b_prof, a_prof))
+        diff = diff_profiles(b_prof, a_prof)
+        diff["scenario"] = scenario
+        diff["name"] = f"{prefix}{diff['name']}"
+        out.append(diff)
     for key in b_cpu:
         if not any(_profile_key(p) == key for p in after["profiles"]):
-            skipped.append({"what": f"profile {key[0]}.{key[1]}", "reason": "only in before"})
+            skipped.append({"what": f"profile {prefix}{key[0]}.{key[1]}", "reason": "only in before"})
     return out
 
 
@@ -420,8 +525,8 @@ def _profile_diffs(before: dict[str, Any], after: dict[str, Any], skipped: list)
 
 def _environment(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Both environments field by field, with a warning for each differing CPU / Python / git commit."""
-    b = before["bench"].get("environment") or {}
-    a = after["bench"].get("environment") or {}
+    b = before["environment"]
+    a = after["environment"]
     fields, warnings = [], []
     for key in ENV_FIELDS:
         bv, av = b.get(key), a.get(key)
@@ -465,46 +570,68 @@ def _side_info(side: dict[str, Any]) -> dict[str, Any]:
         "kind": side["kind"],
         "label": side["label"],
         "created_unix": side["created_unix"],
-        "scenarios": [s["scenario"] for s in side["bench"]["scenarios"]],
-        "environment": side["bench"].get("environment") or {},
+        "scenarios": [s["scenario"] for s in side["scenarios"]],
+        "environment": side["environment"],
     }
 
 
-def compare_runs(before: dict[str, Any], after: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
-    """Compare two loaded sides (see ``load_side``): every shared scenario × runtime × metric, and profiles."""
+def compare_runs(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    threshold: float = DEFAULT_THRESHOLD,
+    floors: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Compare two loaded sides (see ``load_side``): every shared scenario × runtime × metric, and profiles.
+
+    ``floors`` maps ``scenario/runtime/metric`` to this machine's A/A noise floor (``rmprof calibrate``): a
+    time row is judged against the larger of ``threshold`` and its floor. Raises RmprofError (exit 2) when
+    the sides share nothing to compare: a gate that compared nothing must not pass.
+    """
     if not (isinstance(threshold, int | float) and math.isfinite(threshold) and threshold >= 0):
         raise RmprofError(f"threshold must be a non-negative number, got {threshold!r}")
+    floors = floors or {}
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
-    b_scenarios = {s["scenario"]: s for s in before["bench"]["scenarios"]}
-    a_names = [s["scenario"] for s in after["bench"]["scenarios"]]
-    for sc in after["bench"]["scenarios"]:
-        name = sc["scenario"]
-        if name not in b_scenarios:
+    profiles: list[dict[str, Any]] = []
+    b_parts = {s["scenario"]: s for s in before["scenarios"]}
+    a_names = [s["scenario"] for s in after["scenarios"]]
+    several = len(after["scenarios"]) > 1
+    for part in after["scenarios"]:
+        name = part["scenario"]
+        if name not in b_parts:
             skipped.append({"what": f"scenario {name}", "reason": "only in after"})
             continue
-        b_rts, a_rts = b_scenarios[name]["runtimes"], sc["runtimes"]
+        b_part = b_parts[name]
+        b_rts, a_rts = b_part["entry"]["runtimes"], part["entry"]["runtimes"]
         for runtime, a_entry in a_rts.items():
             if runtime not in b_rts:
                 skipped.append({"what": f"{name}/{runtime}", "reason": "only in after"})
                 continue
-            rows.extend(_compare_runtime(name, runtime, b_rts[runtime], a_entry, threshold, skipped))
+            rows.extend(_compare_runtime(name, runtime, b_rts[runtime], a_entry, threshold, floors, skipped))
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
-    skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_scenarios if n not in a_names)
-    rows.extend(_callgrind_rows(before, after, threshold))
+        rows.extend(_callgrind_rows(name, b_part, part, threshold))
+        if b_part["run_dir"] and part["run_dir"]:
+            profiles.extend(_profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
+    skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_parts if n not in a_names)
     if not rows:
-        skipped.append({"what": "everything", "reason": "the two sides share no scenario × runtime with samples"})
+        b_names = ", ".join(b_parts) or "none"
+        raise RmprofError(
+            f"nothing to compare: {before['path']} (scenarios: {b_names}) and {after['path']} "
+            f"(scenarios: {', '.join(a_names) or 'none'}) share no scenario × runtime with samples"
+        )
+    disagreements = _decide_signals(rows)
     environment = _environment(before, after)
     environment["warnings"].extend(_drift_warnings(rows))
     return {
         "schema": SCHEMA,
         "created_unix": time.time(),
         "threshold": threshold,
+        "noise_floor": {"applied": bool(floors), "floors": floors},
         "before": _side_info(before),
         "after": _side_info(after),
         "comparisons": rows,
-        "summary": _summary(rows, threshold),
-        "profiles": _profile_diffs(before, after, skipped),
+        "summary": _summary(rows, threshold, disagreements),
+        "profiles": profiles,
         "environment": environment,
         "skipped": skipped,
     }

@@ -1,0 +1,137 @@
+"""One round of the bench: a fresh process that times the in-process runtimes, interleaved.
+
+The parent starts one worker per round, so that every runtime is measured in several processes and the
+bench's intervals include the noise between processes (see ``rmprof.bench.stats``). The request is a JSON
+document on stdin; the answer one JSON line on stdout::
+
+    request:  {"manifest": path, "input": path, "runtimes": [name, ...], "fused": bool, "samples": k,
+               "init_samples": j, "warmup": w, "inner": {name: n} | null, "native": {runtime: path} | null}
+    answer:   {"run_ns": {name: [k floats]}, "init_ns": {name: [j floats]}, "inner": {name: n}}
+
+``native`` loads a runtime's extension module from another file (a saved baseline's build) under its usual
+module name, which is how ``rmprof compare --paired`` times two builds of the same runtime. Exit code 2 with
+one line on stderr when the scenario cannot be prepared or run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+# A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
+MIN_SAMPLE_NS = 200_000
+FUSED = "python-fused"
+# runtime -> the extension module it imports (see rmprof/runtimes/rust_inprocess.py)
+NATIVE_MODULES = {"rust": "rmprof._native", "rustpython-inproc": "rmprof._native_rustpython"}
+
+
+class Timed:
+    """Something to time: a callable running the scenario once, with its inner loop count."""
+
+    def __init__(self, name: str, run_once: Callable[[], Any], inner: int | None = None) -> None:
+        self.name = name
+        self.run_once = run_once
+        self.inner = inner or 1
+        self.calibrated = inner is not None
+        self.samples: list[float] = []
+
+    def calibrate(self) -> None:
+        """Enough back-to-back runs per sample to last MIN_SAMPLE_NS (kept when the parent fixed it)."""
+        if self.calibrated:
+            return
+        t0 = time.perf_counter_ns()
+        self.run_once()
+        once = max(time.perf_counter_ns() - t0, 1)
+        self.inner = max(1, min(10_000, MIN_SAMPLE_NS // once))
+
+    def sample(self) -> None:
+        """One sample: the mean time of ``inner`` back-to-back runs."""
+        run_once, inner = self.run_once, self.inner
+        t0 = time.perf_counter_ns()
+        for _ in range(inner):
+            run_once()
+        self.samples.append((time.perf_counter_ns() - t0) / inner)
+
+
+def load_native_from(runtime: str, path: str) -> None:
+    """Make ``import`` of ``runtime``'s extension module load the file at ``path`` instead."""
+    import importlib.util
+
+    module = NATIVE_MODULES[runtime]
+    spec = importlib.util.spec_from_file_location(module, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {module} from {path}")
+    native = importlib.util.module_from_spec(spec)
+    sys.modules[module] = native
+    spec.loader.exec_module(native)
+
+
+def measure(request: dict[str, Any]) -> dict[str, Any]:
+    """Time each requested runtime (and the fused floor) round-robin, then their initialization."""
+    from rmprof.bench.fused import fused_function
+    from rmprof.runtimes import get_runtime
+    from rmprof.scenarios import from_files
+
+    for runtime, path in (request.get("native") or {}).items():
+        load_native_from(runtime, path)
+    scenario = from_files(request["manifest"], request["input"])
+    items, text = scenario.items, scenario.manifest.text
+    inner = request.get("inner") or {}
+    runtimes = {name: get_runtime(name) for name in request["runtimes"]}
+    prepared = {name: rt.prepare_text(text) for name, rt in runtimes.items()}
+    try:
+        timed = [Timed(n, _bind(p.run, items), inner.get(n)) for n, p in prepared.items()]
+        if request.get("fused"):
+            timed.append(Timed(FUSED, _bind(fused_function(scenario), items), inner.get(FUSED)))
+        for t in timed:
+            for _ in range(request.get("warmup", 3)):
+                t.run_once()
+            t.calibrate()
+        # Round-robin, so that drift within the process hits every runtime alike.
+        for _ in range(request["samples"]):
+            for t in timed:
+                t.sample()
+        init: dict[str, list[float]] = {n: [] for n in runtimes}
+        init_samples, warmup = request.get("init_samples", 0), request.get("warmup", 3)
+        # The first builds in a process are slower (caches, lazy imports): warm up like the run loop does,
+        # so that every round samples the same steady state.
+        for i in range(warmup + init_samples if init_samples else 0):
+            for name, rt in runtimes.items():
+                t0 = time.perf_counter_ns()
+                p = rt.prepare_text(text)
+                elapsed = float(time.perf_counter_ns() - t0)
+                p.close()
+                if i >= warmup:
+                    init[name].append(elapsed)
+    finally:
+        for p in prepared.values():
+            p.close()
+    return {
+        "run_ns": {t.name: t.samples for t in timed},
+        "init_ns": init,
+        "inner": {t.name: t.inner for t in timed},
+    }
+
+
+def _bind(fn: Callable[[list[Any]], Any], items: list[Any]) -> Callable[[], Any]:
+    return lambda: fn(items)
+
+
+def main() -> int:
+    """Read the request from stdin, print the answer."""
+    from rmprof.errors import RmprofError
+
+    try:
+        answer = measure(json.loads(sys.stdin.read()))
+    except RmprofError as exc:
+        sys.stderr.write(f"{exc.message}\n")
+        return 2
+    sys.stdout.write(json.dumps(answer) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
