@@ -573,7 +573,7 @@ def test_bad_inputs_fail_with_one_line(benches: dict[str, Path], tmp_path: Path)
     assert "no such file or directory" in one_line_error(run_cli("compare", str(tmp_path / "missing"), good))
     assert not list(tmp_path.glob("rmprof-compare-*"))
     proc = run_cli("compare", good)
-    assert proc.returncode == 2 and "Missing argument" in proc.stderr
+    assert proc.returncode == 2 and "say what to compare: BEFORE AFTER" in proc.stderr
 
 
 def test_shipped_fixture_run_dir_against_itself(tmp_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""The plan's comparison JSON and its targets, derived from per-scenario bench results."""
+"""The plan's comparison JSON and its targets, derived from per-scenario bench results.
+
+Averages over scenarios are geometric means of the ratios (speedups, and memory as bytes / baseline bytes),
+as pyperf and CodSpeed average ratios: a 10x and a 0.1x scenario average to 1x, not to 5.05x.
+"""
 
 from __future__ import annotations
 
@@ -46,10 +50,21 @@ def comparison(scenarios: list[dict[str, Any]]) -> dict[str, Any]:
             "memory_rust_mb": _round(_mb(mem["bytes"]) if mem else None),
         }
     summary = {
-        "average_speedup": f"{statistics.fmean(speedups):.2f}x" if speedups else None,
-        "memory_reduction": f"{100 * statistics.fmean(reductions):.1f}%" if reductions else None,
+        "average_speedup": f"{geomean(speedups):.2f}x" if speedups else None,
+        "memory_reduction": f"{100 * mean_reduction(reductions):.1f}%" if reductions else None,
+        "average": "geometric mean over scenarios",
     }
     return {"comparison": table, "summary": summary}
+
+
+def geomean(xs: list[float]) -> float:
+    """Geometric mean of non-negative ratios (0 when one of them is 0)."""
+    return 0.0 if min(xs) <= 0 else statistics.geometric_mean(xs)
+
+
+def mean_reduction(reductions: list[float]) -> float:
+    """Average of reductions (1 - bytes/baseline) as the geometric mean of the ratios they come from."""
+    return 1.0 - geomean([1.0 - r for r in reductions])
 
 
 def _round(x: float | None) -> float | None:
@@ -57,7 +72,7 @@ def _round(x: float | None) -> float | None:
 
 
 def targets(scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each plan target with its measured value (mean over scenarios) and met / missed."""
+    """Each plan target with its measured value (geometric mean over scenarios) and met / missed."""
     out = []
     for key, label, metric, runtime, threshold in TARGETS:
         values = []
@@ -77,7 +92,7 @@ def targets(scenarios: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
             continue
-        value = statistics.fmean(values)
+        value = mean_reduction(values) if metric == "memory" else geomean(values)
         out.append(
             {
                 "target": key,

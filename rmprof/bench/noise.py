@@ -128,3 +128,18 @@ def floors_for(env: dict[str, Any]) -> dict[str, Any] | None:
     """This machine's stored calibration (floors, coverage, when), or None when it was never calibrated."""
     entry = read_noise_file()["machines"].get(fingerprint(env))
     return entry if isinstance(entry, dict) and isinstance(entry.get("floors"), dict) else None
+
+
+def floor_block(scenario: str, env: dict[str, Any]) -> dict[str, Any]:
+    """What a run records of this machine's calibration for one scenario (results.json ``noise_floor``)."""
+    stored = floors_for(env)
+    if stored is None:
+        return {"calibrated": False, "floors": {}}
+    prefix = f"{scenario}/"
+    return {
+        "calibrated": True,
+        "created_unix": stored.get("created_unix"),
+        "runs": stored.get("runs"),
+        "coverage": stored.get("coverage"),
+        "floors": {k[len(prefix) :]: v for k, v in stored["floors"].items() if k.startswith(prefix)},
+    }

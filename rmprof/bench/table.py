@@ -67,7 +67,7 @@ def render(doc: dict[str, Any]) -> str:
         lines.append(f"  [{t['status']:>12}] {t['label']}: {shown}")
     summary = doc["summary"]
     lines.append(
-        f"average speedup (rust in-process, run time): {summary['average_speedup']}, "
+        f"average speedup (rust in-process, run time, geometric mean): {summary['average_speedup']}, "
         f"memory reduction: {summary['memory_reduction']}"
     )
     return "\n".join(lines)

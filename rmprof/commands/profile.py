@@ -105,23 +105,27 @@ def profile(
             bool(profilers),
             rounds=rounds,
         )
-        entry = {"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)}
-        if save_baseline:
-            from rmprof.compare.baselines import save_baseline as keep
+        written.append({"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)})
+    # Once for the whole run: a run of several scenarios is one baseline and one comparison.
+    summary: dict = {"runs": written}
+    if save_baseline:
+        from rmprof.compare.baselines import save_baseline as keep
 
-            entry["baseline"] = str(keep(run_dir, save_baseline))
-            say(f"saved as baseline '{save_baseline}'")
-        if before is not None:
-            from rmprof.commands.compare import write_comparison
+        summary["baseline"] = str(keep(base, save_baseline))
+        say(f"saved as baseline '{save_baseline}'")
+    if before is not None:
+        from rmprof.commands.compare import write_comparison
 
-            write_comparison(before, run_dir, run_dir, 2.0, say, as_json=False)
-            entry["compare"] = str(run_dir / "compare.html")
-        written.append(entry)
+        doc = write_comparison(before, base, base, 2.0, say, as_json=False)
+        summary["compare"] = str(base / "compare.html")
+        summary["gate_passed"] = doc["summary"]["gate"]["passed"]
     if as_json:
-        echo_json(written)
+        echo_json(summary)
     else:
         for w in written:
             click.echo(f"report: {w['report']}")
+        if "compare" in summary:
+            click.echo(f"compare: {summary['compare']}")
 
 
 def profile_scenario(
@@ -139,6 +143,7 @@ def profile_scenario(
     from rmprof import __version__
     from rmprof.analysis.summary import analyse
     from rmprof.bench.harness import BenchConfig, run_bench
+    from rmprof.bench.noise import floor_block
     from rmprof.profilers.runner import run_profilers
     from rmprof.report.render import render_report
     from rmprof.run_dir import PROFILES, RAW, RESULTS, SCHEMA, scenario_block
@@ -167,6 +172,7 @@ def profile_scenario(
         "profiles": profiled["profiles"],
         "gaps": profiled["gaps"],
         "analysis": analyse(bench["scenarios"][0], loaded),
+        "noise_floor": floor_block(sc.name, bench["environment"]),
     }
     write_json_atomic(run_dir / RESULTS, results)
     say(f"{sc.name}: rendering the report")

@@ -1,12 +1,17 @@
-"""Named baselines: a saved copy of a run directory's results.json and profiles/ to compare later runs with.
+"""Named baselines: a saved copy of a run's results.json and profiles/ to compare later runs with, and of the
+runtime artifacts it measured (the Rust binaries and extension modules) to time against later builds.
 
 Baselines live in ``$RMPROF_BASELINE_DIR/NAME`` when that variable is set, else in
 ``$XDG_CACHE_HOME/rmprof/baselines/NAME`` (``~/.cache/rmprof/baselines/NAME`` by default). A saved
-baseline is itself a run directory (without report.html and raw/), so ``rmprof compare`` reads it as one.
+baseline is itself a run directory (without report.html and raw/; one folder per scenario for a run of
+several), so ``rmprof compare`` reads it as one. ``artifacts/artifacts.json`` maps each Rust runtime to its
+saved file, which ``rmprof compare --paired NAME`` times against the current build.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -42,31 +47,106 @@ def list_baselines() -> list[str]:
     root = baselines_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / RESULTS).is_file())
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and _is_run(p))
+
+
+def _is_run(path: Path) -> bool:
+    return (path / RESULTS).is_file() or any((d / RESULTS).is_file() for d in path.iterdir() if d.is_dir())
 
 
 def baseline_dir(name: str) -> Path:
     """The run directory of baseline ``name``, or a one-line error listing the known baselines."""
     path = baselines_root() / _check_name(name)
-    if not (path / RESULTS).is_file():
+    if not path.is_dir() or not _is_run(path):
         known = ", ".join(list_baselines()) or "none saved yet"
         raise RmprofError(f"no baseline named '{name}' in {baselines_root()} (known: {known})")
     return path
 
 
+ARTIFACTS = "artifacts"
+ARTIFACTS_INDEX = "artifacts.json"
+
+
+def current_artifacts() -> dict[str, Path]:
+    """The Rust runtimes' files this rmprof runs now: runtime -> binary or extension module (those that exist)."""
+    import importlib.util
+
+    from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary
+
+    found: dict[str, Path] = {}
+    for runtime, module in (("rust", "rmprof._native"), ("rustpython-inproc", "rmprof._native_rustpython")):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            found[runtime] = Path(spec.origin)
+    for runtime, binary in (("rust-bin", BINARY_NAME), ("rustpython", RUSTPYTHON_BINARY_NAME)):
+        try:
+            found[runtime] = find_binary(binary)
+        except RmprofError:
+            continue
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _save_artifacts(folder: Path) -> None:
+    """Copy the current Rust runtime files into ``folder`` with an index (file, size, sha256, origin)."""
+    folder.mkdir()
+    index = {}
+    for runtime, src in current_artifacts().items():
+        dest = folder / f"{runtime}{''.join(src.suffixes) if src.suffix == '.so' else ''}"
+        shutil.copy2(src, dest)
+        index[runtime] = {"file": dest.name, "bytes": dest.stat().st_size, "sha256": _sha256(dest), "origin": str(src)}
+    (folder / ARTIFACTS_INDEX).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+
+
+def baseline_artifacts(name: str) -> dict[str, dict]:
+    """Runtime -> {"path", "sha256", ...} of the artifacts saved with baseline ``name`` (empty when none)."""
+    folder = baseline_dir(name) / ARTIFACTS
+    try:
+        index = json.loads((folder / ARTIFACTS_INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        rt: {**info, "path": str(folder / info["file"])}
+        for rt, info in index.items()
+        if (folder / info["file"]).is_file()
+    }
+
+
+def _run_dirs(run_dir: Path) -> list[Path]:
+    """The run directories a run consists of: itself, or one per scenario for a run of several."""
+    if (run_dir / RESULTS).is_file():
+        return [run_dir]
+    subdirs = sorted(d for d in run_dir.iterdir() if d.is_dir() and (d / RESULTS).is_file()) if run_dir.is_dir() else []
+    return subdirs or [run_dir]
+
+
 def save_baseline(run_dir: str | Path, name: str) -> Path:
-    """Copy ``run_dir``'s results.json and profiles/ to baseline ``name`` (replacing it); return its folder."""
+    """Copy ``run_dir``'s results.json and profiles/ (per scenario for a run of several) and the current Rust
+    runtime artifacts to baseline ``name`` (replacing it); return its folder."""
     run_dir = Path(run_dir)
-    load_results(run_dir)  # refuse to save something compare could not read back
+    parts = _run_dirs(run_dir)
+    for part in parts:
+        load_results(part)  # refuse to save something compare could not read back
     target = baselines_root() / _check_name(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Build the copy beside the target and swap it in by renames, so an interrupted save never leaves a
     # half-copied baseline under the name.
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     try:
-        shutil.copy2(run_dir / RESULTS, staging / RESULTS)
-        if (run_dir / PROFILES).is_dir():
-            shutil.copytree(run_dir / PROFILES, staging / PROFILES)
+        for part in parts:
+            dest = staging if part == run_dir else staging / part.name
+            dest.mkdir(exist_ok=True)
+            shutil.copy2(part / RESULTS, dest / RESULTS)
+            if (part / PROFILES).is_dir():
+                shutil.copytree(part / PROFILES, dest / PROFILES)
+        _save_artifacts(staging / ARTIFACTS)
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=target.parent))

@@ -220,6 +220,10 @@ def _row(
         "verdict": result["verdict"],
         "message": result["message"],
         "warning": warning,
+        "signal": None,
+        "noise_floor": None,
+        "below_floor": False,
+        "threshold": result.get("noise_threshold"),
     }
 
 

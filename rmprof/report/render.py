@@ -235,8 +235,9 @@ def _outliers(summary: dict[str, Any]) -> str:
     return f"{mild + severe} ({severe} severe)" if severe else str(mild)
 
 
-def _timing_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per metric × runtime: median, CI, spread, n, outliers, noise, speedup."""
+def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """One row per metric × runtime: median, CI, spread, n (and processes), outliers, noise, A/A floor, speedup."""
+    floors = floors or {}
     runtimes = sc.get("runtimes") or {}
     speedups = sc.get("speedups") or {}
     gaps = sc.get("gaps") or {}
@@ -262,10 +263,14 @@ def _timing_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
             else:
                 ci, pm = _spread(summary, fmt_ns)
                 sp = (speedups.get(name) or {}).get(metric)
+                floor = floors.get(f"{name}/{metric}")
+                rounds = summary.get("rounds")
                 row.update(
                     median=fmt_ns(summary.get("median")),
                     unit=str(summary.get("unit", "ns")),
                     n=fmt_count(summary.get("n")),
+                    rounds=fmt_count(rounds) if _finite(rounds) else "–",
+                    floor=f"±{100 * floor:.1f} %" if _finite(floor) else "–",
                     ci=ci,
                     pm=pm,
                     outliers=_outliers(summary),
@@ -281,6 +286,19 @@ def _timing_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             rows.append(row)
     return rows
+
+
+def _noise(block: Any) -> dict[str, Any]:
+    """The A/A calibration behind the floor column: when, how many runs, the coverage it measured."""
+    if not isinstance(block, dict) or not block.get("calibrated"):
+        return {"calibrated": False}
+    cov = block.get("coverage")
+    return {
+        "calibrated": True,
+        "date": _date(block.get("created_unix")),
+        "runs": fmt_count(block.get("runs")),
+        "coverage": fmt_pct(cov, 0) if _finite(cov) else "–",
+    }
 
 
 def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -612,7 +630,8 @@ def build_context(
         "verdicts": _verdicts(sc, pipeline),
         "targets": _targets(bench),
         "correct": {runtime_label(str(k)): bool(v) for k, v in (sc.get("correct") or {}).items()},
-        "timing_rows": _timing_rows(sc),
+        "timing_rows": _timing_rows(sc, (results.get("noise_floor") or {}).get("floors")),
+        "noise": _noise(results.get("noise_floor")),
         "throughput_rows": _throughput_rows(sc),
         "memory_rows": _memory_rows(sc),
         "floor": _floor(sc),

@@ -1,0 +1,171 @@
+"""Paired before/after: a baseline's saved Rust builds and the current ones, timed alternately in one session.
+
+Two runs minutes apart see different machines (neighbours, frequency); two builds alternating round by
+round see the same one. Each round times the baseline's build and the current build in fresh processes,
+back to back, in alternating order (A B, B A, ...); the change is bootstrapped with rounds paired by index,
+so drift that hits both builds of a round cancels (as tango-bench does for Rust benchmarks). Only the Rust
+runtimes have builds to save: the Python baseline's code is the checkout itself.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from rmprof.bench import stats
+from rmprof.bench.harness import BINARY_RUNTIMES, Rounds, binary_round, worker_round
+from rmprof.compare.diff import SCHEMA, TIME_METRICS, _row, _summary, _with_floor
+from rmprof.errors import RmprofError
+
+
+def _scenarios(name: str, scenario_args: tuple, say: Any) -> list[Any]:
+    """The scenarios to time: those given, else the baseline's shipped ones (by name)."""
+    from rmprof.commands.bench import chosen_scenarios
+    from rmprof.compare.baselines import baseline_dir
+    from rmprof.compare.diff import load_side
+    from rmprof.scenarios import get_scenario
+
+    scenario, manifest, input_path, expected, allow_code = scenario_args
+    if scenario or manifest or input_path:
+        return chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
+    found, missing = [], []
+    for part in load_side(baseline_dir(name))["scenarios"]:
+        try:
+            sc = get_scenario(part["scenario"])
+        except RmprofError:
+            missing.append(part["scenario"])
+            continue
+        if sc.manifest.has_code and not allow_code:
+            missing.append(part["scenario"])
+            continue
+        found.append(sc)
+    if not found:
+        raise RmprofError(
+            f"baseline '{name}' measured {', '.join(missing) or 'nothing'}, which is not a shipped scenario here: "
+            "name it with --scenario DIR or --manifest/--input"
+        )
+    if missing:
+        say(f"not timed (not a shipped scenario, or code not allowed): {', '.join(missing)}")
+    return found
+
+
+def paired_comparison(
+    name: str,
+    scenario_args: tuple,
+    runtimes: list[str],
+    rounds: int,
+    iterations: int | None,
+    threshold: float,
+    floor_mode: str | None,
+    say: Any,
+) -> dict[str, Any]:
+    """The compare document (schema rmprof.compare/1, method "paired bootstrap") of baseline ``name``'s builds
+    against the current builds."""
+    from rmprof.bench.environment import environment
+    from rmprof.bench.noise import floors_for
+    from rmprof.commands.common import default_runtimes
+    from rmprof.compare.baselines import baseline_artifacts, baseline_dir, current_artifacts
+
+    saved = baseline_artifacts(name)
+    if not saved:
+        raise RmprofError(
+            f"baseline '{name}' has no saved runtime builds (it predates them): save it again with "
+            f"`rmprof profile --save-baseline {name}` before changing the code"
+        )
+    current = current_artifacts()
+    scenarios = _scenarios(name, scenario_args, say)
+    env = environment()
+    stored = floors_for(env) if floor_mode else None
+    floors = stored["floors"] if stored else {}
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for sc in scenarios:
+        wanted = [r for r in (runtimes or default_runtimes(sc.manifest)) if r in saved or r in current]
+        for rt in wanted:
+            if rt not in saved or rt not in current:
+                where = "the baseline" if rt not in saved else "this checkout"
+                skipped.append({"what": f"{sc.name}/{rt}", "reason": f"no build of it in {where}"})
+                continue
+            if saved[rt].get("sha256") and _same_file(saved[rt], current[rt]):
+                notes.append(f"{sc.name}/{rt}: the current build is byte-identical to the baseline's (an A/A run)")
+            before, after = _time_pair(sc, rt, Path(saved[rt]["path"]), current[rt], rounds, iterations, say)
+            for metric in ("run", "init"):
+                key, label = TIME_METRICS[metric]
+                if not before[metric].groups or not after[metric].groups:
+                    continue
+                floor = floors.get(f"{sc.name}/{rt}/{metric}")
+                row_threshold = max(threshold, floor or 0.0)
+                result = stats.compare(
+                    before[metric].flat,
+                    after[metric].flat,
+                    noise_threshold=row_threshold,
+                    before_sizes=before[metric].sizes,
+                    after_sizes=after[metric].sizes,
+                    paired=True,
+                )
+                row = _row(sc.name, rt, metric, label, "ns", True, result)
+                row["signal"] = "wall time (paired)"
+                rows.append(_with_floor(row, floor, row_threshold))
+    if not rows:
+        raise RmprofError(
+            f"nothing to compare: baseline '{name}' and this checkout share no Rust runtime build "
+            f"(baseline has {', '.join(saved) or 'none'}; here: {', '.join(current) or 'none'})"
+        )
+    side = {"kind": "paired", "created_unix": time.time(), "environment": env}
+    return {
+        "schema": SCHEMA,
+        "mode": "paired",
+        "created_unix": time.time(),
+        "threshold": threshold,
+        "noise_floor": {"applied": bool(floors), "floors": floors},
+        "before": {
+            **side,
+            "path": str(baseline_dir(name)),
+            "label": f"baseline {name}",
+            "scenarios": [s.name for s in scenarios],
+        },
+        "after": {**side, "path": "current build", "label": "current build", "scenarios": [s.name for s in scenarios]},
+        "comparisons": rows,
+        "summary": _summary(rows, threshold, []),
+        "profiles": [],
+        "environment": {"fields": [], "warnings": notes},
+        "skipped": skipped,
+    }
+
+
+def _same_file(saved: dict[str, Any], current: Path) -> bool:
+    from rmprof.compare.baselines import _sha256
+
+    try:
+        return _sha256(current) == saved["sha256"]
+    except OSError:
+        return False
+
+
+def _time_pair(
+    sc: Any, runtime: str, before: Path, after: Path, rounds: int, iterations: int | None, say: Any
+) -> tuple[dict[str, Rounds], dict[str, Rounds]]:
+    """Run and init samples of both builds of ``runtime``, round by round, in alternating order."""
+    n_rounds = max(2, rounds)
+    per_round = -(-(iterations or sc.iterations) // n_rounds)
+    sides = {"before": {"run": Rounds(), "init": Rounds()}, "after": {"run": Rounds(), "init": Rounds()}}
+    builds = {"before": before, "after": after}
+    inner: dict[str, int] | None = None
+    for r in range(n_rounds):
+        say(f"{sc.name}/{runtime}: paired round {r + 1}/{n_rounds} (baseline and current build)")
+        order = ("before", "after") if r % 2 == 0 else ("after", "before")
+        for which in order:
+            build = builds[which]
+            if runtime in BINARY_RUNTIMES:
+                doc = binary_round(build, sc, per_round)
+                sides[which]["run"].add(doc["run_ns"])
+                sides[which]["init"].add([doc["init_ns"]])
+            else:
+                native = {runtime: str(build)}  # both builds loaded from their files, explicitly
+                doc = worker_round(sc, [runtime], per_round, 3, 3, inner, fused=False, native=native)
+                inner = inner or doc["inner"]  # both builds time the same loop length
+                sides[which]["run"].add(doc["run_ns"][runtime])
+                sides[which]["init"].add(doc["init_ns"][runtime])
+    return sides["before"], sides["after"]
