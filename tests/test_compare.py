@@ -589,3 +589,74 @@ def test_shipped_fixture_run_dir_against_itself(tmp_path: Path) -> None:
     assert {"python.py-spy", "rust.perf", "rust-bin.perf"} <= names and "python.memray" not in names
     assert all(p["movers"] == [] and p["tree"]["node_count"] > 10 for p in doc["profiles"])
     assert (tmp_path / "compare.html").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------
+# Signals, floors, several scenarios
+# ---------------------------------------------------------------------------
+
+
+def test_instructions_decide_the_run_time_of_the_runtime_they_counted(tmp_path: Path) -> None:
+    # rust-bin's wall time "regressed" 10 % (a noisy neighbour), its instruction count did not move.
+    before = synthetic_bench({"python": {"run": noisy(1e6)}, "rust-bin": {"run": noisy(1e4)}})
+    after = synthetic_bench({"python": {"run": noisy(1e6, seed=2)}, "rust-bin": {"run": noisy(1.1e4, seed=3)}})
+    b = make_run_dir(tmp_path / "b", before, [callgrind_profile(2_000_000)])
+    a = make_run_dir(tmp_path / "a", after, [callgrind_profile(2_000_000)])
+    doc = compare_runs(load_side(b), load_side(a))
+    rows = by_id(doc)
+    wall, instr = rows["simple/rust-bin/run"], rows["simple/rust-bin/instructions"]
+    assert wall["verdict"] == "regressed" and not wall["gated"]
+    assert wall["gate_note"] == "decided by callgrind instructions (exact)"
+    assert instr["verdict"] == "no change" and instr["gated"] and instr["signal"] == "instructions"
+    gate = doc["summary"]["gate"]
+    assert gate["passed"] and len(gate["disagreements"]) == 1
+    assert "wall time says regressed" in gate["disagreements"][0] and "instructions decide" in gate["disagreements"][0]
+    assert rows["simple/python/run"]["signal"] == "wall time"
+    # The instruction count moving beyond the threshold fails the gate whatever wall time says.
+    a2 = make_run_dir(tmp_path / "a2", before, [callgrind_profile(2_100_000)])
+    gate = compare_runs(load_side(b), load_side(a2))["summary"]["gate"]
+    assert gate["regressions"] == ["simple/rust-bin/instructions"]
+    assert gate["decided_by"] == {"simple/rust-bin/instructions": "instructions"}
+    proc = run_cli("compare", str(b), str(a), "-q", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "out" / "compare.html").read_text(encoding="utf-8")
+    assert "Signals disagree" in html and "instructions decide" in html
+
+
+def test_noise_floor_raises_the_threshold_of_its_rows(tmp_path: Path) -> None:
+    before = synthetic_bench({"python": {"run": noisy(1e6)}})
+    after = synthetic_bench({"python": {"run": noisy(1.05e6, seed=2)}})
+    plain = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    assert by_id(plain)["simple/python/run"]["verdict"] == "regressed"
+    floored = compare_runs(
+        side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"), floors={"simple/python/run": 0.08}
+    )
+    row = by_id(floored)["simple/python/run"]
+    assert row["noise_floor"] == 0.08 and row["threshold"] == 0.08 and row["below_floor"]
+    assert row["verdict"] == "within noise" and "noise floor (±8.0 %)" in row["message"]
+    assert floored["summary"]["gate"]["passed"] and floored["noise_floor"]["applied"]
+
+
+def test_scenario_all_run_folders_compare_every_shared_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run_folder(folder: Path, scale: float, instructions: int) -> Path:
+        for k, name in enumerate(("simple", "text")):
+            bench = synthetic_bench({"python": {"run": noisy(1e6 * scale, seed=k)}}, scenario=name)
+            make_run_dir(folder / name, bench, [callgrind_profile(instructions + k)])
+        return folder
+
+    before = run_folder(tmp_path / "before", 1.0, 1_000_000)
+    after = run_folder(tmp_path / "after", 1.0, 1_000_000)
+    doc = compare_runs(load_side(before), load_side(after))
+    ids = set(by_id(doc))
+    assert {"simple/python/run", "text/python/run", "simple/rust-bin/instructions", "text/rust-bin/instructions"} <= ids
+    assert doc["before"]["scenarios"] == ["simple", "text"] and doc["summary"]["gate"]["passed"]
+    # Saved as one baseline, read back as one side with both scenarios.
+    monkeypatch.setenv("RMPROF_BASELINE_DIR", str(tmp_path / "baselines"))
+    saved = save_baseline(before, "all-1")
+    assert (saved / "simple" / "results.json").is_file() and (saved / "text" / "results.json").is_file()
+    assert (saved / "artifacts" / "artifacts.json").is_file()
+    assert "all-1" in list_baselines()
+    again = compare_runs(load_side(baseline_dir("all-1")), load_side(after))
+    assert len(again["comparisons"]) == len(doc["comparisons"])

@@ -175,7 +175,7 @@ def test_summarize_fields_and_quiet_sample() -> None:
     out = S.summarize(xs, "ns")
     expected_keys = {
         "n", "rounds", "unit", "median", "mean", "stdev", "min", "max", "p5", "p95", "iqr",
-        "ci95", "rel_ci_width", "outliers", "noisy", "warning",
+        "ci95", "rerun95", "rel_ci_width", "outliers", "noisy", "warning",
     }  # fmt: skip
     assert set(out) == expected_keys
     assert out["n"] == 200 and out["unit"] == "ns"

@@ -300,7 +300,12 @@ def _speedups(results: dict[str, Any], seed: int) -> dict[str, Any]:
                 point, lo, hi = stats.ratio_ci(
                     num, den, seed=seed, num_sizes=num_sizes, den_sizes=den_sizes, paired=True
                 )
-                per_metric[metric] = {"speedup": point, "ci95": [lo, hi], "n": [len(num), len(den)]}
+                per_metric[metric] = {
+                    "speedup": point,
+                    "ci95": [lo, hi],
+                    "rerun95": stats.rerun_interval(point, lo, hi),
+                    "n": [len(num), len(den)],
+                }
         b_mem = base["memory"]["run_alloc_peak_bytes"]
         r_mem = _run_memory(entry["memory"])
         if b_mem and r_mem is not None:

@@ -58,6 +58,7 @@ __all__ = [
     "median",
     "percentile",
     "ratio_ci",
+    "rerun_interval",
     "rounds_ci",
     "split_rounds",
     "summarize",
@@ -347,6 +348,20 @@ def ratio_ci(
 # ---------------------------------------------------------------------------
 
 
+def rerun_interval(point: float, lo: float, hi: float) -> list[float]:
+    """Where an identical rerun's estimate lands (95 %), from this run's 95 % CI of a positive quantity.
+
+    A CI is about the true value; a rerun's estimate carries its own error too, so even an exact 95 % CI
+    holds only ~83 % of reruns (the difference of two estimates has sqrt(2) times the spread). Widening
+    each side by sqrt(2), in log space where medians and ratios of times are near-symmetric, gives the
+    95 % prediction interval of the rerun.
+    """
+    if point <= 0 or lo <= 0 or hi <= 0:
+        return [lo, hi]
+    root2 = math.sqrt(2.0)
+    return [point * (lo / point) ** root2, point * (hi / point) ** root2]
+
+
 def _relative_width(lo: float, hi: float, med: float) -> float | None:
     if med != 0:
         return (hi - lo) / abs(med)
@@ -395,6 +410,7 @@ def summarize(
         "p95": _percentile_sorted(s, 95.0),
         "iqr": _percentile_sorted(s, 75.0) - _percentile_sorted(s, 25.0),
         "ci95": [lo, hi],
+        "rerun95": rerun_interval(med, lo, hi),
         "rel_ci_width": rel_width,
         "outliers": classify_outliers(xs),
         "noisy": noisy,

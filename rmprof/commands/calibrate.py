@@ -77,14 +77,17 @@ def calibrate(
 def format_calibration(doc: dict) -> list[str]:
     """The terminal summary: coverage overall and per metric, then the noise floor of each figure."""
     lines = []
-    cov = doc["coverage"]
+    cov, rerun = doc["coverage"], doc["rerun_coverage"]
     if cov is not None:
         lines.append(
-            f"interval coverage: {100 * cov:.0f} % of {doc['coverage_pairs']} run pairs × figures "
-            "(a run's 95 % CI containing another identical run's median)"
+            f"coverage over {doc['coverage_pairs']} run pairs × figures: a run's 95 % CI held another identical "
+            f"run's median {100 * cov:.0f} % of the time (an exact CI: ~83 %), its 95 % rerun interval "
+            f"{100 * rerun:.0f} % (expected: ~95 %)"
         )
+    lines.append(f"  {'figure':<20} {'CI':>5}  {'rerun':>5}")
     for metric, c in sorted(doc["coverage_by_metric"].items()):
-        lines.append(f"  {metric:<20} {100 * c['share']:5.0f} %  ({c['covered']}/{c['pairs']})")
+        r = doc["rerun_coverage_by_metric"].get(metric, {"share": float("nan")})
+        lines.append(f"  {metric:<20} {100 * c['share']:4.0f} %  {100 * r['share']:4.0f} %  ({c['pairs']} pairs)")
     lines.append(f"A/A noise floor (largest change between {doc['runs']} identical runs):")
     for fid, floor in sorted(doc["floors"].items()):
         lines.append(f"  {fid:<40} ±{100 * floor:.1f} %")

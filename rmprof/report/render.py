@@ -265,12 +265,14 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
                 sp = (speedups.get(name) or {}).get(metric)
                 floor = floors.get(f"{name}/{metric}")
                 rounds = summary.get("rounds")
+                rerun = summary.get("rerun95") or []
                 row.update(
                     median=fmt_ns(summary.get("median")),
                     unit=str(summary.get("unit", "ns")),
                     n=fmt_count(summary.get("n")),
                     rounds=fmt_count(rounds) if _finite(rounds) else "–",
                     floor=f"±{100 * floor:.1f} %" if _finite(floor) else "–",
+                    rerun=f"{fmt_ns(rerun[0])} – {fmt_ns(rerun[1])}" if len(rerun) == 2 else "–",
                     ci=ci,
                     pm=pm,
                     outliers=_outliers(summary),

@@ -1,0 +1,116 @@
+"""Real runs of the trust features: an A/A pair through the gate, calibrate's floor in a report, paired mode.
+
+Small on purpose (a few rounds of the simple scenario): they check that the machinery works end to end on
+real processes; the statistical properties are checked with a stated noise model in test_noise_model.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+SMALL = ["-s", "simple", "-n", "12", "--rounds", "3", "-q"]
+
+
+@pytest.fixture
+def baselines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private baselines folder (calibrations and baselines live there)."""
+    root = tmp_path / "baselines"
+    monkeypatch.setenv("RMPROF_BASELINE_DIR", str(root))
+    return root
+
+
+def test_identical_runs_pass_the_gate(tmp_path: Path, baselines: Path) -> None:
+    files = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.json"
+        proc = run_cli(
+            "bench", *SMALL, "--cold-starts", "3", "-r", "python", "-r", "rust", "-r", "rust-bin", "-o", str(out)
+        )
+        assert proc.returncode == 0, proc.stderr
+        files.append(out)
+    doc = json.loads(files[0].read_text(encoding="utf-8"))
+    run = doc["scenarios"][0]["runtimes"]["rust"]["run"]
+    assert run["rounds"] == 3 and run["n"] == 12 and len(run["rerun95"]) == 2
+    assert sum(doc["scenarios"][0]["runtimes"]["rust"]["round_sizes"]["run_ns"]) == 12
+    proc = run_cli("compare", str(files[0]), str(files[1]), "--fail-on-regression", "-q", "--out", str(tmp_path / "c"))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "gate: PASS" in proc.stdout
+
+
+def test_calibrate_stores_a_floor_that_the_report_shows(tmp_path: Path, baselines: Path) -> None:
+    proc = run_cli("calibrate", *SMALL, "-r", "python", "-r", "rust", "--runs", "2", "--cold-starts", "3", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["runs"] == 2 and 0.0 <= doc["coverage"] <= 1.0 and 0.0 <= doc["rerun_coverage"] <= 1.0
+    assert "simple/python/run" in doc["floors"] and "simple/rust/speedup.run" in doc["floors"]
+    assert Path(doc["saved_to"]) == baselines / "noise-floor.json"
+    run = tmp_path / "run"
+    proc = run_cli("profile", *SMALL, "-r", "python", "-p", "none", "--out", str(run))
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    assert results["noise_floor"]["calibrated"] and "python/run" in results["noise_floor"]["floors"]
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "A/A floor" in html and "rmprof calibrate" in html and "A rerun lands in" in html
+
+
+def test_paired_mode_times_the_saved_builds_against_the_current_ones(tmp_path: Path, baselines: Path) -> None:
+    proc = run_cli("profile", *SMALL, "-r", "rust", "-r", "rust-bin", "-p", "none", "--out", str(tmp_path / "r"),
+                   "--save-baseline", "before")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    index = json.loads((baselines / "before" / "artifacts" / "artifacts.json").read_text(encoding="utf-8"))
+    assert {"rust", "rust-bin"} <= set(index)
+    out = tmp_path / "paired"
+    proc = run_cli("compare", "--paired", "before", "-r", "rust", "-r", "rust-bin", "--rounds", "3", "-n", "9",
+                   "--json", "-q", "--out", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    rows = {r["id"]: r for r in doc["comparisons"]}
+    assert {"simple/rust/run", "simple/rust-bin/run", "simple/rust/init"} <= set(rows)
+    assert all(r["method"] == "paired bootstrap" and r["rounds"] == [3, 3] for r in rows.values())
+    assert any("byte-identical" in w for w in doc["environment"]["warnings"])
+    assert (out / "compare.html").is_file() and "paired rounds of both builds" in (out / "compare.html").read_text()
+    # Both sides of a paired comparison are given, or neither.
+    proc = run_cli("compare", str(tmp_path / "r"), "--paired", "before")
+    assert proc.returncode == 2 and "not both" in proc.stderr
+    proc = run_cli("compare", "--paired", "nope")
+    assert proc.returncode == 2 and "no baseline named 'nope'" in proc.stderr
+
+
+def test_worker_loads_an_extension_from_a_given_file(tmp_path: Path) -> None:
+    """The paired mode's lever: a worker process imports the runtime's module from the file it is given."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("rmprof._native")
+    if spec is None:
+        pytest.skip("the Rust extension is not built")
+    copy = tmp_path / "copy.abi3.so"
+    copy.write_bytes(Path(spec.origin).read_bytes())
+    request = {
+        "manifest": str(REPO / "scenarios" / "simple" / "manifest.json"),
+        "input": str(REPO / "scenarios" / "simple" / "input.json"),
+        "runtimes": ["rust"],
+        "samples": 3,
+        "init_samples": 2,
+        "warmup": 1,
+        "native": {"rust": str(copy)},
+    }
+    # measure() loads the module from the file before anything imports it; the later import finds that one.
+    code = (
+        "import json, sys\n"
+        "from rmprof.bench.worker import measure\n"
+        "doc = measure(json.loads(sys.stdin.read()))\n"
+        "import rmprof._native as n\n"
+        "print(json.dumps([n.__file__, len(doc['run_ns']['rust'])]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps(request), capture_output=True, text=True,
+                          cwd=REPO, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    path, n = json.loads(proc.stdout)
+    assert path == str(copy) and n == 3
