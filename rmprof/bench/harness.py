@@ -48,7 +48,7 @@ class BenchConfig:
     """How much to measure."""
 
     iterations: int | None = None  # run samples per runtime; None = the scenario's iteration count
-    rounds: int = 10  # fresh processes per runtime that the run samples are spread over
+    rounds: int = 20  # fresh processes per runtime that the run samples are spread over
     warmup: int = 5
     init_samples: int = 30
     cold_starts: int = 12

@@ -54,7 +54,7 @@ def rounds_option(func: F) -> F:
     return click.option(
         "--rounds",
         type=click.IntRange(min=2),
-        default=10,
+        default=20,
         show_default=True,
         help="Fresh processes per runtime that the samples are spread over; intervals include the noise between them.",
     )(func)

@@ -137,7 +137,7 @@ def profile_scenario(
     min_samples: int,
     say,
     explicit: bool = False,
-    rounds: int = 10,
+    rounds: int = 20,
 ) -> Path:
     """One scenario: bench, profile, analyse, write results.json and render report.html."""
     from rmprof import __version__
