@@ -6,6 +6,7 @@ from typing import Any
 
 from rmprof.analysis.bottlenecks import analyse_profile
 from rmprof.analysis.hypotheses import judge_all
+from rmprof.analysis.nodes import node_analysis
 from rmprof.profile_model import Profile
 
 
@@ -31,8 +32,13 @@ def analyse(bench_scenario: dict[str, Any], profiles: dict[str, Profile]) -> dic
             f"{top_cat} ({100 * b['categories'][top_cat]:.0f} % of {name} samples); "
             f"hottest frame {frame['name']} ({100 * frame['self_share']:.0f} % self)"
         )
+    pipeline = node_analysis(bench_scenario)
+    headline["bottleneck_node"] = pipeline["bottleneck_node"]
     return {
         "bottlenecks": bottlenecks,
         "hypotheses": judge_all(bench_scenario, profiles, bottlenecks),
         "headline": headline,
+        "nodes": pipeline["nodes"],
+        "edges": pipeline["edges"],
+        "instrumentation": pipeline["instrumentation"],
     }

@@ -26,6 +26,7 @@ from typing import Any
 
 from rmprof.bench import stats
 from rmprof.bench.fused import fused_function
+from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.errors import RmprofError
 from rmprof.runtimes import get_runtime
@@ -51,6 +52,7 @@ class BenchConfig:
     rounds: int = 20  # fresh processes per runtime that the run samples are spread over
     warmup: int = 5
     init_samples: int = 30
+    instrumented: int = 2  # instrumented passes per runtime per round (per-node cost), apart from the timing
     cold_starts: int = 12
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
@@ -94,6 +96,7 @@ def worker_round(
     inner: dict[str, int] | None,
     fused: bool = True,
     native: dict[str, str] | None = None,
+    instrumented: int = 0,
 ) -> dict[str, Any]:
     """One round of the in-process runtimes in a fresh worker process (see rmprof.bench.worker)."""
     request = {
@@ -106,6 +109,7 @@ def worker_round(
         "warmup": warmup,
         "inner": inner,
         "native": native,
+        "instrumented": instrumented,
     }
     cmd = [sys.executable, "-m", "rmprof.bench.worker"]
     proc = subprocess.run(cmd, input=json.dumps(request), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
@@ -168,6 +172,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     run = {n: Rounds() for n in [*in_process, *binaries, FUSED]}
     init = {n: Rounds() for n in [*in_process, *binaries]}
     vm_init = {n: Rounds() for n in binaries}
+    passes: dict[str, list[list[dict[str, Any]]]] = {n: [] for n in [*in_process, *binaries]}
     binary_alloc: dict[str, Any] = {}
     inner: dict[str, int] | None = None
     # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
@@ -179,14 +184,26 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             steps.reverse()  # alternate who goes first, so that no runtime always follows the same one
         for step in steps:
             if step is None:
-                doc = worker_round(scenario, in_process, per_round, init_per_round, config.warmup, inner)
+                doc = worker_round(
+                    scenario,
+                    in_process,
+                    per_round,
+                    init_per_round,
+                    config.warmup,
+                    inner,
+                    instrumented=config.instrumented,
+                )
                 inner = doc["inner"]  # the first round calibrates; later rounds time the same loops
+                for name, docs in (doc.get("instrumented") or {}).items():
+                    passes[name].append(docs)
                 for name, xs in doc["run_ns"].items():
                     run[name].add(xs)
                 for name, xs in doc["init_ns"].items():
                     init[name].add(xs)
             else:
-                doc = _binary_chunk(scenario, per_round, step)
+                doc = _binary_chunk(scenario, per_round, step, node_timing=config.instrumented > 0)
+                if doc.get("node_timing"):
+                    passes[step].append([doc["node_timing"]])
                 run[step].add(doc["run_ns"])
                 init[step].add([doc["init_ns"]])
                 if doc.get("vm_init_ns") is not None:
@@ -240,6 +257,9 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             "init_ns": init[name].flat if name in init else [],
             "cold_start_ns": cold.get(name, []),
         }
+        if passes.get(name):
+            median_run = entry["run"]["median"] if "run" in entry else None
+            entry["nodes"] = node_costs(passes[name], median_run, seed)
         # Which fresh process measured which samples (cold starts: one process each).
         entry["round_sizes"] = {
             "run_ns": run[name].sizes,
@@ -390,8 +410,9 @@ def _binary_outputs(scenario: Scenario, name: str) -> dict[str, list[Any]]:
     return _run_binary(scenario, name)["outputs"]
 
 
-def _binary_chunk(scenario: Scenario, iterations: int, name: str) -> dict[str, Any]:
-    return _run_binary(scenario, name, "--iterations", str(iterations), "--warmup", "2", "--no-outputs")
+def _binary_chunk(scenario: Scenario, iterations: int, name: str, node_timing: bool = False) -> dict[str, Any]:
+    extra = ["--node-timing"] if node_timing else []
+    return _run_binary(scenario, name, "--iterations", str(iterations), "--warmup", "2", "--no-outputs", *extra)
 
 
 def binary_round(binary: Path, scenario: Scenario, iterations: int) -> dict[str, Any]:

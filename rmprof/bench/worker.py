@@ -5,8 +5,12 @@ bench's intervals include the noise between processes (see ``rmprof.bench.stats`
 document on stdin; the answer one JSON line on stdout::
 
     request:  {"manifest": path, "input": path, "runtimes": [name, ...], "fused": bool, "samples": k,
-               "init_samples": j, "warmup": w, "inner": {name: n} | null, "native": {runtime: path} | null}
-    answer:   {"run_ns": {name: [k floats]}, "init_ns": {name: [j floats]}, "inner": {name: n}}
+               "init_samples": j, "warmup": w, "inner": {name: n} | null, "native": {runtime: path} | null,
+               "instrumented": m}
+    answer:   {"run_ns": {name: [k floats]}, "init_ns": {name: [j floats]}, "inner": {name: n},
+               "instrumented": {name: [m passes of Prepared.run_instrumented, without outputs]}}
+
+The instrumented passes run after the timed samples, never between them.
 
 ``native`` loads a runtime's extension module from another file (a saved baseline's build) under its usual
 module name, which is how ``rmprof compare --paired`` times two builds of the same runtime. Exit code 2 with
@@ -106,6 +110,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
                 p.close()
                 if i >= warmup:
                     init[name].append(elapsed)
+        instrumented = {n: _instrumented(p, items, request.get("instrumented", 0)) for n, p in prepared.items()}
     finally:
         for p in prepared.values():
             p.close()
@@ -113,7 +118,23 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
         "run_ns": {t.name: t.samples for t in timed},
         "init_ns": init,
         "inner": {t.name: t.inner for t in timed},
+        "instrumented": {n: passes for n, passes in instrumented.items() if passes},
     }
+
+
+def _instrumented(prepared: Any, items: list[Any], passes: int) -> list[dict[str, Any]]:
+    """``passes`` instrumented passes (none when the runtime has no instrumented run)."""
+    from rmprof.bench.nodes import without_outputs
+
+    out = []
+    try:
+        if passes:
+            prepared.run_instrumented(items)  # warm-up: the instrumented path's own first-call costs
+        for _ in range(passes):
+            out.append(without_outputs(prepared.run_instrumented(items)))
+    except NotImplementedError:
+        return []
+    return out
 
 
 def _bind(fn: Callable[[list[Any]], Any], items: list[Any]) -> Callable[[], Any]:

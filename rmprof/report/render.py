@@ -32,9 +32,11 @@ RUNTIME_LABELS = {
     "python": "python (asyncio baseline)",
     "rust": "rust (in-process)",
     "rust-bin": "rust-bin (standalone binary)",
+    "rustpython": "rustpython (binary, RustPython VM)",
+    "rustpython-inproc": "rustpython-inproc (in-process, RustPython VM)",
     "python-fused": "python-fused (plain Python loop)",
 }
-RUNTIME_ORDER = ("python", "rust", "rust-bin", "python-fused")
+RUNTIME_ORDER = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc", "python-fused")
 TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
 CATEGORY_ORDER = CATEGORIES
 VERDICTS = ("supported", "refuted", "inconclusive")
@@ -303,6 +305,120 @@ def _noise(block: Any) -> dict[str, Any]:
     }
 
 
+def _node_shades(analysis: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Node id -> its shade (share of the baseline's run, else the first runtime's) and every runtime's share."""
+    shares: dict[str, dict[str, float]] = {}
+    for n in analysis.get("nodes") or []:
+        shares.setdefault(str(n["node"]), {})[str(n["runtime"])] = float(n["share"])
+    out = {}
+    for node, per_runtime in shares.items():
+        basis = "python" if "python" in per_runtime else _ordered(per_runtime)[0]
+        title = "; ".join(
+            f"{runtime_label(r)} {fmt_pct(v)}" for r, v in ((r, per_runtime[r]) for r in _ordered(per_runtime))
+        )
+        out[node] = {"shade": max(0.0, min(1.0, per_runtime[basis])), "title": f"share of the run: {title}"}
+    return out
+
+
+def _node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Nodes table: one group per node (pipeline order), one row per runtime."""
+    rows: list[dict[str, Any]] = []
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for n in analysis.get("nodes") or []:
+        by_node.setdefault(str(n["node"]), []).append(n)
+    bottleneck = (analysis.get("headline") or {}).get("bottleneck_node") or {}
+    for node, entries in by_node.items():
+        entries = sorted(entries, key=lambda e: _ordered([e["runtime"], *RUNTIME_ORDER]).index(e["runtime"]))
+        for k, e in enumerate(entries):
+            cost = e.get("ns_per_item") or {}
+            ci = cost.get("ci95") or []
+            per = "chunk" if e.get("granularity") == "chunk" else "item"
+            sp = e.get("speedup_vs_python")
+            rows.append(
+                {
+                    "node": node if k == 0 else "",
+                    "node_type": str(e.get("node_type") or "") if k == 0 else "",
+                    "group_start": k == 0,
+                    "runtime": runtime_label(str(e["runtime"])),
+                    "ns": fmt_ns(cost.get("median")) if cost else "–",
+                    "ci": f"{fmt_ns(ci[0])} – {fmt_ns(ci[1])}" if len(ci) == 2 else "–",
+                    "n": f"{fmt_count(cost.get('n'))} / {fmt_count(cost.get('rounds'))}" if cost else "–",
+                    "share": fmt_pct(e.get("share")),
+                    "share_value": float(e.get("share") or 0.0),
+                    "latency": " / ".join(fmt_ns(e.get(p)) for p in ("p50_ns", "p95_ns", "p99_ns")) + f" per {per}",
+                    "speedup": "baseline" if e["runtime"] == "python" else fmt_x(sp) if _finite(sp) else "–",
+                    "bottleneck": bottleneck.get(e["runtime"]) == node,
+                }
+            )
+    return rows
+
+
+def _bottleneck_nodes(analysis: dict[str, Any]) -> list[dict[str, str]]:
+    """The node with the largest share of each runtime's run, for the verdict."""
+    chosen = (analysis.get("headline") or {}).get("bottleneck_node") or {}
+    out = []
+    for runtime in _ordered(chosen):
+        entry = next(
+            (n for n in analysis.get("nodes") or [] if n["runtime"] == runtime and n["node"] == chosen[runtime]), None
+        )
+        if entry is None:
+            continue
+        cost = entry.get("ns_per_item") or {}
+        out.append(
+            {
+                "runtime": runtime_label(runtime),
+                "node": str(entry["node"]),
+                "node_type": str(entry.get("node_type") or ""),
+                "share": fmt_pct(entry.get("share")),
+                "ns": fmt_ns(cost.get("median")) if cost else "–",
+            }
+        )
+    return out
+
+
+def _edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The boundary ledger: one row per runtime × edge."""
+    rows = []
+    edges = sorted(
+        analysis.get("edges") or [], key=lambda e: _ordered([e["runtime"], *RUNTIME_ORDER]).index(e["runtime"])
+    )
+    for e in edges:
+        cost = e.get("ns_per_item") or {}
+        ci = cost.get("ci95") or []
+        b = e.get("bytes_per_item")
+        rows.append(
+            {
+                "runtime": runtime_label(str(e["runtime"])),
+                "edge": str(e["edge"]),
+                "kind": str(e.get("kind") or ""),
+                "ns": fmt_ns(cost.get("median")) if cost else "–",
+                "ci": f"{fmt_ns(ci[0])} – {fmt_ns(ci[1])}" if len(ci) == 2 else "–",
+                "bytes": fmt_bytes(b) if _finite(b) else "–",
+                "share": fmt_pct(e.get("share")),
+            }
+        )
+    return rows
+
+
+def _instrumentation_rows(analysis: dict[str, Any]) -> list[dict[str, str]]:
+    """Per runtime: how the node figures were measured and what the instrumentation itself cost."""
+    rows = []
+    info = analysis.get("instrumentation") or {}
+    for runtime in _ordered(info):
+        i = info[runtime]
+        overhead = i.get("overhead")
+        rows.append(
+            {
+                "runtime": runtime_label(runtime),
+                "granularity": "per item" if i.get("granularity") == "item" else "per chunk",
+                "passes": f"{fmt_count(i.get('passes'))} passes in {fmt_count(i.get('rounds'))} processes",
+                "overhead": f"{100 * overhead:+.0f} %" if _finite(overhead) else "–",
+                "unattributed": fmt_pct(i.get("unattributed_share")),
+            }
+        )
+    return rows
+
+
 def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
     """Items per second per runtime, with the CI derived from the run-time CI."""
     rows = []
@@ -565,8 +681,10 @@ def _date(created: Any) -> str:
     return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def node_paths(scenario: dict[str, Any]) -> list[list[dict[str, str]]]:
-    """The pipeline as root-to-leaf chains (one per leaf), so that fan-out reads as branches, not a line."""
+def node_paths(scenario: dict[str, Any], costs: dict[str, dict[str, Any]] | None = None) -> list[list[dict[str, Any]]]:
+    """The pipeline as root-to-leaf chains (one per leaf), so that fan-out reads as branches, not a line; each
+    node carries its cost (``costs``: node id -> {"shade": 0..1, "title": text}) when known."""
+    costs = costs or {}
     nodes = {str(n.get("id", "")): str(n.get("node_type", "")) for n in scenario.get("nodes") or []}
     successors: dict[str, list[str]] = {n: [] for n in nodes}
     has_input = set()
@@ -581,7 +699,7 @@ def node_paths(scenario: dict[str, Any]) -> list[list[dict[str, str]]]:
         path = stack.pop()
         following = successors[path[-1]]
         if not following:
-            paths.append([{"id": n, "type": nodes[n]} for n in path])
+            paths.append([{"id": n, "type": nodes[n], **costs.get(n, {"shade": None, "title": ""})} for n in path])
         stack.extend(path + [n] for n in reversed(following) if n not in path)
     return paths
 
@@ -610,7 +728,11 @@ def build_context(
         "pipeline": pipeline,
         "items": fmt_count(scenario.get("items", sc.get("items"))),
         "iterations": fmt_count(scenario.get("iterations", sc.get("iterations"))),
-        "node_paths": node_paths(scenario),
+        "node_paths": node_paths(scenario, _node_shades(analysis)),
+        "nodes": _node_rows(analysis),
+        "bottleneck_nodes": _bottleneck_nodes(analysis),
+        "edges": _edge_rows(analysis),
+        "instrumentation": _instrumentation_rows(analysis),
         "date": _date(results.get("created_unix")),
         "duration": fmt_ns(results.get("duration_s") * 1e9) if _finite(results.get("duration_s")) else "–",
         "version": str(results.get("rmprof_version") or "–"),

@@ -1,0 +1,116 @@
+"""Per-node and per-edge cost from the runtimes' instrumented passes, with the bench's rounds statistics.
+
+Each round of the bench runs a few instrumented passes per runtime (``Prepared.run_instrumented``, or a
+binary's ``--node-timing``) beside the headline timing, never inside it. This module turns those passes into
+one block per runtime::
+
+    {"granularity": "item" | "chunk", "passes": n, "rounds": r,
+     "wall_ns": <stats.summarize of the instrumented passes' wall time>,
+     "overhead": float | None,            # instrumented wall (inside-the-run part) / headline run median - 1
+     "unattributed_share": float,         # 1 - sum of node and edge shares
+     "nodes": [{"node", "node_type", "ns_per_item": <stats.summarize>, "share", "items", "calls",
+                "p50_ns", "p95_ns", "p99_ns"}],
+     "edges": [{"edge", "kind", "ns_per_item": <stats.summarize> | None, "bytes_per_item", "share"}]}
+
+A share is the node's (or edge's) total time over all passes divided by the passes' total wall time, so
+shares of one runtime add up to the attributed part of its run. Latency percentiles are the median over
+passes of each pass's percentile (one latency sample is one item, or one chunk, per ``granularity``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmprof.bench import stats
+
+# Edges a binary measures outside what the headline run time covers (it times the pipeline alone).
+OUTSIDE_RUN = ("json_parse", "json_serialize")
+
+
+def _per_item(ns: float, items: int) -> float | None:
+    return ns / items if items > 0 else None
+
+
+def _rounds_summary(rounds: list[list[float | None]], seed: int) -> dict[str, Any] | None:
+    """stats.summarize over rounds, dropping undefined values (a node that saw no items)."""
+    kept = [[x for x in r if x is not None and x > 0] for r in rounds]
+    kept = [r for r in kept if r]
+    if not kept:
+        return None
+    return stats.summarize([x for r in kept for x in r], "ns", seed=seed, sizes=[len(r) for r in kept], resamples=500)
+
+
+def aggregate(passes: list[list[dict[str, Any]]], run_median_ns: float | None, seed: int = 0) -> dict[str, Any] | None:
+    """The per-runtime node/edge block from instrumented passes grouped by round (None when there are none)."""
+    passes = [r for r in passes if r]
+    if not passes:
+        return None
+    docs = [d for r in passes for d in r]
+    first = docs[0]
+    total_wall = sum(d["wall_ns"] for d in docs) or 1
+    nodes = []
+    for position, node in enumerate(first["nodes"]):
+        nid = node["node"]
+        mine = [[_node(d, nid, position) for d in r] for r in passes]
+        flat = [n for r in mine for n in r if n is not None]
+        nodes.append(
+            {
+                "node": nid,
+                "node_type": node.get("node_type"),
+                "ns_per_item": _rounds_summary([[_per_item(n["ns"], n["items"]) for n in r if n] for r in mine], seed),
+                "share": sum(n["ns"] for n in flat) / total_wall,
+                "items": node.get("items"),
+                "calls": node.get("calls"),
+                **{p: stats.median([n[p] for n in flat]) if flat else None for p in ("p50_ns", "p95_ns", "p99_ns")},
+            }
+        )
+    edges = []
+    for position, edge in enumerate(first.get("edges") or []):
+        name = edge["edge"]
+        mine = [[_edge(d, name, position) for d in r] for r in passes]
+        flat = [e for r in mine for e in r if e is not None]
+        per_bytes = [e["bytes"] / e["items"] for e in flat if e.get("bytes") is not None and e.get("items")]
+        edges.append(
+            {
+                "edge": name,
+                "kind": edge.get("kind"),
+                "ns_per_item": _rounds_summary([[_per_item(e["ns"], e["items"]) for e in r if e] for r in mine], seed),
+                "bytes_per_item": stats.median(per_bytes) if per_bytes else None,
+                "share": sum(e["ns"] for e in flat) / total_wall,
+            }
+        )
+    outside = [sum(e["ns"] for e in d.get("edges") or [] if e.get("kind") in OUTSIDE_RUN) for d in docs]
+    inside_wall = stats.median([d["wall_ns"] - o for d, o in zip(docs, outside, strict=True)])
+    attributed = sum(n["share"] for n in nodes) + sum(e["share"] for e in edges)
+    return {
+        "granularity": first.get("granularity"),
+        "passes": len(docs),
+        "rounds": len(passes),
+        "wall_ns": stats.summarize(
+            [float(d["wall_ns"]) for d in docs], "ns", seed=seed, sizes=[len(r) for r in passes], resamples=500
+        ),
+        "overhead": inside_wall / run_median_ns - 1.0 if run_median_ns else None,
+        "unattributed_share": 1.0 - attributed,
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def _node(doc: dict[str, Any], node_id: str, position: int) -> dict[str, Any] | None:
+    """The entry of ``node_id`` in one pass (by position first: passes list nodes in the same order)."""
+    nodes = doc["nodes"]
+    if position < len(nodes) and nodes[position]["node"] == node_id:
+        return nodes[position]
+    return next((n for n in nodes if n["node"] == node_id), None)
+
+
+def _edge(doc: dict[str, Any], name: str, position: int) -> dict[str, Any] | None:
+    edges = doc.get("edges") or []
+    if position < len(edges) and edges[position]["edge"] == name:
+        return edges[position]
+    return next((e for e in edges if e["edge"] == name), None)
+
+
+def without_outputs(doc: dict[str, Any]) -> dict[str, Any]:
+    """An instrumented pass as kept: everything but its outputs."""
+    return {k: v for k, v in doc.items() if k != "outputs"}
