@@ -132,3 +132,24 @@ def test_bench_accepts_relative_paths_from_any_folder(tmp_path: Path) -> None:
     proc = run_cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["scenarios"][0]["gaps"] == {}
+
+
+def test_averages_of_ratios_are_geometric_means() -> None:
+    from rmprof.bench.comparison import comparison, geomean, mean_reduction, targets
+
+    assert geomean([10.0, 0.1]) == pytest.approx(1.0)
+    assert mean_reduction([0.5, 0.5]) == pytest.approx(0.5)
+    assert mean_reduction([0.0, 0.75]) == pytest.approx(0.5)  # ratios 1 and 0.25: geometric mean 0.5
+
+    def scenario(name: str, speedup: float) -> dict:
+        run = {"median": 1e6, "ci95": [1e6, 1e6]}
+        return {
+            "scenario": name,
+            "runtimes": {"python": {"run": run}, "rust": {"run": run}},
+            "speedups": {"rust": {"run": {"speedup": speedup, "ci95": [speedup, speedup]}}},
+        }
+
+    scs = [scenario("a", 100.0), scenario("b", 1.0)]
+    assert comparison(scs)["summary"]["average_speedup"] == "10.00x"  # the arithmetic mean would say 50.50x
+    overall = next(t for t in targets(scs) if t["target"] == "overall")
+    assert overall["value"] == pytest.approx(10.0)

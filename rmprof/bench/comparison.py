@@ -52,7 +52,6 @@ def comparison(scenarios: list[dict[str, Any]]) -> dict[str, Any]:
     summary = {
         "average_speedup": f"{geomean(speedups):.2f}x" if speedups else None,
         "memory_reduction": f"{100 * mean_reduction(reductions):.1f}%" if reductions else None,
-        "average": "geometric mean over scenarios",
     }
     return {"comparison": table, "summary": summary}
 
