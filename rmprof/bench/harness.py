@@ -53,7 +53,7 @@ class BenchConfig:
     warmup: int = 5
     init_samples: int = 30
     instrumented: int = 2  # instrumented passes per runtime per round (per-node cost), apart from the timing
-    cold_starts: int = 12
+    cold_starts: int = 20  # one per round by default
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
 

@@ -8,8 +8,8 @@ one block per runtime::
      "wall_ns": <stats.summarize of the instrumented passes' wall time>,
      "overhead": float | None,            # instrumented wall (inside-the-run part) / headline run median - 1
      "unattributed_share": float,         # 1 - sum of node and edge shares
-     "nodes": [{"node", "node_type", "ns_per_item": <stats.summarize>, "share", "items", "calls",
-                "p50_ns", "p95_ns", "p99_ns"}],
+     "nodes": [{"node", "node_type", "ns_per_item": <stats.summarize + "samples", "round_sizes">, "share",
+                "items", "calls", "p50_ns", "p95_ns", "p99_ns"}],
      "edges": [{"edge", "kind", "ns_per_item": <stats.summarize> | None, "bytes_per_item", "share"}]}
 
 A share is the node's (or edge's) total time over all passes divided by the passes' total wall time, so
@@ -32,12 +32,14 @@ def _per_item(ns: float, items: int) -> float | None:
 
 
 def _rounds_summary(rounds: list[list[float | None]], seed: int) -> dict[str, Any] | None:
-    """stats.summarize over rounds, dropping undefined values (a node that saw no items)."""
+    """stats.summarize over rounds, dropping undefined values (a node that saw no items); the samples and
+    their round sizes are kept in it, for compare."""
     kept = [[x for x in r if x is not None and x > 0] for r in rounds]
     kept = [r for r in kept if r]
     if not kept:
         return None
-    return stats.summarize([x for r in kept for x in r], "ns", seed=seed, sizes=[len(r) for r in kept], resamples=500)
+    flat, sizes = [x for r in kept for x in r], [len(r) for r in kept]
+    return {**stats.summarize(flat, "ns", seed=seed, sizes=sizes, resamples=500), "samples": flat, "round_sizes": sizes}
 
 
 def aggregate(passes: list[list[dict[str, Any]]], run_median_ns: float | None, seed: int = 0) -> dict[str, Any] | None:

@@ -54,7 +54,7 @@ def select_scenarios(name: str, allow_code: bool = False) -> list:
     "--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime (default: the scenario's)."
 )
 @rounds_option
-@click.option("--cold-starts", type=click.IntRange(min=3), default=12, show_default=True)
+@click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON results here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON results instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")

@@ -22,7 +22,7 @@ from rmprof.commands.common import (
 @click.option("--runs", type=click.IntRange(min=2), default=3, show_default=True, help="Identical bench runs.")
 @click.option("--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime per bench run.")
 @rounds_option
-@click.option("--cold-starts", type=click.IntRange(min=3), default=12, show_default=True)
+@click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
 @click.option("--no-save", is_flag=True, help="Print the noise floor without storing it.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON.")

@@ -273,6 +273,7 @@ def _compare_runtime(
         )
         row = _row(scenario, runtime, metric, label, "ns", not reference, result, note)
         rows.append(_with_floor(row, floor, row_threshold))
+    rows.extend(_node_rows(scenario, runtime, before, after, threshold))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
     for key, label in MEMORY_METRICS.items():
         b, a = b_mem.get(key), a_mem.get(key)
@@ -282,6 +283,28 @@ def _compare_runtime(
         result = stats.compare_exact(max(b, 0), max(a, 0), noise_threshold=threshold)
         result["message"] = MEMORY_MESSAGES[result["verdict"]]
         rows.append(_row(scenario, runtime, f"memory.{key}", label, "bytes", False, result, "memory is informational"))
+    return rows
+
+
+def _node_rows(
+    scenario: str, runtime: str, before: dict[str, Any], after: dict[str, Any], threshold: float
+) -> list[dict[str, Any]]:
+    """Per-node ns per item before and after (informational: they explain a change, the run time gates it)."""
+    b_nodes = {n["node"]: n for n in ((before.get("nodes") or {}).get("nodes") or [])}
+    rows = []
+    for n in (after.get("nodes") or {}).get("nodes") or []:
+        b = b_nodes.get(n["node"])
+        xs, ys = (b or {}).get("ns_per_item") or {}, n.get("ns_per_item") or {}
+        bx, ay = _usable(xs.get("samples")), _usable(ys.get("samples"))
+        if bx is None or ay is None:
+            continue
+        result = stats.compare(
+            bx, ay, noise_threshold=threshold, before_sizes=xs.get("round_sizes"), after_sizes=ys.get("round_sizes")
+        )
+        label = f"node {n['node']} ({n.get('node_type')}), per item"
+        rows.append(
+            _row(scenario, runtime, f"node.{n['node']}", label, "ns", False, result, "per-node: explains, not gated")
+        )
     return rows
 
 
