@@ -17,8 +17,9 @@ results.json (schema "rmprof.run/1")::
       "scenario": {"name", "description", "pipeline", "items", "iterations",
                    "nodes": [{"id", "node_type", "params"}], "connections": [{"from", "to"}]},
       "bench": <the `rmprof bench` document: comparison, summary, environment, targets,
-                scenarios: [one entry: runtimes -> {run, init, cold_start (stats.summarize dicts, ns),
-                throughput, memory, samples}, speedups, gaps, correct]>,
+                scenarios: [one entry: runtimes -> {run, init, cold_start (stats.summarize dicts, ns, with
+                ci95 over rounds of fresh processes and rerun95), throughput, memory, samples, round_sizes,
+                nodes (rmprof/bench/nodes.py)}, speedups, gaps, correct, rounds]>,
       "profiles": [Profile.summary() + {"file": "profiles/....speedscope.json", "folded": "profiles/....folded"}],
       "gaps": [{"runtime", "profiler", "reason", "fix"}],
       "analysis": {
@@ -26,8 +27,14 @@ results.json (schema "rmprof.run/1")::
                         "self", "self_share", "total", "total_share", "category"}],
                         "categories": {category: share}, "per_node": {node_id: share} | null}},
         "hypotheses": [{"id", "title", "verdict": "supported"|"refuted"|"inconclusive", "evidence": [str]}],
-        "headline": {"fastest_runtime", "speedup", "top_bottleneck": {runtime: str}}
-      }
+        "headline": {"fastest_runtime", "speedup", "top_bottleneck": {runtime: str},
+                     "bottleneck_node": {runtime: node_id}},
+        "nodes": [{"runtime", "node", "node_type", "granularity", "ns_per_item": {"median", "ci95": [lo, hi]},
+                   "share", "p50_ns", "p95_ns", "p99_ns", "speedup_vs_python"}],
+        "edges": [{"runtime", "edge", "kind", "ns_per_item", "bytes_per_item", "share"}],
+        "instrumentation": {runtime: {"overhead", "passes", "rounds", "granularity", "unattributed_share"}}
+      },
+      "noise_floor": {"calibrated": bool, "floors": {"runtime/metric": fraction}, "runs", "coverage", ...}
     }
 
 Every write is atomic (temp file + rename), so a reader never sees half a file.
