@@ -67,7 +67,7 @@ def test_top_self_merges_lines_of_one_function_and_ranks_by_self_weight() -> Non
     assert [r["name"] for r in rows[:2]] == ["put", "text"]
     assert rows[0]["self"] == 45 and rows[0]["self_share"] == pytest.approx(0.6)
     assert rows[0]["line"] == 150  # the line holding most of the function's self time
-    assert analyse_profile(p)["per_node"] == {"text": pytest.approx(0.4)}
+    assert analyse_profile(p)["per_node"] == {"TextTransformNode: text": pytest.approx(0.4)}
 
 
 def test_hypotheses_follow_the_measurements() -> None:

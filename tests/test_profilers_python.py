@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from rmprof.analysis.categories import node_task
 from rmprof.exporters import from_speedscope, validate_speedscope
-from rmprof.profile_model import from_folded_lines
+from rmprof.profile_model import Frame, from_folded_lines
 from rmprof.profilers import driver, get_profiler
 from rmprof.profilers.base import ProfileJob, ProfilerGap
 from rmprof.profilers.runner import run_profilers
@@ -58,7 +59,8 @@ def test_pyspy_python_samples_and_node_frames(text_run) -> None:
     names = {f.name for f in profile.frames}
     # The pipeline's node functions (rmprof/nodes.py) and the asyncio runtime's node task are on the stacks.
     assert any(f.endswith(os.path.join("rmprof", "nodes.py")) for f in files), sorted(files)[:20]
-    assert any("_node_task" in n for n in names)
+    # The task is `_node_task`, or per node `node <id> (<NodeType>)` where the runtime names each node's task.
+    assert any("_node_task" in n or node_task(Frame(n)) for n in names)
     assert (out / "raw" / "python.py-spy.speedscope.json").is_file()
 
 
@@ -103,6 +105,40 @@ def test_memray_peak_and_stacks(text_run) -> None:
     assert profile.stacks and all(w > 0 for w in profile.weights)
     assert profile.total == pytest.approx(meta["peak_bytes"], rel=0.05)
     assert (out / "raw" / "python.memray.bin").stat().st_size > 0
+    assert meta["scope"].startswith("measured loop")
+    # Only the loop was tracked: every stack runs through the child's loop, none through an import.
+    names = [{profile.frames[j].name for j in stack} for stack in profile.stacks]
+    assert all("_loop" in n or n <= {"main", "<module>", "_run_code", "_run_module_as_main"} for n in names)
+    assert not any("_find_and_load" in n or "_compile_bytecode" in n for n in names)
+
+
+# Frames that only run while Python imports a module (and compiles its bytecode).
+IMPORT_FRAMES = {"_find_and_load", "_find_and_load_unlocked", "_load_unlocked", "exec_module", "_compile_bytecode"}
+
+
+def test_child_memray_tracker_excludes_imports(tmp_path: Path) -> None:
+    """The child's --memray-out tracks its measured loop only: no allocation of interpreter start-up,
+    of the imports or of preparing the pipeline is in the capture, while the loop's are."""
+    memray = pytest.importorskip("memray")
+    sc = get_scenario("simple")
+    job = ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, "python", tmp_path)
+    capture, report = tmp_path / "loop.bin", tmp_path / "report.json"
+    cmd = [*driver.child_command(job, report, iterations=20), "--memray-out", str(capture)]
+    run = driver.run_tool(cmd, timeout_s=120)
+    assert run.returncode == 0, run.stderr
+    assert driver.read_report(report).iterations == 20
+    stacks = []
+    with memray.FileReader(str(capture)) as reader:
+        for record in reader.get_allocation_records():
+            if record.size > 0:  # frees carry no size (and no stack)
+                stacks.append([frame[0] for frame in record.stack_trace()])
+        assert reader.metadata.trace_python_allocators
+    assert stacks
+    assert not [s for s in stacks if IMPORT_FRAMES & set(s)][:3]
+    assert any("_loop" in s and "run_until_complete" in s for s in stacks)
+    # The loop's stacks dominate; what is left is the Tracker starting and stopping in `main`.
+    in_loop = sum("_loop" in s for s in stacks)
+    assert in_loop / len(stacks) > 0.9
 
 
 @pytest.mark.slow

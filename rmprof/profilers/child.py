@@ -1,7 +1,11 @@
 """The program profilers run: prepare a scenario once, run it in a loop, report timing and correctness.
 
 Usage: ``python -m rmprof.profilers.child --manifest M --input I --runtime python|rust|rustpython-inproc [--expected E]
-(--iterations N | --seconds S) --report FILE``.
+(--iterations N | --seconds S) --report FILE [--memray-out CAPTURE]``.
+
+With ``--memray-out`` the measured loop alone runs under ``memray.Tracker``: interpreter start-up, imports,
+preparing the pipeline and the checked first run stay out of the capture, so its peak and allocation
+counts describe the steady state that the CPU profiles describe.
 
 Imports stay minimal (no click, no report code) so that a profile of this process shows the pipeline and
 not rmprof's CLI. Exit codes: 0 ok, 2 the scenario could not be loaded or run (one-line message on
@@ -34,6 +38,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     amount.add_argument("--iterations", type=int)
     amount.add_argument("--seconds", type=float)
     parser.add_argument("--report", required=True, type=Path)
+    parser.add_argument("--memray-out", type=Path, help="record the measured loop's allocations to this file")
     args = parser.parse_args(argv)
     if args.iterations is not None and args.iterations < 1:
         parser.error("--iterations must be at least 1")
@@ -74,6 +79,19 @@ def _loop(prepared: Any, items: list[Any], iterations: int | None, seconds: floa
         now = perf_counter()
         if now >= deadline:
             return done, now - start
+
+
+def _memray_tracker(path: Path) -> Any:
+    """A memray Tracker writing to ``path`` (replaced if present), tracing every Python object allocation.
+
+    ``trace_python_allocators`` sees each object rather than pymalloc's 256 KiB arenas, which is what makes
+    the pipeline's per-item allocations visible.
+    """
+    import memray  # only the memray-profiled child pays for this import, and before tracking starts
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # memray refuses to overwrite a capture
+    return memray.Tracker(str(path), trace_python_allocators=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +135,16 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_WRONG_OUTPUT
             correct = True
         try:
-            done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
+            if args.memray_out is not None:
+                try:
+                    tracker = _memray_tracker(args.memray_out)
+                except (ImportError, OSError) as exc:
+                    print(f"rmprof child: memray cannot record: {exc}", file=sys.stderr)
+                    return EXIT_FAILED
+                with tracker:
+                    done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
+            else:
+                done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
         except RmprofError as exc:
             print(f"rmprof child: {exc.message}", file=sys.stderr)
             return EXIT_FAILED

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import rmprof
+from rmprof.analysis.categories import node_task
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers import driver
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
@@ -32,6 +33,9 @@ ATTEMPTS = 2
 INSTALL_FIX = "pip install scalene (or pip install 'rmprof[profilers]') into the interpreter that runs rmprof"
 LAUNCHER = "import sys\nfrom rmprof.profilers.child import main\nsys.exit(main())\n"
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)|^\s*class\s+(\w+)")
+# The Python runtime runs each node in a copy of one task loop named `node <id> (<NodeType>)`. scalene keys
+# functions by source line, which every copy shares, so the name it reports is one arbitrary node's.
+SHARED_NODE_TASK = "node task (every node)"
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -40,9 +44,14 @@ def _source_text(line: str) -> str:
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), line).strip()
 
 
+def _shared_name(function: str) -> str:
+    """A per-node copy of the task loop is every node's loop to scalene (see SHARED_NODE_TASK)."""
+    return SHARED_NODE_TASK if node_task(Frame(function)) is not None else function
+
+
 def _function_names(file_doc: dict[str, Any]) -> dict[int, str]:
     """Function start line -> name: scalene's function table, else the ``def`` on that line."""
-    names = {int(fn["lineno"]): str(fn["line"]) for fn in file_doc.get("functions", [])}
+    names = {int(fn["lineno"]): _shared_name(str(fn["line"])) for fn in file_doc.get("functions", [])}
     for line in file_doc.get("lines", []):
         start = int(line.get("start_function_line") or 0)
         if start and start not in names and int(line["lineno"]) == start:
