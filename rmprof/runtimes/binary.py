@@ -66,6 +66,27 @@ def run_binary(args: list[str], timeout: float = 600.0, name: str = BINARY_NAME)
     return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
 
 
+def run_node_timing(
+    manifest: str | os.PathLike[str],
+    input_path: str | os.PathLike[str],
+    *,
+    name: str = BINARY_NAME,
+    allow_code: bool = False,
+    timeout: float = 600.0,
+) -> dict[str, Any]:
+    """Run the binary ``name`` once with ``--node-timing`` over the files; return its ``"node_timing"`` document.
+
+    The document is ``{"granularity": "chunk", "wall_ns", "nodes": [...], "edges": [...]}`` with the node
+    entries of ``Prepared.run_instrumented`` and two edges: ``json_parse`` (the input file parsed into
+    values; bytes: the file's) and ``json_serialize`` (the outputs written as JSON; bytes: the text's).
+    Errors are raised as ``run_binary`` raises them.
+    """
+    args = ["--manifest", os.fspath(manifest), "--input", os.fspath(input_path), "--no-outputs", "--node-timing"]
+    if allow_code:
+        args.append("--allow-code")
+    return run_binary(args, timeout=timeout, name=name)["node_timing"]
+
+
 def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
     """Turn the binary's exit code and JSON into a result or the matching rmprof error."""
     if returncode < 0:

@@ -26,12 +26,25 @@ class BinaryPrepared(Prepared):
 
     def run(self, items: list[Any]) -> Outputs:
         """Write the items, run the binary once, return its outputs."""
+        self.last_result = run_binary(self._args(items), name=self.binary)
+        return self.last_result["outputs"]
+
+    def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
+        """Run the binary once with ``--node-timing``: its ``node_timing`` document plus the outputs.
+
+        The outputs are those of the process's plain run, which precedes the instrumented pass over the
+        same input (both compute the same outputs: a failure in either is raised). Edges: ``json_parse``
+        and ``json_serialize`` (see ``rmprof.runtimes.binary.run_node_timing``).
+        """
+        self.last_result = run_binary([*self._args(items), "--node-timing"], name=self.binary)
+        return {"outputs": self.last_result["outputs"], **self.last_result["node_timing"]}
+
+    def _args(self, items: list[Any]) -> list[str]:
+        """Write the items where the binary reads them; its arguments for one run."""
         input_path = Path(self._dir.name) / "input.json"
         input_path.write_text(json.dumps(items), encoding="utf-8")
-        args = ["--manifest", str(self.manifest_path), "--input", str(input_path)]
         # The CLI has already refused code without --allow-code; the binary checks again on its own.
-        self.last_result = run_binary([*args, "--allow-code"], name=self.binary)
-        return self.last_result["outputs"]
+        return ["--manifest", str(self.manifest_path), "--input", str(input_path), "--allow-code"]
 
     def close(self) -> None:
         self._dir.cleanup()

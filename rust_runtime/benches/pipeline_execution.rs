@@ -102,6 +102,13 @@ fn scenarios(c: &mut Criterion) {
                 criterion::BatchSize::SmallInput,
             )
         });
+        // The instrumented pass (two clock reads per node per chunk, histograms built after):
+        // its cost over `run` is the price of per-node timing, not part of the headline.
+        g.bench_with_input(
+            BenchmarkId::new("run_instrumented", name),
+            input,
+            |b, input| b.iter(|| p.run_instrumented(black_box(input)).unwrap()),
+        );
         g.bench_with_input(BenchmarkId::new("init", name), manifest, |b, m| {
             b.iter(|| Pipeline::from_json(black_box(m)).unwrap())
         });

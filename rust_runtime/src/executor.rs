@@ -6,6 +6,7 @@ use crate::code::{self, CodeEngine};
 use crate::error::{ManifestError, RuntimeError};
 use crate::manifest::Manifest;
 use crate::nodes::{Chunk, ChunkFailure, Op};
+use crate::timing::{elapsed_ns, NoClock, NodeTimings, Probe, StepClock};
 use crate::value::Value;
 
 /// Items per chunk unless set with [`Pipeline::with_chunk_size`].
@@ -200,31 +201,125 @@ impl Pipeline {
     /// Runs the pipeline over borrowed items (they are cloned only where a leaf keeps them
     /// unchanged).
     pub fn run(&self, input: &[Value]) -> Result<Outputs, RuntimeError> {
-        let mut offset = 0;
-        self.execute(input.len(), |len| {
-            let chunk = Chunk::Borrowed(&input[offset..offset + len]);
-            offset += len;
-            chunk
-        })
+        self.run_with(input, &mut NoClock)
     }
 
     /// Runs the pipeline over owned items, transforming them in place (no copy of the input).
     pub fn run_owned(&self, input: Vec<Value>) -> Result<Outputs, RuntimeError> {
+        self.run_owned_with(input, &mut NoClock)
+    }
+
+    /// As [`Pipeline::run`], timing every node on every chunk: the outputs (or the error) are those
+    /// of `run`, with each node's time, item count, chunk count and chunk latencies, and the wall
+    /// time of the run. A separate pass from `run`, which reads no clock.
+    pub fn run_instrumented(
+        &self,
+        input: &[Value],
+    ) -> Result<(Outputs, NodeTimings), RuntimeError> {
+        let mut probe = self.probe();
+        let t = std::time::Instant::now();
+        let outputs = self.run_probed(input, &mut probe)?;
+        Ok((outputs, self.node_timings(probe, elapsed_ns(t))))
+    }
+
+    /// As [`Pipeline::run_owned`], instrumented like [`Pipeline::run_instrumented`].
+    pub fn run_owned_instrumented(
+        &self,
+        input: Vec<Value>,
+    ) -> Result<(Outputs, NodeTimings), RuntimeError> {
+        let mut probe = self.probe();
+        let t = std::time::Instant::now();
+        let outputs = self.run_owned_probed(input, &mut probe)?;
+        Ok((outputs, self.node_timings(probe, elapsed_ns(t))))
+    }
+
+    /// An empty probe for this pipeline's nodes. Building it allocates the latency buffers, so
+    /// a caller timing more than the executor (conversions around it) builds it first, outside its
+    /// timed window, and then calls [`Pipeline::run_probed`] or [`Pipeline::run_owned_probed`].
+    pub fn probe(&self) -> Probe {
+        Probe::new(self.steps.len())
+    }
+
+    /// [`Pipeline::run`], adding each node's chunk timings to `probe` (from [`Pipeline::probe`]).
+    pub fn run_probed(&self, input: &[Value], probe: &mut Probe) -> Result<Outputs, RuntimeError> {
+        self.check_probe(probe);
+        self.run_with(input, probe)
+    }
+
+    /// [`Pipeline::run_owned`], adding each node's chunk timings to `probe`.
+    pub fn run_owned_probed(
+        &self,
+        input: Vec<Value>,
+        probe: &mut Probe,
+    ) -> Result<Outputs, RuntimeError> {
+        self.check_probe(probe);
+        self.run_owned_with(input, probe)
+    }
+
+    /// The probe's figures with the nodes' ids and types, in topological order.
+    pub fn node_timings(&self, probe: Probe, wall_ns: u64) -> NodeTimings {
+        self.check_probe(&probe);
+        let ids = self.steps.iter().map(|step| {
+            let spec = &self.manifest.nodes[step.node];
+            (spec.id.clone(), spec.kind.name())
+        });
+        NodeTimings::from_probe(probe, ids, wall_ns)
+    }
+
+    fn check_probe(&self, probe: &Probe) {
+        assert_eq!(
+            probe.len(),
+            self.steps.len(),
+            "the probe was made for another pipeline"
+        );
+    }
+
+    fn run_with<C: StepClock>(
+        &self,
+        input: &[Value],
+        clock: &mut C,
+    ) -> Result<Outputs, RuntimeError> {
+        let mut offset = 0;
+        self.execute(
+            input.len(),
+            |len| {
+                let chunk = Chunk::Borrowed(&input[offset..offset + len]);
+                offset += len;
+                chunk
+            },
+            clock,
+        )
+    }
+
+    fn run_owned_with<C: StepClock>(
+        &self,
+        input: Vec<Value>,
+        clock: &mut C,
+    ) -> Result<Outputs, RuntimeError> {
         let total = input.len();
         if total <= self.chunk_size {
             let mut whole = Some(input);
-            return self.execute(total, |_| Chunk::Owned(whole.take().unwrap_or_default()));
+            return self.execute(
+                total,
+                |_| Chunk::Owned(whole.take().unwrap_or_default()),
+                clock,
+            );
         }
         let mut items = input.into_iter();
-        self.execute(total, |len| {
-            Chunk::Owned(items.by_ref().take(len).collect())
-        })
+        self.execute(
+            total,
+            |len| Chunk::Owned(items.by_ref().take(len).collect()),
+            clock,
+        )
     }
 
-    fn execute<'a>(
+    /// The executor loop, shared by the plain and the instrumented runs: `clock` brackets each
+    /// node's work on each chunk ([`NoClock`] compiles to nothing).
+    fn execute<'a, C: StepClock>(
         &self,
         total: usize,
         mut next_chunk: impl FnMut(usize) -> Chunk<'a>,
+        clock: &mut C,
     ) -> Result<Outputs, RuntimeError> {
         let n = self.steps.len();
         let mut outputs: Vec<Vec<Value>> = (0..self.leaf_ids.len()).map(|_| Vec::new()).collect();
@@ -233,12 +328,18 @@ impl Pipeline {
         let mut start = 0;
         while start < total || (start == 0 && total == 0) {
             let len = self.chunk_size.min(total - start);
-            let mut input = Some(next_chunk(len));
+            let mut input = None;
             let mut roots_left = self.roots;
             let mut earliest: Earliest = None;
             for (pos, step) in self.steps.iter().enumerate() {
+                let mark = clock.start();
                 let mut chunk = match step.source {
                     None => {
+                        // Cut by the first root (the first step), so that splitting owned input
+                        // into chunks counts as that root's work.
+                        if input.is_none() {
+                            input = Some(next_chunk(len));
+                        }
                         roots_left -= 1;
                         take_or_clone(&mut input, roots_left)
                     }
@@ -247,6 +348,7 @@ impl Pipeline {
                         take_or_clone(&mut slots[src], pending[src])
                     }
                 };
+                let items = chunk.len();
                 if let Some(f) = step.op.apply(&mut chunk) {
                     let item = start + f.index;
                     // Strictly smaller: on a tie the earlier position (topological order) stays.
@@ -267,6 +369,7 @@ impl Pipeline {
                         pending[pos] = step.consumers;
                     }
                 }
+                clock.stop(pos, items, mark);
             }
             if let Some((item, pos, f)) = earliest {
                 let spec = &self.manifest.nodes[self.steps[pos].node];
@@ -468,5 +571,116 @@ mod tests {
             err_of(&p, &input),
             "node 'calc' (CalculatorNode) at item 77: expected a number, got null"
         );
+    }
+
+    /// Checks the invariants of an instrumented run against `run` and returns its timings.
+    fn instrumented(p: &Pipeline, input: &[Value]) -> NodeTimings {
+        let expected = p.run(input);
+        let borrowed = p.run_instrumented(input);
+        let owned = p.run_owned_instrumented(input.to_vec());
+        let (out, timings) = borrowed.unwrap();
+        let (out_owned, timings_owned) = owned.unwrap();
+        assert_eq!(out, expected.unwrap());
+        assert_eq!(out_owned, out);
+        let chunks = input.len().div_ceil(p.chunk_size()).max(1) as u64;
+        for t in [&timings, &timings_owned] {
+            assert_eq!(
+                t.nodes
+                    .iter()
+                    .map(|n| n.node_id.as_str())
+                    .collect::<Vec<_>>(),
+                p.topo_order()
+            );
+            for n in &t.nodes {
+                assert_eq!(n.items, input.len() as u64, "{}", n.node_id);
+                assert_eq!(n.calls, chunks, "{}", n.node_id);
+                assert_eq!(n.latency.len(), chunks, "{}", n.node_id);
+                let (p50, p95, p99) =
+                    (n.quantile_ns(0.5), n.quantile_ns(0.95), n.quantile_ns(0.99));
+                assert!(p50 <= p95 && p95 <= p99, "{}: {p50} {p95} {p99}", n.node_id);
+                assert!(p99 <= n.ns, "{}: p99 {p99} > total {}", n.node_id, n.ns);
+            }
+            assert!(t.node_ns() <= t.wall_ns, "{} > {}", t.node_ns(), t.wall_ns);
+        }
+        timings
+    }
+
+    #[test]
+    fn instrumented_run_times_every_node_and_matches_run() {
+        for chunk in [1, 7, 100, 1024] {
+            let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS).with_chunk_size(chunk);
+            let t = instrumented(&p, &ints(0..100));
+            assert_eq!(t.get("calc").unwrap().node_type, "CalculatorNode");
+            assert_eq!(t.get("source").unwrap().node_type, "DataSourceNode");
+        }
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS);
+        let t = instrumented(&p, &[]);
+        assert!(t.nodes.iter().all(|n| n.calls == 1 && n.items == 0));
+    }
+
+    #[test]
+    fn instrumented_run_with_fan_out_and_several_roots() {
+        let p = pipeline(
+            r#"{"id":"s1","node_type":"DataSinkNode"},
+               {"id":"a","node_type":"DataSourceNode"},
+               {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
+               {"id":"rev","node_type":"TextTransformNode","params":{"operation":"reverse"}},
+               {"id":"s2","node_type":"DataSinkNode"},
+               {"id":"b","node_type":"PassThroughNode"}"#,
+            r#"{"from":"a","to":"up"},{"from":"a","to":"rev"},{"from":"up","to":"s1"},{"from":"rev","to":"s2"}"#,
+        );
+        let input: Vec<Value> = (0..50)
+            .map(|i| Value::from(format!("item {i} ß")))
+            .collect();
+        for chunk in [1, 8, 1024] {
+            instrumented(&p.clone().with_chunk_size(chunk), &input);
+        }
+    }
+
+    #[test]
+    fn instrumented_run_ranks_the_heavy_node_first() {
+        let p = pipeline(
+            r#"{"id":"src","node_type":"DataSourceNode"},
+               {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
+               {"id":"pass","node_type":"PassThroughNode"},
+               {"id":"sink","node_type":"DataSinkNode"}"#,
+            r#"{"from":"src","to":"up"},{"from":"up","to":"pass"},{"from":"pass","to":"sink"}"#,
+        )
+        .with_chunk_size(64);
+        // Non-ASCII strings take the Unicode path: the uppercase node does far more than the rest.
+        let long = "straße ΟΔΟΣ ".repeat(200);
+        let input: Vec<Value> = (0..256).map(|_| Value::from(long.as_str())).collect();
+        let t = instrumented(&p, &input);
+        let top = t.nodes.iter().max_by_key(|n| n.ns).unwrap();
+        assert_eq!(top.node_id, "up");
+    }
+
+    #[test]
+    fn instrumented_run_errors_are_run_errors() {
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS).with_chunk_size(8);
+        let mut input = ints(0..100);
+        input[77] = Value::Null;
+        let expected = p.run(&input).unwrap_err();
+        assert_eq!(p.run_instrumented(&input).unwrap_err(), expected);
+        assert_eq!(p.run_owned_instrumented(input).unwrap_err(), expected);
+    }
+
+    #[test]
+    fn a_probe_accumulates_over_runs() {
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS).with_chunk_size(10);
+        let mut probe = p.probe();
+        for _ in 0..3 {
+            p.run_probed(&ints(0..25), &mut probe).unwrap();
+        }
+        let t = p.node_timings(probe, 0);
+        assert!(t.nodes.iter().all(|n| n.calls == 9 && n.items == 75));
+    }
+
+    #[test]
+    #[should_panic(expected = "the probe was made for another pipeline")]
+    fn a_probe_of_another_pipeline_is_refused() {
+        let p = pipeline(SIMPLE_NODES, SIMPLE_CONNS);
+        let other = pipeline(r#"{"id":"only","node_type":"PassThroughNode"}"#, "");
+        let _ = p.run_probed(&ints(0..1), &mut other.probe());
     }
 }

@@ -25,6 +25,7 @@ pub mod nodes;
 mod python;
 #[cfg(feature = "rustpython")]
 pub mod rustpython;
+pub mod timing;
 mod unicode14;
 pub mod value;
 
@@ -34,6 +35,7 @@ pub use executor::{Outputs, Pipeline, DEFAULT_CHUNK_SIZE};
 pub use input::{parse_input, parse_input_bytes};
 pub use manifest::{Manifest, NodeKind};
 pub use nodes::text_transform;
+pub use timing::{EdgeTiming, NodeTiming, NodeTimings, Probe};
 pub use value::Value;
 
 /// The crate version.

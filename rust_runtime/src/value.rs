@@ -53,6 +53,23 @@ impl Value {
         }
     }
 
+    /// The bytes this value holds as a Rust value: `size_of::<Value>()` (32) for itself, plus the
+    /// bytes of its string; for an array its elements' footprints; for an object, per entry, the
+    /// key (`size_of::<String>()` plus its bytes) and the value's footprint. Capacity slack and the
+    /// allocator's and the index map's bookkeeping are not counted.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
+                Value::Str(s) => s.len(),
+                Value::Array(items) => items.iter().map(Value::footprint).sum(),
+                Value::Object(map) => map
+                    .iter()
+                    .map(|(k, v)| std::mem::size_of::<String>() + k.len() + v.footprint())
+                    .sum(),
+            }
+    }
+
     /// Serializes to JSON text the way serde_json does (`2.0` stays `2.0`).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a Value always serializes")
@@ -151,6 +168,17 @@ mod tests {
     #[test]
     fn value_is_32_bytes() {
         assert_eq!(std::mem::size_of::<Value>(), 32);
+    }
+
+    #[test]
+    fn footprint_counts_values_and_their_bytes() {
+        assert_eq!(Value::Int(7).footprint(), 32);
+        assert_eq!(Value::from("héllo").footprint(), 32 + 6);
+        let array = Value::Array(vec![Value::Null, Value::from("ab")]);
+        assert_eq!(array.footprint(), 32 + 32 + (32 + 2));
+        let mut map = Object::new();
+        map.insert("key".to_owned(), Value::Bool(true));
+        assert_eq!(Value::Object(Box::new(map)).footprint(), 32 + (24 + 3) + 32);
     }
 
     #[test]

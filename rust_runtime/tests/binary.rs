@@ -159,3 +159,58 @@ fn errors() {
     assert_eq!(r.stdout["error"]["kind"], "usage");
     assert_eq!(r.stderr.lines().count(), 1);
 }
+
+#[test]
+fn node_timing_adds_an_instrumented_pass() {
+    let d = dir("timing");
+    let m = write(&d, "m.json", SIMPLE);
+    let items: Vec<String> = (0..3000).map(|i| i.to_string()).collect();
+    let input_text = format!("[{}]", items.join(", "));
+    let i = write(&d, "i.json", &input_text);
+    let r = run(&["--manifest", &m, "--input", &i, "--node-timing"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let o = &r.stdout;
+    // The usual document, unchanged, with node_timing last.
+    let keys: Vec<&String> = o.as_object().unwrap().keys().collect();
+    assert_eq!(keys.last().unwrap().as_str(), "node_timing");
+    assert_eq!(o["outputs"]["sink"].as_array().unwrap().len(), 3000);
+    let t = &o["node_timing"];
+    assert_eq!(t["granularity"], "chunk");
+    assert!(t.get("outputs").is_none());
+    let wall = t["wall_ns"].as_u64().unwrap();
+    let nodes = t["nodes"].as_array().unwrap();
+    let ids: Vec<&str> = nodes.iter().map(|n| n["node"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["source", "calc", "sink"]);
+    assert_eq!(nodes[1]["node_type"], "CalculatorNode");
+    let mut total = 0;
+    for n in nodes {
+        assert_eq!(n["items"], 3000);
+        assert_eq!(n["calls"], 3, "1024 items per chunk");
+        let p: Vec<u64> = ["p50_ns", "p95_ns", "p99_ns"]
+            .iter()
+            .map(|k| n[k].as_u64().unwrap())
+            .collect();
+        assert!(p[0] <= p[1] && p[1] <= p[2], "{n}");
+        total += n["ns"].as_u64().unwrap();
+    }
+    let edges = t["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2);
+    assert_eq!(edges[0]["edge"], "input (JSON parse)");
+    assert_eq!(edges[0]["kind"], "json_parse");
+    assert_eq!(edges[0]["items"], 3000);
+    assert_eq!(edges[0]["bytes"], input_text.len());
+    assert_eq!(edges[1]["edge"], "output (JSON serialize)");
+    assert_eq!(edges[1]["kind"], "json_serialize");
+    assert_eq!(edges[1]["items"], 3000);
+    assert_eq!(edges[1]["bytes"], o["outputs"].to_string().len());
+    total += edges[0]["ns"].as_u64().unwrap() + edges[1]["ns"].as_u64().unwrap();
+    assert!(total <= wall, "{total} > {wall}");
+
+    // An error in the pass is the run's error (here the normal run fails first, as before).
+    let bad = write(&d, "bad.json", "[1, 9223372036854775807]");
+    let r = run(&["--manifest", &m, "--input", &bad, "--node-timing"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout["error"]["node"], "calc");
+    let r = run(&["--manifest", &m, "--input", &i, "--node-timing=1"]);
+    assert_eq!(r.stdout["error"]["kind"], "usage");
+}

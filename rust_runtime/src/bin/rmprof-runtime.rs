@@ -1,5 +1,5 @@
 //! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]
-//! [--allow-code]`
+//! [--allow-code] [--node-timing]`
 //!
 //! Validates the manifest, builds the pipeline (timed: `init_ns`), runs it over the input N times
 //! (each timed) and prints one JSON object on stdout:
@@ -9,6 +9,14 @@
 //! A manifest with PythonNode code is refused unless `--allow-code` is given; this binary has no
 //! Python engine (`rmprof-runtime-rustpython`, the same program with the RustPython VM, has one and
 //! adds `vm_init_ns`, the VM's start-up, to the JSON).
+//!
+//! `--node-timing` adds one instrumented pass after all of the above (which it leaves unchanged):
+//! the input file is parsed again, run with every node timed per chunk, and the outputs serialized,
+//! reported as `"node_timing": {"granularity": "chunk", "wall_ns": ..., "nodes": [{"node", "node_type",
+//! "ns", "items", "calls", "p50_ns", "p95_ns", "p99_ns"}, ...], "edges": [{"edge": "input (JSON parse)",
+//! "kind": "json_parse", "ns", "items", "bytes"}, {"edge": "output (JSON serialize)", "kind":
+//! "json_serialize", ...}]}`. The parse edge's bytes are the input file's, the serialize edge's the
+//! serialized outputs'; `wall_ns` runs from the start of the parse to the end of the serialization.
 //! On error: exit code 2, one line `rmprof-runtime: error: <message>` on stderr and
 //! `{"error": {"kind": ..., "message": ..., "node": ..., "item": ...}}` on stdout.
 
@@ -17,14 +25,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use rmprof_runtime::alloc_counter;
-use rmprof_runtime::{parse_input_bytes, CodeEngine, Error, Manifest, Pipeline};
+use rmprof_runtime::timing::{elapsed_ns, timing_json};
+use rmprof_runtime::{parse_input_bytes, CodeEngine, EdgeTiming, Error, Manifest, Pipeline};
 
 // With the python feature the library installs the same counting allocator itself.
 #[cfg(not(feature = "python"))]
 #[global_allocator]
 static ALLOC: alloc_counter::CountingAlloc = alloc_counter::CountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] [--allow-code] | --version";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] [--allow-code] [--node-timing] | --version";
 
 /// Starts a Python engine (for PythonNode), when the binary has one.
 pub type EngineFactory = fn() -> Box<dyn CodeEngine>;
@@ -71,6 +80,7 @@ struct Args {
     warmup: usize,
     outputs: bool,
     allow_code: bool,
+    node_timing: bool,
 }
 
 /// The run's arguments, or `None` when only the version was asked for.
@@ -78,7 +88,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
-    let mut allow_code = false;
+    let (mut allow_code, mut node_timing) = (false, false);
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -104,6 +114,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
             "--warmup" => warmup = count(flag, value(flag)?, 0)?,
             "--no-outputs" if inline.is_none() => outputs = false,
             "--allow-code" if inline.is_none() => allow_code = true,
+            "--node-timing" if inline.is_none() => node_timing = true,
             "-h" | "--help" => return Err(usage("help requested".to_owned())),
             "-V" | "--version" => return Ok(None),
             other => return Err(usage(format!("unknown argument '{other}'"))),
@@ -116,6 +127,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
         warmup,
         outputs,
         allow_code,
+        node_timing,
     }))
 }
 
@@ -124,8 +136,41 @@ fn read(path: &str, what: &str) -> Result<Vec<u8>, Failure> {
         .map_err(|e| Failure::new("io", format!("cannot read {what} file '{path}': {e}")))
 }
 
-fn elapsed_ns(t: Instant) -> u64 {
-    u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
+/// The instrumented pass of `--node-timing`: `{"granularity", "wall_ns", "nodes", "edges"}`.
+fn node_timing(args: &Args, pipeline: &Pipeline) -> Result<String, Failure> {
+    let bytes = read(&args.input, "input")?;
+    // Allocates the probe's buffers: before the timed window.
+    let mut probe = pipeline.probe();
+    let t_parse = Instant::now();
+    let input = parse_input_bytes(&bytes).map_err(Error::from)?;
+    let parse_ns = elapsed_ns(t_parse);
+    let t_run = Instant::now();
+    let outputs = pipeline
+        .run_probed(&input, &mut probe)
+        .map_err(Error::from)?;
+    let t_serialize = Instant::now();
+    let json = outputs.to_json();
+    let serialize_ns = elapsed_ns(t_serialize);
+    let wall_ns = elapsed_ns(t_parse);
+    let run_ns = u64::try_from(t_serialize.duration_since(t_run).as_nanos()).unwrap_or(u64::MAX);
+    let edges = [
+        EdgeTiming {
+            edge: "input (JSON parse)",
+            kind: "json_parse",
+            ns: parse_ns,
+            items: input.len() as u64,
+            bytes: bytes.len() as u64,
+        },
+        EdgeTiming {
+            edge: "output (JSON serialize)",
+            kind: "json_serialize",
+            ns: serialize_ns,
+            items: outputs.iter().map(|(_, v)| v.len() as u64).sum(),
+            bytes: json.len() as u64,
+        },
+    ];
+    let timings = pipeline.node_timings(probe, run_ns);
+    Ok(timing_json(wall_ns, &timings, &edges).to_string())
 }
 
 fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
@@ -208,6 +253,14 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         alloc.allocations,
         peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string())
     ));
+    // After everything above is measured and written, so that the extra pass changes none of it.
+    if args.node_timing {
+        let timing = node_timing(args, &pipeline)?;
+        out.pop();
+        out.push_str(",\"node_timing\":");
+        out.push_str(&timing);
+        out.push('}');
+    }
     Ok(out)
 }
 
