@@ -96,3 +96,21 @@ def test_node_analysis_contract_from_a_bench_entry() -> None:
     assert rust_b["granularity"] == "chunk" and rust_b["speedup_vs_python"] == pytest.approx(70 / 30)
     assert {e["runtime"] for e in out["edges"]} == {"python", "rust"}
     assert out["instrumentation"]["python"]["passes"] == 4
+
+
+@pytest.mark.slow
+def test_per_node_ranking_agrees_with_the_sampled_profiles(tmp_path: Path) -> None:
+    manifest, items, heavy = heavy_pipeline(random.Random(7), tmp_path)
+    run = tmp_path / "run"
+    args = ["profile", "-m", str(manifest), "-i", str(items), "-n", "8", "--rounds", "3", "-q", "--out", str(run)]
+    proc = run_cli(*args, "-r", "python", "-r", "rust-bin", "-p", "py-spy", "-p", "perf")
+    assert proc.returncode == 0, proc.stderr
+    analysis = json.loads((run / "results.json").read_text(encoding="utf-8"))["analysis"]
+    assert analysis["headline"]["bottleneck_node"]["python"] == heavy
+    # py-spy's stacks carry each asyncio task's node name: the same node ranks first there.
+    sampled = analysis["bottlenecks"]["python.py-spy"]["per_node"]
+    assert max(sampled, key=sampled.get) == f"{heavy} (TextTransformNode)"
+    # perf on the binary: Rust frames map to their node type, and the heavy node's type ranks first.
+    if "rust-bin.perf" in analysis["bottlenecks"]:
+        native = analysis["bottlenecks"]["rust-bin.perf"]["per_node"]
+        assert max(native, key=native.get).startswith("TextTransformNode")
