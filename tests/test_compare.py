@@ -248,10 +248,10 @@ def test_real_slowdown_regresses_and_fails_the_gate(benches: dict[str, Path], tm
         assert row["verdict"] == "regressed" and row["gated"], row
         assert row["change"] > 0.3 and row["ci95"][0] > 0 and row["p_value"] < 0.05
     # 300 more nodes add a few ms to a ~150 ms process start: with 3 cold starts a side on a shared machine
-    # the direction itself is noise (seen: -2 %), so only the row's presence and gating are checked here;
-    # compare_runs on synthetic samples checks cold-start verdicts.
+    # the direction itself is noise (seen: -2 %), so only the row's presence is checked here (informational
+    # unless --gate-cold-start); compare_runs on synthetic samples checks cold-start verdicts and gating.
     cold = rows["simple/python/cold_start"]
-    assert cold["gated"] and cold["verdict"] in VERDICTS, cold
+    assert not cold["gated"] and "--gate-cold-start" in cold["gate_note"] and cold["verdict"] in VERDICTS, cold
     assert rows["simple/python/run"]["change"] > 10  # 303 nodes instead of 3: an order of magnitude at least
     assert "simple/python/run" in doc["summary"]["gate"]["regressions"] and not doc["summary"]["gate"]["passed"]
     # The fused floor computes the same either way, and neither memory nor the floor gates anything.
@@ -350,9 +350,12 @@ def test_synthetic_samples_with_known_differences(tmp_path: Path) -> None:
         False,
         0.02,
         ["simple/python/run"],
-        3,
+        2,
     )
     assert gate["decided_by"] == {"simple/python/run": "wall time"}
+    # Cold starts gate only when asked: they drift between runs beyond their interval on shared machines.
+    gated = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"), gate_cold_start=True)
+    assert by_id(gated)["simple/python/cold_start"]["gated"] and gated["summary"]["gate"]["gated"] == 3
     json.dumps(doc, allow_nan=False)
     # A 10 % change is noise to a 15 % threshold, and then the gate passes.
     loose = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"), threshold=0.15)

@@ -65,9 +65,14 @@ def default_out_dir(after: Path | None, after_kind: str) -> Path:
 )
 @click.option("--no-noise-floor", is_flag=True, help="Ignore the noise floor stored by `rmprof calibrate`.")
 @click.option(
+    "--gate-cold-start",
+    is_flag=True,
+    help="Gate cold-start times too (informational by default: they drift between runs beyond their interval).",
+)
+@click.option(
     "--fail-on-regression",
     is_flag=True,
-    help="Exit 1 when a gated metric (instructions; run/init/cold-start time) regressed beyond the threshold.",
+    help="Exit 1 when a gated metric (instructions; run and init time) regressed beyond the threshold.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print compare.json instead of the summary lines.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
@@ -86,6 +91,7 @@ def compare(
     out_dir: Path | None,
     threshold: float,
     no_noise_floor: bool,
+    gate_cold_start: bool,
     fail_on_regression: bool,
     as_json: bool,
     quiet: bool,
@@ -113,7 +119,8 @@ def compare(
     else:
         if before is None or after is None:
             raise RmprofError("say what to compare: BEFORE AFTER (run directories or results files), or --paired NAME")
-        doc = write_comparison(before, after, out_dir, threshold, say, as_json, use_floor=not no_noise_floor)
+        options = {"use_floor": not no_noise_floor, "gate_cold_start": gate_cold_start}
+        doc = write_comparison(before, after, out_dir, threshold, say, as_json, **options)
     gate = doc["summary"]["gate"]
     if fail_on_regression and not gate["passed"]:
         # An RmprofError, not click's Exit: rmprof.cli.main runs click with standalone_mode=False, where
@@ -132,6 +139,7 @@ def write_comparison(
     say: Progress,
     as_json: bool = False,
     use_floor: bool = True,
+    gate_cold_start: bool = False,
 ) -> dict:
     """Compare two runs, write compare.json and compare.html, print the summary; return the document."""
     from rmprof.bench.noise import fingerprint, floors_for
@@ -143,7 +151,7 @@ def write_comparison(
     if use_floor and fingerprint(before_side["environment"]) == fingerprint(after_side["environment"]):
         stored = floors_for(after_side["environment"])
         floors = stored["floors"] if stored else None
-    doc = compare_runs(before_side, after_side, threshold / 100.0, floors)
+    doc = compare_runs(before_side, after_side, threshold / 100.0, floors, gate_cold_start)
     write_document(doc, out_dir or default_out_dir(after, after_side["kind"]), say, as_json)
     return doc
 

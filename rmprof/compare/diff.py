@@ -60,6 +60,10 @@ MEMORY_METRICS = {
     "process_peak_rss_bytes": "process peak RSS",
 }
 CALLGRIND = "callgrind"
+# Measured on the project's 2-vCPU machine (2026-11-29): three identical runs minutes apart moved cold starts by
+# up to 25 % while each run's interval was +-5-10 %: the drift is the machine's, between runs, which no interval
+# of one run can see. Gating it by default would fail identical builds; --gate-cold-start opts in.
+COLD_START_NOTE = "cold start is informational unless --gate-cold-start (it drifts between runs beyond its interval)"
 # Family-wise error rate of the gate over every sampled row it judges (Holm's procedure).
 GATE_ALPHA = 0.05
 # The fused comprehension is a reference floor that no pipeline change touches: its drift is pure machine
@@ -246,6 +250,7 @@ def _compare_runtime(
     threshold: float,
     floors: dict[str, float],
     skipped: list,
+    gate_cold_start: bool = False,
 ) -> list[dict[str, Any]]:
     """Time metrics (bootstrap over rounds of samples) and memory figures (exact) of one scenario × runtime."""
     from rmprof.bench.harness import sample_sizes
@@ -271,7 +276,10 @@ def _compare_runtime(
             before_sizes=sample_sizes(before, key),
             after_sizes=sample_sizes(after, key),
         )
-        row = _row(scenario, runtime, metric, label, "ns", not reference, result, note)
+        gated, why = not reference, note
+        if metric == "cold_start" and gated and not gate_cold_start:
+            gated, why = False, COLD_START_NOTE
+        row = _row(scenario, runtime, metric, label, "ns", gated, result, why)
         rows.append(_with_floor(row, floor, row_threshold))
     rows.extend(_node_rows(scenario, runtime, before, after, threshold))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
@@ -607,6 +615,7 @@ def compare_runs(
     after: dict[str, Any],
     threshold: float = DEFAULT_THRESHOLD,
     floors: dict[str, float] | None = None,
+    gate_cold_start: bool = False,
 ) -> dict[str, Any]:
     """Compare two loaded sides (see ``load_side``): every shared scenario × runtime × metric, and profiles.
 
@@ -634,7 +643,9 @@ def compare_runs(
             if runtime not in b_rts:
                 skipped.append({"what": f"{name}/{runtime}", "reason": "only in after"})
                 continue
-            rows.extend(_compare_runtime(name, runtime, b_rts[runtime], a_entry, threshold, floors, skipped))
+            rows.extend(
+                _compare_runtime(name, runtime, b_rts[runtime], a_entry, threshold, floors, skipped, gate_cold_start)
+            )
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
         rows.extend(_callgrind_rows(name, b_part, part, threshold))
         if b_part["run_dir"] and part["run_dir"]:
