@@ -94,11 +94,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _save_artifacts(folder: Path) -> None:
-    """Copy the current Rust runtime files into ``folder`` with an index (file, size, sha256, origin)."""
+def _save_artifacts(folder: Path, runtimes: set[str]) -> None:
+    """Copy the current files of the Rust ``runtimes`` into ``folder`` with an index (file, size, sha256, origin)."""
     folder.mkdir()
     index = {}
     for runtime, src in current_artifacts().items():
+        if runtime not in runtimes:
+            continue  # only what the run measured: the RustPython builds alone are ~90 MB
         dest = folder / f"{runtime}{''.join(src.suffixes) if src.suffix == '.so' else ''}"
         shutil.copy2(src, dest)
         index[runtime] = {"file": dest.name, "bytes": dest.stat().st_size, "sha256": _sha256(dest), "origin": str(src)}
@@ -132,8 +134,11 @@ def save_baseline(run_dir: str | Path, name: str) -> Path:
     runtime artifacts to baseline ``name`` (replacing it); return its folder."""
     run_dir = Path(run_dir)
     parts = _run_dirs(run_dir)
+    measured: set[str] = set()
     for part in parts:
-        load_results(part)  # refuse to save something compare could not read back
+        results = load_results(part)  # refuse to save something compare could not read back
+        for sc in (results.get("bench") or {}).get("scenarios") or []:
+            measured.update(sc.get("runtimes") or {})
     target = baselines_root() / _check_name(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Build the copy beside the target and swap it in by renames, so an interrupted save never leaves a
@@ -146,7 +151,7 @@ def save_baseline(run_dir: str | Path, name: str) -> Path:
             shutil.copy2(part / RESULTS, dest / RESULTS)
             if (part / PROFILES).is_dir():
                 shutil.copytree(part / PROFILES, dest / PROFILES)
-        _save_artifacts(staging / ARTIFACTS)
+        _save_artifacts(staging / ARTIFACTS, measured)
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=target.parent))
