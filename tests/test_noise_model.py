@@ -10,6 +10,7 @@ checks of the method, not timing tests.
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -157,3 +158,42 @@ def test_split_rounds(sizes_: list[int] | None) -> None:
     assert flat(rounds) == xs
     with pytest.raises(ValueError):
         S.split_rounds(xs, [2, 2])
+
+
+def test_between_run_drift_is_estimated_and_widens_rerun_intervals() -> None:
+    """Runs that each shift as a whole (a neighbour, a frequency step): calibrate's drift estimate recovers the
+    shift's spread, and rerun intervals widened by it hold identical reruns again."""
+    from rmprof.bench.noise import between_run_drift, widen_for_drift
+
+    rng = random.Random(17)
+    drift_sd, figures = 0.05, 12
+
+    def bench(seed_rng: random.Random) -> dict:
+        shift = seed_rng.lognormvariate(0.0, drift_sd)  # the whole run moves
+        runtimes = {}
+        for k in range(figures):
+            rounds = [[x * shift for x in r] for r in one_run(seed_rng)]
+            runtimes[f"rt{k}"] = {"run": S.summarize(flat(rounds), "ns", resamples=300, sizes=sizes(rounds))}
+        return {"scenarios": [{"scenario": "sim", "runtimes": runtimes, "speedups": {}}]}
+
+    from rmprof.bench.noise import estimates
+
+    calibration = [bench(rng) for _ in range(4)]
+    drift = between_run_drift([estimates(b) for b in calibration])
+    # Every figure of one run shares its shift, so the estimate rests on the number of runs (3 degrees of
+    # freedom here), not of figures: right in order of magnitude, not to the percent.
+    assert 0.02 <= drift["run"] <= 0.12, drift
+    inside_plain = inside_widened = total = 0
+    for _ in range(15):
+        first, second = bench(rng), bench(rng)
+        widened = json.loads(json.dumps(first))
+        widen_for_drift(widened["scenarios"][0], drift)
+        for name, entry in first["scenarios"][0]["runtimes"].items():
+            other = second["scenarios"][0]["runtimes"][name]["run"]["median"]
+            lo, hi = entry["run"]["rerun95"]
+            wlo, whi = widened["scenarios"][0]["runtimes"][name]["run"]["rerun95"]
+            inside_plain += lo <= other <= hi
+            inside_widened += wlo <= other <= whi
+            total += 1
+    assert inside_plain / total < 0.75, inside_plain  # sampling error alone cannot explain whole-run shifts
+    assert inside_widened / total >= 0.90, inside_widened

@@ -461,14 +461,19 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
     """The whole bench document: environment, per-scenario results, the plan's comparison and targets."""
     from rmprof.bench.comparison import comparison, targets
     from rmprof.bench.environment import environment
+    from rmprof.bench.noise import drift_for, widen_for_drift
 
     started = time.time()
+    env = environment()
+    drift = drift_for(env)
     results = []
     for k, sc in enumerate(scenarios, 1):
         config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
         from rmprof.commands.common import default_runtimes
 
-        results.append(bench_scenario(sc, runtimes or default_runtimes(sc.manifest), config))
+        result = bench_scenario(sc, runtimes or default_runtimes(sc.manifest), config)
+        widen_for_drift(result, drift)
+        results.append(result)
     doc = comparison(results)
     doc.update(
         {
@@ -485,7 +490,8 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
                 "seed": config.seed,
                 "min_sample_ns": MIN_SAMPLE_NS,
             },
-            "environment": environment(),
+            "environment": env,
+            "drift": drift,
             "scenarios": results,
             "targets": targets(results),
         }

@@ -54,14 +54,45 @@ def estimates(bench: dict[str, Any], interval: str = "ci95") -> dict[str, tuple[
 
 
 def aa_analysis(benches: list[dict[str, Any]]) -> dict[str, Any]:
-    """Noise floor and interval coverage over every ordered pair of identical runs: how often one run's 95 %
-    CI, and its rerun interval, hold another run's estimate."""
-    out = _coverage([estimates(b) for b in benches])
+    """Noise floor, between-run drift and interval coverage over every ordered pair of identical runs: how often
+    one run's 95 % CI, and its rerun interval, hold another run's estimate."""
+    per_run = [estimates(b) for b in benches]
+    out = _coverage(per_run)
     rerun = _coverage([estimates(b, "rerun95") for b in benches])
     out["rerun_coverage"] = rerun["coverage"]
     out["rerun_coverage_by_metric"] = rerun["coverage_by_metric"]
     out["rerun_misses"] = rerun["misses"]
+    out["drift"] = between_run_drift(per_run)
     return {"runs": len(benches), **out}
+
+
+def _kind(fid: str) -> str:
+    """The metric kind of a figure id (``run``, ``cold_start``, ``speedup.init``, ...)."""
+    return fid.rsplit("/", 1)[1]
+
+
+def between_run_drift(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, float]:
+    """Per metric kind, the spread between identical runs that their own intervals do not explain.
+
+    A random-effects estimate in log space: for each figure, the variance of its estimates across runs minus
+    the mean squared standard error each run's 95 % CI implies; averaged over the figures of one kind (every
+    scenario × runtime), floored at zero, and given as a standard deviation (a relative spread). A shift that
+    moves a whole run moves all its figures alike, so the estimate rests on the number of runs (runs - 1
+    degrees of freedom): `calibrate --runs 5` measures it better than 3.
+    """
+    if len(per_run) < 2:
+        return {}
+    excess: dict[str, list[float]] = {}
+    for fid in set.intersection(*(set(e) for e in per_run)):
+        points = [e[fid] for e in per_run]
+        if any(p <= 0 or lo <= 0 or hi <= 0 for p, lo, hi in points):
+            continue
+        logs = [math.log(p) for p, _, _ in points]
+        mean = sum(logs) / len(logs)
+        spread = sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
+        se2 = sum(((math.log(hi) - math.log(lo)) / (2 * 1.96)) ** 2 for _, lo, hi in points) / len(points)
+        excess.setdefault(_kind(fid), []).append(spread - se2)
+    return {k: round(math.sqrt(max(0.0, sum(v) / len(v))), 6) for k, v in excess.items()}
 
 
 def _coverage(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, Any]:
@@ -85,7 +116,7 @@ def _coverage(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str,
     pairs = sum(h[1] for h in covered.values())
     by_metric: dict[str, list[int]] = {}
     for fid, (h, n) in covered.items():
-        key = fid.rsplit("/", 1)[1]
+        key = _kind(fid)
         acc = by_metric.setdefault(key, [0, 0])
         acc[0] += h
         acc[1] += n
@@ -139,6 +170,44 @@ def floors_for(env: dict[str, Any]) -> dict[str, Any] | None:
     """This machine's stored calibration (floors, coverage, when), or None when it was never calibrated."""
     entry = read_noise_file()["machines"].get(fingerprint(env))
     return entry if isinstance(entry, dict) and isinstance(entry.get("floors"), dict) else None
+
+
+def drift_for(env: dict[str, Any]) -> dict[str, float]:
+    """This machine's between-run drift per metric kind (empty when it was never calibrated)."""
+    stored = floors_for(env)
+    drift = stored.get("drift") if stored else None
+    return drift if isinstance(drift, dict) else {}
+
+
+def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> None:
+    """Widen every rerun interval of one scenario's bench entry by this machine's between-run drift.
+
+    A rerun lands away from this run by both runs' sampling error (the sqrt(2) of ``stats.rerun_interval``)
+    and by whatever moved the machine between them, which only identical runs can measure (``calibrate``).
+    The two add in variance, in log space; the drift used is recorded beside each interval.
+    """
+    if not drift:
+        return
+
+    def widen(summary: dict[str, Any], point: float, kind: str) -> None:
+        d = drift.get(kind)
+        rerun = summary.get("rerun95")
+        if not d or not rerun or point <= 0 or min(rerun) <= 0:
+            return
+        z = 1.96
+        lo = math.log(point / rerun[0]) / z
+        hi = math.log(rerun[1] / point) / z
+        summary["rerun95"] = [point * math.exp(-z * math.hypot(lo, d)), point * math.exp(z * math.hypot(hi, d))]
+        summary["rerun_drift"] = d
+
+    for entry in (bench_scenario.get("runtimes") or {}).values():
+        for metric in TIME_METRICS:
+            if isinstance(entry.get(metric), dict):
+                widen(entry[metric], entry[metric]["median"], metric)
+    for per_metric in (bench_scenario.get("speedups") or {}).values():
+        for metric, s in per_metric.items():
+            if isinstance(s, dict) and "speedup" in s:
+                widen(s, s["speedup"], f"speedup.{metric}")
 
 
 def floor_block(scenario: str, env: dict[str, Any]) -> dict[str, Any]:

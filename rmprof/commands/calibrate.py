@@ -88,6 +88,10 @@ def format_calibration(doc: dict) -> list[str]:
     for metric, c in sorted(doc["coverage_by_metric"].items()):
         r = doc["rerun_coverage_by_metric"].get(metric, {"share": float("nan")})
         lines.append(f"  {metric:<20} {100 * c['share']:4.0f} %  {100 * r['share']:4.0f} %  ({c['pairs']} pairs)")
+    drift = doc.get("drift") or {}
+    if drift:
+        spread = ", ".join(f"{k} ±{100 * v:.1f} %" for k, v in sorted(drift.items()))
+        lines.append(f"between-run drift (beyond each run's own interval; widens later rerun intervals): {spread}")
     lines.append(f"A/A noise floor (largest change between {doc['runs']} identical runs):")
     for fid, floor in sorted(doc["floors"].items()):
         lines.append(f"  {fid:<40} ±{100 * floor:.1f} %")
