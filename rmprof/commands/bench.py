@@ -57,6 +57,14 @@ def select_scenarios(name: str, allow_code: bool = False) -> list:
 @click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON results here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON results instead of the table.")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["json", "bmf"]),
+    default="json",
+    show_default=True,
+    help="What -o writes: rmprof's JSON results, or Bencher Metric Format (bmf: also printed instead of the table).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @allow_code_option
 def bench(
@@ -70,6 +78,7 @@ def bench(
     cold_starts: int,
     output: Path | None,
     as_json: bool,
+    out_format: str,
     quiet: bool,
     allow_code: bool,
 ) -> None:
@@ -82,6 +91,10 @@ def bench(
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
     config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=Progress(quiet))
     doc = run_bench(scenarios, list(runtimes) or None, config)
+    if out_format == "bmf":
+        from rmprof.exporters.bmf import bench_to_bmf
+
+        doc, as_json = bench_to_bmf(doc), True
     if output:
         write_json_atomic(output, doc)
     if as_json:

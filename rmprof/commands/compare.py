@@ -157,14 +157,17 @@ def write_comparison(
 
 
 def write_document(doc: dict, out: Path, say: Progress, as_json: bool) -> None:
-    """Write compare.json and compare.html into ``out`` and print the rows and the gate."""
+    """Write compare.json, compare.html and compare.md into ``out`` and print the rows and the gate."""
     from rmprof.compare.diff import format_row, format_summary
     from rmprof.compare.render import render_compare_html
+    from rmprof.report.markdown import COMPARE_MD, compare_markdown
 
     html = render_compare_html(doc)  # render before writing anything: a template error leaves no half output
+    markdown = compare_markdown(doc, COMPARE_HTML)
     try:
         write_json_atomic(out / COMPARE_JSON, doc)
         write_text_atomic(out / COMPARE_HTML, html)
+        write_text_atomic(out / COMPARE_MD, markdown)
     except OSError as exc:
         raise RmprofError(f"cannot write the comparison to {out}: {exc}") from None
     if as_json:
@@ -175,4 +178,4 @@ def write_document(doc: dict, out: Path, say: Progress, as_json: bool) -> None:
         for w in doc["environment"]["warnings"]:
             click.echo(f"warning: {w}")
         click.echo(format_summary(doc))
-    say(f"written {out / COMPARE_JSON} and {out / COMPARE_HTML}")
+    say(f"written {out / COMPARE_JSON}, {out / COMPARE_HTML} and {out / COMPARE_MD}")

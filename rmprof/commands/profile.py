@@ -145,6 +145,7 @@ def profile_scenario(
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.noise import floor_block
     from rmprof.profilers.runner import run_profilers
+    from rmprof.report.markdown import write_summary
     from rmprof.report.render import render_report
     from rmprof.run_dir import PROFILES, RAW, RESULTS, SCHEMA, scenario_block
 
@@ -176,7 +177,9 @@ def profile_scenario(
     }
     write_json_atomic(run_dir / RESULTS, results)
     say(f"{sc.name}: rendering the report")
-    return render_report(run_dir)
+    report = render_report(run_dir)
+    write_summary(run_dir)  # summary.md: the verdict and tables as Markdown, to paste into a pull request
+    return report
 
 
 def load_profiles(run_dir: Path, summaries: list[dict]) -> dict:

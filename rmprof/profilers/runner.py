@@ -13,6 +13,8 @@ from typing import Any
 
 from rmprof.commands.common import write_json_atomic, write_text_atomic
 from rmprof.exporters.folded import to_folded
+from rmprof.exporters.pprof import SUFFIX as PPROF_SUFFIX
+from rmprof.exporters.pprof import write_pprof
 from rmprof.exporters.speedscope import to_speedscope, validate_speedscope
 from rmprof.profile_model import Profile
 from rmprof.profilers import PROFILERS, get_profiler
@@ -44,7 +46,7 @@ def _load(names: list[str], explicit: bool) -> tuple[list[Profiler], list[tuple[
 
 
 def write_profile(profile: Profile, out_dir: Path) -> dict[str, Any]:
-    """Write one profile as speedscope JSON and folded text (atomically); its summary with both paths."""
+    """Write one profile as speedscope JSON, folded text and gzipped pprof (atomically); its summary with the paths."""
     doc = to_speedscope(profile)
     problems = validate_speedscope(doc)
     if problems:
@@ -53,7 +55,9 @@ def write_profile(profile: Profile, out_dir: Path) -> dict[str, Any]:
     folded_rel = f"{PROFILES_DIR}/{profile.name}.folded"
     write_json_atomic(out_dir / speedscope_rel, doc)
     write_text_atomic(out_dir / folded_rel, to_folded(profile))
-    return {**profile.summary(), "file": speedscope_rel, "folded": folded_rel}
+    pprof_rel = f"{PROFILES_DIR}/{profile.name}{PPROF_SUFFIX}"
+    write_pprof(profile, out_dir / pprof_rel)
+    return {**profile.summary(), "file": speedscope_rel, "folded": folded_rel, "pprof": pprof_rel}
 
 
 def run_profilers(
