@@ -266,12 +266,17 @@ def path_without_speedscope() -> str:
     )
 
 
-def test_view_without_speedscope_says_how_to_get_it(tmp_path: Path) -> None:
-    """No speedscope anywhere: exit 2 with the npm command."""
-    proc = rmprof_cli("view", str(PROFILE_FILE), env={"PATH": path_without_speedscope()}, cwd=tmp_path)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "npm install -g speedscope" in lines[0]
+def test_view_without_speedscope_or_npx_opens_the_builtin_viewer(tmp_path: Path) -> None:
+    """No speedscope and no npx: the npm hint on stderr, and rmprof's own flame graph page (exit 0)."""
+    profile = tmp_path / PROFILE_FILE.name
+    shutil.copy(PROFILE_FILE, profile)
+    env = {"PATH": str(tmp_path / "empty-bin"), "BROWSER": "", "DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    proc = rmprof_cli("view", str(profile), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "npm install -g speedscope" in proc.stderr.splitlines()[0]
+    page = tmp_path / "python.py-spy.flame.html"
+    assert proc.stdout.strip() == f"flame graph: {page}"
+    assert "RmprofFlame" in page.read_text(encoding="utf-8")
 
 
 def test_view_missing_profile(tmp_path: Path) -> None:

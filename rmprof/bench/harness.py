@@ -56,6 +56,16 @@ class BenchConfig:
     cold_starts: int = 20  # one per round by default
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
+    # Long steps (the rounds): (task, steps done, steps in all, what runs now), e.g. Progress.advance, which
+    # draws a bar on a terminal. None: the message goes to ``progress`` as a line.
+    step: Callable[[str, int, int, str | None], None] | None = None
+
+    def advance(self, task: str, done: int, total: int, message: str | None = None) -> None:
+        """Report step ``done`` of ``total`` of ``task`` through ``step``, or its message through ``progress``."""
+        if self.step is not None:
+            self.step(task, done, total, message)
+        elif message:
+            self.progress(message)
 
 
 def check_scenario(scenario: Scenario) -> None:
@@ -177,8 +187,10 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     inner: dict[str, int] | None = None
     # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
     cold: dict[str, list[float]] = {n: [] for n in measured}
+    rounds_task = f"{scenario.name}: bench rounds"
     for r in range(n_rounds):
-        say(f"{scenario.name}: round {r + 1}/{n_rounds} ({per_round} run samples per runtime, fresh processes)")
+        message = f"{scenario.name}: round {r + 1}/{n_rounds} ({per_round} run samples per runtime, fresh processes)"
+        config.advance(rounds_task, r, n_rounds, message)
         steps: list[str | None] = [None, *binaries]  # None: the worker round of the in-process runtimes
         if r % 2:
             steps.reverse()  # alternate who goes first, so that no runtime always follows the same one
@@ -215,6 +227,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
                 cold[name].append(elapsed)
                 if init_ns is not None:
                     init[name].add([init_ns])
+    config.advance(rounds_task, n_rounds, n_rounds)
 
     say(f"{scenario.name}: measuring memory")
     alloc_peak = {n: _alloc_peak(prepared[n].run, items) for n in prepared}

@@ -1,57 +1,97 @@
-"""The bench's terminal table: metric rows, runtime columns, speedups with confidence intervals."""
+"""The bench's terminal table: metric rows, runtime columns, speedups with confidence intervals.
+
+Drawn with rich (rmprof.report.terminal): columns fit the terminal's width, colour only on a terminal,
+plain text with ASCII rules anywhere else. Import this module lazily (it imports rich).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console, RenderableType
+from rich.text import Text
+
 from rmprof.bench.stats import format_ratio, format_time
+from rmprof.report.terminal import PLAIN_WIDTH, emit, make_console, new_table, render_plain, to_text
 
 
-def _time_cell(summary: dict[str, Any] | None) -> str:
+def _time_cell(summary: dict[str, Any] | None) -> Text:
     if not summary:
-        return "-"
+        return to_text("-", "dim")
     rel = summary.get("rel_ci_width")
     spread = f" ±{100 * rel / 2:.0f}%" if rel is not None else ""
     flag = " !" if summary.get("noisy") else ""
-    return f"{format_time(summary['median'])}{spread}{flag}"
+    return to_text(f"{format_time(summary['median'])}{spread}{flag}", "yellow" if flag else "")
 
 
-def _bytes_cell(n: int | None) -> str:
+def _bytes_cell(n: int | None) -> Text:
     if n is None:
-        return "-"
+        return to_text("-", "dim")
     for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"
+            return to_text(f"{n / size:.1f} {unit}")
+    return to_text(f"{n} B")
 
 
-def render(doc: dict[str, Any]) -> str:
-    """The human summary of a bench document."""
-    lines: list[str] = []
+ROWS: list[tuple[str, Callable[[dict[str, Any]], Text]]] = [
+    ("run (per iteration)", lambda e: _time_cell(e.get("run"))),
+    (
+        "throughput items/s",
+        lambda e: to_text(f"{e['throughput']['items_per_s']:.3g}") if e.get("throughput") else to_text("-", "dim"),
+    ),
+    ("init", lambda e: _time_cell(e.get("init"))),
+    ("cold start", lambda e: _time_cell(e.get("cold_start"))),
+    ("run memory", lambda e: _bytes_cell(_run_mem(e["memory"]))),
+    ("process peak RSS", lambda e: _bytes_cell(e["memory"]["process_peak_rss_bytes"])),
+]
+STATUS_STYLE = {"met": "green", "missed": "red"}
+
+
+def _speedup_table(speedups: dict[str, Any], console: Console) -> RenderableType:
+    """Per runtime: its speedup over python per metric with the 95 % CI, and the change in run memory."""
+    table = new_table(
+        console,
+        "runtime",
+        "run",
+        "init",
+        "cold start",
+        "run memory",
+        title="speedup of each runtime over python [95 % CI]",
+    )
+    for name, metrics in speedups.items():
+        cells = []
+        for metric in ("run", "init", "cold_start"):
+            v = metrics.get(metric) or {}
+            cells.append(to_text(format_ratio(v["speedup"], *v["ci95"])) if "speedup" in v else to_text("-", "dim"))
+        memory = metrics.get("memory")
+        cells.append(to_text(f"{-100 * memory['reduction']:+.0f}%") if memory else to_text("-", "dim"))
+        table.add_row(to_text(name), *cells)
+    return table
+
+
+def renderables(doc: dict[str, Any], console: Console) -> list[RenderableType]:
+    """The human summary of a bench document, as rich renderables for ``console``."""
+    out: list[RenderableType] = []
     for sc in doc["scenarios"]:
         names = list(sc["runtimes"])
-        width = 24
-        lines.append(
-            f"\n{sc['scenario']}: {sc['nodes']} nodes, {sc['items']} items, {sc['iterations']} samples per runtime"
+        out.append(Text(""))
+        out.append(
+            Text.assemble(
+                (sc["scenario"], "bold"),
+                f": {sc['nodes']} nodes, {sc['items']} items, {sc['iterations']} samples per runtime",
+            )
         )
-        lines.append("  " + "metric".ljust(22) + "".join(n.ljust(width) for n in names))
-        rows = [
-            ("run (per iteration)", lambda e: _time_cell(e.get("run"))),
-            ("throughput items/s", lambda e: f"{e['throughput']['items_per_s']:.3g}" if e.get("throughput") else "-"),
-            ("init", lambda e: _time_cell(e.get("init"))),
-            ("cold start", lambda e: _time_cell(e.get("cold_start"))),
-            ("run memory", lambda e: _bytes_cell(_run_mem(e["memory"]))),
-            ("process peak RSS", lambda e: _bytes_cell(e["memory"]["process_peak_rss_bytes"])),
-        ]
-        for label, cell in rows:
-            lines.append("  " + label.ljust(22) + "".join(cell(sc["runtimes"][n]).ljust(width) for n in names))
-        for name, metrics in sc["speedups"].items():
-            parts = [f"{m} {format_ratio(v['speedup'], *v['ci95'])}" for m, v in metrics.items() if "speedup" in v]
-            if "memory" in metrics:
-                parts.append(f"memory {-100 * metrics['memory']['reduction']:+.0f}%")
-            lines.append(f"  speedup of {name} over python: " + ", ".join(parts))
+        table = new_table(console, "metric", *names)
+        for column in table.columns[1:]:
+            column.no_wrap = True  # a narrow terminal wraps the metric's name, never a number
+        for label, cell in ROWS:
+            table.add_row(to_text(label), *(cell(sc["runtimes"][n]) for n in names))
+        out.append(table)
+        if sc["speedups"]:
+            out += [Text(""), _speedup_table(sc["speedups"], console)]
         for name, reason in sc["gaps"].items():
-            lines.append(f"  gap: {name}: {reason}")
+            out.append(to_text(f"gap: {name}: {reason}", "yellow"))
         noisy = [
             f"{n} {m}"
             for n, e in sc["runtimes"].items()
@@ -59,18 +99,34 @@ def render(doc: dict[str, Any]) -> str:
             if e.get(m, {}).get("warning")
         ]
         if noisy:
-            lines.append("  warning: wide spread or few samples in " + ", ".join(noisy) + " (marked !)")
-    lines.append("\nplan targets:")
+            out.append(to_text("warning: wide spread or few samples in " + ", ".join(noisy) + " (marked !)", "yellow"))
+    out.append(Text(""))
+    targets = new_table(console, "status", "plan target", "value", title="plan targets")
     for t in doc["targets"]:
         value = t["value"]
         shown = "-" if value is None else (f"{100 * value:.0f}%" if t.get("unit") == "fraction" else f"{value:.1f}x")
-        lines.append(f"  [{t['status']:>12}] {t['label']}: {shown}")
+        targets.add_row(to_text(t["status"], STATUS_STYLE.get(t["status"], "dim")), to_text(t["label"]), to_text(shown))
+    out.append(targets)
     summary = doc["summary"]
-    lines.append(
-        f"average speedup (rust in-process, run time, geometric mean): {summary['average_speedup']}, "
-        f"memory reduction: {summary['memory_reduction']}"
+    out.append(
+        to_text(
+            f"average speedup (rust in-process, run time, geometric mean): {summary['average_speedup']}, "
+            f"memory reduction: {summary['memory_reduction']}"
+        )
     )
-    return "\n".join(lines)
+    return out
+
+
+def render(doc: dict[str, Any], width: int = PLAIN_WIDTH) -> str:
+    """The human summary of a bench document as plain text (no colour, ASCII rules)."""
+    console = make_console(force_terminal=False, width=width)
+    return render_plain(renderables(doc, console), width)
+
+
+def print_table(doc: dict[str, Any], console: Console | None = None) -> None:
+    """Print the human summary of a bench document on ``console`` (default: stdout's)."""
+    console = console or make_console()
+    emit(console, renderables(doc, console))
 
 
 def _run_mem(memory: dict[str, Any]) -> int | None:

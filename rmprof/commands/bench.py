@@ -84,12 +84,13 @@ def bench(
 ) -> None:
     """Measure init, run time, throughput, memory and cold start per runtime, interleaved (default: all scenarios)."""
     from rmprof.bench.harness import BenchConfig, run_bench
-    from rmprof.bench.table import render
+    from rmprof.bench.table import print_table
 
     if not (scenario or manifest or input_path):
         scenario = "all"
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
-    config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=Progress(quiet))
+    say = Progress(quiet)
+    config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, step=say.advance)
     doc = run_bench(scenarios, list(runtimes) or None, config)
     if out_format == "bmf":
         from rmprof.exporters.bmf import bench_to_bmf
@@ -100,6 +101,6 @@ def bench(
     if as_json:
         echo_json(doc)
     else:
-        click.echo(render(doc))
+        print_table(doc)
         if output:
             click.echo(f"results written to {output}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import sys
@@ -139,12 +140,111 @@ def echo_json(doc: Any) -> None:
 
 
 class Progress:
-    """Progress lines on stderr (which step, how far), silent with --quiet."""
+    """Progress on stderr, silent with --quiet.
 
-    def __init__(self, quiet: bool) -> None:
+    ``say(message)`` prints one line. ``say.advance(task, done, total, message)`` reports a long step (the
+    bench's rounds, the profilers): on a terminal a live bar per task with elapsed and remaining time and the
+    message beside it; anywhere else (CI, pipes, tests) the message as the same plain line ``say`` prints,
+    without escape codes. rich is imported only when a bar is first drawn.
+    """
+
+    def __init__(self, quiet: bool, console: Any | None = None) -> None:
         self.quiet = quiet
+        self._console = console  # a rich Console to draw on (tests); None: stderr's, made when first needed
+        self._live: bool | None = None
+        self._bars: Any | None = None  # the rich Progress while some task is unfinished
+        self._tasks: dict[str, Any] = {}
 
     def __call__(self, message: str) -> None:
-        if not self.quiet:
-            click.echo(f"rmprof: {message}", err=True)
-            sys.stderr.flush()
+        if self.quiet:
+            return
+        if self._bars is not None:
+            from rich.text import Text
+
+            # Through the live display, so that the line lands above the bars instead of through them.
+            self._bars.console.print(Text.assemble(("rmprof: ", "dim"), message))
+            return
+        if self._console is not None:
+            from rich.text import Text
+
+            self._console.print(Text.assemble(("rmprof: ", "dim"), message))
+            return
+        click.echo(f"rmprof: {message}", err=True)
+        sys.stderr.flush()
+
+    def live(self) -> bool:
+        """Whether bars are drawn: stderr (or the given console) is an interactive terminal."""
+        if self._live is None:
+            if self._console is not None:
+                self._live = bool(self._console.is_terminal)
+            else:
+                self._live = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        return self._live
+
+    def advance(self, task: str, done: int, total: int, message: str | None = None) -> None:
+        """``done`` of ``total`` steps of ``task`` are finished; ``message`` says what runs now. The bar of a
+        task ends when done reaches total; the display closes when no task is left unfinished."""
+        if self.quiet:
+            return
+        if not self.live():
+            if message:
+                self(message)
+            return
+        scope = task.partition(": ")[0] + ": "
+        if message and ": " in task and message.startswith(scope):
+            message = message[len(scope) :]  # the bar's label names the scenario already
+        bars = self._bars or self._start()
+        current = next((t for t in bars.tasks if t.id == self._tasks.get(task)), None)
+        if current is None or current.finished:  # a new task, or a finished one run again: a new bar
+            self._tasks[task] = bars.add_task(task, total=total, completed=done, detail=message or "")
+        else:
+            key = self._tasks[task]
+            fields: dict[str, Any] = {"detail": message} if message is not None else {}
+            if done != current.completed:
+                fields["done_elapsed"] = current.elapsed  # for the remaining-time estimate
+            bars.update(key, total=total, completed=done, **fields)
+        if done >= total:
+            bars.update(self._tasks[task], completed=total, detail="")
+            bars.stop_task(self._tasks[task])
+            if all(t.finished for t in bars.tasks):
+                self.close()
+                return
+        bars.refresh()  # show a new step at once, not at the next tick
+
+    def _start(self) -> Any:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bars
+        from rich.table import Column
+
+        from rmprof.report.terminal import RemainingColumn, make_console
+
+        if self._console is None:
+            self._console = make_console(stderr=True)
+        self._bars = Bars(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            RemainingColumn(),
+            TextColumn("{task.fields[detail]}", markup=False, table_column=Column(no_wrap=True, overflow="ellipsis")),
+            console=self._console,
+            # Twice a second keeps the clock moving at a negligible cost to the runs being measured.
+            refresh_per_second=2,
+        )
+        self._bars.start()
+        atexit.register(self.close)  # an error or ^C must not leave the cursor hidden
+        return self._bars
+
+    def close(self) -> None:
+        """Stop the live display (finished bars stay on screen); safe to call more than once."""
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
+            self._tasks = {}
+            atexit.unregister(self.close)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -11,6 +11,7 @@ from rmprof.commands.common import echo_json
 NATIVE_FIX = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"
 BUILD_FIX = "build the binaries: ./scripts/setup.sh, or set RMPROF_RUNTIME_BIN to an rmprof-runtime binary"
 REINSTALL_FIX = "reinstall rmprof (./scripts/setup.sh or pip install .)"
+VERSION_WIDTH = 24  # longer version strings wrap in their column
 
 
 def runtime_checks() -> list[dict[str, Any]]:
@@ -82,22 +83,38 @@ def _row(name: str, found: bool, **fields: Any) -> dict[str, Any]:
     return row
 
 
-def _table(title: str, rows: list[dict[str, Any]]) -> list[str]:
-    """Human-readable lines for one section."""
-    lines = [title, f"  {'name':<10} {'found':<6} {'allowed':<8} {'version':<24} where / problem"]
+def _table(title: str, rows: list[dict[str, Any]], console: Any, widths: tuple[int, int] = (0, 0)) -> Any:
+    """One section as a rich table: name, found, allowed, version, and where it is (or what is wrong, the
+    fix and where it looked) in a last column that wraps within the terminal's width. ``widths`` (name,
+    version) line the columns of several sections up."""
+    from rich.text import Text
+
+    from rmprof.report.terminal import new_table, to_text
+
+    table = new_table(console, "name", "found", "allowed", "version", "where / problem", title=title)
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width, table.columns[3].min_width = widths
+    table.columns[3].max_width = VERSION_WIDTH
+    table.columns[4].overflow = "fold"  # a long path breaks anywhere rather than lose its end
     for r in rows:
-        where = r.get("path") or ""
-        if r.get("problem"):
-            where = r["problem"]
-        version = (r.get("version") or "-")[:24]
+        found = to_text("yes", "green") if r["found"] else to_text("no", "red")
         # Whether a tool that is not there would be allowed is unknown: "-", not "yes".
-        allowed = ("yes" if r.get("permitted") else "no") if r["found"] else "-"
-        lines.append(f"  {r['name']:<10} {'yes' if r['found'] else 'no':<6} {allowed:<8} {version:<24} {where}")
+        if not r["found"]:
+            allowed = to_text("-", "dim")
+        else:
+            allowed = to_text("yes", "green") if r.get("permitted") else to_text("no", "red")
+        where = Text()
+        if r.get("problem"):
+            where.append(str(r["problem"]), "yellow")
+        else:
+            where.append(str(r.get("path") or ""))
         if r.get("fix"):
-            lines.append(f"  {'':<10} fix: {r['fix']}")
+            where.append("\nfix: ", "bold")
+            where.append(str(r["fix"]))
         if not r["found"] and r.get("looked"):
-            lines.append(f"  {'':<10} looked in: {', '.join(r['looked'])}")
-    return lines
+            where.append("\nlooked in: " + ", ".join(r["looked"]), "dim")
+        table.add_row(to_text(r["name"], "bold"), found, allowed, to_text(r.get("version") or "-"), where)
+    return table
 
 
 @click.command()
@@ -108,8 +125,16 @@ def doctor(as_json: bool) -> None:
     if as_json:
         echo_json(doc)
         return
-    lines = _table("runtimes", doc["runtimes"]) + [""] + _table("profilers", doc["profilers"])
+    from rich.text import Text
+
+    from rmprof.report.terminal import emit, make_console
+
+    console = make_console()
     ok = sum(r["found"] and r["permitted"] for rows in doc.values() for r in rows)
     total = sum(len(rows) for rows in doc.values())
-    lines += ["", f"{ok} of {total} ready; the others leave gaps in reports, they do not stop a run."]
-    click.echo("\n".join(lines))
+    verdict = f"{ok} of {total} ready; the others leave gaps in reports, they do not stop a run."
+    every = [r for rows in doc.values() for r in rows]
+    widths = (max(len(r["name"]) for r in every), min(VERSION_WIDTH, max(len(r.get("version") or "-") for r in every)))
+    tables = [_table(title, rows, console, widths) for title, rows in doc.items()]
+    tables.insert(1, Text(""))
+    emit(console, [*tables, Text(""), Text(verdict)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import time
 from pathlib import Path
@@ -116,16 +118,19 @@ def profile(
     if before is not None:
         from rmprof.commands.compare import write_comparison
 
-        doc = write_comparison(before, base, base, 2.0, say, as_json=False)
+        # Under --json stdout carries one JSON document: the comparison's lines go to stderr (or nowhere).
+        lines_out = contextlib.redirect_stdout(io.StringIO() if quiet else sys.stderr)
+        with lines_out if as_json else contextlib.nullcontext():
+            doc = write_comparison(before, base, base, 2.0, say, as_json=False)
         summary["compare"] = str(base / "compare.html")
         summary["gate_passed"] = doc["summary"]["gate"]["passed"]
+    say.close()
     if as_json:
         echo_json(summary)
     else:
-        for w in written:
-            click.echo(f"report: {w['report']}")
-        if "compare" in summary:
-            click.echo(f"compare: {summary['compare']}")
+        from rmprof.report.terminal import print_profile_summary
+
+        print_profile_summary(written, summary)
 
 
 def profile_scenario(
@@ -154,12 +159,13 @@ def profile_scenario(
     (run_dir / PROFILES).mkdir(exist_ok=True)
     (run_dir / RAW).mkdir(exist_ok=True)
     say(f"{sc.name}: benchmarking {', '.join(runtimes)}")
-    bench = run_bench([sc], runtimes, BenchConfig(iterations=iterations, rounds=rounds, progress=say))
+    step = getattr(say, "advance", None)  # bars on a terminal (commands.common.Progress)
+    bench = run_bench([sc], runtimes, BenchConfig(iterations=iterations, rounds=rounds, progress=say, step=step))
     write_json_atomic(run_dir / RAW / "bench.json", bench)
     profiled = {"profiles": [], "gaps": []}
     if profilers:
         profiled = run_profilers(
-            sc, runtimes, profilers, run_dir, min_samples=min_samples, progress=say, explicit=explicit
+            sc, runtimes, profilers, run_dir, min_samples=min_samples, progress=say, explicit=explicit, step=step
         )
     loaded = load_profiles(run_dir, profiled["profiles"])
     results = {

@@ -10,7 +10,10 @@ import click
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--open", "open_it", is_flag=True, help="Open the report in the default web browser.")
-def report(run_dir: Path, open_it: bool) -> None:
+@click.option(
+    "--summary", is_flag=True, help="Print the run's summary (speedups, bottlenecks, targets, gaps) before the path."
+)
+def report(run_dir: Path, open_it: bool, summary: bool) -> None:
     """Re-render RUN_DIR/report.html from results.json and profiles/, and print its path."""
     from rmprof.errors import RmprofError
     from rmprof.report.render import render_report
@@ -18,6 +21,12 @@ def report(run_dir: Path, open_it: bool) -> None:
     if not run_dir.is_dir():
         raise RmprofError(f"{run_dir}: not a run directory (no such directory)")
     path = render_report(run_dir)
+    if summary:
+        from rmprof.report.terminal import emit, make_console, run_summary
+        from rmprof.run_dir import load_results
+
+        console = make_console()
+        emit(console, run_summary(load_results(run_dir), console))
     click.echo(str(path))
     if open_it:
         import webbrowser

@@ -10,7 +10,7 @@ from rmprof.commands.common import echo_json
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def scenarios(as_json: bool) -> None:
-    """List the shipped scenarios: name, nodes, items, description."""
+    """List the shipped scenarios: name, nodes, items, description (a table that fits the terminal)."""
     from rmprof.scenarios import get_scenario, scenario_names
 
     rows = []
@@ -28,6 +28,13 @@ def scenarios(as_json: bool) -> None:
     if as_json:
         echo_json(rows)
         return
-    click.echo(f"{'name':<10} {'nodes':>5} {'items':>6}  description")
+    from rmprof.report.terminal import emit, make_console, new_table, to_text
+
+    console = make_console()
+    table = new_table(console, "name", "nodes", "items", "description")
+    table.columns[0].no_wrap = True  # names are typed back in --scenario: never broken over lines
+    for column in table.columns[1:3]:
+        column.justify = "right"
     for r in rows:
-        click.echo(f"{r['name']:<10} {r['nodes']:>5} {r['items']:>6}  {r['description']}")
+        table.add_row(to_text(r["name"], "bold"), to_text(r["nodes"]), to_text(r["items"]), to_text(r["description"]))
+    emit(console, [table])

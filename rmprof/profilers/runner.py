@@ -6,6 +6,7 @@ becomes a gap with a reason and a fix; the other pairs go on and nothing already
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -70,11 +71,14 @@ def run_profilers(
     *,
     explicit: bool = False,
     timeout_s: float = 180.0,
+    step: Callable[[str, int, int, str | None], None] | None = None,
 ) -> dict[str, Any]:
     """Profile ``scenario`` on each runtime with each applicable profiler; {"profiles": [...], "gaps": [...]}.
 
     ``explicit`` says the profiler names were given by the user: then a registered profiler whose module
-    is missing is reported as a gap instead of being skipped.
+    is missing is reported as a gap instead of being skipped. ``step`` (task, done, total, message), e.g.
+    Progress.advance, reports each (runtime, profiler) pair as a step of one task, and the profilers' own
+    messages as what runs now; without it they go to ``progress`` as lines. Gaps always go to ``progress``.
     """
     # Absolute paths: profiled children run in the package's parent folder (see driver.run_tool).
     out_dir = Path(out_dir).resolve()
@@ -87,8 +91,16 @@ def run_profilers(
     pairs = [(runtime, p) for runtime in runtimes for p in loaded if runtime in p.runtimes]
     unavailable = _unavailable_runtimes({runtime for runtime, _ in pairs})
     results: list[dict[str, Any]] = []
+    task = f"{getattr(scenario, 'name', 'scenario')}: profilers"
+
+    def advance(done: int, message: str | None) -> None:
+        if step is not None:
+            step(task, done, len(pairs), message)
+        elif message:
+            progress(message)
+
     for n, (runtime, profiler) in enumerate(pairs, start=1):
-        progress(f"profiling {runtime} with {profiler.name} ({n}/{len(pairs)})…")
+        advance(n - 1, f"profiling {runtime} with {profiler.name} ({n}/{len(pairs)})…")
         if runtime in unavailable:
             gaps.append(
                 _gap(
@@ -108,7 +120,7 @@ def run_profilers(
             scenario_name=getattr(scenario, "name", "scenario"),
             min_samples=min_samples,
             timeout_s=timeout_s,
-            progress=progress,
+            progress=functools.partial(advance, n - 1),
         )
         try:
             for profile in profiler.profile(job):
@@ -122,6 +134,8 @@ def run_profilers(
             reason = f"unexpected error in the {profiler.name} wrapper: {type(exc).__name__}: {exc}"
             progress(f"{runtime} with {profiler.name}: gap: {reason}")
             gaps.append(_gap(runtime, profiler.name, reason, f"report it with {RAW_DIR}/{log.name}"))
+    if pairs:
+        advance(len(pairs), None)
     return {"profiles": results, "gaps": gaps}
 
 
