@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("rmprof.commands.export:export", "Write a run's figures as Bencher BMF JSON, or Markdown to paste."),
     "calibrate": ("rmprof.commands.calibrate:calibrate", "Measure this machine's A/A noise floor and CI coverage."),
     "doctor": ("rmprof.commands.doctor:doctor", "Check runtimes and profilers: found, version, permitted."),
-    "view": ("rmprof.commands.view:view", "Open a speedscope profile in the speedscope viewer."),
+    "view": ("rmprof.commands.view:view", "Open a profile in speedscope (npx) or rmprof's own flame graph page."),
 }
 
 

@@ -5,8 +5,11 @@ Layout::
     RUN_DIR/
       results.json                       everything measured (schema below), written last-but-one
       report.html                        rendered from results.json + profiles/ alone
+      summary.md                         the verdict and tables as Markdown (rmprof/report/markdown.py)
+      compare.json, compare.html, compare.md   with --baseline: the comparison (rmprof compare)
       profiles/<runtime>.<profiler>.speedscope.json   one per profile (speedscope file format)
       profiles/<runtime>.<profiler>.folded            the same stacks as folded text
+      profiles/<runtime>.<profiler>.pb.gz             the same profile as gzipped pprof profile.proto
       raw/                               the tools' own outputs, as written
 
 results.json (schema "rmprof.run/1")::
@@ -20,7 +23,8 @@ results.json (schema "rmprof.run/1")::
                 scenarios: [one entry: runtimes -> {run, init, cold_start (stats.summarize dicts, ns, with
                 ci95 over rounds of fresh processes and rerun95), throughput, memory, samples, round_sizes,
                 nodes (rmprof/bench/nodes.py)}, speedups, gaps, correct, rounds]>,
-      "profiles": [Profile.summary() + {"file": "profiles/....speedscope.json", "folded": "profiles/....folded"}],
+      "profiles": [Profile.summary() + {"file": "profiles/....speedscope.json", "folded": "profiles/....folded",
+                   "pprof": "profiles/....pb.gz"}],
       "gaps": [{"runtime", "profiler", "reason", "fix"}],
       "analysis": {
         "bottlenecks": {"<runtime>.<profiler>": {"unit", "total", "top_self": [{"name", "file", "line",
