@@ -14,13 +14,15 @@ import click
     "--summary", is_flag=True, help="Print the run's summary (speedups, bottlenecks, targets, gaps) before the path."
 )
 def report(run_dir: Path, open_it: bool, summary: bool) -> None:
-    """Re-render RUN_DIR/report.html from results.json and profiles/, and print its path."""
+    """Re-render RUN_DIR/report.html (and summary.md) from results.json and profiles/, and print its path."""
     from rmprof.errors import RmprofError
+    from rmprof.report.markdown import write_summary
     from rmprof.report.render import render_report
 
     if not run_dir.is_dir():
         raise RmprofError(f"{run_dir}: not a run directory (no such directory)")
     path = render_report(run_dir)
+    write_summary(run_dir)
     if summary:
         from rmprof.report.terminal import emit, make_console, run_summary
         from rmprof.run_dir import load_results
