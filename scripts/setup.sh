@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
-# Set up everything rmprof needs on a fresh Debian machine: system tools (as root), a virtualenv in .venv
-# with rmprof and its Rust extension built by maturin, and the standalone binaries rmprof-runtime and
-# rmprof-runtime-rustpython.
+# Set up what rmprof's main job needs on a fresh Debian machine: system tools (as root), a virtualenv in .venv
+# with rmprof and its Rust extension built by maturin, and the standalone binary rmprof-runtime.
+#
+#   ./scripts/setup.sh                  that (about 1 minute from scratch on 2 vCPUs, once crates are downloaded)
+#   ./scripts/setup.sh --rustpython     also the RustPython runtimes rustpython and rustpython-inproc (the
+#                                       RustPython VM: about 8 more minutes from scratch, seconds once built)
+#   ./scripts/setup.sh --no-rustpython  removes the RustPython runtimes (their compiled crates stay cached)
+#
+# Once built, later runs of ./scripts/setup.sh rebuild the RustPython runtimes too (seconds), so that they never
+# run stale Rust code. The test command (./scripts/setup.sh --rustpython && ./scripts/test.sh) builds them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+
+rustpython=auto
+for arg in "$@"; do
+  case "$arg" in
+    --rustpython) rustpython=yes ;;
+    --no-rustpython) rustpython=remove ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) printf 'setup: unknown argument %s (try --help)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
+# RustPython runtimes installed by an earlier ./scripts/setup.sh --rustpython: kept current.
+RUSTPYTHON_FILES=(.venv/bin/rmprof-runtime-rustpython rmprof/_native_rustpython.abi3.so)
+if [ "$rustpython" = auto ]; then
+  rustpython=no
+  for f in "${RUSTPYTHON_FILES[@]}"; do
+    if [ -e "$f" ]; then rustpython=yes; fi
+  done
+  if [ "$rustpython" = yes ]; then
+    log "the RustPython runtimes are built here: rebuilding them too (--no-rustpython removes them)"
+  fi
+fi
 
 # Debian packages: valgrind and perf for the Rust binary's profiles, chromium for the browser tests.
 APT_PACKAGES=(valgrind linux-perf chromium)
@@ -46,20 +74,27 @@ log "building the standalone binary rmprof-runtime"
 cargo build -q --release --manifest-path rust_runtime/Cargo.toml --bin rmprof-runtime
 install -m 755 "$CARGO_TARGET_DIR/release/rmprof-runtime" .venv/bin/rmprof-runtime
 
-# The runtime `rustpython` (PythonNode code in the RustPython VM): a separate, heavier build (a few minutes
-# from scratch, seconds once cached in $CARGO_TARGET_DIR). RMPROF_SKIP_RUSTPYTHON=1 skips it; the runtime is
-# then reported unavailable and everything else works.
-if [ "${RMPROF_SKIP_RUSTPYTHON:-0}" != 1 ]; then
-  log "building rmprof-runtime-rustpython (the RustPython VM; slow the first time)"
+# The RustPython runtimes (PythonNode code in the RustPython VM): opt-in with --rustpython, a heavier build than
+# everything above (about 8 minutes from scratch on 2 vCPUs, seconds once cached in $CARGO_TARGET_DIR). Without
+# them the two runtimes are reported unavailable, with this command as the fix; nothing else needs them.
+if [ "$rustpython" = yes ]; then
+  log "building rmprof-runtime-rustpython (the RustPython VM; several minutes the first time)"
   cargo build -q --release --manifest-path rust_runtime/Cargo.toml --features rustpython --bin rmprof-runtime-rustpython
   install -m 755 "$CARGO_TARGET_DIR/release/rmprof-runtime-rustpython" .venv/bin/rmprof-runtime-rustpython
   # The in-process runtime `rustpython-inproc`: the extension again, PythonNode code in the VM, as its own
   # module rmprof._native_rustpython (cargo builds it directly: maturin builds one module per project).
-  log "building rmprof._native_rustpython (the executor in-process with the RustPython VM)"
+  log "building rmprof._native_rustpython (the executor in-process with the RustPython VM; minutes the first time)"
   PYO3_PYTHON="$PWD/.venv/bin/python" PYO3_BUILD_EXTENSION_MODULE=1 \
     cargo build -q --release --manifest-path rust_runtime/Cargo.toml --lib --features python,rustpython
   site=$(dirname "$native")
   install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" "$site/_native_rustpython.abi3.so"
   install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" rmprof/_native_rustpython.abi3.so
+else
+  # Not built here (or removed with --no-rustpython): no copy from an earlier build stays behind, stale.
+  rm -f "${RUSTPYTHON_FILES[@]}" "$(dirname "$native")/_native_rustpython.abi3.so"
+  # The binary in the cargo target directory (where rmprof also looks) goes only on request: other clones
+  # may share that directory. Its compiled crates stay, so a later --rustpython takes seconds.
+  if [ "$rustpython" = remove ]; then rm -f "$CARGO_TARGET_DIR/release/rmprof-runtime-rustpython"; fi
+  log "RustPython runtimes not built (rustpython, rustpython-inproc); ./scripts/setup.sh --rustpython builds them"
 fi
 log "done: .venv/bin/rmprof is ready"

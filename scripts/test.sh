@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust formatting, lints and unit tests, Python lint, then pytest (after setup.sh).
+# The whole test suite: Rust formatting, lints and unit tests (with and without the RustPython VM), Python lint,
+# then pytest, which runs the RustPython runtimes too. After ./scripts/setup.sh --rustpython (the README's test
+# command is `./scripts/setup.sh --rustpython && ./scripts/test.sh`); arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rmprof/cargo-target}"
+
+# pytest skips what a missing runtime cannot run; the suite as a whole must not skip the RustPython runtimes.
+if ! .venv/bin/python - <<'PY'
+import sys
+
+from rmprof.runtimes import get_runtime
+
+missing = [(n, get_runtime(n).unavailable_reason()) for n in ("rustpython", "rustpython-inproc")]
+missing = [(n, why) for n, why in missing if why]
+for name, why in missing:
+    print(f"test: runtime {name} is not available: {why}", file=sys.stderr)
+sys.exit(1 if missing else 0)
+PY
+then
+  echo "test: build the RustPython runtimes first: ./scripts/setup.sh --rustpython" >&2
+  exit 2
+fi
 
 cargo fmt --manifest-path rust_runtime/Cargo.toml --check
 cargo clippy -q --release --manifest-path rust_runtime/Cargo.toml --all-targets -- -D warnings

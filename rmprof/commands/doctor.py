@@ -11,6 +11,10 @@ from rmprof.commands.common import echo_json
 NATIVE_FIX = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"
 BUILD_FIX = "build the binaries: ./scripts/setup.sh, or set RMPROF_RUNTIME_BIN to an rmprof-runtime binary"
 REINSTALL_FIX = "reinstall rmprof (./scripts/setup.sh or pip install .)"
+RUSTPYTHON_FIX = (
+    "build the RustPython runtimes: ./scripts/setup.sh --rustpython (rmprof-runtime-rustpython and "
+    "rmprof._native_rustpython; about 8 minutes the first time)"
+)
 VERSION_WIDTH = 24  # longer version strings wrap in their column
 
 
@@ -37,8 +41,8 @@ def runtime_checks() -> list[dict[str, Any]]:
 def _fix_for(runtime: str) -> str:
     if runtime == "rust":
         return NATIVE_FIX
-    if runtime == "rustpython":
-        return "run ./scripts/setup.sh without RMPROF_SKIP_RUSTPYTHON (builds rmprof-runtime-rustpython)"
+    if runtime in ("rustpython", "rustpython-inproc"):
+        return RUSTPYTHON_FIX
     return BUILD_FIX
 
 

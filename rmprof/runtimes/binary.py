@@ -19,6 +19,8 @@ ENV_VAR = "RMPROF_RUNTIME_BIN"
 RUSTPYTHON_BINARY_NAME = "rmprof-runtime-rustpython"
 RUSTPYTHON_ENV_VAR = "RMPROF_RUSTPYTHON_BIN"
 ENV_VARS = {BINARY_NAME: ENV_VAR, RUSTPYTHON_BINARY_NAME: RUSTPYTHON_ENV_VAR}
+# How each binary is built: the RustPython one (a long build) only on request.
+BUILD_COMMANDS = {BINARY_NAME: "./scripts/setup.sh", RUSTPYTHON_BINARY_NAME: "./scripts/setup.sh --rustpython"}
 
 
 def candidate_paths(name: str = BINARY_NAME) -> list[Path]:
@@ -51,8 +53,9 @@ def find_binary(name: str = BINARY_NAME) -> Path:
         if path.is_file() and os.access(path, os.X_OK):
             return path
     looked = ", ".join(str(p) for p in paths)
+    command = BUILD_COMMANDS.get(name, "./scripts/setup.sh")
     raise RuntimeUnavailable(
-        f"{name} not found (looked in: {looked}); build it with ./scripts/setup.sh or set {ENV_VARS.get(name, ENV_VAR)}"
+        f"{name} not found (looked in: {looked}); build it with {command} or set {ENV_VARS.get(name, ENV_VAR)}"
     )
 
 

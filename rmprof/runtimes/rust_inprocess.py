@@ -10,14 +10,21 @@ from rmprof.errors import InputError, ManifestError, PipelineError, RuntimeUnava
 from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
 
+# How each extension is built: the RustPython one (a long build) only on request.
+BUILD_COMMANDS = {
+    "rmprof._native": "./scripts/setup.sh",
+    "rmprof._native_rustpython": "./scripts/setup.sh --rustpython",
+}
+
 
 def load_native(module: str = "rmprof._native") -> Any:
     """The extension module, or RuntimeUnavailable saying how to build it."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        command = BUILD_COMMANDS.get(module, "./scripts/setup.sh")
         raise RuntimeUnavailable(
-            f"the Rust extension {module} is not built ({exc}); run ./scripts/setup.sh from the repository"
+            f"the Rust extension {module} is not built ({exc}); run {command} from the repository"
         ) from None
 
 
@@ -96,7 +103,7 @@ class RustPythonInProcessRuntime(RustRuntime):
     """The Rust executor in-process with PythonNode code in RustPython's VM (one VM per calling thread).
 
     A separate extension module (built with the cargo feature `rustpython`) so that the RustPython VM,
-    a long build, stays out of `pip install .`; ./scripts/setup.sh builds it.
+    a long build, stays out of `pip install .` and `./scripts/setup.sh`; ./scripts/setup.sh --rustpython builds it.
     """
 
     name = "rustpython-inproc"
