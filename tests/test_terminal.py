@@ -179,7 +179,7 @@ def test_summary_lists_every_runtime_speedup_bottleneck_targets_gaps_and_path() 
         else:
             assert "baseline" in line
     assert "python-fused " not in text  # the floor is not a runtime
-    assert "upper (TextTransformNode), 10.0 % of the run, 9.00 ns per chunk" in text
+    assert "upper (TextTransformNode), 10.0 % of the run, 9.00 ns per item" in text
     for runtime, top in results["analysis"]["headline"]["top_bottleneck"].items():
         assert top.split(";")[0] in text, runtime
     assert "targets: 4 met, 1 missed" in text and "missed initialization 5-10x faster" in text

@@ -188,8 +188,8 @@ def _node_cell(analysis: dict[str, Any], runtime: str) -> str:
         parts.append(f"{fmt_pct(entry['share'])} of the run")
     median = (entry.get("ns_per_item") or {}).get("median")
     if _finite(median):
-        per = "chunk" if entry.get("granularity") == "chunk" else "item"
-        parts.append(f"{fmt_ns(median)} per {per}")
+        # ns_per_item is per item in every runtime; only the latency percentiles are per chunk where it batches.
+        parts.append(f"{fmt_ns(median)} per item")
     return ", ".join(parts)
 
 
