@@ -47,6 +47,9 @@ Every write is atomic (temp file + rename), so a reader never sees half a file.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +88,46 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise RmprofError(f"{path}: not an rmprof results file (schema {SCHEMA!r} expected)")
     return doc
+
+
+class StagedRun:
+    """A run directory built beside its final place and renamed into it when the run completes.
+
+    ``--out`` naming a non-empty directory is refused unless ``force`` (which replaces it whole, only once
+    the new run is complete). On any error or interrupt the staging directory is removed and ``final`` is left
+    as it was: nothing half-written ever looks like a run.
+    """
+
+    def __init__(self, final: Path, force: bool = False) -> None:
+        self.final = Path(final)
+        self.force = force
+        self.path = self.final
+
+    def __enter__(self) -> StagedRun:
+        final = self.final
+        if final.exists() and not final.is_dir():
+            raise RmprofError(f"{final}: exists and is not a directory: choose another --out")
+        if final.is_dir() and any(final.iterdir()) and not self.force:
+            raise RmprofError(f"{final}: exists and is not empty: choose another --out, or pass --force to replace it")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+        except OSError as exc:
+            raise RmprofError(f"{final}: cannot create the run directory: {exc.strerror or exc}") from None
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        try:
+            if self.final.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.old-", dir=self.final.parent))
+                os.replace(self.final, old / "run")
+                os.replace(self.path, self.final)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(self.path, self.final)
+        except OSError as exc:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise RmprofError(f"{self.final}: cannot move the finished run into place: {exc.strerror or exc}") from None

@@ -114,3 +114,44 @@ def test_worker_loads_an_extension_from_a_given_file(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     path, n = json.loads(proc.stdout)
     assert path == str(copy) and n == 3
+
+
+def test_run_directories_never_mix(tmp_path: Path) -> None:
+    """--out naming a non-empty folder is refused (exit 2, nothing touched) unless --force, which replaces it
+    whole once the new run is complete; an uncreatable --out is a one-line user error."""
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("earlier work\n", encoding="utf-8")
+    args = ["profile", "-s", "simple", "-r", "python", "-p", "none", "-n", "4", "--rounds", "2", "-q"]
+    proc = run_cli(*args, "--out", str(taken))
+    assert proc.returncode == 2 and "exists and is not empty" in proc.stderr and "--force" in proc.stderr
+    assert [p.name for p in taken.iterdir()] == ["keep.txt"]
+    proc = run_cli(*args, "--out", str(taken), "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        not (taken / "keep.txt").exists() and (taken / "results.json").is_file() and (taken / "report.html").is_file()
+    )
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging or old copy left behind
+    a_file = tmp_path / "file"
+    a_file.write_text("x", encoding="utf-8")
+    for bad in (a_file, a_file / "sub"):
+        proc = run_cli(*args, "--out", str(bad))
+        assert proc.returncode == 2 and proc.stderr.startswith("rmprof: error:") and str(bad) in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_an_interrupted_profile_leaves_no_run_directory(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    env_cmd = [sys.executable, "-m", "rmprof", "profile", "-s", "simple", "-r", "python", "-p", "none", "-q"]
+    proc = subprocess.Popen([*env_cmd, "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(p.name.startswith(".run.partial-") for p in tmp_path.iterdir()):
+        time.sleep(0.05)
+    time.sleep(1.0)  # well inside the bench's rounds
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not out.exists() and not list(tmp_path.iterdir()), list(tmp_path.iterdir())

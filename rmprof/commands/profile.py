@@ -52,6 +52,9 @@ def _profiler_names() -> tuple[str, ...]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run directory (default rmprof-runs/<timestamp>-<scenario>).",
 )
+@click.option(
+    "--force", is_flag=True, help="Replace --out if it exists and is not empty (whole, once the run completes)."
+)
 @click.option("--save-baseline", metavar="NAME", help="Also keep this run as baseline NAME (see rmprof compare).")
 @click.option("--baseline", metavar="NAME", help="Compare this run with baseline NAME (writes compare.html).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
@@ -68,6 +71,7 @@ def profile(
     rounds: int,
     min_samples: int,
     out_dir: Path | None,
+    force: bool,
     save_baseline: str | None,
     baseline: str | None,
     quiet: bool,
@@ -77,6 +81,7 @@ def profile(
     """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
     from rmprof.commands.bench import chosen_scenarios
     from rmprof.commands.common import echo_json
+    from rmprof.run_dir import StagedRun
 
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
     known = _profiler_names()
@@ -94,20 +99,24 @@ def profile(
     base = out_dir or Path("rmprof-runs") / f"{stamp}-{label}"
     say = Progress(quiet)
     written = []
-    for sc in scenarios:
-        run_dir = base / sc.name if len(scenarios) > 1 else base
-        report = profile_scenario(
-            sc,
-            list(runtimes) or default_runtimes(sc.manifest),
-            chosen,
-            run_dir,
-            iterations,
-            min_samples,
-            say,
-            bool(profilers),
-            rounds=rounds,
-        )
-        written.append({"scenario": sc.name, "run_dir": str(run_dir), "report": str(report)})
+    # Everything is written into a hidden sibling that replaces `base` only when the run completes: an
+    # interrupted or failed run never leaves a directory that looks complete, and never mixes with another.
+    with StagedRun(base, force) as staging:
+        for sc in scenarios:
+            run_dir = staging.path / sc.name if len(scenarios) > 1 else staging.path
+            profile_scenario(
+                sc,
+                list(runtimes) or default_runtimes(sc.manifest),
+                chosen,
+                run_dir,
+                iterations,
+                min_samples,
+                say,
+                bool(profilers),
+                rounds=rounds,
+            )
+            final = base / sc.name if len(scenarios) > 1 else base
+            written.append({"scenario": sc.name, "run_dir": str(final), "report": str(final / "report.html")})
     # Once for the whole run: a run of several scenarios is one baseline and one comparison.
     summary: dict = {"runs": written}
     if save_baseline:

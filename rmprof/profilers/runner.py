@@ -58,7 +58,25 @@ def write_profile(profile: Profile, out_dir: Path) -> dict[str, Any]:
     write_text_atomic(out_dir / folded_rel, to_folded(profile))
     pprof_rel = f"{PROFILES_DIR}/{profile.name}{PPROF_SUFFIX}"
     write_pprof(profile, out_dir / pprof_rel)
+    _relative_raw(profile, out_dir)
     return {**profile.summary(), "file": speedscope_rel, "folded": folded_rel, "pprof": pprof_rel}
+
+
+def _relative_raw(profile: Profile, out_dir: Path) -> None:
+    """Raw-file paths in the profile's meta relative to the run directory: the directory is renamed into
+    place when the run completes, and a moved run must still find its raw files."""
+    raw = profile.meta.get("raw")
+    if not isinstance(raw, list):
+        return
+    base = Path(out_dir).resolve()
+    out = []
+    for item in raw:
+        path = Path(str(item))
+        try:
+            out.append(str(path.resolve().relative_to(base)) if path.is_absolute() else str(path))
+        except ValueError:
+            out.append(str(path))
+    profile.meta["raw"] = out
 
 
 def run_profilers(
