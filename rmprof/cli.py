@@ -60,8 +60,14 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; RmprofError becomes a one-line message and its exit code, never a traceback."""
-    from rmprof.errors import RmprofError
+    import signal
 
+    from rmprof.errors import RmprofError, Terminated
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         code = cli.main(args=argv, prog_name="rmprof", standalone_mode=False)
         # Without standalone mode click returns (not raises) the code of a ctx.exit(n).
@@ -86,6 +92,9 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("rmprof: interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo("rmprof: terminated", err=True)
+        sys.exit(143)
     except Exception as exc:  # a bug, not bad input: one line by default, the traceback on request
         if os.environ.get("RMPROF_DEBUG"):
             raise

@@ -57,3 +57,10 @@ def parse_file(path: str | Path, parse: Callable[[str], T], error: type[RmprofEr
         return parse(text)
     except error as exc:
         raise error(f"{path}: {exc.message}") from None
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like Ctrl-C (children stopped, partial run removed); rmprof exits 143.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way swallows it.
+    """

@@ -140,18 +140,57 @@ def test_run_directories_never_mix(tmp_path: Path) -> None:
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-def test_an_interrupted_profile_leaves_no_run_directory(tmp_path: Path) -> None:
-    import signal
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc's parent links)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"), [(2, 130), (15, 143)])
+def test_an_interrupted_profile_stops_its_children_and_leaves_no_run(tmp_path: Path, signum: int, code: int) -> None:
+    """SIGINT / SIGTERM while py-spy records: every process rmprof started is gone within 3 s, rmprof exits
+    130 / 143, and no run directory (nor a staging one) is left."""
     import time
 
     out = tmp_path / "run"
-    env_cmd = [sys.executable, "-m", "rmprof", "profile", "-s", "simple", "-r", "python", "-p", "none", "-q"]
-    proc = subprocess.Popen([*env_cmd, "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(p.name.startswith(".run.partial-") for p in tmp_path.iterdir()):
+    cmd = [sys.executable, "-m", "rmprof", "profile", "-s", "simple", "-r", "python", "-p", "py-spy"]
+    proc = subprocess.Popen([*cmd, "--rounds", "2", "-n", "4", "-q", "--out", str(out)], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline, tree = time.time() + 120, set()
+    while time.time() < deadline:
+        tree = _descendants(proc.pid)
+        names = {Path(f"/proc/{p}/comm").read_text().strip() for p in tree if _alive(p)}
+        if "py-spy" in names:
+            break
         time.sleep(0.05)
-    time.sleep(1.0)  # well inside the bench's rounds
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    else:
+        proc.kill()
+        pytest.fail("py-spy never started")
+    time.sleep(0.5)
+    tree |= _descendants(proc.pid)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == code, err
+    time.sleep(3)
+    assert not [p for p in tree if _alive(p)], "children outlived rmprof"
     assert not out.exists() and not list(tmp_path.iterdir()), list(tmp_path.iterdir())

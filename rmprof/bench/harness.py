@@ -454,9 +454,14 @@ def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:
     t0 = time.perf_counter_ns()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=CHILD_CWD)
     assert proc.stdout is not None
-    first = proc.stdout.readline()
-    elapsed = time.perf_counter_ns() - t0
-    rest, err = proc.communicate(timeout=120)
+    try:
+        first = proc.stdout.readline()
+        elapsed = time.perf_counter_ns() - t0
+        rest, err = proc.communicate(timeout=120)
+    except BaseException:
+        proc.kill()  # interrupted or stuck: never leave the child behind
+        proc.wait()
+        raise
     if proc.returncode != 0 or not first:
         raise RmprofError(f"cold-start child {cmd[0]} failed ({proc.returncode}): {err.strip()[-300:]}")
     init_ns = json.loads(first + rest).get("init_ns") if is_binary else None

@@ -133,9 +133,20 @@ def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what:
             f"{what} timed out after {timeout_s:.0f} s",
             "raise the profiling timeout or profile a smaller scenario",
         ) from None
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): the tool and the child it started live in their own session, which
+        # no terminal signal reaches; stop them before rmprof goes.
+        _kill_group(proc)
+        proc.wait()
+        raise
     wall = time.perf_counter() - start
     _write_log(log, cmd, proc.returncode, stdout, stderr)
     return ToolRun(proc.returncode, stdout, stderr, wall)
+
+
+def kill_group(proc: subprocess.Popen[str]) -> None:
+    """Kill the process group started for ``proc`` (a tool and whatever it started)."""
+    _kill_group(proc)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

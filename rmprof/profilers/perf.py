@@ -94,16 +94,29 @@ def run_logged(
     cmd: list[str], raw_dir: Path, stem: str, timeout: float, tool: str
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     """Run ``cmd``, keep its stdout/stderr as raw_dir/STEM.stdout/.stderr; return it and its wall time."""
+    from rmprof.profilers.driver import kill_group
+
     raw_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        # Its own session: the wrapper script, the tool and the binary under it are stopped together on a
+        # timeout or an interrupt (killing the script alone would leave perf or valgrind running).
+        popen = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    except OSError as exc:
+        raise ProfilerGap(f"cannot start {cmd[0]}: {exc}", None) from None
+    try:
+        stdout, stderr = popen.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        kill_group(popen)
+        popen.communicate()
         raise ProfilerGap(
             f"{tool} did not finish within {timeout:.0f} s", "raise the profiling timeout or profile a smaller input"
         ) from None
-    except OSError as exc:
-        raise ProfilerGap(f"cannot start {cmd[0]}: {exc}", None) from None
+    except BaseException:
+        kill_group(popen)
+        popen.wait()
+        raise
+    proc = subprocess.CompletedProcess(cmd, popen.returncode, stdout, stderr)
     wall = time.perf_counter() - start
     (raw_dir / f"{stem}.stdout").write_text(proc.stdout, encoding="utf-8")
     (raw_dir / f"{stem}.stderr").write_text(proc.stderr, encoding="utf-8")
