@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> Any:
         raise Terminated()
 
     signal.signal(signal.SIGTERM, terminate)
+    # A file-size limit (RLIMIT_FSIZE) must fail the write that crosses it, not kill rmprof outright.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         code = cli.main(args=argv, prog_name="rmprof", standalone_mode=False)
         # Without standalone mode click returns (not raises) the code of a ctx.exit(n).
@@ -95,6 +97,12 @@ def main(argv: list[str] | None = None) -> Any:
     except Terminated:
         click.echo("rmprof: terminated", err=True)
         sys.exit(143)
+    except OSError as exc:
+        # The file system said no (full disk, a size limit, permissions): the user's to fix, so a user error
+        # naming the path; what was being written was atomic or staged, so nothing half-written remains.
+        where = exc.filename or "rmprof"
+        click.echo(f"rmprof: error: {where}: {exc.strerror or _one_line(str(exc))}", err=True)
+        sys.exit(2)
     except Exception as exc:  # a bug, not bad input: one line by default, the traceback on request
         if os.environ.get("RMPROF_DEBUG"):
             raise

@@ -194,3 +194,21 @@ def test_an_interrupted_profile_stops_its_children_and_leaves_no_run(tmp_path: P
     time.sleep(3)
     assert not [p for p in tree if _alive(p)], "children outlived rmprof"
     assert not out.exists() and not list(tmp_path.iterdir()), list(tmp_path.iterdir())
+
+
+def test_a_full_disk_is_a_user_error_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """RLIMIT_FSIZE stands in for a full disk: the write that crosses it fails, rmprof says where and why
+    (exit 2, no traceback), and no run directory is left."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rmprof", "profile", "-s", "simple", "-r", "python", "-p", "none"]
+    proc = subprocess.run([*cmd, "-n", "4", "--rounds", "2", "-q", "--out", str(out)], cwd=REPO, capture_output=True,
+                          text=True, preexec_fn=limit, timeout=300)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"rmprof: error: {out.parent}") and "File too large" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not out.exists() and not list(tmp_path.iterdir())
