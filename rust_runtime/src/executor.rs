@@ -459,10 +459,9 @@ mod tests {
         assert_eq!(out.to_json(), r#"{"only":[0,1,2]}"#);
     }
 
-    #[test]
-    fn fan_out_and_several_roots() {
-        // a -> up -> s1 ; a -> rev -> s2 ; b (separate root and leaf)
-        let p = pipeline(
+    /// a -> up -> s1 ; a -> rev -> s2 ; b (separate root and leaf), listed out of order.
+    fn fan_out_pipeline() -> Pipeline {
+        pipeline(
             r#"{"id":"s1","node_type":"DataSinkNode"},
                {"id":"a","node_type":"DataSourceNode"},
                {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
@@ -470,7 +469,12 @@ mod tests {
                {"id":"s2","node_type":"DataSinkNode"},
                {"id":"b","node_type":"PassThroughNode"}"#,
             r#"{"from":"a","to":"up"},{"from":"a","to":"rev"},{"from":"up","to":"s1"},{"from":"rev","to":"s2"}"#,
-        );
+        )
+    }
+
+    #[test]
+    fn fan_out_and_several_roots() {
+        let p = fan_out_pipeline();
         assert_eq!(p.topo_order(), ["a", "up", "s1", "rev", "s2", "b"]);
         assert_eq!(p.sinks(), ["s1", "s2", "b"]);
         let input: Vec<Value> = ["ab", "Cd"].iter().map(|s| Value::from(*s)).collect();
@@ -620,15 +624,7 @@ mod tests {
 
     #[test]
     fn instrumented_run_with_fan_out_and_several_roots() {
-        let p = pipeline(
-            r#"{"id":"s1","node_type":"DataSinkNode"},
-               {"id":"a","node_type":"DataSourceNode"},
-               {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
-               {"id":"rev","node_type":"TextTransformNode","params":{"operation":"reverse"}},
-               {"id":"s2","node_type":"DataSinkNode"},
-               {"id":"b","node_type":"PassThroughNode"}"#,
-            r#"{"from":"a","to":"up"},{"from":"a","to":"rev"},{"from":"up","to":"s1"},{"from":"rev","to":"s2"}"#,
-        );
+        let p = fan_out_pipeline();
         let input: Vec<Value> = (0..50)
             .map(|i| Value::from(format!("item {i} ß")))
             .collect();
