@@ -30,7 +30,7 @@ from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.errors import RmprofError
 from rmprof.runtimes import get_runtime
-from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, parse_binary_output
+from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, run_binary_at
 from rmprof.scenarios import Scenario
 from rmprof.values import first_difference
 
@@ -213,7 +213,8 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
                 for name, xs in doc["init_ns"].items():
                     init[name].add(xs)
             else:
-                doc = _binary_chunk(scenario, per_round, step, node_timing=config.instrumented > 0)
+                binary = find_binary(BINARY_RUNTIMES[step])
+                doc = binary_round(binary, scenario, per_round, node_timing=config.instrumented > 0)
                 if doc.get("node_timing"):
                     passes[step].append([doc["node_timing"]])
                 run[step].add(doc["run_ns"])
@@ -298,10 +299,6 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
 def _share(total: int, r: int, n: int) -> int:
     """Round ``r``'s part of ``total`` spread evenly over ``n`` rounds."""
     return total * (r + 1) // n - total * r // n
-
-
-def _bind(fn: Callable[[list[Any]], Any], items: list[Any]) -> Callable[[], Any]:
-    return lambda: fn(items)
 
 
 def _throughput(run: dict[str, Any], n_items: int) -> dict[str, Any]:
@@ -410,30 +407,19 @@ def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
     ]
 
 
-def _run_binary(scenario: Scenario, name: str, *extra: str) -> dict[str, Any]:
-    """The JSON of runtime ``name``'s binary for the scenario with ``extra`` arguments (errors become rmprof
-    errors). Code in the manifest was allowed by the CLI already (--allow-code)."""
-    binary = find_binary(BINARY_RUNTIMES[name])
-    cmd = [str(binary), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path), *extra]
-    proc = subprocess.run([*cmd, "--allow-code"], capture_output=True, text=True, timeout=300)
-    return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
+def _scenario_args(scenario: Scenario) -> list[str]:
+    # Code in the manifest was allowed by the CLI already (--allow-code).
+    return ["--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path), "--allow-code"]
 
 
 def _binary_outputs(scenario: Scenario, name: str) -> dict[str, list[Any]]:
-    return _run_binary(scenario, name)["outputs"]
+    return run_binary_at(find_binary(BINARY_RUNTIMES[name]), _scenario_args(scenario), timeout=300)["outputs"]
 
 
-def _binary_chunk(scenario: Scenario, iterations: int, name: str, node_timing: bool = False) -> dict[str, Any]:
-    extra = ["--node-timing"] if node_timing else []
-    return _run_binary(scenario, name, "--iterations", str(iterations), "--warmup", "2", "--no-outputs", *extra)
-
-
-def binary_round(binary: Path, scenario: Scenario, iterations: int) -> dict[str, Any]:
-    """One round of a binary given by path (a saved baseline's build, say): its JSON document."""
-    cmd = [str(binary), "--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path)]
-    cmd += ["--iterations", str(iterations), "--warmup", "2", "--no-outputs", "--allow-code"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    return parse_binary_output(binary, proc.returncode, proc.stdout, proc.stderr)
+def binary_round(binary: Path, scenario: Scenario, iterations: int, node_timing: bool = False) -> dict[str, Any]:
+    """One round of a binary given by path (this build's, or a saved baseline's): its JSON document."""
+    args = [*_scenario_args(scenario), "--iterations", str(iterations), "--warmup", "2", "--no-outputs"]
+    return run_binary_at(binary, [*args, "--node-timing"] if node_timing else args, timeout=300)
 
 
 def _peak_rss(cmd: list[str]) -> int | None:

@@ -53,7 +53,7 @@ def aggregate(passes: list[list[dict[str, Any]]], run_median_ns: float | None, s
     nodes = []
     for position, node in enumerate(first["nodes"]):
         nid = node["node"]
-        mine = [[_node(d, nid, position) for d in r] for r in passes]
+        mine = [[_entry(d["nodes"], "node", nid, position) for d in r] for r in passes]
         flat = [n for r in mine for n in r if n is not None]
         nodes.append(
             {
@@ -69,7 +69,7 @@ def aggregate(passes: list[list[dict[str, Any]]], run_median_ns: float | None, s
     edges = []
     for position, edge in enumerate(first.get("edges") or []):
         name = edge["edge"]
-        mine = [[_edge(d, name, position) for d in r] for r in passes]
+        mine = [[_entry(d.get("edges") or [], "edge", name, position) for d in r] for r in passes]
         flat = [e for r in mine for e in r if e is not None]
         per_bytes = [e["bytes"] / e["items"] for e in flat if e.get("bytes") is not None and e.get("items")]
         edges.append(
@@ -98,19 +98,11 @@ def aggregate(passes: list[list[dict[str, Any]]], run_median_ns: float | None, s
     }
 
 
-def _node(doc: dict[str, Any], node_id: str, position: int) -> dict[str, Any] | None:
-    """The entry of ``node_id`` in one pass (by position first: passes list nodes in the same order)."""
-    nodes = doc["nodes"]
-    if position < len(nodes) and nodes[position]["node"] == node_id:
-        return nodes[position]
-    return next((n for n in nodes if n["node"] == node_id), None)
-
-
-def _edge(doc: dict[str, Any], name: str, position: int) -> dict[str, Any] | None:
-    edges = doc.get("edges") or []
-    if position < len(edges) and edges[position]["edge"] == name:
-        return edges[position]
-    return next((e for e in edges if e["edge"] == name), None)
+def _entry(entries: list[dict[str, Any]], key: str, name: str, position: int) -> dict[str, Any] | None:
+    """The entry called ``name`` of one pass (by position first: passes list them in the same order)."""
+    if position < len(entries) and entries[position][key] == name:
+        return entries[position]
+    return next((e for e in entries if e[key] == name), None)
 
 
 def without_outputs(doc: dict[str, Any]) -> dict[str, Any]:

@@ -112,7 +112,7 @@ def compare(
             rounds,
             iterations,
             threshold / 100.0,
-            None if no_noise_floor else "current",
+            not no_noise_floor,
             say,
         )
         write_document(doc, out_dir or default_out_dir(None, "paired"), say, as_json)

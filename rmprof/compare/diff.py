@@ -267,20 +267,11 @@ def _compare_runtime(
             side = "before" if xs is None else "after"
             skipped.append({"what": f"{scenario}/{runtime}/{metric}", "reason": f"no usable samples {side}"})
             continue
-        floor = floors.get(f"{scenario}/{runtime}/{metric}")
-        row_threshold = max(threshold, floor or 0.0)
-        result = stats.compare(
-            xs,
-            ys,
-            noise_threshold=row_threshold,
-            before_sizes=sample_sizes(before, key),
-            after_sizes=sample_sizes(after, key),
-        )
         gated, why = not reference, note
         if metric == "cold_start" and gated and not gate_cold_start:
             gated, why = False, COLD_START_NOTE
-        row = _row(scenario, runtime, metric, label, "ns", gated, result, why)
-        rows.append(_with_floor(row, floor, row_threshold))
+        sizes = (sample_sizes(before, key), sample_sizes(after, key))
+        rows.append(time_row(scenario, runtime, metric, label, (xs, ys), sizes, threshold, floors, gated, why))
     rows.extend(_node_rows(scenario, runtime, before, after, threshold))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
     for key, label in MEMORY_METRICS.items():
@@ -316,8 +307,27 @@ def _node_rows(
     return rows
 
 
-def _with_floor(row: dict[str, Any], floor: float | None, row_threshold: float) -> dict[str, Any]:
-    """The row with this machine's A/A noise floor and the threshold it was judged against."""
+def time_row(
+    scenario: str,
+    runtime: str,
+    metric: str,
+    label: str,
+    samples: tuple[list[float], list[float]],
+    sizes: tuple[list[int] | None, list[int] | None],
+    threshold: float,
+    floors: dict[str, float],
+    gated: bool,
+    gate_note: str | None = None,
+    paired: bool = False,
+) -> dict[str, Any]:
+    """The comparison row of one sampled time (before, after), judged against the larger of ``threshold`` and
+    this machine's A/A noise floor for that figure, with the floor recorded beside the verdict."""
+    floor = floors.get(f"{scenario}/{runtime}/{metric}")
+    row_threshold = max(threshold, floor or 0.0)
+    result = stats.compare(
+        *samples, noise_threshold=row_threshold, before_sizes=sizes[0], after_sizes=sizes[1], paired=paired
+    )
+    row = _row(scenario, runtime, metric, label, "ns", gated, result, gate_note)
     row["noise_floor"] = floor
     row["threshold"] = row_threshold
     change = row["change"]

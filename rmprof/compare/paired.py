@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rmprof.bench import stats
 from rmprof.bench.harness import BINARY_RUNTIMES, Rounds, binary_round, worker_round
-from rmprof.compare.diff import SCHEMA, TIME_METRICS, _row, _summary, _with_floor
+from rmprof.compare.diff import SCHEMA, TIME_METRICS, _summary, time_row
 from rmprof.errors import RmprofError
 
 
@@ -61,7 +60,7 @@ def paired_comparison(
     rounds: int,
     iterations: int | None,
     threshold: float,
-    floor_mode: str | None,
+    use_floor: bool,
     say: Any,
 ) -> dict[str, Any]:
     """The compare document (schema rmprof.compare/1, method "paired bootstrap") of baseline ``name``'s builds
@@ -80,7 +79,7 @@ def paired_comparison(
     current = current_artifacts()
     scenarios = _scenarios(name, scenario_args, say)
     env = environment()
-    stored = floors_for(env) if floor_mode else None
+    stored = floors_for(env) if use_floor else None
     floors = stored["floors"] if stored else {}
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
@@ -100,19 +99,11 @@ def paired_comparison(
                 key, label = TIME_METRICS[metric]
                 if not before[metric].groups or not after[metric].groups:
                     continue
-                floor = floors.get(f"{sc.name}/{rt}/{metric}")
-                row_threshold = max(threshold, floor or 0.0)
-                result = stats.compare(
-                    before[metric].flat,
-                    after[metric].flat,
-                    noise_threshold=row_threshold,
-                    before_sizes=before[metric].sizes,
-                    after_sizes=after[metric].sizes,
-                    paired=True,
-                )
-                row = _row(sc.name, rt, metric, label, "ns", True, result)
+                samples = (before[metric].flat, after[metric].flat)
+                sizes = (before[metric].sizes, after[metric].sizes)
+                row = time_row(sc.name, rt, metric, label, samples, sizes, threshold, floors, True, paired=True)
                 row["signal"] = "wall time (paired)"
-                rows.append(_with_floor(row, floor, row_threshold))
+                rows.append(row)
     if not rows:
         raise RmprofError(
             f"nothing to compare: baseline '{name}' and this checkout share no Rust runtime build "

@@ -124,6 +124,11 @@ def safe_link(path: Any) -> str | None:
 # ---------------------------------------------------------------------------
 
 
+def _rank(name: str) -> int:
+    """A runtime's place in the report's order (unknown runtimes last)."""
+    return RUNTIME_ORDER.index(name) if name in RUNTIME_ORDER else len(RUNTIME_ORDER)
+
+
 def _ordered(names: Any) -> list[str]:
     """Runtime names in the report's order (known ones first), each once."""
     names = list(dict.fromkeys(names))
@@ -221,12 +226,16 @@ def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _range(bounds: Any, fmt: Any) -> str:
+    """``lo – hi`` of an interval, each bound formatted by ``fmt`` ("–" when there is none)."""
+    bounds = bounds or []
+    return f"{fmt(bounds[0])} – {fmt(bounds[1])}" if len(bounds) == 2 else "–"
+
+
 def _spread(summary: dict[str, Any], fmt: Any) -> tuple[str, str]:
     """(``lo – hi``, ``±x %``) of a stats.summarize dict."""
-    ci = summary.get("ci95") or []
-    ci_text = f"{fmt(ci[0])} – {fmt(ci[1])}" if len(ci) == 2 else "–"
     rel = summary.get("rel_ci_width")
-    return ci_text, (f"±{100 * rel / 2:.1f} %" if _finite(rel) else "–")
+    return _range(summary.get("ci95"), fmt), (f"±{100 * rel / 2:.1f} %" if _finite(rel) else "–")
 
 
 def _outliers(summary: dict[str, Any]) -> str:
@@ -267,14 +276,13 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
                 sp = (speedups.get(name) or {}).get(metric)
                 floor = floors.get(f"{name}/{metric}")
                 rounds = summary.get("rounds")
-                rerun = summary.get("rerun95") or []
                 row.update(
                     median=fmt_ns(summary.get("median")),
                     unit=str(summary.get("unit", "ns")),
                     n=fmt_count(summary.get("n")),
                     rounds=fmt_count(rounds) if _finite(rounds) else "–",
                     floor=f"±{100 * floor:.1f} %" if _finite(floor) else "–",
-                    rerun=f"{fmt_ns(rerun[0])} – {fmt_ns(rerun[1])}" if len(rerun) == 2 else "–",
+                    rerun=_range(summary.get("rerun95"), fmt_ns),
                     ci=ci,
                     pm=pm,
                     outliers=_outliers(summary),
@@ -328,10 +336,9 @@ def _node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
         by_node.setdefault(str(n["node"]), []).append(n)
     bottleneck = (analysis.get("headline") or {}).get("bottleneck_node") or {}
     for node, entries in by_node.items():
-        entries = sorted(entries, key=lambda e: _ordered([e["runtime"], *RUNTIME_ORDER]).index(e["runtime"]))
+        entries = sorted(entries, key=lambda e: _rank(e["runtime"]))
         for k, e in enumerate(entries):
             cost = e.get("ns_per_item") or {}
-            ci = cost.get("ci95") or []
             per = "chunk" if e.get("granularity") == "chunk" else "item"
             sp = e.get("speedup_vs_python")
             rows.append(
@@ -341,7 +348,7 @@ def _node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                     "group_start": k == 0,
                     "runtime": runtime_label(str(e["runtime"])),
                     "ns": fmt_ns(cost.get("median")) if cost else "–",
-                    "ci": f"{fmt_ns(ci[0])} – {fmt_ns(ci[1])}" if len(ci) == 2 else "–",
+                    "ci": _range(cost.get("ci95"), fmt_ns),
                     "n": f"{fmt_count(cost.get('n'))} / {fmt_count(cost.get('rounds'))}" if cost else "–",
                     "share": fmt_pct(e.get("share")),
                     "share_value": float(e.get("share") or 0.0),
@@ -379,12 +386,9 @@ def _bottleneck_nodes(analysis: dict[str, Any]) -> list[dict[str, str]]:
 def _edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
     """The boundary ledger: one row per runtime × edge."""
     rows = []
-    edges = sorted(
-        analysis.get("edges") or [], key=lambda e: _ordered([e["runtime"], *RUNTIME_ORDER]).index(e["runtime"])
-    )
+    edges = sorted(analysis.get("edges") or [], key=lambda e: _rank(e["runtime"]))
     for e in edges:
         cost = e.get("ns_per_item") or {}
-        ci = cost.get("ci95") or []
         b = e.get("bytes_per_item")
         rows.append(
             {
@@ -392,7 +396,7 @@ def _edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                 "edge": str(e["edge"]),
                 "kind": str(e.get("kind") or ""),
                 "ns": fmt_ns(cost.get("median")) if cost else "–",
-                "ci": f"{fmt_ns(ci[0])} – {fmt_ns(ci[1])}" if len(ci) == 2 else "–",
+                "ci": _range(cost.get("ci95"), fmt_ns),
                 "bytes": fmt_bytes(b) if _finite(b) else "–",
                 "share": fmt_pct(e.get("share")),
             }
@@ -748,7 +752,7 @@ def build_context(
             {"runtime": runtime_label(r), "text": str(t)}
             for r, t in sorted(
                 ((str(r), t) for r, t in (headline.get("top_bottleneck") or {}).items()),
-                key=lambda rt: (_ordered([rt[0], *RUNTIME_ORDER]).index(rt[0]), rt[0]),
+                key=lambda rt: (_rank(rt[0]), rt[0]),
             )
         ],
         "verdicts": _verdicts(sc, pipeline),

@@ -61,7 +61,11 @@ def find_binary(name: str = BINARY_NAME) -> Path:
 
 def run_binary(args: list[str], timeout: float = 600.0, name: str = BINARY_NAME) -> dict[str, Any]:
     """Run the binary ``name`` with ``args``; return its JSON, or raise the error it reported."""
-    binary = find_binary(name)
+    return run_binary_at(find_binary(name), args, timeout)
+
+
+def run_binary_at(binary: Path, args: list[str], timeout: float = 600.0) -> dict[str, Any]:
+    """Run the binary at ``binary`` (a saved baseline's build, say) with ``args``; its JSON or its error."""
     try:
         proc = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
