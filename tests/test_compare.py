@@ -663,3 +663,9 @@ def test_scenario_all_run_folders_compare_every_shared_scenario(
     assert "all-1" in list_baselines()
     again = compare_runs(load_side(baseline_dir("all-1")), load_side(after))
     assert len(again["comparisons"]) == len(doc["comparisons"])
+    # A folder of unrelated runs that repeat a scenario is not one run: refused, naming both.
+    bench = synthetic_bench({"python": {"run": noisy(1e6)}}, scenario="simple")
+    make_run_dir(tmp_path / "mixed" / "r1", bench, [])
+    make_run_dir(tmp_path / "mixed" / "r2", bench, [])
+    with pytest.raises(RmprofError, match=r"several runs of scenario 'simple' .*r1.*r2.*name one run directory"):
+        load_side(tmp_path / "mixed")

@@ -142,10 +142,18 @@ def _merge_runs(path: Path, runs: list[tuple[Path, dict[str, Any]]], where: Path
     from rmprof.run_dir import RESULTS
 
     scenarios, env, created = [], None, None
+    seen: dict[str, Path] = {}
     for run_dir, results in runs:
         bench = _check_bench(results.get("bench"), where or run_dir / RESULTS)
         profiles = results.get("profiles") if isinstance(results.get("profiles"), list) else []
         for sc in bench["scenarios"]:
+            if sc["scenario"] in seen:
+                # A folder of unrelated runs, not one `--scenario all` run: which one was meant is not ours to guess.
+                raise RmprofError(
+                    f"{path}: holds several runs of scenario '{sc['scenario']}' ({seen[sc['scenario']]}, {run_dir}): "
+                    "name one run directory"
+                )
+            seen[sc["scenario"]] = run_dir
             scenarios.append(_scenario_part(sc, run_dir, profiles if len(bench["scenarios"]) == 1 else []))
         env = env or bench.get("environment")
         c = results.get("created_unix")
