@@ -100,3 +100,62 @@ def from_files(manifest: str | Path, input_path: str | Path, expected: str | Pat
         input_path=Path(input_path),
         expected_path=Path(expected) if expected else None,
     )
+
+
+# Choosing scenarios for a command: --scenario NAME|DIR|all, or --manifest/--input.
+
+
+def check_code_allowed(manifests: Any, allow_code: bool) -> None:
+    """Refuse, with one line (exit 2), manifests that run Python code unless --allow-code was given."""
+    if allow_code:
+        return
+    for m in manifests:
+        if m.has_code:
+            index = next(i for i, n in enumerate(m.nodes) if n.node_type == "PythonNode")
+            raise RmprofError(
+                f"manifest '{m.name}' runs Python code (nodes[{index}] is a PythonNode); "
+                "running it runs a program: pass --allow-code to allow it"
+            )
+
+
+def resolve_scenario(
+    scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None = None
+) -> Any:
+    """The Scenario named by the scenario options (exactly one way must be given)."""
+    if scenario and (manifest or input_path):
+        raise RmprofError("give either --scenario or --manifest with --input, not both")
+    if scenario:
+        return get_scenario(scenario)
+    if manifest and input_path:
+        return from_files(manifest, input_path, expected)
+    if manifest or input_path:
+        raise RmprofError("--manifest and --input go together")
+    raise RmprofError("say what to run: --scenario NAME, or --manifest FILE --input FILE")
+
+
+def chosen_scenarios(
+    scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None, allow_code: bool
+) -> list:
+    """The scenarios named by --scenario NAME|DIR|all, or the one of --manifest/--input, each checked once
+    on the baseline: bad input fails here, before anything is measured or written."""
+    from rmprof.bench.harness import check_scenario
+
+    if scenario and not (manifest or input_path):
+        scenarios = select_scenarios(scenario, allow_code)
+    else:
+        scenarios = [resolve_scenario(scenario, manifest, input_path, expected)]
+        check_code_allowed([sc.manifest for sc in scenarios], allow_code)
+    for sc in scenarios:
+        check_scenario(sc)
+    return scenarios
+
+
+def select_scenarios(name: str, allow_code: bool = False) -> list:
+    """``all`` or one scenario name / folder. ``all`` leaves out scenarios with code unless allowed; a
+    named one with code is refused without --allow-code."""
+    if name == "all":
+        scenarios = [get_scenario(n) for n in scenario_names()]
+        return [sc for sc in scenarios if allow_code or not sc.manifest.has_code]
+    scenarios = [get_scenario(name)]
+    check_code_allowed([sc.manifest for sc in scenarios], allow_code)
+    return scenarios

@@ -101,16 +101,16 @@ def test_not_a_speedscope_file_is_one_line(tmp_path: Path) -> None:
 def test_page_goes_to_the_temp_folder_when_the_profile_folder_is_read_only(
     profile: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rmprof.commands import common
+    from rmprof import files
 
-    real = common.write_text_atomic
+    real = files.write_text_atomic
 
     def read_only_beside_the_profile(path: Path, text: str) -> None:
         if Path(path).parent == profile.parent:
             raise PermissionError(13, "Permission denied", str(path))
         real(path, text)
 
-    monkeypatch.setattr(common, "write_text_atomic", read_only_beside_the_profile)
+    monkeypatch.setattr(files, "write_text_atomic", read_only_beside_the_profile)
     page = write_profile_page(profile)
     assert page.parent.name == "rmprof-view" and page.is_file()
     assert not (profile.parent / "python.py-spy.flame.html").exists()

@@ -9,43 +9,12 @@ import click
 from rmprof.commands.common import (
     Progress,
     allow_code_option,
-    check_code_allowed,
     echo_json,
-    resolve_scenario,
     rounds_option,
     scenario_options,
-    write_json_atomic,
 )
-
-
-def chosen_scenarios(
-    scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None, allow_code: bool
-) -> list:
-    """The scenarios named by --scenario NAME|DIR|all, or the one of --manifest/--input, each checked once
-    on the baseline: bad input fails here, before anything is measured or written."""
-    from rmprof.bench.harness import check_scenario
-
-    if scenario and not (manifest or input_path):
-        scenarios = select_scenarios(scenario, allow_code)
-    else:
-        scenarios = [resolve_scenario(scenario, manifest, input_path, expected)]
-        check_code_allowed([sc.manifest for sc in scenarios], allow_code)
-    for sc in scenarios:
-        check_scenario(sc)
-    return scenarios
-
-
-def select_scenarios(name: str, allow_code: bool = False) -> list:
-    """``all`` or one scenario name / folder. ``all`` leaves out scenarios with code unless allowed; a
-    named one with code is refused without --allow-code."""
-    from rmprof.scenarios import get_scenario, scenario_names
-
-    if name == "all":
-        scenarios = [get_scenario(n) for n in scenario_names()]
-        return [sc for sc in scenarios if allow_code or not sc.manifest.has_code]
-    scenarios = [get_scenario(name)]
-    check_code_allowed([sc.manifest for sc in scenarios], allow_code)
-    return scenarios
+from rmprof.files import write_json_atomic
+from rmprof.scenarios import chosen_scenarios
 
 
 @click.command()

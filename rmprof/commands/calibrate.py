@@ -13,8 +13,8 @@ from rmprof.commands.common import (
     echo_json,
     rounds_option,
     scenario_options,
-    write_json_atomic,
 )
+from rmprof.files import write_json_atomic
 
 
 @click.command()
@@ -49,7 +49,7 @@ def calibrate(
     from rmprof.bench.environment import environment
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.noise import aa_analysis, save_floors
-    from rmprof.commands.bench import chosen_scenarios
+    from rmprof.scenarios import chosen_scenarios
 
     if not (scenario or manifest or input_path):
         scenario = "all"

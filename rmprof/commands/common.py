@@ -6,14 +6,10 @@ import atexit
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-
-from rmprof.errors import RmprofError
 
 F = TypeVar("F", bound=Callable[..., Any])
 RUNTIME_NAMES = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
@@ -35,19 +31,6 @@ def allow_code_option(func: F) -> F:
         is_flag=True,
         help="Allow manifests with PythonNode code (running them runs a program).",
     )(func)
-
-
-def check_code_allowed(manifests: Any, allow_code: bool) -> None:
-    """Refuse, with one line (exit 2), manifests that run Python code unless --allow-code was given."""
-    if allow_code:
-        return
-    for m in manifests:
-        if m.has_code:
-            index = next(i for i, n in enumerate(m.nodes) if n.node_type == "PythonNode")
-            raise RmprofError(
-                f"manifest '{m.name}' runs Python code (nodes[{index}] is a PythonNode); "
-                "running it runs a program: pass --allow-code to allow it"
-            )
 
 
 def rounds_option(func: F) -> F:
@@ -92,51 +75,6 @@ def scenario_options(with_all: bool = False) -> Callable[[F], F]:
         return func
 
     return decorate
-
-
-def resolve_scenario(
-    scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None = None
-) -> Any:
-    """The Scenario named by the scenario options (exactly one way must be given)."""
-    from rmprof import scenarios
-
-    if scenario and (manifest or input_path):
-        raise RmprofError("give either --scenario or --manifest with --input, not both")
-    if scenario:
-        return scenarios.get_scenario(scenario)
-    if manifest and input_path:
-        return scenarios.from_files(manifest, input_path, expected)
-    if manifest or input_path:
-        raise RmprofError("--manifest and --input go together")
-    raise RmprofError("say what to run: --scenario NAME, or --manifest FILE --input FILE")
-
-
-def write_json_atomic(path: Path, doc: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename: readers never see half a file."""
-    write_text_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp creates 0600 files; results and reports are meant to be shared like any other output.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if exc.filename is None:  # a failed write names no file: say which one it was
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
-        raise
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def echo_json(doc: Any) -> None:

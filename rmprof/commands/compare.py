@@ -14,10 +14,9 @@ from rmprof.commands.common import (
     echo_json,
     rounds_option,
     scenario_options,
-    write_json_atomic,
-    write_text_atomic,
 )
 from rmprof.errors import RmprofError
+from rmprof.files import write_json_atomic, write_text_atomic
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"

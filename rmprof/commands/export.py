@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from rmprof.commands.common import echo_json, write_json_atomic, write_text_atomic
+from rmprof.commands.common import echo_json
 from rmprof.errors import RmprofError
+from rmprof.files import write_json_atomic, write_text_atomic
 
 FORMATS = ("bmf", "markdown")
 

@@ -16,9 +16,9 @@ from rmprof.commands.common import (
     default_runtimes,
     rounds_option,
     scenario_options,
-    write_json_atomic,
 )
 from rmprof.errors import RmprofError
+from rmprof.files import write_json_atomic
 
 
 def _profiler_names() -> tuple[str, ...]:
@@ -79,9 +79,9 @@ def profile(
     allow_code: bool,
 ) -> None:
     """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
-    from rmprof.commands.bench import chosen_scenarios
     from rmprof.commands.common import echo_json
     from rmprof.run_dir import StagedRun
+    from rmprof.scenarios import chosen_scenarios
 
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
     known = _profiler_names()

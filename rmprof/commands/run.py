@@ -8,12 +8,11 @@ import click
 
 from rmprof.commands.common import (
     allow_code_option,
-    check_code_allowed,
     echo_json,
-    resolve_scenario,
     scenario_options,
 )
 from rmprof.errors import RmprofError
+from rmprof.scenarios import check_code_allowed, resolve_scenario
 
 
 class OutputMismatch(RmprofError):

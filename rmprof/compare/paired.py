@@ -24,10 +24,9 @@ from rmprof.errors import RmprofError
 
 def _scenarios(name: str, scenario_args: tuple, say: Any) -> list[Any]:
     """The scenarios to time: those given, else the baseline's shipped ones (by name)."""
-    from rmprof.commands.bench import chosen_scenarios
     from rmprof.compare.baselines import baseline_dir
     from rmprof.compare.diff import load_side
-    from rmprof.scenarios import get_scenario
+    from rmprof.scenarios import chosen_scenarios, get_scenario
 
     scenario, manifest, input_path, expected, allow_code = scenario_args
     if scenario or manifest or input_path:

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,16 +46,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _write_report(path: Path, doc: dict[str, Any]) -> None:
-    """Write the report through a temp file and a rename: the parent never reads half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the report atomically: the parent never reads half a report."""
+    from rmprof.files import write_text_atomic
+
+    write_text_atomic(path, json.dumps(doc))
 
 
 def _loop(prepared: Any, items: list[Any], iterations: int | None, seconds: float | None) -> tuple[int, float]:

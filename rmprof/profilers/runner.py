@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rmprof.commands.common import write_json_atomic, write_text_atomic
 from rmprof.exporters.folded import to_folded
 from rmprof.exporters.pprof import SUFFIX as PPROF_SUFFIX
 from rmprof.exporters.pprof import write_pprof
 from rmprof.exporters.speedscope import to_speedscope, validate_speedscope
+from rmprof.files import write_json_atomic, write_text_atomic
 from rmprof.profile_model import Profile
 from rmprof.profilers import PROFILERS, get_profiler
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap

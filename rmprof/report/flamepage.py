@@ -84,7 +84,7 @@ def render_profile_page(path: Path) -> str:
 def write_profile_page(path: Path) -> Path:
     """Write the page beside the profile (``NAME.flame.html``), or in the temporary folder when that folder
     is not writable; return where it went."""
-    from rmprof.commands.common import write_text_atomic
+    from rmprof.files import write_text_atomic
 
     path = Path(path)
     html = render_profile_page(path)

@@ -279,7 +279,7 @@ def summary_markdown(results: dict[str, Any], html: str = REPORT_HTML) -> str:
 
 def write_summary(run_dir: Path) -> Path:
     """Write ``run_dir``/summary.md from its results.json (atomically); return its path."""
-    from rmprof.commands.common import write_text_atomic
+    from rmprof.files import write_text_atomic
     from rmprof.run_dir import load_results
 
     out = Path(run_dir) / SUMMARY_MD

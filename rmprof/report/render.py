@@ -843,7 +843,7 @@ def load_profiles(run_dir: Path, results: dict[str, Any]) -> tuple[dict[str, Pro
 
 def render_report(run_dir: Path) -> Path:
     """Render ``run_dir``/report.html from results.json and the profile files; return its path."""
-    from rmprof.commands.common import write_text_atomic
+    from rmprof.files import write_text_atomic
 
     run_dir = Path(run_dir)
     results = load_results(run_dir)
