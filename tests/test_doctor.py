@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from rmprof.bench.harness import BINARY_RUNTIMES
 from rmprof.profilers import PROFILERS
-from rmprof.runtimes import RUNTIMES
+from rmprof.runtimes import BINARY, RUNTIMES, get_runtime
 from tests.conftest import run_cli
 
 FIELDS = {"name", "found", "version", "path", "permitted", "problem", "fix"}
@@ -27,7 +26,7 @@ def test_doctor_json_lists_every_runtime_and_profiler() -> None:
     python = doc["runtimes"][0]
     assert python["found"] and python["version"]
     for row in doc["runtimes"]:
-        if row["name"] not in BINARY_RUNTIMES:
+        if get_runtime(row["name"]).kind != BINARY:
             continue
         assert row["looked"], f"{row['name']} must say where it looked for its binary"
         if row["found"]:

@@ -26,8 +26,8 @@ def rustpython_not_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     """As on a machine set up without --rustpython: neither the binary nor the in-process module exists."""
     original = binary.candidate_paths
 
-    def candidates(name: str = BINARY_NAME) -> list[Path]:
-        return [tmp_path / "nowhere" / name] if name == RUSTPYTHON_BINARY_NAME else original(name)
+    def candidates(name: str = BINARY_NAME, env_var: str | None = None) -> list[Path]:
+        return [tmp_path / "nowhere" / name] if name == RUSTPYTHON_BINARY_NAME else original(name, env_var)
 
     monkeypatch.setattr(binary, "candidate_paths", candidates)
     monkeypatch.setattr(rust_binary, "candidate_paths", candidates)

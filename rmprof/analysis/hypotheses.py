@@ -7,6 +7,7 @@ from typing import Any
 from rmprof.analysis.bottlenecks import share_of
 from rmprof.bench.stats import format_time
 from rmprof.profile_model import Frame, Profile
+from rmprof.runtimes import BASELINE
 
 
 def _pct(x: float) -> str:
@@ -27,7 +28,7 @@ def orchestration(bench: dict[str, Any], bottlenecks: dict[str, Any]) -> dict[st
     """H1: asyncio queue/task overhead dominates the baseline."""
     evidence, signals = [], []
     rts = bench.get("runtimes", {})
-    py, fused = _median(rts.get("python"), "run"), _median(rts.get("python-fused"), "run")
+    py, fused = _median(rts.get(BASELINE), "run"), _median(rts.get("python-fused"), "run")
     if py and fused:
         share = max(0.0, 1 - fused / py)
         signals.append(share >= 0.5)
@@ -35,7 +36,7 @@ def orchestration(bench: dict[str, Any], bottlenecks: dict[str, Any]) -> dict[st
             f"the same computation as a plain Python loop takes {format_time(fused)} vs {format_time(py)} "
             f"through asyncio: {_pct(share)} of the baseline's run time is orchestration"
         )
-    cpu = bottlenecks.get("python.py-spy")
+    cpu = bottlenecks.get(f"{BASELINE}.py-spy")
     if cpu:
         share = cpu["categories"].get("orchestration", 0.0)
         signals.append(share >= 0.3)
@@ -105,7 +106,7 @@ def allocations(bench: dict[str, Any], profiles: dict[str, Profile], bottlenecks
     evidence, signals = [], []
     rts = bench.get("runtimes", {})
     mem = {n: e.get("memory", {}) for n, e in rts.items()}
-    py_alloc = mem.get("python", {}).get("run_alloc_peak_bytes")
+    py_alloc = mem.get(BASELINE, {}).get("run_alloc_peak_bytes")
     fused_alloc = mem.get("python-fused", {}).get("run_alloc_peak_bytes")
     if py_alloc and fused_alloc:
         evidence.append(
@@ -113,7 +114,7 @@ def allocations(bench: dict[str, Any], profiles: dict[str, Profile], bottlenecks
             f"the fused loop {fused_alloc / 1024:.1f} KiB"
         )
         signals.append(py_alloc >= 2 * fused_alloc)
-    cpu = bottlenecks.get("python.py-spy")
+    cpu = bottlenecks.get(f"{BASELINE}.py-spy")
     if cpu:
         share = cpu["categories"].get("allocation & GC", 0.0)
         evidence.append(
@@ -141,7 +142,7 @@ def initialization(bench: dict[str, Any]) -> dict[str, Any]:
     """H5: module imports and setup dominate start-up."""
     rts = bench.get("runtimes", {})
     evidence, verdict = [], None
-    init, cold, run = (_median(rts.get("python"), m) for m in ("init", "cold_start", "run"))
+    init, cold, run = (_median(rts.get(BASELINE), m) for m in ("init", "cold_start", "run"))
     if cold and init is not None and run:
         rest = max(0.0, cold - init - run)
         evidence.append(
@@ -150,17 +151,33 @@ def initialization(bench: dict[str, Any]) -> dict[str, Any]:
             f"{format_time(rest)} interpreter start-up and imports"
         )
         verdict = rest / cold >= 0.5
-    bin_cold = _median(rts.get("rust-bin"), "cold_start")
-    if cold and bin_cold:
-        evidence.append(
-            f"the Rust binary reaches its first output in {format_time(bin_cold)} ({cold / bin_cold:.0f}× sooner)"
-        )
+    for name in _binaries(rts):
+        bin_cold = _median(rts.get(name), "cold_start")
+        if cold and bin_cold:
+            evidence.append(
+                f"the {name} binary reaches its first output in {format_time(bin_cold)} ({cold / bin_cold:.0f}× sooner)"
+            )
     return {
         "id": "initialization",
         "title": "Initialization: module imports and setup",
         "verdict": _verdict(verdict),
         "evidence": evidence or ["cold start not measured"],
     }
+
+
+def _binaries(rts: dict[str, Any]) -> list[str]:
+    """The measured runtimes that run as a binary of their own."""
+    from rmprof.errors import RmprofError
+    from rmprof.runtimes import BINARY, get_runtime, ordered
+
+    found = []
+    for name in ordered(rts):
+        try:
+            if get_runtime(name).kind == BINARY:
+                found.append(name)
+        except RmprofError:
+            continue  # not a registered runtime (the python-fused floor, a plugin gone)
+    return found
 
 
 def judge_all(

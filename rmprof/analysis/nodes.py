@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-BASELINE = "python"
+from rmprof.runtimes import BASELINE
 
 
 def _interval(summary: dict[str, Any] | None) -> dict[str, Any] | None:

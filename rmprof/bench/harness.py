@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,19 +27,13 @@ from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.errors import RmprofError
-from rmprof.runtimes import get_runtime
-from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary, run_binary_at
+from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
+from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
+from rmprof.runtimes.rounds import CHILD_CWD, RoundRequest
 from rmprof.scenarios import Scenario
 from rmprof.values import first_difference
 
-# Runtimes that are a binary run as a child process: runtime name -> binary name.
-BINARY_RUNTIMES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME}
-
-BASELINE = "python"
 FUSED = "python-fused"
-# Fresh processes start in the folder holding this rmprof package, so that `python -m` imports the same
-# rmprof (a checkout in the working folder would otherwise come first on sys.path).
-CHILD_CWD = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -97,162 +89,112 @@ class Rounds:
         return [len(g) for g in self.groups]
 
 
-def worker_round(
-    scenario: Scenario,
-    runtimes: list[str],
-    samples: int,
-    init_samples: int,
-    warmup: int,
-    inner: dict[str, int] | None,
-    fused: bool = True,
-    native: dict[str, str] | None = None,
-    instrumented: int = 0,
-) -> dict[str, Any]:
-    """One round of the in-process runtimes in a fresh worker process (see rmprof.bench.worker)."""
-    request = {
-        "manifest": str(Path(scenario.manifest_path).resolve()),
-        "input": str(Path(scenario.input_path).resolve()),
-        "runtimes": runtimes,
-        "fused": fused,
-        "samples": samples,
-        "init_samples": init_samples,
-        "warmup": warmup,
-        "inner": inner,
-        "native": native,
-        "instrumented": instrumented,
-    }
-    cmd = [sys.executable, "-m", "rmprof.bench.worker"]
-    proc = subprocess.run(cmd, input=json.dumps(request), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
-    if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        raise RmprofError(f"bench worker for {', '.join(runtimes)} failed: {tail[0][-300:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
     """Every metric of one scenario for ``runtimes`` (plus the python-fused floor).
 
-    Run and init times are measured in ``config.rounds`` rounds; each round is a fresh worker process for
-    the in-process runtimes (interleaved within it) and a fresh process of each binary, in alternating order,
-    so that every interval includes the noise between processes.
+    Run and init times are measured in ``config.rounds`` rounds; in each, every round group (the in-process
+    runtimes share a fresh worker process; each binary is a fresh process of its own, see
+    ``Runtime.measure_round``) is measured once, in alternating order, so that every interval includes the
+    noise between processes.
     """
     check_scenario(scenario)
     say = config.progress
     items = scenario.items
     iterations = config.iterations or scenario.iterations
-    expected = scenario.expected
     gaps: dict[str, str] = {}
-
-    prepared: dict[str, Any] = {}
-    available: list[str] = []
+    available: dict[str, Runtime] = {}
     for name in runtimes:
         rt = get_runtime(name)
         reason = rt.unavailable_reason()
         if reason:
             gaps[name] = reason
-            continue
-        available.append(name)
-        if rt.in_process:
-            prepared[name] = rt.prepare_text(scenario.manifest.text)
+        else:
+            available[name] = rt
 
-    correct: dict[str, bool] = {}
     say(f"{scenario.name}: checking outputs of {', '.join(available)}")
-    for name in available:
-        try:
-            outputs = prepared[name].run(items) if name in prepared else _binary_outputs(scenario, name)
-        except RmprofError as exc:
-            gaps[name] = f"failed: {exc.message}"
-            continue
-        if expected is None:
-            expected = outputs
-        diff = first_difference(expected, outputs)
-        correct[name] = diff is None
-        if diff:
-            gaps[name] = f"wrong output: {diff}"
-    measured = [n for n in available if correct.get(n)]
+    prepared, correct = _checked(scenario, available, gaps)
+    measured = {n: rt for n, rt in available.items() if correct.get(n)}
     for name in list(prepared):
         if name not in measured:
             prepared.pop(name).close()
 
-    in_process = [n for n in measured if n in prepared]
-    binaries = [n for n in measured if n in BINARY_RUNTIMES]
+    # Who shares a round's process is the runtime class's call. The python-fused floor is timed in the worker
+    # of the in-process runtimes, which runs even when none of them is measured.
+    floor_group = Runtime.round_group(None)
+    groups: dict[str, tuple[type[Runtime], list[Runtime]]] = {floor_group: (Runtime, [])}
+    for rt in measured.values():
+        groups.setdefault(type(rt).round_group(rt), (type(rt), []))[1].append(rt)
     n_rounds = max(1, min(config.rounds, iterations))
     per_round = -(-iterations // n_rounds)
-    init_per_round = -(-config.init_samples // n_rounds) if config.init_samples else 0
-    run = {n: Rounds() for n in [*in_process, *binaries, FUSED]}
-    init = {n: Rounds() for n in [*in_process, *binaries]}
-    vm_init = {n: Rounds() for n in binaries}
-    passes: dict[str, list[list[dict[str, Any]]]] = {n: [] for n in [*in_process, *binaries]}
-    binary_alloc: dict[str, Any] = {}
-    inner: dict[str, int] | None = None
+    request = RoundRequest(
+        manifest_path=Path(scenario.manifest_path).resolve(),
+        input_path=Path(scenario.input_path).resolve(),
+        samples=per_round,
+        init_samples=-(-config.init_samples // n_rounds) if config.init_samples else 0,
+        warmup=config.warmup,
+        instrumented=config.instrumented,
+    )
+    run = {n: Rounds() for n in [*measured, FUSED]}
+    init = {n: Rounds() for n in measured}
+    vm_init = {n: Rounds() for n in measured}
+    passes: dict[str, list[list[dict[str, Any]]]] = {n: [] for n in measured}
+    alloc: dict[str, Any] = {}
     # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
     cold: dict[str, list[float]] = {n: [] for n in measured}
     rounds_task = f"{scenario.name}: bench rounds"
     for r in range(n_rounds):
         message = f"{scenario.name}: round {r + 1}/{n_rounds} ({per_round} run samples per runtime, fresh processes)"
         config.advance(rounds_task, r, n_rounds, message)
-        steps: list[str | None] = [None, *binaries]  # None: the worker round of the in-process runtimes
+        order = list(groups.items())
         if r % 2:
-            steps.reverse()  # alternate who goes first, so that no runtime always follows the same one
-        for step in steps:
-            if step is None:
-                doc = worker_round(
-                    scenario,
-                    in_process,
-                    per_round,
-                    init_per_round,
-                    config.warmup,
-                    inner,
-                    instrumented=config.instrumented,
-                )
-                inner = doc["inner"]  # the first round calibrates; later rounds time the same loops
-                for name, docs in (doc.get("instrumented") or {}).items():
-                    passes[name].append(docs)
-                for name, xs in doc["run_ns"].items():
-                    run[name].add(xs)
-                for name, xs in doc["init_ns"].items():
-                    init[name].add(xs)
-            else:
-                binary = find_binary(BINARY_RUNTIMES[step])
-                doc = binary_round(binary, scenario, per_round, node_timing=config.instrumented > 0)
-                if doc.get("node_timing"):
-                    passes[step].append([doc["node_timing"]])
-                run[step].add(doc["run_ns"])
-                init[step].add([doc["init_ns"]])
-                if doc.get("vm_init_ns") is not None:
-                    vm_init[step].add([doc["vm_init_ns"]])
-                binary_alloc[step] = doc.get("alloc", binary_alloc.get(step))
+            order.reverse()  # alternate who goes first, so that no runtime always follows the same one
+        for key, (cls, members) in order:
+            request.fused = key == floor_group
+            result = cls.measure_round(members, request)
+            if result.inner is not None:
+                request.inner = result.inner  # the first round calibrates; later rounds time the same loops
+            for name, xs in result.run_ns.items():
+                run[name].add(xs)
+            for name, xs in result.init_ns.items():
+                init[name].add(xs)
+            for name, xs in result.vm_init_ns.items():
+                vm_init[name].add(xs)
+            for name, docs in result.passes.items():
+                passes[name].append(docs)
+            alloc.update(result.alloc)
         for _ in range(_share(config.cold_starts, r, n_rounds)):
-            for name in measured:
-                elapsed, init_ns = _cold_start(_child_command(name, scenario, 1), name in BINARY_RUNTIMES)
+            for name, rt in measured.items():
+                elapsed, init_ns = _cold_start(rt.process_command(request.manifest_path, request.input_path, 1))
                 cold[name].append(elapsed)
                 if init_ns is not None:
                     init[name].add([init_ns])
     config.advance(rounds_task, n_rounds, n_rounds)
 
     say(f"{scenario.name}: measuring memory")
-    alloc_peak = {n: _alloc_peak(prepared[n].run, items) for n in prepared}
-    alloc_peak[FUSED] = _alloc_peak(fused_function(scenario), items)
-    native_peak = {n: _native_heap_peak(prepared[n], items) for n in prepared}
-    for name, alloc in binary_alloc.items():
-        if alloc is not None:
-            alloc_peak[name] = alloc.get("run_peak_heap_bytes")
-    rss = {n: _peak_rss(_child_command(n, scenario, iterations)) for n in measured}
+    memory = {n: measured[n].memory(p, items) for n, p in prepared.items()}
+    memory[FUSED] = {"run_alloc_peak_bytes": python_alloc_peak(fused_function(scenario), items)}
+    for name, counts in alloc.items():
+        memory[name]["run_alloc_peak_bytes"] = counts.get("run_peak_heap_bytes")
+    for name, rt in measured.items():
+        memory[name]["process_peak_rss_bytes"] = _peak_rss(
+            rt.process_command(request.manifest_path, request.input_path, iterations)
+        )
     for p in prepared.values():
         p.close()
 
     results: dict[str, Any] = {}
     code_nodes = sum(1 for n in scenario.manifest.nodes if n.node_type == "PythonNode")
     seed = config.seed
+    inner = request.inner or {}
     for name in [*measured, FUSED]:
-        entry: dict[str, Any] = {"inner_loops": (inner or {}).get(name, 1)}
+        entry: dict[str, Any] = {"inner_loops": inner.get(name, 1)}
         if run[name].groups:
             entry["run"] = stats.summarize(run[name].flat, "ns", seed=seed, sizes=run[name].sizes)
             entry["throughput"] = _throughput(entry["run"], len(items))
         if name in init and init[name].groups:
             entry["init"] = stats.summarize(init[name].flat, "ns", seed=seed, sizes=init[name].sizes)
         if name in vm_init and vm_init[name].groups:
-            # The RustPython VM's start-up alone (part of init).
+            # An embedded VM's start-up alone (part of init).
             entry["vm_init"] = stats.summarize(vm_init[name].flat, "ns", seed=seed, sizes=vm_init[name].sizes)
         if code_nodes and items and "run" in entry:
             # PythonNode calls per run = items x PythonNodes: the run's cost per call (other nodes included).
@@ -261,10 +203,11 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             entry["per_call_ns"] = {"median": r["median"] / calls, "ci95": [v / calls for v in r["ci95"]]}
         if cold.get(name):
             entry["cold_start"] = stats.summarize(cold[name], "ns", seed=seed)
+        mem = memory.get(name, {})
         entry["memory"] = {
-            "run_alloc_peak_bytes": alloc_peak.get(name),
-            "native_heap_peak_bytes": native_peak.get(name),
-            "process_peak_rss_bytes": rss.get(name),
+            "run_alloc_peak_bytes": mem.get("run_alloc_peak_bytes"),
+            "native_heap_peak_bytes": mem.get("native_heap_peak_bytes"),
+            "process_peak_rss_bytes": mem.get("process_peak_rss_bytes"),
         }
         entry["samples"] = {
             "run_ns": run[name].flat,
@@ -294,6 +237,32 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         "runtimes": results,
         "speedups": _speedups(results, config.seed),
     }
+
+
+def _checked(
+    scenario: Scenario, runtimes: dict[str, Runtime], gaps: dict[str, str]
+) -> tuple[dict[str, Prepared], dict[str, bool]]:
+    """Each runtime prepared and run once on the scenario: the prepared executors and whose outputs are right.
+
+    A runtime that fails or computes something else becomes a gap saying so (its first difference).
+    """
+    expected = scenario.expected
+    prepared: dict[str, Prepared] = {}
+    correct: dict[str, bool] = {}
+    for name, rt in runtimes.items():
+        try:
+            prepared[name] = rt.prepare_text(scenario.manifest.text)
+            outputs = prepared[name].run(scenario.items)
+        except RmprofError as exc:
+            gaps[name] = f"failed: {exc.message}"
+            continue
+        if expected is None:
+            expected = outputs
+        diff = first_difference(expected, outputs)
+        correct[name] = diff is None
+        if diff:
+            gaps[name] = f"wrong output: {diff}"
+    return prepared, correct
 
 
 def _share(total: int, r: int, n: int) -> int:
@@ -360,68 +329,6 @@ def _run_memory(memory: dict[str, Any]) -> int | None:
     return (py or 0) + (native or 0)
 
 
-def _alloc_peak(fn: Callable[[list[Any]], Any], items: list[Any]) -> int:
-    """Peak Python heap allocated during one run (tracemalloc), above what existed before it."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base, _ = tracemalloc.get_traced_memory()
-        fn(items)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return max(0, peak - base)
-
-
-def _native_heap_peak(prepared: Any, items: list[Any]) -> int | None:
-    """Peak Rust heap of one in-process run when the extension counts its allocations."""
-    pipeline = getattr(prepared, "pipeline", None)
-    measure = getattr(pipeline, "run_heap_peak", None)
-    return int(measure(items)) if callable(measure) else None
-
-
-def _child_command(name: str, scenario: Scenario, iterations: int) -> list[str]:
-    """A fresh process running the scenario: the binary itself, or the Python child for in-process runtimes."""
-    if name in BINARY_RUNTIMES:
-        # With one iteration the binary prints its outputs, like the Python child prints its first item.
-        quiet = ["--no-outputs"] if iterations > 1 else []
-        return [
-            str(find_binary(BINARY_RUNTIMES[name])),
-            "--manifest",
-            str(Path(scenario.manifest_path).resolve()),
-            "--input",
-            str(Path(scenario.input_path).resolve()),
-            "--iterations",
-            str(iterations),
-            "--allow-code",
-            *quiet,
-        ]
-    return [
-        sys.executable,
-        "-m",
-        "rmprof.bench.child",
-        name,
-        str(Path(scenario.manifest_path).resolve()),
-        str(Path(scenario.input_path).resolve()),
-        str(iterations),
-    ]
-
-
-def _scenario_args(scenario: Scenario) -> list[str]:
-    # Code in the manifest was allowed by the CLI already (--allow-code).
-    return ["--manifest", str(scenario.manifest_path), "--input", str(scenario.input_path), "--allow-code"]
-
-
-def _binary_outputs(scenario: Scenario, name: str) -> dict[str, list[Any]]:
-    return run_binary_at(find_binary(BINARY_RUNTIMES[name]), _scenario_args(scenario), timeout=300)["outputs"]
-
-
-def binary_round(binary: Path, scenario: Scenario, iterations: int, node_timing: bool = False) -> dict[str, Any]:
-    """One round of a binary given by path (this build's, or a saved baseline's): its JSON document."""
-    args = [*_scenario_args(scenario), "--iterations", str(iterations), "--warmup", "2", "--no-outputs"]
-    return run_binary_at(binary, [*args, "--node-timing"] if node_timing else args, timeout=300)
-
-
 def _peak_rss(cmd: list[str]) -> int | None:
     """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
@@ -435,8 +342,8 @@ def _peak_rss(cmd: list[str]) -> int | None:
     return int(value) if value is not None else None
 
 
-def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:
-    """Nanoseconds from exec to the first line on stdout (and the binary's own init_ns)."""
+def _cold_start(cmd: list[str]) -> tuple[float, float | None]:
+    """Nanoseconds from exec to the first line on stdout (and the process's own init_ns when it reports one)."""
     t0 = time.perf_counter_ns()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=CHILD_CWD)
     assert proc.stdout is not None
@@ -450,15 +357,16 @@ def _cold_start(cmd: list[str], is_binary: bool) -> tuple[float, float | None]:
         raise
     if proc.returncode != 0 or not first:
         raise RmprofError(f"cold-start child {cmd[0]} failed ({proc.returncode}): {err.strip()[-300:]}")
-    init_ns = json.loads(first + rest).get("init_ns") if is_binary else None
+    try:  # a binary prints one JSON document with its own init_ns; the Python child prints JSON lines
+        doc = json.loads(first + rest)
+    except json.JSONDecodeError:
+        doc = None
+    init_ns = doc.get("init_ns") if isinstance(doc, dict) else None
     return float(elapsed), init_ns
 
 
 def _union_of_defaults(scenarios: list[Scenario]) -> list[str]:
-    from rmprof.commands.common import RUNTIME_NAMES, default_runtimes
-
-    chosen = {r for sc in scenarios for r in default_runtimes(sc.manifest)}
-    return [r for r in RUNTIME_NAMES if r in chosen]
+    return ordered(r for sc in scenarios for r in default_runtimes(sc.manifest))
 
 
 def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: BenchConfig) -> dict[str, Any]:
@@ -473,8 +381,6 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
     results = []
     for k, sc in enumerate(scenarios, 1):
         config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
-        from rmprof.commands.common import default_runtimes
-
         result = bench_scenario(sc, runtimes or default_runtimes(sc.manifest), config)
         widen_for_drift(result, drift)
         results.append(result)

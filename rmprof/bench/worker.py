@@ -28,8 +28,6 @@ from typing import Any
 # A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
 MIN_SAMPLE_NS = 200_000
 FUSED = "python-fused"
-# runtime -> the extension module it imports (see rmprof/runtimes/rust_inprocess.py)
-NATIVE_MODULES = {"rust": "rmprof._native", "rustpython-inproc": "rmprof._native_rustpython"}
 
 
 class Timed:
@@ -60,27 +58,16 @@ class Timed:
         self.samples.append((time.perf_counter_ns() - t0) / inner)
 
 
-def load_native_from(runtime: str, path: str) -> None:
-    """Make ``import`` of ``runtime``'s extension module load the file at ``path`` instead."""
-    import importlib.util
-
-    module = NATIVE_MODULES[runtime]
-    spec = importlib.util.spec_from_file_location(module, path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {module} from {path}")
-    native = importlib.util.module_from_spec(spec)
-    sys.modules[module] = native
-    spec.loader.exec_module(native)
-
-
 def measure(request: dict[str, Any]) -> dict[str, Any]:
     """Time each requested runtime (and the fused floor) round-robin, then their initialization."""
+    from pathlib import Path
+
     from rmprof.bench.fused import fused_function
     from rmprof.runtimes import get_runtime
     from rmprof.scenarios import from_files
 
     for runtime, path in (request.get("native") or {}).items():
-        load_native_from(runtime, path)
+        get_runtime(runtime).use_build(Path(path))
     scenario = from_files(request["manifest"], request["input"])
     items, text = scenario.items, scenario.manifest.text
     inner = request.get("inner") or {}

@@ -11,17 +11,9 @@ from typing import Any, TypeVar
 
 import click
 
+from rmprof.runtimes import BASELINE, runtime_names
+
 F = TypeVar("F", bound=Callable[..., Any])
-RUNTIME_NAMES = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
-
-
-def default_runtimes(manifest: Any) -> list[str]:
-    """The runtimes a scenario is measured on when none are chosen: the RustPython ones (binary and
-    in-process) only for manifests with PythonNode code (elsewhere they are rust-bin and rust again), rust-bin
-    only for manifests without (it has no Python)."""
-    if manifest.has_code:
-        return ["python", "rust", "rustpython", "rustpython-inproc"]
-    return ["python", "rust", "rust-bin"]
 
 
 def allow_code_option(func: F) -> F:
@@ -62,8 +54,8 @@ def scenario_options(with_all: bool = False) -> Callable[[F], F]:
             "-r",
             "runtimes" if with_all else "runtime",
             multiple=with_all,
-            type=click.Choice(RUNTIME_NAMES),
-            default=None if with_all else "python",
+            type=click.Choice(runtime_names()),
+            default=None if with_all else BASELINE,
             show_default=not with_all,
             help="Runtimes (repeatable; default: every one that applies)." if with_all else "The runtime.",
         ),

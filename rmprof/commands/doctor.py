@@ -8,22 +8,16 @@ import click
 
 from rmprof.commands.common import echo_json
 
-NATIVE_FIX = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"
-BUILD_FIX = "build the binaries: ./scripts/setup.sh, or set RMPROF_RUNTIME_BIN to an rmprof-runtime binary"
 REINSTALL_FIX = "reinstall rmprof (./scripts/setup.sh or pip install .)"
-RUSTPYTHON_FIX = (
-    "build the RustPython runtimes: ./scripts/setup.sh --rustpython (rmprof-runtime-rustpython and "
-    "rmprof._native_rustpython; about 8 minutes the first time)"
-)
 VERSION_WIDTH = 24  # longer version strings wrap in their column
 
 
 def runtime_checks() -> list[dict[str, Any]]:
     """One status dict per registered runtime: found, version, path, and the fix when it is missing."""
-    from rmprof.runtimes import RUNTIMES, get_runtime
+    from rmprof.runtimes import get_runtime, runtime_names
 
     rows: list[dict[str, Any]] = []
-    for name in RUNTIMES:
+    for name in runtime_names():
         try:
             runtime = get_runtime(name)
             reason = runtime.unavailable_reason()
@@ -32,18 +26,10 @@ def runtime_checks() -> list[dict[str, Any]]:
             rows.append(_row(name, False, problem=f"cannot load: {type(exc).__name__}: {exc}", fix=REINSTALL_FIX))
             continue
         if reason:
-            rows.append(_row(name, False, problem=reason, fix=_fix_for(name), **where))
+            rows.append(_row(name, False, problem=reason, fix=runtime.fix, **where))
         else:
             rows.append(_row(name, True, **where))
     return rows
-
-
-def _fix_for(runtime: str) -> str:
-    if runtime == "rust":
-        return NATIVE_FIX
-    if runtime in ("rustpython", "rustpython-inproc"):
-        return RUSTPYTHON_FIX
-    return BUILD_FIX
 
 
 def profiler_checks() -> list[dict[str, Any]]:

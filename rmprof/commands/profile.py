@@ -13,12 +13,12 @@ import click
 from rmprof.commands.common import (
     Progress,
     allow_code_option,
-    default_runtimes,
     rounds_option,
     scenario_options,
 )
 from rmprof.errors import RmprofError
 from rmprof.files import write_json_atomic
+from rmprof.runtimes import default_runtimes
 
 
 def _profiler_names() -> tuple[str, ...]:

@@ -68,21 +68,14 @@ ARTIFACTS_INDEX = "artifacts.json"
 
 
 def current_artifacts() -> dict[str, Path]:
-    """The Rust runtimes' files this rmprof runs now: runtime -> binary or extension module (those that exist)."""
-    import importlib.util
-
-    from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, find_binary
+    """The compiled runtimes' files this rmprof runs now: runtime -> binary or extension module (those that exist)."""
+    from rmprof.runtimes import get_runtime, runtime_names
 
     found: dict[str, Path] = {}
-    for runtime, module in (("rust", "rmprof._native"), ("rustpython-inproc", "rmprof._native_rustpython")):
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            found[runtime] = Path(spec.origin)
-    for runtime, binary in (("rust-bin", BINARY_NAME), ("rustpython", RUSTPYTHON_BINARY_NAME)):
-        try:
-            found[runtime] = find_binary(binary)
-        except RmprofError:
-            continue
+    for name in runtime_names():
+        build = get_runtime(name).build()
+        if build is not None:
+            found[name] = build
     return found
 
 

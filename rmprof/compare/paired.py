@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rmprof.bench.harness import BINARY_RUNTIMES, Rounds, binary_round, worker_round
+from rmprof.bench.harness import Rounds
 from rmprof.compare.diff import SCHEMA, TIME_METRICS, _summary, time_row
 from rmprof.errors import RmprofError
+from rmprof.runtimes.rounds import RoundRequest
 
 
 def _scenarios(name: str, scenario_args: tuple, say: Any) -> list[Any]:
@@ -66,8 +67,8 @@ def paired_comparison(
     against the current builds."""
     from rmprof.bench.environment import environment
     from rmprof.bench.noise import floors_for
-    from rmprof.commands.common import default_runtimes
     from rmprof.compare.baselines import baseline_artifacts, baseline_dir, current_artifacts
+    from rmprof.runtimes import default_runtimes
 
     saved = baseline_artifacts(name)
     if not saved:
@@ -162,24 +163,27 @@ def _time_pair(
     sc: Any, runtime: str, before: Path, after: Path, rounds: int, iterations: int | None, say: Any
 ) -> tuple[dict[str, Rounds], dict[str, Rounds]]:
     """Run and init samples of both builds of ``runtime``, round by round, in alternating order."""
+    from rmprof.runtimes import get_runtime
+
+    rt = get_runtime(runtime)
     n_rounds = max(2, rounds)
-    per_round = -(-(iterations or sc.iterations) // n_rounds)
+    request = RoundRequest(
+        manifest_path=Path(sc.manifest_path).resolve(),
+        input_path=Path(sc.input_path).resolve(),
+        samples=-(-(iterations or sc.iterations) // n_rounds),
+        init_samples=3,
+        warmup=3,
+    )
     sides = {"before": {"run": Rounds(), "init": Rounds()}, "after": {"run": Rounds(), "init": Rounds()}}
     builds = {"before": before, "after": after}
-    inner: dict[str, int] | None = None
     for r in range(n_rounds):
         say(f"{sc.name}/{runtime}: paired round {r + 1}/{n_rounds} (baseline and current build)")
         order = ("before", "after") if r % 2 == 0 else ("after", "before")
         for which in order:
-            build = builds[which]
-            if runtime in BINARY_RUNTIMES:
-                doc = binary_round(build, sc, per_round)
-                sides[which]["run"].add(doc["run_ns"])
-                sides[which]["init"].add([doc["init_ns"]])
-            else:
-                native = {runtime: str(build)}  # both builds loaded from their files, explicitly
-                doc = worker_round(sc, [runtime], per_round, 3, 3, inner, fused=False, native=native)
-                inner = inner or doc["inner"]  # both builds time the same loop length
-                sides[which]["run"].add(doc["run_ns"][runtime])
-                sides[which]["init"].add(doc["init_ns"][runtime])
+            request.builds = {runtime: builds[which]}  # both builds run from their staged files, explicitly
+            result = type(rt).measure_round([rt], request)
+            if result.inner is not None and request.inner is None:
+                request.inner = result.inner  # both builds time the same loop length
+            sides[which]["run"].add(result.run_ns[runtime])
+            sides[which]["init"].add(result.init_ns[runtime])
     return sides["before"], sides["after"]

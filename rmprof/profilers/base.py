@@ -57,7 +57,21 @@ class Profiler(ABC):
 
     name: str = ""
     kind: str = "cpu"
-    runtimes: tuple[str, ...] = ()
+
+    @property
+    def runtimes(self) -> tuple[str, ...]:
+        """The registered runtimes this profiler applies to: each runtime names its profilers."""
+        from rmprof.errors import RmprofError
+        from rmprof.runtimes import get_runtime, runtime_names
+
+        applies = []
+        for name in runtime_names():
+            try:
+                if self.name in get_runtime(name).profilers:
+                    applies.append(name)
+            except RmprofError:
+                continue  # a plugin that cannot load is doctor's to report
+        return tuple(applies)
 
     @abstractmethod
     def status(self) -> ToolStatus:

@@ -257,7 +257,6 @@ def _apportion(total: int, shares: dict[tuple[str, ...], float]) -> dict[tuple[s
 class ValgrindProfiler(Profiler):
     """A valgrind tool (its name is the profiler's) on an rmprof binary, for a few iterations of the input."""
 
-    runtimes = ("rust-bin", "rustpython")
     iterations = 3
 
     def status(self) -> ToolStatus:

@@ -1,6 +1,6 @@
 """The program profilers run: prepare a scenario once, run it in a loop, report timing and correctness.
 
-Usage: ``python -m rmprof.profilers.child --manifest M --input I --runtime python|rust|rustpython-inproc [--expected E]
+Usage: ``python -m rmprof.profilers.child --manifest M --input I --runtime NAME [--expected E]
 (--iterations N | --seconds S) --report FILE [--memray-out CAPTURE]``.
 
 With ``--memray-out`` the measured loop alone runs under ``memray.Tracker``: interpreter start-up, imports,
@@ -30,7 +30,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="rmprof.profilers.child", description=__doc__)
     parser.add_argument("--manifest", required=True, type=Path)
     parser.add_argument("--input", required=True, type=Path)
-    parser.add_argument("--runtime", required=True, choices=("python", "rust", "rustpython-inproc"))
+    parser.add_argument("--runtime", required=True, help="a registered in-process runtime (rmprof.runtimes)")
     parser.add_argument("--expected", type=Path)
     amount = parser.add_mutually_exclusive_group(required=True)
     amount.add_argument("--iterations", type=int)

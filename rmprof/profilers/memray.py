@@ -78,7 +78,6 @@ class Memray(Profiler):
 
     name = "memray"
     kind = "memory"
-    runtimes = ("python",)
 
     def status(self) -> ToolStatus:
         """Importable by this interpreter (it records the child and reads the capture here)?"""

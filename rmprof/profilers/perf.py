@@ -24,10 +24,7 @@ from rmprof.errors import PipelineError, RmprofError
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 from rmprof.runtimes.binary import (
-    BINARY_NAME,
     ENV_VAR,
-    RUSTPYTHON_BINARY_NAME,
-    find_binary,
     parse_binary_output,
 )
 from rmprof.values import first_difference
@@ -46,16 +43,18 @@ VALGRIND_INSTALL_FIX = "install valgrind: apt-get install valgrind"
 # Helpers shared by the rust-bin profilers
 
 
-# Runtime name -> the binary the Rust profilers run for it.
-RUNTIME_BINARIES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME}
+def require_binary(runtime: str) -> Path:
+    """The binary a binary runtime runs (rmprof-runtime, rmprof-runtime-rustpython), or a gap saying how to build it."""
+    from rmprof.runtimes import get_runtime
 
-
-def require_binary(runtime: str = "rust-bin") -> Path:
-    """The binary of ``runtime`` (rmprof-runtime, rmprof-runtime-rustpython), or a gap saying how to build it."""
+    rt = get_runtime(runtime)
+    binary_path = getattr(rt, "binary_path", None)
+    if binary_path is None:
+        raise ProfilerGap(f"runtime {runtime} is not a binary: this profiler runs binaries", None)
     try:
-        return find_binary(RUNTIME_BINARIES[runtime])
+        return binary_path()
     except RmprofError as exc:
-        raise ProfilerGap(exc.message, BUILD_FIX) from None
+        raise ProfilerGap(exc.message, rt.fix) from None
 
 
 def require_tool(tool: str, fix: str) -> str:
@@ -312,7 +311,6 @@ class Perf(Profiler):
 
     name = "perf"
     kind = "cpu"
-    runtimes = ("rust-bin", "rustpython")
     frequency_hz = 4000
     # Collect this much more CPU time than the sample target needs: perf's own work and timer slack
     # make the sample count come out a little lower than time x frequency.

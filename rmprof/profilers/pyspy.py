@@ -18,8 +18,6 @@ from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 
 # 250 Hz reaches 1,000 samples in 4 s; each sample pauses the child, so higher rates cost more overhead.
 RATE_HZ = 250
-# In-process Rust runtimes: py-spy --native shows their Rust frames under the PyO3 call.
-NATIVE_RUNTIMES = ("rust", "rustpython-inproc")
 PTRACE_SCOPE = Path("/proc/sys/kernel/yama/ptrace_scope")
 INSTALL_FIX = "pip install py-spy (or pip install 'rmprof[profilers]')"
 # Frames that belong to the Rust runtime: its crate's symbols and source files.
@@ -48,7 +46,6 @@ class PySpy(Profiler):
 
     name = "py-spy"
     kind = "cpu"
-    runtimes = ("python", *NATIVE_RUNTIMES)
 
     def status(self) -> ToolStatus:
         """Found on PATH (or beside the interpreter)? Its version, and whether ptrace is permitted."""
@@ -88,7 +85,7 @@ class PySpy(Profiler):
         driver.record_overhead(profile, unprofiled, profiled)
         profile.meta["calibrated_per_iteration_ns"] = round(cal.per_iteration_ns, 1)
         profile.meta["per_iteration_ns_unprofiled"] = round(unprofiled.per_iteration_ns, 1)
-        if job.runtime in NATIVE_RUNTIMES:
+        if _native_frames(job.runtime):
             rust_frames = [f for f in profile.frames if RUST_FRAME.search(f"{f.name} {f.file or ''}")]
             profile.meta["rust_frames"] = len(rust_frames)
             if not rust_frames:
@@ -106,7 +103,7 @@ class PySpy(Profiler):
         raw.unlink(missing_ok=True)
         report.unlink(missing_ok=True)
         cmd = [exe, "record", "--format", "speedscope", "--rate", str(RATE_HZ), "--output", str(raw)]
-        if job.runtime in NATIVE_RUNTIMES:
+        if _native_frames(job.runtime):
             cmd.append("--native")
         cmd += ["--", *driver.child_command(job, report, iterations=iterations)]
         job.progress(f"py-spy: recording {iterations} iterations on {job.runtime} at {RATE_HZ} Hz")
@@ -138,3 +135,10 @@ class PySpy(Profiler):
         profile.meta["iterations"] = child.iterations
         profile.meta["raw"] = raw.name
         return profile, child
+
+
+def _native_frames(runtime: str) -> bool:
+    """Whether ``runtime`` runs compiled code in the profiled process: py-spy --native shows its frames."""
+    from rmprof.runtimes import get_runtime
+
+    return get_runtime(runtime).native_frames

@@ -106,7 +106,10 @@ def run_profilers(
     loaded, missing = _load(profilers, explicit)
     gaps = [_gap(runtime, name, reason, None) for name, reason in missing for runtime in runtimes]
     # A profiler that does not support a runtime is skipped silently: that pair simply does not exist.
-    pairs = [(runtime, p) for runtime in runtimes for p in loaded if runtime in p.runtimes]
+    from rmprof.runtimes import get_runtime
+
+    applies = {runtime: get_runtime(runtime).profilers for runtime in runtimes}
+    pairs = [(runtime, p) for runtime in runtimes for p in loaded if p.name in applies[runtime]]
     unavailable = _unavailable_runtimes({runtime for runtime, _ in pairs})
     results: list[dict[str, Any]] = []
     task = f"{getattr(scenario, 'name', 'scenario')}: profilers"
@@ -125,7 +128,7 @@ def run_profilers(
                     runtime,
                     profiler.name,
                     f"runtime {runtime} is unavailable: {unavailable[runtime]}",
-                    "build or install the runtime (see the reason)",
+                    get_runtime(runtime).fix,
                 )
             )
             continue

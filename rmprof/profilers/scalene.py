@@ -127,7 +127,6 @@ class Scalene(Profiler):
 
     name = "scalene"
     kind = "cpu"
-    runtimes = ("python",)
 
     def status(self) -> ToolStatus:
         """Importable by this interpreter (scalene profiles in-process, so it must be the same one)?"""

@@ -16,27 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import rmprof
+from rmprof import runtimes as registry
 from rmprof.analysis.categories import CATEGORIES
 from rmprof.bench.stats import format_time
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
 from rmprof.run_dir import REPORT, load_results
+from rmprof.runtimes import BASELINE
 
 TEMPLATES = Path(rmprof.__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
-BASELINE = "python"
 FLOOR = "python-fused"
 FLAME_MAX_NODES = 3000
-
-RUNTIME_LABELS = {
-    "python": "python (asyncio baseline)",
-    "rust": "rust (in-process)",
-    "rust-bin": "rust-bin (standalone binary)",
-    "rustpython": "rustpython (binary, RustPython VM)",
-    "rustpython-inproc": "rustpython-inproc (in-process, RustPython VM)",
-    "python-fused": "python-fused (plain Python loop)",
-}
-RUNTIME_ORDER = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc", "python-fused")
 TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
 CATEGORY_ORDER = CATEGORIES
 VERDICTS = ("supported", "refuted", "inconclusive")
@@ -110,8 +101,8 @@ def fmt_ns(ns: float | None) -> str:
 
 
 def runtime_label(name: str) -> str:
-    """The reader's name of a runtime, e.g. ``rust (in-process)``."""
-    return RUNTIME_LABELS.get(name, name)
+    """The reader's name of a runtime, e.g. ``rust (in-process)`` (each runtime names itself)."""
+    return "python-fused (plain Python loop)" if name == FLOOR else registry.label(name)
 
 
 def safe_link(path: Any) -> str | None:
@@ -125,15 +116,13 @@ def safe_link(path: Any) -> str | None:
 
 
 def _rank(name: str) -> int:
-    """A runtime's place in the report's order (unknown runtimes last)."""
-    return RUNTIME_ORDER.index(name) if name in RUNTIME_ORDER else len(RUNTIME_ORDER)
+    """A runtime's place in the report's order (unknown runtimes and the python-fused floor last)."""
+    return _ordered([*registry.runtime_names(), name]).index(name)
 
 
 def _ordered(names: Any) -> list[str]:
-    """Runtime names in the report's order (known ones first), each once."""
-    names = list(dict.fromkeys(names))
-    known = [n for n in RUNTIME_ORDER if n in names]
-    return known + [n for n in names if n not in known]
+    """Runtime names in the report's order (registered ones by their order, then the rest), each once."""
+    return registry.ordered(names)
 
 
 def _speedup_phrase(metric: str, entry: dict[str, Any] | None, pipeline: str) -> str | None:
@@ -320,7 +309,7 @@ def _node_shades(analysis: dict[str, Any]) -> dict[str, dict[str, Any]]:
         shares.setdefault(str(n["node"]), {})[str(n["runtime"])] = float(n["share"])
     out = {}
     for node, per_runtime in shares.items():
-        basis = "python" if "python" in per_runtime else _ordered(per_runtime)[0]
+        basis = BASELINE if BASELINE in per_runtime else _ordered(per_runtime)[0]
         title = "; ".join(
             f"{runtime_label(r)} {fmt_pct(v)}" for r, v in ((r, per_runtime[r]) for r in _ordered(per_runtime))
         )
@@ -353,7 +342,7 @@ def _node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                     "share": fmt_pct(e.get("share")),
                     "share_value": float(e.get("share") or 0.0),
                     "latency": " / ".join(fmt_ns(e.get(p)) for p in ("p50_ns", "p95_ns", "p99_ns")) + f" per {per}",
-                    "speedup": "baseline" if e["runtime"] == "python" else fmt_x(sp) if _finite(sp) else "–",
+                    "speedup": "baseline" if e["runtime"] == BASELINE else fmt_x(sp) if _finite(sp) else "–",
                     "bottleneck": bottleneck.get(e["runtime"]) == node,
                 }
             )
@@ -603,8 +592,7 @@ def _flames(results: dict[str, Any], profiles: dict[str, Profile]) -> tuple[list
     """(CPU flame graphs, memory flame graphs), each with its tree JSON or a note why it is missing."""
     cpu, mem = [], []
     entries = list(results.get("profiles") or [])
-    order = {n: i for i, n in enumerate(RUNTIME_ORDER)}
-    entries.sort(key=lambda s: (order.get(s.get("runtime"), 99), str(s.get("profiler"))))
+    entries.sort(key=lambda s: (_rank(str(s.get("runtime"))), str(s.get("profiler"))))
     for i, summary in enumerate(entries):
         name = summary.get("name") or f"{summary.get('runtime')}.{summary.get('profiler')}"
         profile = profiles.get(name)

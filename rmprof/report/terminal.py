@@ -24,16 +24,14 @@ from rich.table import Table
 from rich.text import Text
 
 from rmprof.bench.stats import format_ratio
+from rmprof.runtimes import BASELINE
 
 # Width of plain (non-terminal) output when $COLUMNS does not say: wide enough that a bench table of six
 # runtimes keeps one line per row, since a CI log does not wrap lines but rich would wrap cells at 80.
 PLAIN_WIDTH = 160
 # The rule under a header in plain output: ASCII, so logs show no box-drawing characters.
 PLAIN_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
-BASELINE = "python"
 FLOOR = "python-fused"
-# Runtimes in the order the report lists them (names it does not know follow in their own order).
-ORDER = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
 
 
 def make_console(
@@ -143,9 +141,10 @@ def _finite(x: Any) -> bool:
 
 
 def ordered_runtimes(names: Iterable[str]) -> list[str]:
-    """Runtime names in the report's order (known ones first), each once."""
-    names = list(dict.fromkeys(names))
-    return [n for n in ORDER if n in names] + [n for n in names if n not in ORDER]
+    """Runtime names in the report's order (registered ones by their order, then the rest), each once."""
+    from rmprof.runtimes import ordered
+
+    return ordered(names)
 
 
 def _bench_scenario(results: dict[str, Any]) -> dict[str, Any]:

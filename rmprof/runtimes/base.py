@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from rmprof.errors import RmprofError
 from rmprof.manifest.model import Manifest
+
+if TYPE_CHECKING:
+    from rmprof.runtimes.rounds import RoundRequest, RoundResult
 
 Outputs = dict[str, list[Any]]
 
@@ -57,12 +64,36 @@ class Prepared(ABC):
         self.close()
 
 
+IN_PROCESS = "in-process"
+BINARY = "binary"
+
+
 class Runtime(ABC):
-    """One way of executing manifests (python asyncio, rust in-process, rust binary, ...)."""
+    """One way of executing manifests (python asyncio, rust in-process, rust binary, ...).
+
+    A runtime owns its identity (name, label, order, kind), how it is found and fixed, which profilers apply to
+    it, and how it is measured: ``measure_round`` times it in fresh processes, ``process_command`` starts one
+    process that runs a scenario (cold start, peak RSS). The harness, the report and the CLI read these and never
+    branch on a runtime's name or kind.
+    """
 
     name: str = ""
+    label: str = ""  # how tables and charts name it: "rust (in-process)"
     description: str = ""
-    in_process: bool = True
+    order: int = 50  # place in tables (the baseline first)
+    kind: str = IN_PROCESS
+    profilers: tuple[str, ...] = ()  # names of the profilers that apply (rmprof/profilers/__init__.py)
+    native_frames: bool = False  # compiled frames inside the profiled Python process (py-spy --native)
+    fix: str = "./scripts/setup.sh"  # what makes it available when it is not
+
+    @property
+    def in_process(self) -> bool:
+        """Whether it runs inside this Python process (else as a child process of its own)."""
+        return self.kind == IN_PROCESS
+
+    def applies_to(self, manifest: Manifest) -> bool:
+        """Whether a scenario with ``manifest`` is measured on this runtime when no runtimes are chosen."""
+        return True
 
     def unavailable_reason(self) -> str | None:
         """Why this runtime cannot run here (with the fix), or None when it can."""
@@ -71,6 +102,10 @@ class Runtime(ABC):
     def location(self) -> dict[str, Any]:
         """Where this runtime comes from, for `rmprof doctor`: version, path, places looked."""
         return {}
+
+    def build(self) -> Path | None:
+        """The file holding this runtime's compiled code (saved with baselines), or None when the checkout is it."""
+        return None
 
     @abstractmethod
     def prepare(self, manifest: Manifest) -> Prepared:
@@ -81,3 +116,53 @@ class Runtime(ABC):
         from rmprof.manifest import parse_manifest
 
         return self.prepare(parse_manifest(text))
+
+    def process_command(self, manifest_path: Path, input_path: Path, iterations: int) -> list[str]:
+        """A fresh process that runs the scenario ``iterations`` times: it prints a JSON line when the first run
+        ends (cold start) and a last JSON line with ``peak_rss_bytes`` (rmprof/bench/child.py)."""
+        return [
+            sys.executable,
+            "-m",
+            "rmprof.bench.child",
+            self.name,
+            str(manifest_path),
+            str(input_path),
+            str(iterations),
+        ]
+
+    def use_build(self, path: Path) -> None:
+        """Run ``path`` (a saved baseline's build) in this process instead of the current build."""
+        raise RmprofError(f"runtime {self.name} has no build to replace")
+
+    def memory(self, prepared: Prepared, items: list[Any]) -> dict[str, int | None]:
+        """Peak bytes one run allocates: ``run_alloc_peak_bytes`` (Python heap, tracemalloc) and
+        ``native_heap_peak_bytes`` (compiled code's heap, where it counts it)."""
+        return {"run_alloc_peak_bytes": python_alloc_peak(prepared.run, items), "native_heap_peak_bytes": None}
+
+    @classmethod
+    def measure_round(cls, runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
+        """One round: ``runtimes`` (all of this class's round group) timed in one fresh worker process,
+        interleaved sample by sample (rmprof/bench/worker.py)."""
+        from rmprof.runtimes.rounds import worker_round
+
+        return worker_round(runtimes, request)
+
+    @classmethod
+    def round_group(cls, runtime: Runtime | None) -> str:
+        """Runtimes with the same group are measured together in one round process (in-process: one worker)."""
+        return "worker"
+
+
+def python_alloc_peak(fn: Callable[[list[Any]], Any], items: list[Any]) -> int:
+    """Peak Python heap allocated during one run (tracemalloc), above what existed before it."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        fn(items)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - base)

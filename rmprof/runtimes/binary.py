@@ -21,12 +21,16 @@ RUSTPYTHON_ENV_VAR = "RMPROF_RUSTPYTHON_BIN"
 ENV_VARS = {BINARY_NAME: ENV_VAR, RUSTPYTHON_BINARY_NAME: RUSTPYTHON_ENV_VAR}
 # How each binary is built: the RustPython one (a long build) only on request.
 BUILD_COMMANDS = {BINARY_NAME: "./scripts/setup.sh", RUSTPYTHON_BINARY_NAME: "./scripts/setup.sh --rustpython"}
+RUSTPYTHON_FIX = (
+    "build the RustPython runtimes: ./scripts/setup.sh --rustpython (rmprof-runtime-rustpython and "
+    "rmprof._native_rustpython; about 8 minutes the first time)"
+)
 
 
-def candidate_paths(name: str = BINARY_NAME) -> list[Path]:
-    """Where the binary ``name`` is looked for, in order."""
+def candidate_paths(name: str = BINARY_NAME, env_var: str | None = None) -> list[Path]:
+    """Where the binary ``name`` is looked for, in order (first the environment variable ``env_var``)."""
     paths = []
-    env_var = ENV_VARS.get(name, ENV_VAR)
+    env_var = env_var or ENV_VARS.get(name, ENV_VAR)
     if os.environ.get(env_var):
         paths.append(Path(os.environ[env_var]))
     found = shutil.which(name)
@@ -46,17 +50,16 @@ def candidate_paths(name: str = BINARY_NAME) -> list[Path]:
     return paths
 
 
-def find_binary(name: str = BINARY_NAME) -> Path:
+def find_binary(name: str = BINARY_NAME, env_var: str | None = None) -> Path:
     """The first executable candidate, or RuntimeUnavailable listing where it looked."""
-    paths = candidate_paths(name)
+    env_var = env_var or ENV_VARS.get(name, ENV_VAR)
+    paths = candidate_paths(name, env_var)
     for path in paths:
         if path.is_file() and os.access(path, os.X_OK):
             return path
     looked = ", ".join(str(p) for p in paths)
     command = BUILD_COMMANDS.get(name, "./scripts/setup.sh")
-    raise RuntimeUnavailable(
-        f"{name} not found (looked in: {looked}); build it with {command} or set {ENV_VARS.get(name, ENV_VAR)}"
-    )
+    raise RuntimeUnavailable(f"{name} not found (looked in: {looked}); build it with {command} or set {env_var}")
 
 
 def run_binary(args: list[str], timeout: float = 600.0, name: str = BINARY_NAME) -> dict[str, Any]:

@@ -384,7 +384,11 @@ class PythonRuntime(Runtime):
     """The asyncio baseline runtime."""
 
     name = "python"
+    label = "python (asyncio baseline)"
     description = "Python asyncio executor (baseline): a task per node, a queue per edge"
+    order = 10
+    profilers = ("py-spy", "scalene", "memray")
+    fix = "reinstall rmprof (./scripts/setup.sh or pip install .)"
 
     def location(self) -> dict[str, Any]:
         """The interpreter running rmprof."""

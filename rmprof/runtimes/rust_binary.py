@@ -10,14 +10,24 @@ from typing import Any
 
 from rmprof.errors import RuntimeUnavailable
 from rmprof.manifest.model import Manifest
-from rmprof.runtimes.base import Outputs, Prepared, Runtime
-from rmprof.runtimes.binary import BINARY_NAME, RUSTPYTHON_BINARY_NAME, candidate_paths, find_binary, run_binary
+from rmprof.runtimes.base import BINARY, Outputs, Prepared, Runtime
+from rmprof.runtimes.binary import (
+    BINARY_NAME,
+    ENV_VAR,
+    RUSTPYTHON_BINARY_NAME,
+    RUSTPYTHON_ENV_VAR,
+    RUSTPYTHON_FIX,
+    candidate_paths,
+    find_binary,
+    run_binary_at,
+)
+from rmprof.runtimes.rounds import RoundRequest, RoundResult, binary_args, binary_round
 
 
 class BinaryPrepared(Prepared):
     """The manifest written where the binary can read it."""
 
-    def __init__(self, manifest: Manifest, binary: str = BINARY_NAME) -> None:
+    def __init__(self, manifest: Manifest, binary: Path) -> None:
         self.binary = binary
         self._dir = tempfile.TemporaryDirectory(prefix="rmprof-bin-")
         self.manifest_path = Path(self._dir.name) / "manifest.json"
@@ -26,7 +36,7 @@ class BinaryPrepared(Prepared):
 
     def run(self, items: list[Any]) -> Outputs:
         """Write the items, run the binary once, return its outputs."""
-        self.last_result = run_binary(self._args(items), name=self.binary)
+        self.last_result = run_binary_at(self.binary, self._args(items))
         return self.last_result["outputs"]
 
     def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
@@ -36,7 +46,7 @@ class BinaryPrepared(Prepared):
         same input (both compute the same outputs: a failure in either is raised). Edges: ``json_parse``
         and ``json_serialize`` (see ``rmprof.runtimes.binary.run_node_timing``).
         """
-        self.last_result = run_binary([*self._args(items), "--node-timing"], name=self.binary)
+        self.last_result = run_binary_at(self.binary, [*self._args(items), "--node-timing"])
         return {"outputs": self.last_result["outputs"], **self.last_result["node_timing"]}
 
     def _args(self, items: list[Any]) -> list[str]:
@@ -44,7 +54,7 @@ class BinaryPrepared(Prepared):
         input_path = Path(self._dir.name) / "input.json"
         input_path.write_text(json.dumps(items), encoding="utf-8")
         # The CLI has already refused code without --allow-code; the binary checks again on its own.
-        return ["--manifest", str(self.manifest_path), "--input", str(input_path), "--allow-code"]
+        return binary_args(self.manifest_path, input_path)
 
     def close(self) -> None:
         self._dir.cleanup()
@@ -54,42 +64,88 @@ class RustBinaryRuntime(Runtime):
     """The Rust executor as a separate process (``rmprof-runtime``)."""
 
     name = "rust-bin"
+    label = "rust-bin (standalone binary)"
     description = "standalone Rust binary rmprof-runtime, run as a child process"
-    in_process = False
+    order = 30
+    kind = BINARY
+    profilers = ("perf", "callgrind", "massif")
     binary = BINARY_NAME
+    env_var = ENV_VAR
+    fix = "build the binaries: ./scripts/setup.sh, or set RMPROF_RUNTIME_BIN to an rmprof-runtime binary"
+
+    def applies_to(self, manifest: Manifest) -> bool:
+        """Manifests without PythonNode code: with code, rustpython is the binary that runs it."""
+        return not manifest.has_code
+
+    def binary_path(self) -> Path:
+        """The binary this runtime runs, or RuntimeUnavailable saying where it looked and how to build it."""
+        return find_binary(self.binary, self.env_var)
 
     def unavailable_reason(self) -> str | None:
         """Why the binary cannot be found, or None."""
         try:
-            find_binary(self.binary)
+            self.binary_path()
         except RuntimeUnavailable as exc:
             return exc.message
         return None
 
     def location(self) -> dict[str, Any]:
         """The binary's path and version, and every place it is looked for."""
-        looked = candidate_paths(self.binary)
+        looked = candidate_paths(self.binary, self.env_var)
         try:
-            path = find_binary(self.binary)
+            path = self.binary_path()
         except RuntimeUnavailable:
             return {"looked": [str(p) for p in looked]}
         out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
         version = out.stdout.strip().partition(" ")[2] if out.returncode == 0 else None
         return {"path": str(path), "version": version, "looked": [str(p) for p in looked]}
 
+    def build(self) -> Path | None:
+        """The binary itself (saved with baselines for paired comparisons)."""
+        try:
+            return self.binary_path()
+        except RuntimeUnavailable:
+            return None
+
     def prepare(self, manifest: Manifest) -> Prepared:
         """Check the binary exists and stage the manifest."""
-        find_binary(self.binary)
-        return BinaryPrepared(manifest, self.binary)
+        return BinaryPrepared(manifest, self.binary_path())
+
+    def process_command(self, manifest_path: Path, input_path: Path, iterations: int) -> list[str]:
+        """The binary itself; with one iteration it prints its outputs, like the Python child its first item."""
+        quiet = ["--no-outputs"] if iterations > 1 else []
+        args = binary_args(Path(manifest_path).resolve(), Path(input_path).resolve())
+        return [str(self.binary_path()), *args, "--iterations", str(iterations), *quiet]
+
+    def memory(self, prepared: Prepared, items: list[Any]) -> dict[str, int | None]:
+        """Nothing measurable from here: the binary reports its own allocations in each round (``alloc``)."""
+        return {"run_alloc_peak_bytes": None, "native_heap_peak_bytes": None}
+
+    @classmethod
+    def measure_round(cls, runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
+        """A fresh process of the binary (a saved build when ``request.builds`` names one) timing itself."""
+        (runtime,) = runtimes
+        assert isinstance(runtime, RustBinaryRuntime)
+        binary = request.builds.get(runtime.name) or runtime.binary_path()
+        return binary_round(runtime, Path(binary), request)
+
+    @classmethod
+    def round_group(cls, runtime: Runtime | None) -> str:
+        """Each binary is a process of its own."""
+        return runtime.name if runtime else cls.name
 
 
 class RustPythonRuntime(RustBinaryRuntime):
-    """The Rust executor with PythonNode code in the RustPython VM (``rmprof-runtime-rustpython``).
-
-    Only as a binary: inside CPython, a second interpreter would bring the heavy RustPython build into the
-    default extension build, and nothing to gain that the binary does not measure.
-    """
+    """The Rust executor as a binary with PythonNode code in the RustPython VM (``rmprof-runtime-rustpython``)."""
 
     name = "rustpython"
+    label = "rustpython (binary, RustPython VM)"
     description = "Rust binary rmprof-runtime-rustpython: PythonNode code in the RustPython VM"
+    order = 40
     binary = RUSTPYTHON_BINARY_NAME
+    env_var = RUSTPYTHON_ENV_VAR
+    fix = RUSTPYTHON_FIX
+
+    def applies_to(self, manifest: Manifest) -> bool:
+        """Manifests with PythonNode code (elsewhere it is rust-bin again)."""
+        return manifest.has_code

@@ -4,11 +4,15 @@ CPython) or ``rmprof._native_rustpython`` (the same executor, PythonNode code in
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 from rmprof.errors import InputError, ManifestError, PipelineError, RuntimeUnavailable
 from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
+from rmprof.runtimes.binary import RUSTPYTHON_FIX
 
 # How each extension is built: the RustPython one (a long build) only on request.
 BUILD_COMMANDS = {
@@ -71,8 +75,13 @@ class RustRuntime(Runtime):
     """The Rust executor, in-process."""
 
     name = "rust"
+    label = "rust (in-process)"
     description = "Rust executor in-process through PyO3 (one boundary crossing per run)"
+    order = 20
+    profilers = ("py-spy",)
+    native_frames = True
     module = "rmprof._native"
+    fix = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"
 
     def unavailable_reason(self) -> str | None:
         """Why the extension cannot be imported, or None."""
@@ -90,6 +99,20 @@ class RustRuntime(Runtime):
             return {}
         return {"path": native.__file__, "version": native.version()}
 
+    def build(self) -> Path | None:
+        """The extension module's file (found without importing it)."""
+        spec = importlib.util.find_spec(self.module)
+        return Path(spec.origin) if spec is not None and spec.origin else None
+
+    def use_build(self, path: Path) -> None:
+        """Make ``import`` of the extension load the file at ``path`` (a saved baseline's build)."""
+        spec = importlib.util.spec_from_file_location(self.module, path)
+        if spec is None or spec.loader is None:
+            raise RuntimeUnavailable(f"cannot load {self.module} from {path}")
+        native = importlib.util.module_from_spec(spec)
+        sys.modules[self.module] = native
+        spec.loader.exec_module(native)
+
     def prepare(self, manifest: Manifest) -> Prepared:
         """Parse and build the manifest in Rust."""
         return RustPrepared(manifest.text, self.module)
@@ -97,6 +120,13 @@ class RustRuntime(Runtime):
     def prepare_text(self, text: str) -> Prepared:
         """Parse, validate and build in Rust alone (no Python-side validation)."""
         return RustPrepared(text, self.module)
+
+    def memory(self, prepared: Prepared, items: list[Any]) -> dict[str, int | None]:
+        """The Python heap of one run (tracemalloc) and the Rust heap the extension counts."""
+        peaks = super().memory(prepared, items)
+        measure = getattr(getattr(prepared, "pipeline", None), "run_heap_peak", None)
+        peaks["native_heap_peak_bytes"] = int(measure(items)) if callable(measure) else None
+        return peaks
 
 
 class RustPythonInProcessRuntime(RustRuntime):
@@ -107,5 +137,12 @@ class RustPythonInProcessRuntime(RustRuntime):
     """
 
     name = "rustpython-inproc"
+    label = "rustpython-inproc (in-process, RustPython VM)"
     description = "Rust executor in-process through PyO3, PythonNode code in the RustPython VM"
+    order = 50
     module = "rmprof._native_rustpython"
+    fix = RUSTPYTHON_FIX
+
+    def applies_to(self, manifest: Manifest) -> bool:
+        """Manifests with PythonNode code (elsewhere it is the rust runtime again)."""
+        return manifest.has_code

@@ -1,0 +1,111 @@
+"""One measuring round: runtimes timed in fresh processes, so that every interval includes the noise between them.
+
+Two strategies, chosen by the runtime's class (``Runtime.measure_round``), never by its name: in-process runtimes
+share one fresh worker process (rmprof/bench/worker.py) and are sampled in turn; a binary runs as a fresh process
+of its own that times itself (``--iterations``) and prints its samples as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rmprof.errors import RmprofError
+
+if TYPE_CHECKING:
+    from rmprof.runtimes.base import Runtime
+
+# Fresh processes start in the folder holding this rmprof package, so that `python -m` imports the same
+# rmprof (a checkout in the working folder would otherwise come first on sys.path).
+CHILD_CWD = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RoundRequest:
+    """What one round measures: the scenario's files and how many samples of what."""
+
+    manifest_path: Path
+    input_path: Path
+    samples: int  # run samples per runtime
+    init_samples: int = 0
+    warmup: int = 3
+    instrumented: int = 0  # instrumented passes per runtime (per-node costs), apart from the timing
+    inner: dict[str, int] | None = None  # runs per sample, as calibrated by an earlier round
+    fused: bool = False  # also time the python-fused floor (in-process rounds)
+    builds: dict[str, Path] = field(default_factory=dict)  # runtime -> a saved build to time instead of the current
+
+
+@dataclass
+class RoundResult:
+    """Samples of one round, per runtime (ns)."""
+
+    run_ns: dict[str, list[float]] = field(default_factory=dict)
+    init_ns: dict[str, list[float]] = field(default_factory=dict)
+    vm_init_ns: dict[str, list[float]] = field(default_factory=dict)  # an embedded VM's start-up (part of init)
+    passes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # instrumented passes (rmprof/bench/nodes)
+    alloc: dict[str, dict[str, Any]] = field(default_factory=dict)  # allocation counts a binary reports
+    inner: dict[str, int] | None = None
+
+
+def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
+    """In-process ``runtimes`` (and the python-fused floor when asked) in one fresh worker process."""
+    names = [rt.name for rt in runtimes]
+    doc = {
+        "manifest": str(Path(request.manifest_path).resolve()),
+        "input": str(Path(request.input_path).resolve()),
+        "runtimes": names,
+        "fused": request.fused,
+        "samples": request.samples,
+        "init_samples": request.init_samples,
+        "warmup": request.warmup,
+        "inner": request.inner,
+        "native": {n: str(p) for n, p in request.builds.items() if n in names},
+        "instrumented": request.instrumented,
+    }
+    cmd = [sys.executable, "-m", "rmprof.bench.worker"]
+    proc = subprocess.run(cmd, input=json.dumps(doc), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+        raise RmprofError(f"bench worker for {', '.join(names)} failed: {tail[0][-300:]}")
+    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    return RoundResult(
+        run_ns=answer["run_ns"],
+        init_ns=answer["init_ns"],
+        passes=answer.get("instrumented") or {},
+        inner=answer["inner"],
+    )
+
+
+def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> RoundResult:
+    """One fresh process of the binary at ``binary`` timing ``request.samples`` runs after two warm-up runs."""
+    from rmprof.runtimes.binary import run_binary_at
+
+    args = [
+        *binary_args(request.manifest_path, request.input_path),
+        "--iterations",
+        str(request.samples),
+        "--warmup",
+        "2",
+        "--no-outputs",
+    ]
+    if request.instrumented:
+        args.append("--node-timing")
+    doc = run_binary_at(binary, args, timeout=300)
+    name = runtime.name
+    result = RoundResult(run_ns={name: doc["run_ns"]}, init_ns={name: [doc["init_ns"]]})
+    if doc.get("vm_init_ns") is not None:
+        result.vm_init_ns[name] = [doc["vm_init_ns"]]
+    if doc.get("node_timing"):
+        result.passes[name] = [doc["node_timing"]]
+    if doc.get("alloc") is not None:
+        result.alloc[name] = doc["alloc"]
+    return result
+
+
+def binary_args(manifest_path: Path, input_path: Path) -> list[str]:
+    """The binaries' arguments for one scenario (code in it was allowed by the CLI already)."""
+    return ["--manifest", str(manifest_path), "--input", str(input_path), "--allow-code"]
