@@ -157,6 +157,14 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
+def _comm(pid: int) -> str | None:
+    """The process's command name, or None once it has gone (it may exit between listing and reading)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -179,7 +187,7 @@ def test_an_interrupted_profile_stops_its_children_and_leaves_no_run(tmp_path: P
     deadline, tree = time.time() + 120, set()
     while time.time() < deadline:
         tree = _descendants(proc.pid)
-        names = {Path(f"/proc/{p}/comm").read_text().strip() for p in tree if _alive(p)}
+        names = {_comm(p) for p in tree}
         if "py-spy" in names:
             break
         time.sleep(0.05)

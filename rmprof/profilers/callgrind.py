@@ -26,12 +26,11 @@ from typing import Any
 
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
-from rmprof.profilers.perf import (
+from rmprof.profilers.binary_tools import (
     VALGRIND_INSTALL_FIX,
     bash,
     binary_result,
     check_outputs,
-    last_line,
     pipeline_args,
     require_binary,
     require_tool,
@@ -40,6 +39,7 @@ from rmprof.profilers.perf import (
     script_path,
     tool_version,
 )
+from rmprof.runtimes.binary import last_line
 
 COLLECT_PATTERN = "rmprof_runtime::executor::Pipeline::run*"
 PATH_EPSILON = 1e-3

@@ -8,15 +8,11 @@ ratio of two loops of equal work.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +20,7 @@ from typing import Any
 import rmprof
 from rmprof.profile_model import Profile
 from rmprof.profilers.base import ProfileJob, ProfilerGap
+from rmprof.profilers.process import ToolRun, run_process
 
 # The calibration run is short: it only needs a per-iteration time good to ~20 %.
 CALIBRATION_SECONDS = 0.4
@@ -42,16 +39,6 @@ class ChildReport:
     loop_seconds: float
     per_iteration_ns: float
     correct: bool | None
-
-
-@dataclass
-class ToolRun:
-    """A finished tool process: exit code, captured output, wall time."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    wall_seconds: float
 
 
 def tool_path(name: str) -> str | None:
@@ -103,56 +90,16 @@ def child_command(
 
 
 def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what: str = "") -> ToolRun:
-    """Run ``cmd`` (an argument list) with a timeout; its output goes to ``log`` too. Raises ProfilerGap."""
-    what = what or Path(cmd[0]).name
-    start = time.perf_counter()
+    """Run ``cmd`` with a timeout in the child's environment; its output goes to ``log`` too. Raises ProfilerGap."""
     try:
-        # A new session so that on timeout the tool *and* the child it started are killed together.
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=child_env(),
-            text=True,
-            errors="replace",
-            start_new_session=True,
-            # `python -m` puts the working folder first on sys.path: running in the package's parent makes
-            # the child import the same rmprof as this process, not a checkout that happens to be the cwd.
-            cwd=package_parent(),
-        )
-    except OSError as exc:
-        raise ProfilerGap(f"{what} could not be started: {exc}", f"check that {cmd[0]} is installed") from None
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        stdout, stderr = proc.communicate()
-        _write_log(log, cmd, None, stdout, stderr)
-        raise ProfilerGap(
-            f"{what} timed out after {timeout_s:.0f} s",
-            "raise the profiling timeout or profile a smaller scenario",
-        ) from None
-    except BaseException:
-        # Interrupted (Ctrl-C, SIGTERM): the tool and the child it started live in their own session, which
-        # no terminal signal reaches; stop them before rmprof goes.
-        _kill_group(proc)
-        proc.wait()
+        # `python -m` puts the working folder first on sys.path: running in the package's parent makes the
+        # child import the same rmprof as this process, not a checkout that happens to be the cwd.
+        run = run_process(cmd, timeout_s=timeout_s, what=what, env=child_env(), cwd=package_parent())
+    except ProfilerGap:
+        _write_log(log, cmd, None, "", "")
         raise
-    wall = time.perf_counter() - start
-    _write_log(log, cmd, proc.returncode, stdout, stderr)
-    return ToolRun(proc.returncode, stdout, stderr, wall)
-
-
-def kill_group(proc: subprocess.Popen[str]) -> None:
-    """Kill the process group started for ``proc`` (a tool and whatever it started)."""
-    _kill_group(proc)
-
-
-def _kill_group(proc: subprocess.Popen[str]) -> None:
-    """Kill the process group we started for ``proc`` (the tool and its child)."""
-    with contextlib.suppress(ProcessLookupError):  # it may have exited on its own meanwhile
-        os.killpg(proc.pid, signal.SIGKILL)
+    _write_log(log, cmd, run.returncode, run.stdout, run.stderr)
+    return run
 
 
 def _write_log(log: Path | None, cmd: list[str], code: int | None, stdout: str, stderr: str) -> None:
@@ -160,7 +107,7 @@ def _write_log(log: Path | None, cmd: list[str], code: int | None, stdout: str, 
     if log is None:
         return
     log.parent.mkdir(parents=True, exist_ok=True)
-    status = "timed out" if code is None else f"exit code {code}"
+    status = "did not finish (timed out or could not start)" if code is None else f"exit code {code}"
     log.write_text(
         f"$ {' '.join(cmd)}\n# {status}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}", encoding="utf-8"
     )

@@ -15,16 +15,16 @@ from typing import Any
 
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers.base import ProfileJob, ProfilerGap
-from rmprof.profilers.callgrind import ValgrindProfiler
-from rmprof.profilers.perf import (
+from rmprof.profilers.binary_tools import (
     bash,
     binary_result,
     check_outputs,
-    last_line,
     pipeline_args,
     run_logged,
     rust_name,
 )
+from rmprof.profilers.callgrind import ValgrindProfiler
+from rmprof.runtimes.binary import last_line
 
 TOP_SITES = 15
 

@@ -101,11 +101,11 @@ def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str)
     """Turn the binary's exit code and JSON into a result or the matching rmprof error."""
     if returncode < 0:
         name = signal.Signals(-returncode).name
-        raise ChildFailed(f"{binary} was killed by {name}: {_last_line(stderr)}")
+        raise ChildFailed(f"{binary} was killed by {name}: {last_line(stderr)}")
     try:
         doc = json.loads(stdout)
     except json.JSONDecodeError:
-        raise ChildFailed(f"{binary} exited with {returncode} without JSON output: {_last_line(stderr)}") from None
+        raise ChildFailed(f"{binary} exited with {returncode} without JSON output: {last_line(stderr)}") from None
     if "error" in doc:
         err = doc["error"]
         kind, message = err.get("kind"), err.get("message", "")
@@ -119,10 +119,11 @@ def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str)
             raise RmprofError(message)
         raise ChildFailed(f"{binary}: {message}")
     if returncode != 0:
-        raise ChildFailed(f"{binary} exited with {returncode}: {_last_line(stderr)}")
+        raise ChildFailed(f"{binary} exited with {returncode}: {last_line(stderr)}")
     return doc
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output on stderr)"
+def last_line(text: str) -> str:
+    """The last non-empty line of ``text`` (where binaries and tools put their error)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
