@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from rich.progress import Task, TaskID
 
-from rmprof.bench.stats import format_ratio
 from rmprof.commands.common import Progress
+from rmprof.formatting import format_ratio
 from rmprof.report.terminal import RemainingColumn, emit, make_console, render_plain, run_summary
 from tests.conftest import run_cli
 from tests.test_bench import _available

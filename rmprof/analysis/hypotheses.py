@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from rmprof.analysis.bottlenecks import share_of
-from rmprof.bench.stats import format_time
+from rmprof.formatting import format_share, format_time
 from rmprof.profile_model import Frame, Profile
 from rmprof.runtimes import BASELINE
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f} %"
+    return format_share(x, 0)
 
 
 def _verdict(evidence_for: bool | None) -> str:

@@ -36,6 +36,8 @@ import random
 import statistics
 from collections.abc import Callable, Sequence
 
+from rmprof.formatting import format_percent
+
 __all__ = [
     "DEFAULT_NOISE_THRESHOLD",
     "MIN_SAMPLES",
@@ -49,9 +51,6 @@ __all__ = [
     "compare",
     "compare_exact",
     "format_comparison",
-    "format_percent",
-    "format_ratio",
-    "format_time",
     "holm",
     "iqr",
     "mad",
@@ -590,44 +589,6 @@ def compare_exact(before: int, after: int, noise_threshold: float = 0.0) -> dict
 # ---------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------
-
-
-def _sig_decimals(x: float, digits: int = 3) -> int:
-    """Decimals needed to show x with `digits` significant digits (never negative)."""
-    if x == 0 or not math.isfinite(x):
-        return digits - 1
-    return max(0, digits - 1 - math.floor(math.log10(abs(x))))
-
-
-def format_ratio(point: float, lo: float, hi: float) -> str:
-    """Format a ratio with its CI, e.g. '23.4× [21.0×, 25.9×]' (3 significant digits on point)."""
-    # One precision for all three numbers so the bounds line up with the point estimate.
-    d = _sig_decimals(point)
-    return f"{point:.{d}f}× [{lo:.{d}f}×, {hi:.{d}f}×]"
-
-
-_TIME_UNITS = (("s", 1e9), ("ms", 1e6), ("µs", 1e3))
-
-
-def format_time(ns: float) -> str:
-    """Format a duration given in nanoseconds with 3 significant digits in ns, µs, ms or s."""
-    if not math.isfinite(ns):
-        return f"{ns} ns"
-    if ns == 0:
-        return "0 ns"
-    # Round to 3 significant digits before picking the unit, so 999.7 ns reads '1.00 µs'.
-    rounded = float(f"{abs(ns):.3g}")
-    sign = "-" if ns < 0 else ""
-    for name, scale in _TIME_UNITS:
-        if rounded >= scale:
-            v = rounded / scale
-            return f"{sign}{v:.{_sig_decimals(v)}f} {name}"
-    return f"{sign}{rounded:.{_sig_decimals(rounded)}f} ns"
-
-
-def format_percent(x: float, decimals: int = 2) -> str:
-    """Format a relative change as a signed percentage, e.g. 0.1 -> '+10.00%'."""
-    return f"{x * 100:+.{decimals}f}%"
 
 
 def format_comparison(result: dict[str, object]) -> str:

@@ -12,13 +12,13 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from rmprof.bench.stats import format_ratio, format_time
+from rmprof.formatting import MISSING, format_bytes, format_ratio, format_time
 from rmprof.report.terminal import PLAIN_WIDTH, emit, make_console, new_table, render_plain, to_text
 
 
 def _time_cell(summary: dict[str, Any] | None) -> Text:
     if not summary:
-        return to_text("-", "dim")
+        return to_text(MISSING, "dim")
     rel = summary.get("rel_ci_width")
     spread = f" ±{100 * rel / 2:.0f}%" if rel is not None else ""
     flag = " !" if summary.get("noisy") else ""
@@ -26,19 +26,14 @@ def _time_cell(summary: dict[str, Any] | None) -> Text:
 
 
 def _bytes_cell(n: int | None) -> Text:
-    if n is None:
-        return to_text("-", "dim")
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= size:
-            return to_text(f"{n / size:.1f} {unit}")
-    return to_text(f"{n} B")
+    return to_text(MISSING, "dim") if n is None else to_text(format_bytes(n))
 
 
 ROWS: list[tuple[str, Callable[[dict[str, Any]], Text]]] = [
     ("run (per iteration)", lambda e: _time_cell(e.get("run"))),
     (
         "throughput items/s",
-        lambda e: to_text(f"{e['throughput']['items_per_s']:.3g}") if e.get("throughput") else to_text("-", "dim"),
+        lambda e: to_text(f"{e['throughput']['items_per_s']:.3g}") if e.get("throughput") else to_text(MISSING, "dim"),
     ),
     ("init", lambda e: _time_cell(e.get("init"))),
     ("cold start", lambda e: _time_cell(e.get("cold_start"))),
@@ -63,9 +58,9 @@ def _speedup_table(speedups: dict[str, Any], console: Console) -> RenderableType
         cells = []
         for metric in ("run", "init", "cold_start"):
             v = metrics.get(metric) or {}
-            cells.append(to_text(format_ratio(v["speedup"], *v["ci95"])) if "speedup" in v else to_text("-", "dim"))
+            cells.append(to_text(format_ratio(v["speedup"], *v["ci95"])) if "speedup" in v else to_text(MISSING, "dim"))
         memory = metrics.get("memory")
-        cells.append(to_text(f"{-100 * memory['reduction']:+.0f}%") if memory else to_text("-", "dim"))
+        cells.append(to_text(f"{-100 * memory['reduction']:+.0f}%") if memory else to_text(MISSING, "dim"))
         table.add_row(to_text(name), *cells)
     return table
 

@@ -40,6 +40,7 @@ from typing import Any
 
 from rmprof.bench import stats
 from rmprof.errors import RmprofError
+from rmprof.formatting import format_percent, format_value
 from rmprof.profile_model import Profile
 
 SCHEMA = "rmprof.compare/1"
@@ -404,8 +405,8 @@ def _decide_signals(rows: list[dict[str, Any]]) -> list[str]:
         if r["verdict"] != instr["verdict"] and moved:
             text = (
                 f"{r['scenario']}/{r['runtime']}: wall time says {r['verdict']} "
-                f"({stats.format_percent(r['change'] or 0.0)}), instructions say {instr['verdict']} "
-                f"({stats.format_percent(instr['change'] or 0.0)}); instructions decide"
+                f"({format_percent(r['change'] or 0.0)}), instructions say {instr['verdict']} "
+                f"({format_percent(instr['change'] or 0.0)}); instructions decide"
             )
             r["disagreement"] = instr["disagreement"] = text
             disagreements.append(text)
@@ -698,37 +699,17 @@ def compare_runs(
 # ---------------------------------------------------------------------------
 
 
-def format_bytes(n: float) -> str:
-    """Bytes in B, KiB, MiB or GiB with one decimal."""
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
-
-
-def format_value(value: float, unit: str) -> str:
-    """A metric value in its unit: a duration, a byte count or a plain count."""
-    if unit == "ns":
-        return stats.format_time(value)
-    if unit == "bytes":
-        return format_bytes(value)
-    return f"{int(value):,}"
-
-
 def format_change(row: dict[str, Any]) -> str:
     """Criterion's change clause: ``[lo point hi] (p = 0.00 < 0.05)`` or ``+1.00% (exact)``."""
     change = row["change"]
     if change is None:
         return "change: grew from zero (exact)"
     if row["ci95"] is None or row["p_value"] is None:
-        return f"change: {stats.format_percent(change)} (exact)"
+        return f"change: {format_percent(change)} (exact)"
     lo, hi = row["ci95"]
     p = row["p_value"]
     rel = "<" if p < 0.05 else ">="
-    return (
-        f"change: [{stats.format_percent(lo)} {stats.format_percent(change)} {stats.format_percent(hi)}]"
-        f" (p = {p:.2f} {rel} 0.05)"
-    )
+    return f"change: [{format_percent(lo)} {format_percent(change)} {format_percent(hi)}] (p = {p:.2f} {rel} 0.05)"
 
 
 def format_row(row: dict[str, Any]) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 from typing import Any
 
-from rmprof.compare.diff import format_value
+from rmprof.formatting import MISSING, finite, format_percent, format_share, format_value
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE = "compare.html.j2"
@@ -25,21 +24,14 @@ def _asset(name: str) -> str:
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
-def _pct(x: float | None, decimals: int = 2) -> str:
-    """A signed percentage of a fraction, e.g. 0.1 -> '+10.00%'."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return f"{x * 100:+.{decimals}f}%"
-
-
 def _share(x: float | None) -> str:
-    """A share 0..1 as an unsigned percentage."""
-    return "n/a" if x is None else f"{x * 100:.2f}%"
+    """A share 0..1 as an unsigned percentage, two decimals."""
+    return format_share(x, 2)
 
 
 def _pp(x: float | None) -> str:
     """A change of share in percentage points."""
-    return "n/a" if x is None else f"{x * 100:+.2f} pp"
+    return MISSING if not finite(x) else f"{x * 100:+.2f} pp"  # type: ignore[operator]
 
 
 def _when(ts: float | None) -> str:
@@ -47,15 +39,6 @@ def _when(ts: float | None) -> str:
     if ts is None:
         return "unknown"
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _weight(value: float, unit: str) -> str:
-    """A profile total in its unit: durations as times, counts with thousands separators."""
-    if unit == "nanoseconds":
-        return format_value(value, "ns")
-    if unit == "bytes":
-        return format_value(value, "bytes")
-    return f"{value:,.0f} {unit}" if float(value).is_integer() else f"{value:,.3f} {unit}"
 
 
 def _p(p: float | None) -> str:
@@ -78,7 +61,9 @@ def render_compare_html(doc: dict[str, Any]) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=_pct, share=_share, pp=_pp, when=_when, pvalue=_p, value=format_value, weight=_weight)
+    env.filters.update(
+        pct=format_percent, share=_share, pp=_pp, when=_when, pvalue=_p, value=format_value, weight=format_value
+    )
     env.globals["verdict_class"] = VERDICT_CLASS
     profiles = [
         {**p, "tree_json": dumps_for_html(p["tree"]), "dom_id": f"cmp-flame-{i}"} for i, p in enumerate(doc["profiles"])

@@ -18,6 +18,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rmprof.formatting import format_percent, format_value
+
 COMPARE_MD = "compare.md"
 SUMMARY_MD = "summary.md"
 COMPARE_HTML = "compare.html"
@@ -73,8 +75,6 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _pct(x: float) -> str:
-    from rmprof.bench.stats import format_percent
-
     return format_percent(x, 1)
 
 
@@ -120,12 +120,11 @@ def _gate_line(doc: dict[str, Any]) -> str:
 
 def _profile_line(i: int, p: dict[str, Any], html: str) -> str:
     """One differential flamegraph: its link, totals and the frames whose share moved most each way."""
-    from rmprof.report.render import fmt_weight
 
     totals = ""
     if isinstance(p.get("before_total"), int | float) and isinstance(p.get("after_total"), int | float):
-        before = fmt_weight(p["before_total"], p.get("before_unit") or p.get("unit", ""))
-        totals = f": {before} → {fmt_weight(p['after_total'], p.get('unit', ''))}"
+        before = format_value(p["before_total"], p.get("before_unit") or p.get("unit", ""))
+        totals = f": {before} → {format_value(p['after_total'], p.get('unit', ''))}"
     movers = p.get("movers") or []
     grew = next((m for m in movers if m["delta"] > 0), None)
     shrank = next((m for m in movers if m["delta"] < 0), None)
@@ -152,8 +151,6 @@ def compare_markdown(doc: dict[str, Any], html: str = COMPARE_HTML) -> str:
 
     gated = sorted((r for r in rows if r["gated"]), key=lambda r: _VERDICT_ORDER.get(r["verdict"], 9))
     if gated:
-        from rmprof.compare.diff import format_value
-
         lines += [f"#### Gated figures ({len(gated)})", ""]
         table = [
             [

@@ -9,7 +9,6 @@ report.html.j2, autoescaping) only lays them out. Unreadable profile files becom
 from __future__ import annotations
 
 import json
-import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,17 @@ from typing import Any
 import rmprof
 from rmprof import runtimes as registry
 from rmprof.analysis.categories import CATEGORIES
-from rmprof.bench.stats import format_time
+from rmprof.formatting import (
+    MISSING,
+    finite,
+    format_bytes,
+    format_count,
+    format_share,
+    format_time,
+    format_value,
+    format_x,
+    sig,
+)
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
 from rmprof.run_dir import REPORT, load_results
@@ -38,66 +47,6 @@ _SAFE_LINK = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!/)(?!.*(^|/)\.\.(/|$))
 # ---------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _sig(x: float, digits: int = 3) -> str:
-    """``x`` with ``digits`` significant digits, no exponent (41.2, 2.82, 101, 1,230)."""
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
-    return f"{x:,.{decimals}f}"
-
-
-def fmt_x(x: float | None) -> str:
-    """A ratio such as ``38.7×``."""
-    return "–" if not _finite(x) else f"{_sig(float(x))}×"  # type: ignore[arg-type]
-
-
-def fmt_bytes(n: float | None) -> str:
-    """Bytes in B / KiB / MiB / GiB with one decimal."""
-    if not _finite(n):
-        return "–"
-    value = float(n)  # type: ignore[arg-type]
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(value) >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value:.0f} B"
-
-
-def fmt_pct(share: float | None, decimals: int = 1) -> str:
-    """A share 0..1 as ``12.3 %``."""
-    return "–" if not _finite(share) else f"{100 * float(share):.{decimals}f} %"  # type: ignore[arg-type]
-
-
-def fmt_count(n: float | None) -> str:
-    """A count with thousands separators."""
-    if not _finite(n):
-        return "–"
-    return f"{float(n):,.0f}" if float(n).is_integer() else _sig(float(n))  # type: ignore[arg-type]
-
-
-def fmt_weight(value: float | None, unit: str) -> str:
-    """A profile weight in its unit: samples, bytes, time or instructions."""
-    if not _finite(value):
-        return "–"
-    v = float(value)  # type: ignore[arg-type]
-    if unit == "bytes":
-        return fmt_bytes(v)
-    scale = {"nanoseconds": 1.0, "milliseconds": 1e6, "seconds": 1e9}.get(unit)
-    if scale is not None:
-        return format_time(v * scale)
-    if unit in ("none", ""):
-        return fmt_count(v)
-    return f"{fmt_count(v)} {unit}"
-
-
-def fmt_ns(ns: float | None) -> str:
-    """Nanoseconds as a readable duration."""
-    return "–" if not _finite(ns) else format_time(float(ns))  # type: ignore[arg-type]
 
 
 def runtime_label(name: str) -> str:
@@ -127,7 +76,7 @@ def _ordered(names: Any) -> list[str]:
 
 def _speedup_phrase(metric: str, entry: dict[str, Any] | None, pipeline: str) -> str | None:
     """One clause such as ``runs the text pipeline 38.7× faster than the asyncio baseline [95 % CI ...]``."""
-    if not entry or not _finite(entry.get("speedup")):
+    if not entry or not finite(entry.get("speedup")):
         return None
     point = float(entry["speedup"])
     ci = entry.get("ci95") or [None, None]
@@ -137,24 +86,24 @@ def _speedup_phrase(metric: str, entry: dict[str, Any] | None, pipeline: str) ->
         "init": "initializes (parse, validate, build)",
         "cold_start": "starts cold (fresh process to first output)",
     }[metric]
-    if _finite(lo) and _finite(hi) and lo <= 1.0 <= hi:
+    if finite(lo) and finite(hi) and lo <= 1.0 <= hi:
         return (
-            f"{verb} about as fast as the asyncio baseline ({fmt_x(point)}, 95 % CI {fmt_x(lo)}–{fmt_x(hi)}:"
+            f"{verb} about as fast as the asyncio baseline ({format_x(point)}, 95 % CI {format_x(lo)}–{format_x(hi)}:"
             f" no clear difference)"
         )
     if point >= 1.0:
-        ci_text = f" [95 % CI {fmt_x(lo)}–{fmt_x(hi)}]" if _finite(lo) and _finite(hi) else ""
-        return f"{verb} {fmt_x(point)} faster than the asyncio baseline{ci_text}"
-    ci_text = f" [95 % CI {fmt_x(1 / hi)}–{fmt_x(1 / lo)}]" if _finite(lo) and _finite(hi) and lo > 0 else ""
-    return f"{verb} {fmt_x(1 / point)} slower than the asyncio baseline{ci_text}"
+        ci_text = f" [95 % CI {format_x(lo)}–{format_x(hi)}]" if finite(lo) and finite(hi) else ""
+        return f"{verb} {format_x(point)} faster than the asyncio baseline{ci_text}"
+    ci_text = f" [95 % CI {format_x(1 / hi)}–{format_x(1 / lo)}]" if finite(lo) and finite(hi) and lo > 0 else ""
+    return f"{verb} {format_x(1 / point)} slower than the asyncio baseline{ci_text}"
 
 
 def _memory_phrase(entry: dict[str, Any] | None) -> str | None:
     """``allocates 73 % less memory per run than the asyncio baseline (7.0 KiB vs 26.1 KiB)``."""
-    if not entry or not _finite(entry.get("reduction")):
+    if not entry or not finite(entry.get("reduction")):
         return None
     red = float(entry["reduction"])
-    amounts = f"({fmt_bytes(entry.get('bytes'))} vs {fmt_bytes(entry.get('baseline_bytes'))})"
+    amounts = f"({format_bytes(entry.get('bytes'))} vs {format_bytes(entry.get('baseline_bytes'))})"
     if abs(red) < 0.005:
         return f"allocates as much memory per run as the asyncio baseline {amounts}"
     more_less = "less" if red > 0 else "more"
@@ -196,11 +145,11 @@ def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
         value, unit, threshold = t.get("value"), t.get("unit"), t.get("threshold")
         is_fraction = unit == "fraction" or t.get("target") == "memory"
         if is_fraction:
-            shown = fmt_pct(value, 0) + (" less memory" if _finite(value) else "")
-            wanted = f"≥ {fmt_pct(threshold, 0)} less" if _finite(threshold) else "–"
+            shown = format_share(value, 0) + (" less memory" if finite(value) else "")
+            wanted = f"≥ {format_share(threshold, 0)} less" if finite(threshold) else MISSING
         else:
-            shown = fmt_x(value)
-            wanted = f"≥ {float(threshold):g}×" if _finite(threshold) else "–"
+            shown = format_x(value)
+            wanted = f"≥ {float(threshold):g}×" if finite(threshold) else MISSING
         status = str(t.get("status") or "not measured")
         out.append(
             {
@@ -208,7 +157,7 @@ def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
                 "runtime": runtime_label(str(t.get("runtime", ""))),
                 "status": status,
                 "status_class": {"met": "met", "missed": "missed"}.get(status, "unmeasured"),
-                "value": shown if _finite(value) else "not measured",
+                "value": shown if finite(value) else "not measured",
                 "threshold": wanted,
             }
         )
@@ -218,13 +167,13 @@ def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
 def _range(bounds: Any, fmt: Any) -> str:
     """``lo – hi`` of an interval, each bound formatted by ``fmt`` ("–" when there is none)."""
     bounds = bounds or []
-    return f"{fmt(bounds[0])} – {fmt(bounds[1])}" if len(bounds) == 2 else "–"
+    return f"{fmt(bounds[0])} – {fmt(bounds[1])}" if len(bounds) == 2 else MISSING
 
 
 def _spread(summary: dict[str, Any], fmt: Any) -> tuple[str, str]:
     """(``lo – hi``, ``±x %``) of a stats.summarize dict."""
     rel = summary.get("rel_ci_width")
-    return _range(summary.get("ci95"), fmt), (f"±{100 * rel / 2:.1f} %" if _finite(rel) else "–")
+    return _range(summary.get("ci95"), fmt), (f"±{100 * rel / 2:.1f} %" if finite(rel) else MISSING)
 
 
 def _outliers(summary: dict[str, Any]) -> str:
@@ -261,17 +210,17 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
                     continue  # the floor is only a run-time reference
                 row["missing"] = "not measured for this runtime"
             else:
-                ci, pm = _spread(summary, fmt_ns)
+                ci, pm = _spread(summary, format_time)
                 sp = (speedups.get(name) or {}).get(metric)
                 floor = floors.get(f"{name}/{metric}")
                 rounds = summary.get("rounds")
                 row.update(
-                    median=fmt_ns(summary.get("median")),
+                    median=format_time(summary.get("median")),
                     unit=str(summary.get("unit", "ns")),
-                    n=fmt_count(summary.get("n")),
-                    rounds=fmt_count(rounds) if _finite(rounds) else "–",
-                    floor=f"±{100 * floor:.1f} %" if _finite(floor) else "–",
-                    rerun=_range(summary.get("rerun95"), fmt_ns),
+                    n=format_count(summary.get("n")),
+                    rounds=format_count(rounds) if finite(rounds) else MISSING,
+                    floor=f"±{100 * floor:.1f} %" if finite(floor) else MISSING,
+                    rerun=_range(summary.get("rerun95"), format_time),
                     ci=ci,
                     pm=pm,
                     outliers=_outliers(summary),
@@ -280,9 +229,9 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
                     speedup=(
                         "baseline"
                         if name == BASELINE
-                        else f"{fmt_x(sp['speedup'])} [{fmt_x(sp['ci95'][0])}–{fmt_x(sp['ci95'][1])}]"
+                        else f"{format_x(sp['speedup'])} [{format_x(sp['ci95'][0])}–{format_x(sp['ci95'][1])}]"
                         if sp and sp.get("ci95")
-                        else "–"
+                        else MISSING
                     ),
                 )
             rows.append(row)
@@ -297,8 +246,8 @@ def _noise(block: Any) -> dict[str, Any]:
     return {
         "calibrated": True,
         "date": _date(block.get("created_unix")),
-        "runs": fmt_count(block.get("runs")),
-        "coverage": fmt_pct(cov, 0) if _finite(cov) else "–",
+        "runs": format_count(block.get("runs")),
+        "coverage": format_share(cov, 0) if finite(cov) else MISSING,
     }
 
 
@@ -311,7 +260,7 @@ def _node_shades(analysis: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for node, per_runtime in shares.items():
         basis = BASELINE if BASELINE in per_runtime else _ordered(per_runtime)[0]
         title = "; ".join(
-            f"{runtime_label(r)} {fmt_pct(v)}" for r, v in ((r, per_runtime[r]) for r in _ordered(per_runtime))
+            f"{runtime_label(r)} {format_share(v)}" for r, v in ((r, per_runtime[r]) for r in _ordered(per_runtime))
         )
         out[node] = {"shade": max(0.0, min(1.0, per_runtime[basis])), "title": f"share of the run: {title}"}
     return out
@@ -336,13 +285,14 @@ def _node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                     "node_type": str(e.get("node_type") or "") if k == 0 else "",
                     "group_start": k == 0,
                     "runtime": runtime_label(str(e["runtime"])),
-                    "ns": fmt_ns(cost.get("median")) if cost else "–",
-                    "ci": _range(cost.get("ci95"), fmt_ns),
-                    "n": f"{fmt_count(cost.get('n'))} / {fmt_count(cost.get('rounds'))}" if cost else "–",
-                    "share": fmt_pct(e.get("share")),
+                    "ns": format_time(cost.get("median")) if cost else MISSING,
+                    "ci": _range(cost.get("ci95"), format_time),
+                    "n": f"{format_count(cost.get('n'))} / {format_count(cost.get('rounds'))}" if cost else MISSING,
+                    "share": format_share(e.get("share")),
                     "share_value": float(e.get("share") or 0.0),
-                    "latency": " / ".join(fmt_ns(e.get(p)) for p in ("p50_ns", "p95_ns", "p99_ns")) + f" per {per}",
-                    "speedup": "baseline" if e["runtime"] == BASELINE else fmt_x(sp) if _finite(sp) else "–",
+                    "latency": " / ".join(format_time(e.get(p)) for p in ("p50_ns", "p95_ns", "p99_ns"))
+                    + f" per {per}",
+                    "speedup": "baseline" if e["runtime"] == BASELINE else format_x(sp) if finite(sp) else MISSING,
                     "bottleneck": bottleneck.get(e["runtime"]) == node,
                 }
             )
@@ -365,8 +315,8 @@ def _bottleneck_nodes(analysis: dict[str, Any]) -> list[dict[str, str]]:
                 "runtime": runtime_label(runtime),
                 "node": str(entry["node"]),
                 "node_type": str(entry.get("node_type") or ""),
-                "share": fmt_pct(entry.get("share")),
-                "ns": fmt_ns(cost.get("median")) if cost else "–",
+                "share": format_share(entry.get("share")),
+                "ns": format_time(cost.get("median")) if cost else MISSING,
             }
         )
     return out
@@ -384,10 +334,10 @@ def _edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                 "runtime": runtime_label(str(e["runtime"])),
                 "edge": str(e["edge"]),
                 "kind": str(e.get("kind") or ""),
-                "ns": fmt_ns(cost.get("median")) if cost else "–",
-                "ci": _range(cost.get("ci95"), fmt_ns),
-                "bytes": fmt_bytes(b) if _finite(b) else "–",
-                "share": fmt_pct(e.get("share")),
+                "ns": format_time(cost.get("median")) if cost else MISSING,
+                "ci": _range(cost.get("ci95"), format_time),
+                "bytes": format_bytes(b) if finite(b) else MISSING,
+                "share": format_share(e.get("share")),
             }
         )
     return rows
@@ -404,9 +354,9 @@ def _instrumentation_rows(analysis: dict[str, Any]) -> list[dict[str, str]]:
             {
                 "runtime": runtime_label(runtime),
                 "granularity": "per item" if i.get("granularity") == "item" else "per chunk",
-                "passes": f"{fmt_count(i.get('passes'))} passes in {fmt_count(i.get('rounds'))} processes",
-                "overhead": f"{100 * overhead:+.0f} %" if _finite(overhead) else "–",
-                "unattributed": fmt_pct(i.get("unattributed_share")),
+                "passes": f"{format_count(i.get('passes'))} passes in {format_count(i.get('rounds'))} processes",
+                "overhead": f"{100 * overhead:+.0f} %" if finite(overhead) else MISSING,
+                "unattributed": format_share(i.get("unattributed_share")),
             }
         )
     return rows
@@ -425,10 +375,10 @@ def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "runtime": runtime_label(name),
-                "median": _sig(tp["items_per_s"]) if _finite(tp.get("items_per_s")) else "–",
-                "ci": f"{_sig(ci[0])} – {_sig(ci[1])}" if len(ci) == 2 and all(map(_finite, ci)) else "–",
-                "n": fmt_count(run.get("n")),
-                "runs": _sig(tp["runs_per_s"]) if _finite(tp.get("runs_per_s")) else "–",
+                "median": sig(tp["items_per_s"]) if finite(tp.get("items_per_s")) else MISSING,
+                "ci": f"{sig(ci[0])} – {sig(ci[1])}" if len(ci) == 2 and all(map(finite, ci)) else MISSING,
+                "n": format_count(run.get("n")),
+                "runs": sig(tp["runs_per_s"]) if finite(tp.get("runs_per_s")) else MISSING,
                 "noisy": bool(run.get("noisy")),
             }
         )
@@ -448,11 +398,11 @@ def _memory_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "runtime": runtime_label(name),
-                "run": fmt_bytes(run_mem),
-                "python_heap": fmt_bytes(py),
-                "native_heap": fmt_bytes(native),
-                "change": "baseline" if name == BASELINE else (f"{-100 * red:+.0f} %" if _finite(red) else "–"),
-                "rss": fmt_bytes(mem.get("process_peak_rss_bytes")),
+                "run": format_bytes(run_mem),
+                "python_heap": format_bytes(py),
+                "native_heap": format_bytes(native),
+                "change": "baseline" if name == BASELINE else (f"{-100 * red:+.0f} %" if finite(red) else MISSING),
+                "rss": format_bytes(mem.get("process_peak_rss_bytes")),
             }
         )
     return rows
@@ -464,14 +414,14 @@ def _floor(sc: dict[str, Any]) -> str | None:
     base = (runtimes.get(BASELINE) or {}).get("run") or {}
     fused = (runtimes.get(FLOOR) or {}).get("run") or {}
     b, f = base.get("median"), fused.get("median")
-    if not (_finite(b) and _finite(f)) or not b:
+    if not (finite(b) and finite(f)) or not b:
         return None
     share = 1 - f / b
     return (
         f"python-fused runs the same node functions in a plain Python loop, without asyncio tasks and queues: "
-        f"{fmt_ns(f)} per pass against {fmt_ns(b)} for the asyncio baseline. So about {fmt_pct(share, 0)} of "
-        f"the baseline's run time is orchestration; a runtime faster than this floor also beats Python's "
-        f"per-item work, not only its orchestration."
+        f"{format_time(f)} per pass against {format_time(b)} for the asyncio baseline. "
+        f"So about {format_share(share, 0)} of the baseline's run time is orchestration; a runtime faster than "
+        f"this floor also beats Python's per-item work, not only its orchestration."
     )
 
 
@@ -494,12 +444,12 @@ def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]])
             {
                 "name": str(name),
                 "share": float(share),
-                "pct": fmt_pct(share),
+                "pct": format_share(share),
                 "width": f"{max(0.0, min(100.0, 100 * float(share))):.3f}",
                 "colour": _category_index(str(name)),
             }
             for name, share in sorted((b.get("categories") or {}).items(), key=lambda kv: _category_index(kv[0]))
-            if _finite(share) and share > 0
+            if finite(share) and share > 0
         ]
         top = []
         for row in b.get("top_self") or []:
@@ -509,9 +459,9 @@ def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]])
                 {
                     "name": str(row.get("name", "")),
                     "where": str(where),
-                    "self": fmt_weight(row.get("self"), unit),
-                    "self_pct": fmt_pct(row.get("self_share")),
-                    "total_pct": fmt_pct(row.get("total_share")),
+                    "self": format_value(row.get("self"), unit),
+                    "self_pct": format_share(row.get("self_share")),
+                    "total_pct": format_share(row.get("total_share")),
                     "category": str(row.get("category") or "other"),
                     "colour": _category_index(str(row.get("category") or "other")),
                 }
@@ -519,13 +469,13 @@ def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]])
         per_node = b.get("per_node")
         nodes = []
         if isinstance(per_node, dict) and per_node:
-            shares = {str(k): float(v) for k, v in per_node.items() if _finite(v)}
+            shares = {str(k): float(v) for k, v in per_node.items() if finite(v)}
             top_share = max(shares.values(), default=0.0) or 1.0
             for node, share in sorted(shares.items(), key=lambda kv: -kv[1]):
                 nodes.append(
                     {
                         "node": node,
-                        "pct": fmt_pct(share),
+                        "pct": format_share(share),
                         "width": f"{max(0.0, min(100.0, 100 * share / top_share)):.3f}",
                     }
                 )
@@ -536,7 +486,7 @@ def _bottlenecks(analysis: dict[str, Any], summaries: dict[str, dict[str, Any]])
                 "profiler": profiler,
                 "kind": str(b.get("kind") or summary.get("kind") or "cpu"),
                 "unit": unit,
-                "total": fmt_weight(b.get("total"), unit),
+                "total": format_value(b.get("total"), unit),
                 "top": top,
                 "categories": cats,
                 "per_node": nodes,
@@ -562,9 +512,9 @@ def _hypotheses(analysis: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _overhead(overhead: Any) -> str:
-    if isinstance(overhead, dict) and _finite(overhead.get("slowdown")):
-        return fmt_x(overhead["slowdown"])
-    return "–"
+    if isinstance(overhead, dict) and finite(overhead.get("slowdown")):
+        return format_x(overhead["slowdown"])
+    return MISSING
 
 
 def _profile_title(summary: dict[str, Any], profile: Profile | None) -> dict[str, str]:
@@ -572,15 +522,15 @@ def _profile_title(summary: dict[str, Any], profile: Profile | None) -> dict[str
     samples = summary.get("sample_count") if profile is None else profile.sample_count
     rate = summary.get("rate_hz")
     kind = summary.get("kind") or (profile.kind if profile else "cpu")
-    parts = [f"{fmt_count(samples)} {'allocations' if kind == 'memory' else 'samples'}"]
-    if _finite(rate):
-        parts.append(f"{_sig(float(rate))} Hz")
+    parts = [f"{format_count(samples)} {'allocations' if kind == 'memory' else 'samples'}"]
+    if finite(rate):
+        parts.append(f"{sig(float(rate))} Hz")
     unit = str(summary.get("unit") or (profile.unit if profile else ""))
     total = summary.get("total") if profile is None else profile.total
     if unit != "samples":
-        parts.append(f"total {fmt_weight(total, unit)}")
+        parts.append(f"total {format_value(total, unit)}")
     oh = _overhead(summary.get("overhead"))
-    if oh != "–":
+    if oh != MISSING:
         parts.append(f"overhead {oh} slowdown")
     return {
         "title": f"{runtime_label(str(summary.get('runtime', '')))} · {summary.get('profiler', '')}",
@@ -619,13 +569,13 @@ def _profiler_rows(results: dict[str, Any], run_dir: Path | None) -> list[dict[s
         rows.append(
             {
                 "tool": str(s.get("profiler", "")),
-                "version": str(s.get("tool_version") or "–"),
+                "version": str(s.get("tool_version") or MISSING),
                 "runtime": runtime_label(str(s.get("runtime", ""))),
                 "kind": str(s.get("kind", "")),
-                "samples": fmt_count(s.get("sample_count")),
-                "rate": f"{_sig(float(s['rate_hz']))} Hz" if _finite(s.get("rate_hz")) else "–",
+                "samples": format_count(s.get("sample_count")),
+                "rate": f"{sig(float(s['rate_hz']))} Hz" if finite(s.get("rate_hz")) else MISSING,
                 "unit": unit,
-                "total": fmt_weight(s.get("total"), unit),
+                "total": format_value(s.get("total"), unit),
                 "overhead": _overhead(s.get("overhead")),
                 "links": links,
             }
@@ -654,7 +604,7 @@ def _env_value(value: Any) -> str:
         return ", ".join(f"{k} {v if v is not None else 'not installed'}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value)
-    return "–" if value is None else str(value)
+    return MISSING if value is None else str(value)
 
 
 def _environment(bench: dict[str, Any]) -> list[dict[str, str]]:
@@ -668,8 +618,8 @@ def _environment(bench: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _date(created: Any) -> str:
-    if not _finite(created):
-        return "–"
+    if not finite(created):
+        return MISSING
     return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -718,22 +668,22 @@ def build_context(
         "scenario": str(scenario.get("name", "?")),
         "description": str(scenario.get("description") or sc.get("description") or ""),
         "pipeline": pipeline,
-        "items": fmt_count(scenario.get("items", sc.get("items"))),
-        "iterations": fmt_count(scenario.get("iterations", sc.get("iterations"))),
+        "items": format_count(scenario.get("items", sc.get("items"))),
+        "iterations": format_count(scenario.get("iterations", sc.get("iterations"))),
         "node_paths": node_paths(scenario, _node_shades(analysis)),
         "nodes": _node_rows(analysis),
         "bottleneck_nodes": _bottleneck_nodes(analysis),
         "edges": _edge_rows(analysis),
         "instrumentation": _instrumentation_rows(analysis),
         "date": _date(results.get("created_unix")),
-        "duration": fmt_ns(results.get("duration_s") * 1e9) if _finite(results.get("duration_s")) else "–",
-        "version": str(results.get("rmprof_version") or "–"),
-        "commit": str(env.get("git_commit") or "–"),
+        "duration": format_time(results.get("duration_s") * 1e9) if finite(results.get("duration_s")) else MISSING,
+        "version": str(results.get("rmprof_version") or MISSING),
+        "commit": str(env.get("git_commit") or MISSING),
         "command": " ".join(str(a) for a in results.get("command") or []),
         "headline_speed": (
-            f"Fastest: {runtime_label(str(fastest))}, {fmt_x(headline.get('speedup'))} the asyncio "
+            f"Fastest: {runtime_label(str(fastest))}, {format_x(headline.get('speedup'))} the asyncio "
             f"baseline's run-time speed."
-            if fastest and _finite(headline.get("speedup"))
+            if fastest and finite(headline.get("speedup"))
             else None
         ),
         "top_bottleneck": [
@@ -823,7 +773,7 @@ def load_profiles(run_dir: Path, results: dict[str, Any]) -> tuple[dict[str, Pro
             reason = " ".join(str(exc).split())[:200]
             notes.append(f"{name}: profile file {file} is unreadable ({reason}); its flame graph is left out.")
             continue
-        if _finite(s.get("sample_count")):
+        if finite(s.get("sample_count")):
             profile.sample_count = int(s["sample_count"])
         profiles[name] = profile
     return profiles, notes

@@ -23,7 +23,7 @@ from rich.progress import ProgressColumn, Task
 from rich.table import Table
 from rich.text import Text
 
-from rmprof.bench.stats import format_ratio
+from rmprof.formatting import format_ratio
 from rmprof.runtimes import BASELINE
 
 # Width of plain (non-terminal) output when $COLUMNS does not say: wide enough that a bench table of six
@@ -172,7 +172,7 @@ def speedup_cell(entry: dict[str, Any] | None) -> tuple[str, str]:
 
 def _node_cell(analysis: dict[str, Any], runtime: str) -> str:
     """``node (NodeType), 41.2 % of the run, 812 ns per item`` for the runtime's bottleneck node."""
-    from rmprof.report.render import fmt_ns, fmt_pct
+    from rmprof.formatting import format_share, format_time
 
     node = ((analysis.get("headline") or {}).get("bottleneck_node") or {}).get(runtime)
     if not node:
@@ -184,23 +184,23 @@ def _node_cell(analysis: dict[str, Any], runtime: str) -> str:
         return str(node)
     parts = [f"{node} ({entry.get('node_type') or '?'})"]
     if _finite(entry.get("share")):
-        parts.append(f"{fmt_pct(entry['share'])} of the run")
+        parts.append(f"{format_share(entry['share'])} of the run")
     median = (entry.get("ns_per_item") or {}).get("median")
     if _finite(median):
         # ns_per_item is per item in every runtime; only the latency percentiles are per chunk where it batches.
-        parts.append(f"{fmt_ns(median)} per item")
+        parts.append(f"{format_time(median)} per item")
     return ", ".join(parts)
 
 
 def _target_value(t: dict[str, Any]) -> str:
-    from rmprof.report.render import fmt_pct, fmt_x
+    from rmprof.formatting import format_share, format_x
 
     value, threshold = t.get("value"), t.get("threshold")
     if t.get("unit") == "fraction" or t.get("target") == "memory":
-        shown = f"{fmt_pct(value, 0)} less memory" if _finite(value) else "not measured"
-        wanted = f"wanted ≥ {fmt_pct(threshold, 0)}" if _finite(threshold) else ""
+        shown = f"{format_share(value, 0)} less memory" if _finite(value) else "not measured"
+        wanted = f"wanted ≥ {format_share(threshold, 0)}" if _finite(threshold) else ""
     else:
-        shown = fmt_x(value) if _finite(value) else "not measured"
+        shown = format_x(value) if _finite(value) else "not measured"
         wanted = f"wanted ≥ {float(threshold):g}×" if _finite(threshold) else ""
     who = f"{t['runtime']}, " if t.get("runtime") else ""
     return f"{shown} ({who}{wanted})" if wanted or who else shown
