@@ -6,6 +6,7 @@ same figure reads the same everywhere (3 significant digits, binary byte units, 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -103,3 +104,22 @@ def format_value(value: float | None, unit: str) -> str:
     if unit in ("none", "", "count"):
         return format_count(v)
     return f"{format_count(v)} {unit}"
+
+
+def format_points(x: float | None) -> str:
+    """A change of a share in percentage points, e.g. 0.012 -> '+1.20 pp'."""
+    return MISSING if not finite(x) else f"{float(x) * 100:+.2f} pp"  # type: ignore[arg-type]
+
+
+def format_p_value(p: float | None) -> str:
+    """A p-value for a table ("exact" for deterministic counts)."""
+    if p is None:
+        return "exact"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_when(ts: float | None) -> str:
+    """A Unix time as a readable UTC timestamp."""
+    if ts is None:
+        return "unknown"
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

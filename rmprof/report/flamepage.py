@@ -11,11 +11,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from rmprof.exporters.speedscope import from_speedscope
 from rmprof.report.flametree import build_tree, dumps_for_html
-from rmprof.report.render import FLAME_MAX_NODES, _asset, _env, _profile_title
+from rmprof.report.render import FLAME_MAX_NODES, _profile_title
+from rmprof.report.templates import asset, render_string
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -67,17 +66,14 @@ def render_profile_page(path: Path) -> str:
     profile = from_speedscope(doc, runtime, profiler, kind)
     saved = doc.get("rmprof") if isinstance(doc.get("rmprof"), dict) else {}
     heading = _profile_title({**saved, "runtime": runtime, "profiler": profiler, "kind": kind}, profile)
-    return (
-        _env()
-        .from_string(PAGE)
-        .render(
-            title=heading["title"],
-            detail=heading["detail"],
-            source=str(path),
-            data_json=dumps_for_html(build_tree(profile, max_nodes=FLAME_MAX_NODES)),
-            flamegraph_css=Markup(_asset("flamegraph.css")),
-            flamegraph_js=Markup(_asset("flamegraph.js")),
-        )
+    return render_string(
+        PAGE,
+        title=heading["title"],
+        detail=heading["detail"],
+        source=str(path),
+        data_json=dumps_for_html(build_tree(profile, max_nodes=FLAME_MAX_NODES)),
+        flamegraph_css=asset("flamegraph.css"),
+        flamegraph_js=asset("flamegraph.js"),
     )
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import rmprof
 from rmprof import runtimes as registry
 from rmprof.analysis.categories import CATEGORIES
 from rmprof.formatting import (
@@ -30,10 +29,10 @@ from rmprof.formatting import (
 )
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
+from rmprof.report.templates import asset, render
 from rmprof.run_dir import REPORT, load_results
 from rmprof.runtimes import BASELINE
 
-TEMPLATES = Path(rmprof.__file__).resolve().parent / "templates"
 TEMPLATE = "report.html.j2"
 FLOOR = "python-fused"
 FLAME_MAX_NODES = 3000
@@ -713,39 +712,15 @@ def build_context(
     }
 
 
-def _env() -> Any:
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _asset(name: str) -> str:
-    """A CSS/JS file of the templates folder, made safe to inline in <style>/<script>."""
-    text = (TEMPLATES / name).read_text(encoding="utf-8")
-    # Inlined code must not close its own element early.
-    return text.replace("</", "<\\/")
-
-
 def render_html(
     results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
 ) -> str:
     """The report page for ``results`` (a results.json document) and its loaded profiles, by name."""
-    from markupsafe import Markup
-
     context = build_context(results, profiles, notes, run_dir)
     assets = {
-        "flamegraph_css": Markup(_asset("flamegraph.css")),
-        "report_css": Markup(_asset("report.css")),
-        "flamegraph_js": Markup(_asset("flamegraph.js")),
-        "report_js": Markup(_asset("report.js")),
+        name.replace(".", "_"): asset(name) for name in ("flamegraph.css", "report.css", "flamegraph.js", "report.js")
     }
-    return _env().get_template(TEMPLATE).render(**context, **assets)
+    return render(TEMPLATE, **context, **assets)
 
 
 def load_profiles(run_dir: Path, results: dict[str, Any]) -> tuple[dict[str, Profile], list[str]]:

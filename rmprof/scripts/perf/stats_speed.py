@@ -1,6 +1,6 @@
 """Benchmark: how long the bootstrap statistics take (budget: 0.5 s per summary on 2 cores). Prints figures.
 
-    .venv/bin/python scripts/perf/stats_speed.py
+.venv/bin/python scripts/perf/stats_speed.py
 """
 
 from __future__ import annotations
