@@ -51,9 +51,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RmprofError
+
+if TYPE_CHECKING:
+    from rmprof.profile_model import Profile
 
 RESULTS = "results.json"
 REPORT = "report.html"
@@ -88,6 +91,86 @@ def load_results(run_dir: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise RmprofError(f"{path}: not an rmprof results file (schema {SCHEMA!r} expected)")
     return doc
+
+
+class RunDir:
+    """One run directory: its results, its profiles and where each part lives (the layout above).
+
+    ``rmprof profile`` writes it, and the report, the analysis and ``rmprof compare`` read profiles through
+    ``load_profiles`` alone: a profile's metadata travels inside its speedscope file (its ``"rmprof"`` object),
+    so what is read back is what was written.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / RESULTS
+
+    @property
+    def report_path(self) -> Path:
+        return self.path / REPORT
+
+    @property
+    def profiles_dir(self) -> Path:
+        return self.path / PROFILES
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.path / RAW
+
+    def create(self) -> RunDir:
+        """Make the folders a run writes into."""
+        self.profiles_dir.mkdir(parents=True, exist_ok=True)
+        self.raw_dir.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def results(self) -> dict[str, Any]:
+        """results.json, checked (a one-line error when it is missing or not rmprof's)."""
+        return load_results(self.path)
+
+    def write_results(self, doc: dict[str, Any]) -> None:
+        """Write results.json atomically."""
+        from rmprof.files import write_json_atomic
+
+        write_json_atomic(self.results_path, doc)
+
+    def load_profile(self, summary: dict[str, Any]) -> Profile:
+        """The Profile of one results.json profile entry (OSError or ValueError when it cannot be read)."""
+        from rmprof.exporters.speedscope import from_speedscope
+
+        rel = summary.get("file")
+        if not isinstance(rel, str) or not rel:
+            raise ValueError("no speedscope file listed")
+        doc = json.loads((self.path / rel).read_text(encoding="utf-8"))
+        if not isinstance(doc, dict):
+            raise ValueError("not a speedscope document")
+        kind = str(summary.get("kind") or "cpu")
+        return from_speedscope(doc, str(summary.get("runtime")), str(summary.get("profiler")), kind)
+
+    def load_profiles(self, summaries: list[Any] | None = None) -> tuple[dict[str, Profile], list[str]]:
+        """The profiles listed in results.json (or ``summaries``) by name, and a note for each one unreadable."""
+        if summaries is None:
+            summaries = self.results().get("profiles") or []
+        profiles: dict[str, Profile] = {}
+        notes: list[str] = []
+        for s in summaries:
+            if not isinstance(s, dict):
+                continue
+            name = str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}")
+            file = s.get("file")
+            try:
+                profiles[name] = self.load_profile(s)
+            except FileNotFoundError:
+                notes.append(f"{name}: profile file {file} is missing; its flame graph is left out.")
+            except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+                reason = " ".join(str(exc).split())[:200]
+                if not file:
+                    notes.append(f"{name}: no profile file listed in results.json.")
+                else:
+                    notes.append(f"{name}: profile file {file} is unreadable ({reason}); its flame graph is left out.")
+        return profiles, notes
 
 
 class StagedRun:

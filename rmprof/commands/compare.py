@@ -3,7 +3,6 @@ or (``--paired NAME``) a baseline's saved Rust builds timed against the current 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -11,28 +10,17 @@ import click
 from rmprof.commands.common import (
     Progress,
     allow_code_option,
-    echo_json,
     rounds_option,
     scenario_options,
 )
+from rmprof.compare.output import default_out_dir, write_comparison, write_document
 from rmprof.errors import RmprofError
-from rmprof.files import write_json_atomic, write_text_atomic
-
-COMPARE_JSON = "compare.json"
-COMPARE_HTML = "compare.html"
 
 
 class RegressionFound(RmprofError):
     """--fail-on-regression and a gated metric regressed beyond the threshold."""
 
     exit_code = 1
-
-
-def default_out_dir(after: Path | None, after_kind: str) -> Path:
-    """AFTER itself when it is a run directory (its results.json's folder), else ./rmprof-compare-<timestamp>."""
-    if after is not None and after_kind == "run":
-        return after if after.is_dir() else after.parent
-    return Path(f"rmprof-compare-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
 @click.command()
@@ -128,53 +116,3 @@ def compare(
             f"{len(gate['regressions'])} gated metric(s) regressed beyond {threshold:g}%: "
             + ", ".join(gate["regressions"])
         )
-
-
-def write_comparison(
-    before: Path,
-    after: Path,
-    out_dir: Path | None,
-    threshold: float,
-    say: Progress,
-    as_json: bool = False,
-    use_floor: bool = True,
-    gate_cold_start: bool = False,
-) -> dict:
-    """Compare two runs, write compare.json and compare.html, print the summary; return the document."""
-    from rmprof.bench.noise import fingerprint, floors_for
-    from rmprof.compare.diff import compare_runs, load_side
-
-    before_side, after_side = load_side(before), load_side(after)
-    say(f"comparing {before} -> {after} (threshold {threshold:g}%)")
-    floors = None
-    if use_floor and fingerprint(before_side["environment"]) == fingerprint(after_side["environment"]):
-        stored = floors_for(after_side["environment"])
-        floors = stored["floors"] if stored else None
-    doc = compare_runs(before_side, after_side, threshold / 100.0, floors, gate_cold_start)
-    write_document(doc, out_dir or default_out_dir(after, after_side["kind"]), say, as_json)
-    return doc
-
-
-def write_document(doc: dict, out: Path, say: Progress, as_json: bool) -> None:
-    """Write compare.json, compare.html and compare.md into ``out`` and print the rows and the gate."""
-    from rmprof.compare.diff import format_row, format_summary
-    from rmprof.compare.render import render_compare_html
-    from rmprof.report.markdown import COMPARE_MD, compare_markdown
-
-    html = render_compare_html(doc)  # render before writing anything: a template error leaves no half output
-    markdown = compare_markdown(doc, COMPARE_HTML)
-    try:
-        write_json_atomic(out / COMPARE_JSON, doc)
-        write_text_atomic(out / COMPARE_HTML, html)
-        write_text_atomic(out / COMPARE_MD, markdown)
-    except OSError as exc:
-        raise RmprofError(f"cannot write the comparison to {out}: {exc}") from None
-    if as_json:
-        echo_json(doc)
-    else:
-        for row in doc["comparisons"]:
-            click.echo(format_row(row))
-        for w in doc["environment"]["warnings"]:
-            click.echo(f"warning: {w}")
-        click.echo(format_summary(doc))
-    say(f"written {out / COMPARE_JSON}, {out / COMPARE_HTML} and {out / COMPARE_MD}")

@@ -533,13 +533,11 @@ def diff_profiles(before: Profile, after: Profile) -> dict[str, Any]:
 
 def _load_profile(part: dict[str, Any], summary: dict[str, Any]) -> Profile:
     """The Profile of a profile summary's speedscope file (ValueError/OSError when unreadable)."""
-    from rmprof.exporters.speedscope import from_speedscope
+    from rmprof.run_dir import RunDir
 
-    rel = summary.get("file")
-    if not isinstance(rel, str) or part["run_dir"] is None:
-        raise ValueError("no speedscope file listed")
-    doc = json.loads((Path(part["run_dir"]) / rel).read_text(encoding="utf-8"))
-    return from_speedscope(doc, summary["runtime"], summary["profiler"], summary.get("kind", "cpu"))
+    if part["run_dir"] is None:
+        raise ValueError("no run directory (a bench results file has no profiles)")
+    return RunDir(part["run_dir"]).load_profile(summary)
 
 
 def _profile_diffs(

@@ -203,7 +203,7 @@ def _first_cost(line: str, npos: int) -> int:
 # Reconstructing call paths
 
 
-def reconstruct_profile(data: CallgrindData, runtime: str = "rust-bin", **kwargs: Any) -> Profile:
+def reconstruct_profile(data: CallgrindData, runtime: str, **kwargs: Any) -> Profile:
     """Root-first stacks whose weights are self instructions, summing exactly to the file's total."""
     callers: dict[str, dict[str, int]] = defaultdict(dict)
     for (caller, callee), cost in data.calls.items():

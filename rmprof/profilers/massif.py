@@ -131,7 +131,7 @@ def peak_snapshot(snapshots: list[Snapshot]) -> Snapshot | None:
     return max(detailed, key=lambda s: s.heap_b) if detailed else None
 
 
-def tree_to_profile(snap: Snapshot, runtime: str = "rust-bin", **kwargs: Any) -> tuple[Profile, list[dict[str, Any]]]:
+def tree_to_profile(snap: Snapshot, runtime: str, **kwargs: Any) -> tuple[Profile, list[dict[str, Any]]]:
     """Root-first stacks to every leaf of the peak tree (bytes), and the heaviest allocation sites."""
     profile = Profile(runtime=runtime, profiler="massif", kind="memory", unit="bytes", **kwargs)
     sites: dict[tuple[str, str | None, int | None], int] = defaultdict(int)

@@ -91,9 +91,7 @@ def _frame_name(sym: str, dso: str | None) -> str:
     return rust_name(sym)
 
 
-def samples_to_profile(
-    samples: list[PerfSample], runtime: str = "rust-bin", **kwargs: Any
-) -> tuple[Profile, dict[str, Any]]:
+def samples_to_profile(samples: list[PerfSample], runtime: str, **kwargs: Any) -> tuple[Profile, dict[str, Any]]:
     """Root-first stacks of one weight each; frames keyed by function and file (lines go to meta)."""
     profile = Profile(runtime=runtime, profiler="perf", kind="cpu", unit="samples", **kwargs)
     # One file per function: perf sometimes gives a non-inlined frame the source line of code inlined

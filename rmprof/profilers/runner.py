@@ -20,9 +20,7 @@ from rmprof.files import write_json_atomic, write_text_atomic
 from rmprof.profile_model import Profile
 from rmprof.profilers import PROFILERS, get_profiler
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap
-
-PROFILES_DIR = "profiles"
-RAW_DIR = "raw"
+from rmprof.run_dir import PROFILES, RAW
 
 
 def _gap(runtime: str, profiler: str, reason: str, fix: str | None) -> dict[str, Any]:
@@ -48,17 +46,17 @@ def _load(names: list[str], explicit: bool) -> tuple[list[Profiler], list[tuple[
 
 def write_profile(profile: Profile, out_dir: Path) -> dict[str, Any]:
     """Write one profile as speedscope JSON, folded text and gzipped pprof (atomically); its summary with the paths."""
+    _relative_raw(profile, out_dir)  # before exporting: the file carries the same metadata as results.json
     doc = to_speedscope(profile)
     problems = validate_speedscope(doc)
     if problems:
         raise ProfilerGap(f"internal error: the exported speedscope file is invalid: {problems[0]}")
-    speedscope_rel = f"{PROFILES_DIR}/{profile.name}.speedscope.json"
-    folded_rel = f"{PROFILES_DIR}/{profile.name}.folded"
+    speedscope_rel = f"{PROFILES}/{profile.name}.speedscope.json"
+    folded_rel = f"{PROFILES}/{profile.name}.folded"
     write_json_atomic(out_dir / speedscope_rel, doc)
     write_text_atomic(out_dir / folded_rel, to_folded(profile))
-    pprof_rel = f"{PROFILES_DIR}/{profile.name}{PPROF_SUFFIX}"
+    pprof_rel = f"{PROFILES}/{profile.name}{PPROF_SUFFIX}"
     write_pprof(profile, out_dir / pprof_rel)
-    _relative_raw(profile, out_dir)
     return {**profile.summary(), "file": speedscope_rel, "folded": folded_rel, "pprof": pprof_rel}
 
 
@@ -100,9 +98,9 @@ def run_profilers(
     """
     # Absolute paths: profiled children run in the package's parent folder (see driver.run_tool).
     out_dir = Path(out_dir).resolve()
-    raw_dir = out_dir / RAW_DIR
+    raw_dir = out_dir / RAW
     raw_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / PROFILES_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / PROFILES).mkdir(parents=True, exist_ok=True)
     loaded, missing = _load(profilers, explicit)
     gaps = [_gap(runtime, name, reason, None) for name, reason in missing for runtime in runtimes]
     # A profiler that does not support a runtime is skipped silently: that pair simply does not exist.
@@ -154,7 +152,7 @@ def run_profilers(
             write_text_atomic(log, traceback.format_exc())
             reason = f"unexpected error in the {profiler.name} wrapper: {type(exc).__name__}: {exc}"
             progress(f"{runtime} with {profiler.name}: gap: {reason}")
-            gaps.append(_gap(runtime, profiler.name, reason, f"report it with {RAW_DIR}/{log.name}"))
+            gaps.append(_gap(runtime, profiler.name, reason, f"report it with {RAW}/{log.name}"))
     if pairs:
         advance(len(pairs), None)
     return {"profiles": results, "gaps": gaps}

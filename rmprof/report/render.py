@@ -8,7 +8,6 @@ report.html.j2, autoescaping) only lays them out. Unreadable profile files becom
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from rmprof.formatting import (
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
 from rmprof.report.templates import asset, render
-from rmprof.run_dir import REPORT, load_results
+from rmprof.run_dir import RunDir
 from rmprof.runtimes import BASELINE
 
 TEMPLATE = "report.html.j2"
@@ -723,45 +722,13 @@ def render_html(
     return render(TEMPLATE, **context, **assets)
 
 
-def load_profiles(run_dir: Path, results: dict[str, Any]) -> tuple[dict[str, Profile], list[str]]:
-    """The profiles listed in results.json, by name, and a note for each one that could not be read."""
-    from rmprof.exporters.speedscope import from_speedscope
-
-    profiles: dict[str, Profile] = {}
-    notes: list[str] = []
-    for s in results.get("profiles") or []:
-        if not isinstance(s, dict):
-            continue
-        name = str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}")
-        file = s.get("file")
-        if not file:
-            notes.append(f"{name}: no profile file listed in results.json.")
-            continue
-        path = Path(run_dir) / str(file)
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            profile = from_speedscope(doc, str(s.get("runtime")), str(s.get("profiler")), str(s.get("kind", "cpu")))
-        except FileNotFoundError:
-            notes.append(f"{name}: profile file {file} is missing; its flame graph is left out.")
-            continue
-        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
-            reason = " ".join(str(exc).split())[:200]
-            notes.append(f"{name}: profile file {file} is unreadable ({reason}); its flame graph is left out.")
-            continue
-        if finite(s.get("sample_count")):
-            profile.sample_count = int(s["sample_count"])
-        profiles[name] = profile
-    return profiles, notes
-
-
 def render_report(run_dir: Path) -> Path:
     """Render ``run_dir``/report.html from results.json and the profile files; return its path."""
     from rmprof.files import write_text_atomic
 
-    run_dir = Path(run_dir)
-    results = load_results(run_dir)
-    profiles, notes = load_profiles(run_dir, results)
-    html = render_html(results, profiles, notes, run_dir)
-    out = run_dir / REPORT
-    write_text_atomic(out, html)
-    return out
+    run = RunDir(run_dir)
+    results = run.results()
+    profiles, notes = run.load_profiles(results.get("profiles") or [])
+    html = render_html(results, profiles, notes, run.path)
+    write_text_atomic(run.report_path, html)
+    return run.report_path
