@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rmprof.compare.diff import compare_runs, load_side
+from rmprof.compare.diff import compare_runs
+from rmprof.compare.sides import load_side
 from rmprof.report.markdown import compare_markdown, md_code, md_text, summary_markdown, write_summary
 from rmprof.report.render import build_context
 from tests.conftest import REPO, run_cli

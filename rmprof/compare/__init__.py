@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from rmprof.compare.baselines import baseline_dir, baselines_root, list_baselines, save_baseline
-from rmprof.compare.diff import compare_runs, diff_profiles, load_side, top_movers
+from rmprof.compare.diff import compare_runs
+from rmprof.compare.profile_diff import diff_profiles, top_movers
+from rmprof.compare.sides import load_side
 
 __all__ = [
     "baseline_dir",

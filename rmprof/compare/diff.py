@@ -32,20 +32,16 @@ Lower is better everywhere (times, instructions, bytes), as in ``rmprof.bench.st
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 from rmprof.bench import stats
+from rmprof.compare.profile_diff import profile_diffs, profile_key
 from rmprof.errors import RmprofError
-from rmprof.formatting import format_percent, format_value
-from rmprof.profile_model import Profile
+from rmprof.formatting import format_percent
 
 SCHEMA = "rmprof.compare/1"
-BENCH_SCHEMA = "rmprof.bench/1"
-RUN_SCHEMA = "rmprof.run/1"
 DEFAULT_THRESHOLD = stats.DEFAULT_NOISE_THRESHOLD
 
 # metric name -> (key in the bench entry's "samples", label)
@@ -77,111 +73,9 @@ MEMORY_MESSAGES = {
     "no change": "No change in memory use detected.",
     "within noise": "Memory change within noise threshold.",
 }
-MAX_MOVERS = 25
 # Environment fields shown side by side; the ones in WARN_FIELDS make a comparison suspect when they differ.
 ENV_FIELDS = ("cpu", "cores", "machine", "os", "python", "python_implementation", "rustc", "git_commit")
 WARN_FIELDS = {"cpu": "CPU", "python": "Python", "git_commit": "git commit"}
-
-
-# ---------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------
-
-
-def _read_json(path: Path) -> Any:
-    """Parsed JSON of ``path``, or a one-line RmprofError."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
-
-
-def _check_bench(doc: Any, where: Path) -> dict[str, Any]:
-    """The bench document if it has the shape compare reads, else a one-line error."""
-    if not isinstance(doc, dict) or doc.get("schema") != BENCH_SCHEMA:
-        raise RmprofError(f"{where}: no bench results in it (schema {BENCH_SCHEMA!r} expected)")
-    scenarios = doc.get("scenarios")
-    if not isinstance(scenarios, list) or not all(
-        isinstance(s, dict) and isinstance(s.get("scenario"), str) and isinstance(s.get("runtimes"), dict)
-        for s in scenarios
-    ):
-        raise RmprofError(f"{where}: malformed bench results (scenarios[] with scenario and runtimes expected)")
-    return doc
-
-
-def load_side(path: str | Path) -> dict[str, Any]:
-    """One side of a comparison: a run directory (one scenario, or the folder of an ``--scenario all`` run
-    holding one run directory per scenario), its results.json, or an ``rmprof bench -o`` file."""
-    from rmprof.run_dir import RESULTS, load_results
-
-    path = Path(path)
-    if path.is_dir():
-        if not (path / RESULTS).is_file():
-            subdirs = sorted(d for d in path.iterdir() if d.is_dir() and (d / RESULTS).is_file())
-            if subdirs:
-                return _merge_runs(path, [(d, load_results(d)) for d in subdirs])
-        return _merge_runs(path, [(path, load_results(path))])
-    if path.is_file():
-        doc = _read_json(path)
-        schema = doc.get("schema") if isinstance(doc, dict) else None
-        if schema == RUN_SCHEMA:
-            return _merge_runs(path, [(path.parent, doc)], where=path)
-        if schema == BENCH_SCHEMA:
-            bench = _check_bench(doc, path)
-            scenarios = [_scenario_part(sc, None, []) for sc in bench["scenarios"]]
-            return _side(path, "bench", scenarios, bench.get("environment"), bench.get("created_unix"))
-        raise RmprofError(
-            f"{path}: not an rmprof run or bench results file (schema {RUN_SCHEMA!r} or {BENCH_SCHEMA!r} expected)"
-        )
-    if path.exists():
-        raise RmprofError(f"{path}: not a run directory or a results file")
-    raise RmprofError(f"{path}: no such file or directory")
-
-
-def _merge_runs(path: Path, runs: list[tuple[Path, dict[str, Any]]], where: Path | None = None) -> dict[str, Any]:
-    """A side made of one or more run directories' results (one scenario each)."""
-    from rmprof.run_dir import RESULTS
-
-    scenarios, env, created = [], None, None
-    seen: dict[str, Path] = {}
-    for run_dir, results in runs:
-        bench = _check_bench(results.get("bench"), where or run_dir / RESULTS)
-        profiles = results.get("profiles") if isinstance(results.get("profiles"), list) else []
-        for sc in bench["scenarios"]:
-            if sc["scenario"] in seen:
-                # A folder of unrelated runs, not one `--scenario all` run: which one was meant is not ours to guess.
-                raise RmprofError(
-                    f"{path}: holds several runs of scenario '{sc['scenario']}' ({seen[sc['scenario']]}, {run_dir}): "
-                    "name one run directory"
-                )
-            seen[sc["scenario"]] = run_dir
-            scenarios.append(_scenario_part(sc, run_dir, profiles if len(bench["scenarios"]) == 1 else []))
-        env = env or bench.get("environment")
-        c = results.get("created_unix")
-        created = c if created is None else min(created, c) if isinstance(c, int | float) else created
-    return _side(path, "run", scenarios, env, created)
-
-
-def _scenario_part(entry: dict[str, Any], run_dir: Path | None, profiles: list[Any]) -> dict[str, Any]:
-    """One scenario of a side: its bench entry, the run directory holding its profiles, their summaries."""
-    return {
-        "scenario": entry["scenario"],
-        "entry": entry,
-        "run_dir": str(run_dir) if run_dir is not None else None,
-        "profiles": [p for p in profiles if isinstance(p, dict)],
-    }
-
-
-def _side(path: Path, kind: str, scenarios: list[dict[str, Any]], environment: Any, created: Any) -> dict[str, Any]:
-    """The loaded side: where it came from, its scenarios and the environment it was measured in."""
-    return {
-        "path": str(path),
-        "kind": kind,
-        "label": path.resolve().name or str(path),
-        "created_unix": created if isinstance(created, int | float) else None,
-        "environment": environment if isinstance(environment, dict) else {},
-        "scenarios": scenarios,
-    }
 
 
 # ---------------------------------------------------------------------------
@@ -357,20 +251,14 @@ def _instructions(summary: dict[str, Any]) -> int | None:
     return int(value)
 
 
-def _profile_key(summary: dict[str, Any]) -> tuple[str, str] | None:
-    """(runtime, profiler) of a profile summary, None when it names neither."""
-    runtime, profiler = summary.get("runtime"), summary.get("profiler")
-    return (runtime, profiler) if isinstance(runtime, str) and isinstance(profiler, str) else None
-
-
 def _callgrind_rows(
     scenario: str, before: dict[str, Any], after: dict[str, Any], threshold: float
 ) -> list[dict[str, Any]]:
     """Exact instruction-count comparisons for every runtime callgrind profiled in this scenario on both sides."""
-    b = {k[0]: _instructions(p) for p in before["profiles"] if (k := _profile_key(p)) and k[1] == CALLGRIND}
+    b = {k[0]: _instructions(p) for p in before["profiles"] if (k := profile_key(p)) and k[1] == CALLGRIND}
     rows = []
     for p in after["profiles"]:
-        key = _profile_key(p)
+        key = profile_key(p)
         if not key or key[1] != CALLGRIND or key[0] not in b:
             continue
         a_count, b_count = _instructions(p), b[key[0]]
@@ -455,119 +343,6 @@ def _summary(rows: list[dict[str, Any]], threshold: float, disagreements: list[s
             "disagreements": disagreements,
         },
     }
-
-
-# ---------------------------------------------------------------------------
-# Differential profiles
-# ---------------------------------------------------------------------------
-
-
-def _name_shares(profile: Profile) -> tuple[dict[str, float], dict[str, float]]:
-    """Share of the profile total of each frame name: anywhere on a stack (once per stack), and as the leaf."""
-    total = profile.total
-    inclusive: dict[str, float] = {}
-    leaf: dict[str, float] = {}
-    if not total:
-        return inclusive, leaf
-    frames = profile.frames
-    for stack, w in zip(profile.stacks, profile.weights, strict=True):
-        if not stack:
-            continue
-        # By name, as build_diff_tree matches frames, so moved line numbers still match.
-        for name in {frames[i].name for i in stack}:
-            inclusive[name] = inclusive.get(name, 0.0) + w
-        name = frames[stack[-1]].name
-        leaf[name] = leaf.get(name, 0.0) + w
-    return {k: v / total for k, v in inclusive.items()}, {k: v / total for k, v in leaf.items()}
-
-
-def top_movers(before: Profile, after: Profile, limit: int = MAX_MOVERS) -> list[dict[str, Any]]:
-    """Frames whose share of the total changed most (after − before), biggest absolute change first."""
-    b_total, b_self = _name_shares(before)
-    a_total, a_self = _name_shares(after)
-    movers = []
-    for name in set(b_total) | set(a_total):
-        b, a = b_total.get(name, 0.0), a_total.get(name, 0.0)
-        delta = a - b
-        if abs(delta) < 1e-12:
-            continue
-        status = "appeared" if not b else "disappeared" if not a else "grew" if delta > 0 else "shrank"
-        movers.append(
-            {
-                "name": name,
-                "before_share": round(b, 9),
-                "after_share": round(a, 9),
-                "delta": round(delta, 9),
-                "before_self_share": round(b_self.get(name, 0.0), 9),
-                "after_self_share": round(a_self.get(name, 0.0), 9),
-                "status": status,
-            }
-        )
-    movers.sort(key=lambda m: (-abs(m["delta"]), m["name"]))
-    return movers[:limit]
-
-
-def diff_profiles(before: Profile, after: Profile) -> dict[str, Any]:
-    """The differential flame tree of two profiles plus the top movers and appeared/disappeared frames."""
-    from rmprof.report.flametree import build_diff_tree
-
-    tree = build_diff_tree(before, after)
-    return {
-        "name": after.name,
-        "runtime": after.runtime,
-        "profiler": after.profiler,
-        "unit": after.unit,
-        "before_unit": before.unit,
-        "before_total": tree["before_total"],
-        "after_total": tree["total"],
-        "before_samples": before.sample_count,
-        "after_samples": after.sample_count,
-        "movers": top_movers(before, after),
-        "appeared": tree["appeared"],
-        "appeared_count": tree["appeared_count"],
-        "disappeared": tree["disappeared"],
-        "disappeared_count": tree["disappeared_count"],
-        "tree": tree,
-    }
-
-
-def _load_profile(part: dict[str, Any], summary: dict[str, Any]) -> Profile:
-    """The Profile of a profile summary's speedscope file (ValueError/OSError when unreadable)."""
-    from rmprof.run_dir import RunDir
-
-    if part["run_dir"] is None:
-        raise ValueError("no run directory (a bench results file has no profiles)")
-    return RunDir(part["run_dir"]).load_profile(summary)
-
-
-def _profile_diffs(
-    scenario: str, before: dict[str, Any], after: dict[str, Any], skipped: list, prefix: str = ""
-) -> list[dict[str, Any]]:
-    """A differential profile for each runtime × CPU profiler present in one scenario of both runs."""
-    b_cpu = {k: p for p in before["profiles"] if (k := _profile_key(p)) and p.get("kind", "cpu") == "cpu"}
-    out = []
-    for p in after["profiles"]:
-        key = _profile_key(p)
-        if not key or p.get("kind", "cpu") != "cpu":
-            continue
-        name = f"{key[0]}.{key[1]}"
-        if key not in b_cpu:
-            skipped.append({"what": f"profile {prefix}{name}", "reason": "only in after"})
-            continue
-        try:
-            b_prof, a_prof = _load_profile(before, b_cpu[key]), _load_profile(after, p)
-        except (OSError, ValueError, KeyError) as exc:
-            reason = f"unreadable: {' '.join(str(exc).split())[:200]}"
-            skipped.append({"what": f"profile {prefix}{name}", "reason": reason})
-            continue
-        diff = diff_profiles(b_prof, a_prof)
-        diff["scenario"] = scenario
-        diff["name"] = f"{prefix}{diff['name']}"
-        out.append(diff)
-    for key in b_cpu:
-        if not any(_profile_key(p) == key for p in after["profiles"]):
-            skipped.append({"what": f"profile {prefix}{key[0]}.{key[1]}", "reason": "only in before"})
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -666,7 +441,7 @@ def compare_runs(
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
         rows.extend(_callgrind_rows(name, b_part, part, threshold))
         if b_part["run_dir"] and part["run_dir"]:
-            profiles.extend(_profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
+            profiles.extend(profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
     skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_parts if n not in a_names)
     if not rows:
         b_names = ", ".join(b_parts) or "none"
@@ -690,46 +465,3 @@ def compare_runs(
         "environment": environment,
         "skipped": skipped,
     }
-
-
-# ---------------------------------------------------------------------------
-# Terminal wording
-# ---------------------------------------------------------------------------
-
-
-def format_change(row: dict[str, Any]) -> str:
-    """Criterion's change clause: ``[lo point hi] (p = 0.00 < 0.05)`` or ``+1.00% (exact)``."""
-    change = row["change"]
-    if change is None:
-        return "change: grew from zero (exact)"
-    if row["ci95"] is None or row["p_value"] is None:
-        return f"change: {format_percent(change)} (exact)"
-    lo, hi = row["ci95"]
-    p = row["p_value"]
-    rel = "<" if p < 0.05 else ">="
-    return f"change: [{format_percent(lo)} {format_percent(change)} {format_percent(hi)}] (p = {p:.2f} {rel} 0.05)"
-
-
-def format_row(row: dict[str, Any]) -> str:
-    """One terminal line per comparison, in Criterion's wording."""
-    values = f"{format_value(row['before'], row['unit'])} -> {format_value(row['after'], row['unit'])}"
-    tail = "" if row["gated"] else " (informational)"
-    warn = f" [{row['warning']}]" if row.get("warning") else ""
-    return f"{row['id']}: {values}  {format_change(row)}  {row['message']}{tail}{warn}"
-
-
-def format_summary(doc: dict[str, Any]) -> str:
-    """The closing lines: verdict counts and the gate result."""
-    s = doc["summary"]
-    counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items())
-    gate = s["gate"]
-    threshold = f"{100 * gate['threshold']:g}%"
-    if gate["passed"]:
-        verdict = f"gate: PASS (no gated metric regressed beyond {threshold}; {gate['gated']} gated)"
-    else:
-        verdict = (
-            f"gate: FAIL ({len(gate['regressions'])} gated regression(s) beyond {threshold}: "
-            + ", ".join(gate["regressions"])
-            + ")"
-        )
-    return f"{s['total']} comparisons: {counts}\n{verdict}"

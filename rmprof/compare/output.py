@@ -38,7 +38,8 @@ def write_comparison(
 ) -> dict:
     """Compare two runs, write compare.json and compare.html, print the summary; return the document."""
     from rmprof.bench.noise import fingerprint, floors_for
-    from rmprof.compare.diff import compare_runs, load_side
+    from rmprof.compare.diff import compare_runs
+    from rmprof.compare.sides import load_side
 
     before_side, after_side = load_side(before), load_side(after)
     say(f"comparing {before} -> {after} (threshold {threshold:g}%)")
@@ -53,8 +54,8 @@ def write_comparison(
 
 def write_document(doc: dict, out: Path, say: Callable[[str], None], as_json: bool) -> None:
     """Write compare.json, compare.html and compare.md into ``out`` and print the rows and the gate."""
-    from rmprof.compare.diff import format_row, format_summary
     from rmprof.compare.render import render_compare_html
+    from rmprof.compare.wording import format_row, format_summary
     from rmprof.report.markdown import COMPARE_MD, compare_markdown
 
     html = render_compare_html(doc)  # render before writing anything: a template error leaves no half output

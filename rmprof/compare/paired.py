@@ -26,7 +26,7 @@ from rmprof.runtimes.rounds import RoundRequest
 def _scenarios(name: str, scenario_args: tuple, say: Any) -> list[Any]:
     """The scenarios to time: those given, else the baseline's shipped ones (by name)."""
     from rmprof.compare.baselines import baseline_dir
-    from rmprof.compare.diff import load_side
+    from rmprof.compare.sides import load_side
     from rmprof.scenarios import chosen_scenarios, get_scenario
 
     scenario, manifest, input_path, expected, allow_code = scenario_args

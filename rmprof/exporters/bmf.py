@@ -100,7 +100,7 @@ def bench_to_bmf(bench: dict[str, Any]) -> Bmf:
 def source_to_bmf(path: Path) -> Bmf:
     """BMF of whatever ``rmprof compare`` reads: a run directory (or a folder of them from ``--scenario all``),
     its results.json, or an ``rmprof bench -o`` file. Run directories add callgrind's instruction counts."""
-    from rmprof.compare.diff import load_side
+    from rmprof.compare.sides import load_side
 
     out: Bmf = {}
     for part in load_side(path)["scenarios"]:

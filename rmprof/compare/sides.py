@@ -1,0 +1,109 @@
+"""One side of a comparison, read: a run directory, an `--scenario all` run folder, a results.json or an
+`rmprof bench -o` file, as one shape (``load_side``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rmprof.errors import RmprofError
+
+BENCH_SCHEMA = "rmprof.bench/1"
+RUN_SCHEMA = "rmprof.run/1"
+
+
+def _read_json(path: Path) -> Any:
+    """Parsed JSON of ``path``, or a one-line RmprofError."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+
+
+def _check_bench(doc: Any, where: Path) -> dict[str, Any]:
+    """The bench document if it has the shape compare reads, else a one-line error."""
+    if not isinstance(doc, dict) or doc.get("schema") != BENCH_SCHEMA:
+        raise RmprofError(f"{where}: no bench results in it (schema {BENCH_SCHEMA!r} expected)")
+    scenarios = doc.get("scenarios")
+    if not isinstance(scenarios, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("scenario"), str) and isinstance(s.get("runtimes"), dict)
+        for s in scenarios
+    ):
+        raise RmprofError(f"{where}: malformed bench results (scenarios[] with scenario and runtimes expected)")
+    return doc
+
+
+def load_side(path: str | Path) -> dict[str, Any]:
+    """One side of a comparison: a run directory (one scenario, or the folder of an ``--scenario all`` run
+    holding one run directory per scenario), its results.json, or an ``rmprof bench -o`` file."""
+    from rmprof.run_dir import RESULTS, load_results
+
+    path = Path(path)
+    if path.is_dir():
+        if not (path / RESULTS).is_file():
+            subdirs = sorted(d for d in path.iterdir() if d.is_dir() and (d / RESULTS).is_file())
+            if subdirs:
+                return _merge_runs(path, [(d, load_results(d)) for d in subdirs])
+        return _merge_runs(path, [(path, load_results(path))])
+    if path.is_file():
+        doc = _read_json(path)
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        if schema == RUN_SCHEMA:
+            return _merge_runs(path, [(path.parent, doc)], where=path)
+        if schema == BENCH_SCHEMA:
+            bench = _check_bench(doc, path)
+            scenarios = [_scenario_part(sc, None, []) for sc in bench["scenarios"]]
+            return _side(path, "bench", scenarios, bench.get("environment"), bench.get("created_unix"))
+        raise RmprofError(
+            f"{path}: not an rmprof run or bench results file (schema {RUN_SCHEMA!r} or {BENCH_SCHEMA!r} expected)"
+        )
+    if path.exists():
+        raise RmprofError(f"{path}: not a run directory or a results file")
+    raise RmprofError(f"{path}: no such file or directory")
+
+
+def _merge_runs(path: Path, runs: list[tuple[Path, dict[str, Any]]], where: Path | None = None) -> dict[str, Any]:
+    """A side made of one or more run directories' results (one scenario each)."""
+    from rmprof.run_dir import RESULTS
+
+    scenarios, env, created = [], None, None
+    seen: dict[str, Path] = {}
+    for run_dir, results in runs:
+        bench = _check_bench(results.get("bench"), where or run_dir / RESULTS)
+        profiles = results.get("profiles") if isinstance(results.get("profiles"), list) else []
+        for sc in bench["scenarios"]:
+            if sc["scenario"] in seen:
+                # A folder of unrelated runs, not one `--scenario all` run: which one was meant is not ours to guess.
+                raise RmprofError(
+                    f"{path}: holds several runs of scenario '{sc['scenario']}' ({seen[sc['scenario']]}, {run_dir}): "
+                    "name one run directory"
+                )
+            seen[sc["scenario"]] = run_dir
+            scenarios.append(_scenario_part(sc, run_dir, profiles if len(bench["scenarios"]) == 1 else []))
+        env = env or bench.get("environment")
+        c = results.get("created_unix")
+        created = c if created is None else min(created, c) if isinstance(c, int | float) else created
+    return _side(path, "run", scenarios, env, created)
+
+
+def _scenario_part(entry: dict[str, Any], run_dir: Path | None, profiles: list[Any]) -> dict[str, Any]:
+    """One scenario of a side: its bench entry, the run directory holding its profiles, their summaries."""
+    return {
+        "scenario": entry["scenario"],
+        "entry": entry,
+        "run_dir": str(run_dir) if run_dir is not None else None,
+        "profiles": [p for p in profiles if isinstance(p, dict)],
+    }
+
+
+def _side(path: Path, kind: str, scenarios: list[dict[str, Any]], environment: Any, created: Any) -> dict[str, Any]:
+    """The loaded side: where it came from, its scenarios and the environment it was measured in."""
+    return {
+        "path": str(path),
+        "kind": kind,
+        "label": path.resolve().name or str(path),
+        "created_unix": created if isinstance(created, int | float) else None,
+        "environment": environment if isinstance(environment, dict) else {},
+        "scenarios": scenarios,
+    }

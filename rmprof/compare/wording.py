@@ -1,0 +1,45 @@
+"""The comparison in Criterion's terminal wording: one line per row, the change clause, the summary and gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmprof.formatting import format_percent, format_value
+
+
+def format_change(row: dict[str, Any]) -> str:
+    """Criterion's change clause: ``[lo point hi] (p = 0.00 < 0.05)`` or ``+1.00% (exact)``."""
+    change = row["change"]
+    if change is None:
+        return "change: grew from zero (exact)"
+    if row["ci95"] is None or row["p_value"] is None:
+        return f"change: {format_percent(change)} (exact)"
+    lo, hi = row["ci95"]
+    p = row["p_value"]
+    rel = "<" if p < 0.05 else ">="
+    return f"change: [{format_percent(lo)} {format_percent(change)} {format_percent(hi)}] (p = {p:.2f} {rel} 0.05)"
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """One terminal line per comparison, in Criterion's wording."""
+    values = f"{format_value(row['before'], row['unit'])} -> {format_value(row['after'], row['unit'])}"
+    tail = "" if row["gated"] else " (informational)"
+    warn = f" [{row['warning']}]" if row.get("warning") else ""
+    return f"{row['id']}: {values}  {format_change(row)}  {row['message']}{tail}{warn}"
+
+
+def format_summary(doc: dict[str, Any]) -> str:
+    """The closing lines: verdict counts and the gate result."""
+    s = doc["summary"]
+    counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items())
+    gate = s["gate"]
+    threshold = f"{100 * gate['threshold']:g}%"
+    if gate["passed"]:
+        verdict = f"gate: PASS (no gated metric regressed beyond {threshold}; {gate['gated']} gated)"
+    else:
+        verdict = (
+            f"gate: FAIL ({len(gate['regressions'])} gated regression(s) beyond {threshold}: "
+            + ", ".join(gate["regressions"])
+            + ")"
+        )
+    return f"{s['total']} comparisons: {counts}\n{verdict}"
