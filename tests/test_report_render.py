@@ -359,7 +359,7 @@ def test_view_with_real_speedscope(speedscope_bin: Path, tmp_path: Path) -> None
 
 
 def test_pipeline_header_shows_fan_out_as_branches() -> None:
-    from rmprof.report.render import node_paths
+    from rmprof.report.view_nodes import node_paths
 
     scenario = {
         "nodes": [{"id": i, "node_type": "PassThroughNode"} for i in ("src", "a", "b", "c")],

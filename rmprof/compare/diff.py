@@ -1,7 +1,8 @@
 """Before/after comparison of two runs: statistics per scenario × runtime × metric, and differential profiles.
 
-A *side* is what ``load_side`` reads: a run directory (``results.json`` + ``profiles/``, see rmprof/run_dir.py),
-a ``results.json`` file, or a bench results file (``rmprof bench -o FILE``, schema ``rmprof.bench/1``).
+A *side* is what ``load_side`` (rmprof/compare/sides.py) reads: a run directory (``results.json`` +
+``profiles/``, see rmprof/run_dir.py), a ``results.json`` file, or a bench results file (``rmprof bench -o FILE``,
+schema ``rmprof.bench/1``).
 
 ``compare_runs`` returns the compare document (schema ``rmprof.compare/1``)::
 

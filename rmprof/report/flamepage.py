@@ -13,8 +13,8 @@ from typing import Any
 
 from rmprof.exporters.speedscope import from_speedscope
 from rmprof.report.flametree import build_tree, dumps_for_html
-from rmprof.report.render import FLAME_MAX_NODES, _profile_title
 from rmprof.report.templates import asset, render_string
+from rmprof.report.view_profiles import FLAME_MAX_NODES, profile_title
 
 PAGE = """<!doctype html>
 <html lang="en">
@@ -65,7 +65,7 @@ def render_profile_page(path: Path) -> str:
     runtime, profiler, kind = _names(Path(path), doc)
     profile = from_speedscope(doc, runtime, profiler, kind)
     saved = doc.get("rmprof") if isinstance(doc.get("rmprof"), dict) else {}
-    heading = _profile_title({**saved, "runtime": runtime, "profiler": profiler, "kind": kind}, profile)
+    heading = profile_title({**saved, "runtime": runtime, "profiler": profiler, "kind": kind}, profile)
     return render_string(
         PAGE,
         title=heading["title"],

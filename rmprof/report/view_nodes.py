@@ -1,0 +1,143 @@
+"""The report's view of the pipeline's own parts: per-node and per-edge costs, the diagram's shading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmprof.formatting import MISSING, finite, format_bytes, format_count, format_share, format_time, format_x
+from rmprof.report.view_common import bounds_text, ordered, rank, runtime_label
+from rmprof.runtimes import BASELINE
+
+
+def node_shades(analysis: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Node id -> its shade (share of the baseline's run, else the first runtime's) and every runtime's share."""
+    shares: dict[str, dict[str, float]] = {}
+    for n in analysis.get("nodes") or []:
+        shares.setdefault(str(n["node"]), {})[str(n["runtime"])] = float(n["share"])
+    out = {}
+    for node, per_runtime in shares.items():
+        basis = BASELINE if BASELINE in per_runtime else ordered(per_runtime)[0]
+        title = "; ".join(
+            f"{runtime_label(r)} {format_share(v)}" for r, v in ((r, per_runtime[r]) for r in ordered(per_runtime))
+        )
+        out[node] = {"shade": max(0.0, min(1.0, per_runtime[basis])), "title": f"share of the run: {title}"}
+    return out
+
+
+def node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Nodes table: one group per node (pipeline order), one row per runtime."""
+    rows: list[dict[str, Any]] = []
+    by_node: dict[str, list[dict[str, Any]]] = {}
+    for n in analysis.get("nodes") or []:
+        by_node.setdefault(str(n["node"]), []).append(n)
+    bottleneck = (analysis.get("headline") or {}).get("bottleneck_node") or {}
+    for node, entries in by_node.items():
+        entries = sorted(entries, key=lambda e: rank(e["runtime"]))
+        for k, e in enumerate(entries):
+            cost = e.get("ns_per_item") or {}
+            per = "chunk" if e.get("granularity") == "chunk" else "item"
+            sp = e.get("speedup_vs_python")
+            rows.append(
+                {
+                    "node": node if k == 0 else "",
+                    "node_type": str(e.get("node_type") or "") if k == 0 else "",
+                    "group_start": k == 0,
+                    "runtime": runtime_label(str(e["runtime"])),
+                    "ns": format_time(cost.get("median")) if cost else MISSING,
+                    "ci": bounds_text(cost.get("ci95"), format_time),
+                    "n": f"{format_count(cost.get('n'))} / {format_count(cost.get('rounds'))}" if cost else MISSING,
+                    "share": format_share(e.get("share")),
+                    "share_value": float(e.get("share") or 0.0),
+                    "latency": " / ".join(format_time(e.get(p)) for p in ("p50_ns", "p95_ns", "p99_ns"))
+                    + f" per {per}",
+                    "speedup": "baseline" if e["runtime"] == BASELINE else format_x(sp) if finite(sp) else MISSING,
+                    "bottleneck": bottleneck.get(e["runtime"]) == node,
+                }
+            )
+    return rows
+
+
+def bottleneck_nodes(analysis: dict[str, Any]) -> list[dict[str, str]]:
+    """The node with the largest share of each runtime's run, for the verdict."""
+    chosen = (analysis.get("headline") or {}).get("bottleneck_node") or {}
+    out = []
+    for runtime in ordered(chosen):
+        entry = next(
+            (n for n in analysis.get("nodes") or [] if n["runtime"] == runtime and n["node"] == chosen[runtime]), None
+        )
+        if entry is None:
+            continue
+        cost = entry.get("ns_per_item") or {}
+        out.append(
+            {
+                "runtime": runtime_label(runtime),
+                "node": str(entry["node"]),
+                "node_type": str(entry.get("node_type") or ""),
+                "share": format_share(entry.get("share")),
+                "ns": format_time(cost.get("median")) if cost else MISSING,
+            }
+        )
+    return out
+
+
+def edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The boundary ledger: one row per runtime × edge."""
+    rows = []
+    edges = sorted(analysis.get("edges") or [], key=lambda e: rank(e["runtime"]))
+    for e in edges:
+        cost = e.get("ns_per_item") or {}
+        b = e.get("bytes_per_item")
+        rows.append(
+            {
+                "runtime": runtime_label(str(e["runtime"])),
+                "edge": str(e["edge"]),
+                "kind": str(e.get("kind") or ""),
+                "ns": format_time(cost.get("median")) if cost else MISSING,
+                "ci": bounds_text(cost.get("ci95"), format_time),
+                "bytes": format_bytes(b) if finite(b) else MISSING,
+                "share": format_share(e.get("share")),
+            }
+        )
+    return rows
+
+
+def instrumentation_rows(analysis: dict[str, Any]) -> list[dict[str, str]]:
+    """Per runtime: how the node figures were measured and what the instrumentation itself cost."""
+    rows = []
+    info = analysis.get("instrumentation") or {}
+    for runtime in ordered(info):
+        i = info[runtime]
+        overhead = i.get("overhead")
+        rows.append(
+            {
+                "runtime": runtime_label(runtime),
+                "granularity": "per item" if i.get("granularity") == "item" else "per chunk",
+                "passes": f"{format_count(i.get('passes'))} passes in {format_count(i.get('rounds'))} processes",
+                "overhead": f"{100 * overhead:+.0f} %" if finite(overhead) else MISSING,
+                "unattributed": format_share(i.get("unattributed_share")),
+            }
+        )
+    return rows
+
+
+def node_paths(scenario: dict[str, Any], costs: dict[str, dict[str, Any]] | None = None) -> list[list[dict[str, Any]]]:
+    """The pipeline as root-to-leaf chains (one per leaf), so that fan-out reads as branches, not a line; each
+    node carries its cost (``costs``: node id -> {"shade": 0..1, "title": text}) when known."""
+    costs = costs or {}
+    nodes = {str(n.get("id", "")): str(n.get("node_type", "")) for n in scenario.get("nodes") or []}
+    successors: dict[str, list[str]] = {n: [] for n in nodes}
+    has_input = set()
+    for c in scenario.get("connections") or []:
+        source, target = str(c.get("from", "")), str(c.get("to", ""))
+        if source in successors and target in nodes:
+            successors[source].append(target)
+            has_input.add(target)
+    paths: list[list[dict[str, str]]] = []
+    stack = [[root] for root in reversed(list(nodes)) if root not in has_input]
+    while stack and len(paths) < 50:  # without fan-in every path is a tree branch: this ends
+        path = stack.pop()
+        following = successors[path[-1]]
+        if not following:
+            paths.append([{"id": n, "type": nodes[n], **costs.get(n, {"shade": None, "title": ""})} for n in path])
+        stack.extend(path + [n] for n in reversed(following) if n not in path)
+    return paths
