@@ -102,7 +102,7 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.noise import floor_block
     from rmprof.files import write_json_atomic
-    from rmprof.profilers.runner import run_profilers
+    from rmprof.profilers.run_all import run_profilers
     from rmprof.report.markdown import write_summary
     from rmprof.report.render import render_report
     from rmprof.run_dir import SCHEMA

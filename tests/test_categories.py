@@ -21,7 +21,7 @@ from rmprof.profilers.scalene import SHARED_NODE_TASK, profile_from_scalene
 PY = "/usr/lib/python3.11"
 LIBPY = "/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0"
 RUSTC = "/rustc/59807616e1fa/library"
-CHILD = "/x/rmprof/profilers/child.py"
+CHILD = "/x/rmprof/profilers/profiled_loop.py"
 NODES = "/x/rmprof/nodes.py"
 
 

@@ -250,10 +250,10 @@ with get_runtime("python").prepare(sc.manifest) as prepared:
 
 @pytest.mark.slow
 def test_pyspy_stacks_show_node_names(tmp_path: Path) -> None:
-    from rmprof.profilers import driver
+    from rmprof.profilers import python_tools
     from rmprof.profilers.pyspy import ptrace_problem
 
-    pyspy = driver.tool_path("py-spy")
+    pyspy = python_tools.tool_path("py-spy")
     problem = "py-spy not found" if pyspy is None else (ptrace_problem() or (None,))[0]
     if problem:
         if os.environ.get("CI"):

@@ -16,9 +16,9 @@ import pytest
 from rmprof.analysis.categories import node_task
 from rmprof.exporters import from_speedscope, validate_speedscope
 from rmprof.profile_model import Frame, from_folded_lines
-from rmprof.profilers import driver, get_profiler
+from rmprof.profilers import get_profiler, python_tools
 from rmprof.profilers.base import ProfileJob, ProfilerGap
-from rmprof.profilers.runner import run_profilers
+from rmprof.profilers.run_all import run_profilers
 from rmprof.scenarios import from_files, get_scenario
 from tests.conftest import chain_manifest, write_json
 
@@ -123,10 +123,10 @@ def test_child_memray_tracker_excludes_imports(tmp_path: Path) -> None:
     sc = get_scenario("simple")
     job = ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, "python", tmp_path)
     capture, report = tmp_path / "loop.bin", tmp_path / "report.json"
-    cmd = [*driver.child_command(job, report, iterations=20), "--memray-out", str(capture)]
-    run = driver.run_tool(cmd, timeout_s=120)
+    cmd = [*python_tools.child_command(job, report, iterations=20), "--memray-out", str(capture)]
+    run = python_tools.run_tool(cmd, timeout_s=120)
     assert run.returncode == 0, run.stderr
-    assert driver.read_report(report).iterations == 20
+    assert python_tools.read_report(report).iterations == 20
     stacks = []
     with memray.FileReader(str(capture)) as reader:
         for record in reader.get_allocation_records():
@@ -168,7 +168,7 @@ def no_pyspy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    monkeypatch.setattr(driver, "EXTRA_TOOL_DIRS", [])
+    monkeypatch.setattr(python_tools, "EXTRA_TOOL_DIRS", [])
 
 
 def test_pyspy_missing_is_a_gap_with_fix(no_pyspy, tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_child_rejects_wrong_output(tmp_path: Path) -> None:
     sc = get_scenario("text")
     wrong = write_json(tmp_path / "expected.json", {"sink": ["nope"]})
     job = ProfileJob(sc.manifest_path, sc.input_path, wrong, "python", tmp_path)
-    run = driver.run_tool(driver.child_command(job, tmp_path / "r.json", iterations=1), timeout_s=60)
+    run = python_tools.run_tool(python_tools.child_command(job, tmp_path / "r.json", iterations=1), timeout_s=60)
     assert run.returncode == 3
     assert "wrong output on python: sink: 100 items instead of 1" in run.stderr
     assert not (tmp_path / "r.json").exists()
@@ -211,7 +211,7 @@ def test_child_rejects_wrong_output(tmp_path: Path) -> None:
 def test_child_report(tmp_path: Path) -> None:
     sc = get_scenario("simple")
     job = ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, "python", tmp_path)
-    report = driver.run_child(job, "t", iterations=5)
+    report = python_tools.run_child(job, "t", iterations=5)
     assert report.iterations == 5 and report.correct is True
     assert report.per_iteration_ns == pytest.approx(report.loop_seconds * 1e9 / 5)
 
@@ -253,11 +253,11 @@ def test_child_imports_stay_minimal(tmp_path: Path) -> None:
     """The profiled process must not load the CLI or the report code (they would show in profiles)."""
     code = (
         "import sys, runpy; sys.argv=['x','--help'];\n"
-        "try:\n    runpy.run_module('rmprof.profilers.child', run_name='__main__')\nexcept SystemExit: pass\n"
-        "from rmprof.profilers import child\n"
+        "try:\n    runpy.run_module('rmprof.profilers.profiled_loop', run_name='__main__')\nexcept SystemExit: pass\n"
+        "from rmprof.profilers import profiled_loop\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'jinja2')))"
     )
-    env = driver.child_env()
+    env = python_tools.child_env()
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)

@@ -44,8 +44,9 @@ _SCALENE_LINE = re.compile(r"^[^\s/:]+\.py:\d+(?: |$)")
 # PythonNode code is compiled under `<node id>`; CPython's own pseudo-files are not node code.
 _NODE_CODE_FILE = re.compile(r"^<([A-Za-z0-9_-]+)>$")
 _PSEUDO_FILES = frozenset({"<string>", "<stdin>", "<unknown>", "<module>"})
-# The profiled child (rmprof/profilers/child.py, or scalene's launcher of it): the harness, not the pipeline.
-_HARNESS_FILE = re.compile(r"rmprof/profilers/child\.py$|scalene_launch\.py$")
+# The profiled child (rmprof/profilers/profiled_loop.py, or scalene's launcher of it): the harness, not the pipeline.
+# child.py is the same file in runs saved before it was renamed.
+_HARNESS_FILE = re.compile(r"rmprof/profilers/(child|profiled_loop)\.py$|scalene_launch\.py$")
 
 
 # How a recognised frame decides its sample's category (see the module docstring).

@@ -1,6 +1,6 @@
 """memray: every allocation of the Python runtime's measured loop, its peak, and the stacks alive at the peak.
 
-``python -m rmprof.profilers.child ... --memray-out RAW.bin`` wraps only the child's measured loop in
+``python -m rmprof.profilers.profiled_loop ... --memray-out RAW.bin`` wraps only the child's measured loop in
 ``memray.Tracker`` (Python allocators traced). ``memray run`` around the whole process also records
 interpreter start-up and imports, and its high-water mark falls there: on the seed scenarios ~1.4 MB held
 by compiled bytecode and module dicts, against a loop peak of 35-80 KB. The capture is then read with
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers import driver
+from rmprof.profilers import python_tools
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 
 # The loop only has to reach its steady state; memray's capture grows with every allocation (~12 KB per
@@ -99,29 +99,29 @@ class Memray(Profiler):
             raise ProfilerGap(status.problem or "memray is not usable", status.fix)
         job.raw_dir.mkdir(parents=True, exist_ok=True)
         job.progress(f"memray: calibrating {job.runtime}")
-        probe = driver.run_child(job, "memray.calibrate", seconds=driver.CALIBRATION_SECONDS)
+        probe = python_tools.run_child(job, "memray.calibrate", seconds=python_tools.CALIBRATION_SECONDS)
         iterations = max(1, min(MAX_ITERATIONS, math.ceil(LOOP_SECONDS * 1e9 / max(probe.per_iteration_ns, 1.0))))
-        unprofiled = driver.run_child(job, "memray.unprofiled", iterations=iterations)
+        unprofiled = python_tools.run_child(job, "memray.unprofiled", iterations=iterations)
 
         raw = job.raw_dir / f"{job.runtime}.memray.bin"
         report = job.raw_dir / f"{job.runtime}.memray.report.json"
         raw.unlink(missing_ok=True)
         report.unlink(missing_ok=True)
-        cmd = [*driver.child_command(job, report, iterations=iterations), "--memray-out", str(raw)]
+        cmd = [*python_tools.child_command(job, report, iterations=iterations), "--memray-out", str(raw)]
         job.progress(f"memray: recording {iterations} iterations on {job.runtime}")
-        run = driver.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.memray.log")
+        run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.memray.log")
         if run.returncode != 0 or not report.exists():
-            raise ProfilerGap(f"the scenario failed under memray on {job.runtime}: {driver.child_failure(run)}")
+            raise ProfilerGap(f"the scenario failed under memray on {job.runtime}: {python_tools.child_failure(run)}")
         if not raw.exists():
             raise ProfilerGap(f"memray wrote no capture {raw.name}")
-        profiled = driver.read_report(report)
+        profiled = python_tools.read_report(report)
         try:
             profile = profile_from_capture(raw, job.runtime, status.version)
         except (OSError, RuntimeError, ValueError) as exc:
             raise ProfilerGap(f"memray capture {raw.name} is unreadable: {exc}") from None
         if not profile.stacks:
             raise ProfilerGap(f"memray recorded no live allocation at the peak in {raw.name}")
-        driver.record_overhead(profile, unprofiled, profiled)
+        python_tools.record_overhead(profile, unprofiled, profiled)
         profile.meta["iterations"] = profiled.iterations
         profile.meta["raw"] = raw.name
         # What the figures cover: a reader comparing them with RSS or cold-start memory must know.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rmprof.exporters.speedscope import from_speedscope
 from rmprof.profile_model import Profile
-from rmprof.profilers import driver
+from rmprof.profilers import python_tools
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 
 # 250 Hz reaches 1,000 samples in 4 s; each sample pauses the child, so higher rates cost more overhead.
@@ -49,7 +49,7 @@ class PySpy(Profiler):
 
     def status(self) -> ToolStatus:
         """Found on PATH (or beside the interpreter)? Its version, and whether ptrace is permitted."""
-        path = driver.tool_path("py-spy")
+        path = python_tools.tool_path("py-spy")
         if path is None:
             return ToolStatus(self.name, found=False, problem="py-spy not found on PATH", fix=INSTALL_FIX)
         version = None
@@ -71,18 +71,20 @@ class PySpy(Profiler):
         assert status.path is not None
         job.raw_dir.mkdir(parents=True, exist_ok=True)
         job.progress(f"py-spy: calibrating {job.runtime}")
-        cal = driver.calibrate(job, RATE_HZ, tag="py-spy.calibrate")
+        cal = python_tools.calibrate(job, RATE_HZ, tag="py-spy.calibrate")
         iterations = cal.iterations
-        unprofiled = driver.run_child(job, "py-spy.unprofiled", iterations=iterations)
+        unprofiled = python_tools.run_child(job, "py-spy.unprofiled", iterations=iterations)
         profile, profiled = self._record(job, status.path, iterations)
         if profile.sample_count < job.min_samples:
             # A busy machine delays samples; one longer run, scaled by what was missing, fixes that.
-            iterations = int(iterations * job.min_samples / max(profile.sample_count, 1) * driver.SAMPLE_MARGIN) + 1
+            iterations = (
+                int(iterations * job.min_samples / max(profile.sample_count, 1) * python_tools.SAMPLE_MARGIN) + 1
+            )
             job.progress(f"py-spy: {profile.sample_count} samples < {job.min_samples}; {iterations} iterations")
-            unprofiled = driver.run_child(job, "py-spy.unprofiled", iterations=iterations)
+            unprofiled = python_tools.run_child(job, "py-spy.unprofiled", iterations=iterations)
             profile, profiled = self._record(job, status.path, iterations)
         profile.tool_version = status.version
-        driver.record_overhead(profile, unprofiled, profiled)
+        python_tools.record_overhead(profile, unprofiled, profiled)
         profile.meta["calibrated_per_iteration_ns"] = round(cal.per_iteration_ns, 1)
         profile.meta["per_iteration_ns_unprofiled"] = round(unprofiled.per_iteration_ns, 1)
         if _native_frames(job.runtime):
@@ -96,7 +98,7 @@ class PySpy(Profiler):
                 )
         return [profile]
 
-    def _record(self, job: ProfileJob, exe: str, iterations: int) -> tuple[Profile, driver.ChildReport]:
+    def _record(self, job: ProfileJob, exe: str, iterations: int) -> tuple[Profile, python_tools.ChildReport]:
         """One ``py-spy record`` run of ``iterations`` loops; the parsed profile and the child's report."""
         raw = job.raw_dir / f"{job.runtime}.py-spy.speedscope.json"
         report = job.raw_dir / f"{job.runtime}.py-spy.report.json"
@@ -105,20 +107,20 @@ class PySpy(Profiler):
         cmd = [exe, "record", "--format", "speedscope", "--rate", str(RATE_HZ), "--output", str(raw)]
         if _native_frames(job.runtime):
             cmd.append("--native")
-        cmd += ["--", *driver.child_command(job, report, iterations=iterations)]
+        cmd += ["--", *python_tools.child_command(job, report, iterations=iterations)]
         job.progress(f"py-spy: recording {iterations} iterations on {job.runtime} at {RATE_HZ} Hz")
-        run = driver.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.py-spy.log")
+        run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.py-spy.log")
         if run.returncode != 0 or not report.exists():
             text = run.stderr.lower()
             if "permission denied" in text or "operation not permitted" in text:
                 raise ProfilerGap(
-                    f"py-spy was denied access to the child: {driver.child_failure(run)}",
+                    f"py-spy was denied access to the child: {python_tools.child_failure(run)}",
                     "run as root, or allow ptrace: sudo sysctl kernel.yama.ptrace_scope=0 "
                     "(in a container: --cap-add SYS_PTRACE)",
                 )
-            raise ProfilerGap(f"the scenario failed under py-spy on {job.runtime}: {driver.child_failure(run)}")
-        child = driver.read_report(report)
-        doc = driver.load_json(raw, "py-spy")
+            raise ProfilerGap(f"the scenario failed under py-spy on {job.runtime}: {python_tools.child_failure(run)}")
+        child = python_tools.read_report(report)
+        doc = python_tools.load_json(raw, "py-spy")
         try:
             profile = from_speedscope(doc, job.runtime, self.name, self.kind)
         except ValueError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 import rmprof
 from rmprof.analysis.categories import node_task
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers import driver
+from rmprof.profilers import python_tools
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 
 # Seconds between CPU samples; 0.002 s gives ~1,000 samples in ~3 s (scalene's default 0.01 s needs 10+ s).
@@ -31,7 +31,7 @@ MAX_LOOP_S = 6.0
 HANG_TIMEOUT_S = 60.0
 ATTEMPTS = 2
 INSTALL_FIX = "pip install scalene (or pip install 'rmprof[profilers]') into the interpreter that runs rmprof"
-LAUNCHER = "import sys\nfrom rmprof.profilers.child import main\nsys.exit(main())\n"
+LAUNCHER = "import sys\nfrom rmprof.profilers.profiled_loop import main\nsys.exit(main())\n"
 _DEF = re.compile(r"^\s*(?:async\s+)?def\s+(\w+)|^\s*class\s+(\w+)")
 # The Python runtime runs each node in a copy of one task loop named `node <id> (<NodeType>)`. scalene keys
 # functions by source line, which every copy shares, so the name it reports is one arbitrary node's.
@@ -146,8 +146,8 @@ class Scalene(Profiler):
             raise ProfilerGap(status.problem or "scalene is not usable", status.fix)
         job.raw_dir.mkdir(parents=True, exist_ok=True)
         job.progress(f"scalene: calibrating {job.runtime}")
-        cal = driver.calibrate(job, EFFECTIVE_RATE_HZ, max_seconds=MAX_LOOP_S, tag="scalene.calibrate")
-        unprofiled = driver.run_child(job, "scalene.unprofiled", iterations=cal.iterations)
+        cal = python_tools.calibrate(job, EFFECTIVE_RATE_HZ, max_seconds=MAX_LOOP_S, tag="scalene.calibrate")
+        unprofiled = python_tools.run_child(job, "scalene.unprofiled", iterations=cal.iterations)
 
         raw = job.raw_dir / f"{job.runtime}.scalene.json"
         report = job.raw_dir / f"{job.runtime}.scalene.report.json"
@@ -163,26 +163,26 @@ class Scalene(Profiler):
             "--profile-all", "--profile-only", package_dir,
             "--cpu-sampling-rate", str(SAMPLING_INTERVAL_S),
             "--cpu-percent-threshold", "0", "--malloc-threshold", "1",
-            str(launcher), "---", *driver.child_args(job, report, iterations=cal.iterations),
+            str(launcher), "---", *python_tools.child_args(job, report, iterations=cal.iterations),
         ]  # fmt: skip
         job.progress(f"scalene: profiling {cal.iterations} iterations on {job.runtime}")
         log = job.raw_dir / f"{job.runtime}.scalene.log"
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                run = driver.run_tool(cmd, timeout_s=min(job.timeout_s, HANG_TIMEOUT_S), log=log)
+                run = python_tools.run_tool(cmd, timeout_s=min(job.timeout_s, HANG_TIMEOUT_S), log=log)
                 break
             except ProfilerGap as gap:
                 if attempt == ATTEMPTS or "timed out" not in gap.reason:
                     raise
                 job.progress(f"scalene: no result after {HANG_TIMEOUT_S:.0f} s (a scalene hang); retrying once")
         if run.returncode != 0 or not report.exists():
-            raise ProfilerGap(f"the scenario failed under scalene on {job.runtime}: {driver.child_failure(run)}")
-        profiled = driver.read_report(report)
-        doc = driver.load_json(raw, "scalene")
+            raise ProfilerGap(f"the scenario failed under scalene on {job.runtime}: {python_tools.child_failure(run)}")
+        profiled = python_tools.read_report(report)
+        doc = python_tools.load_json(raw, "scalene")
         profile = profile_from_scalene(doc, job.runtime, status.version)
         if not profile.stacks:
             raise ProfilerGap(f"scalene recorded no CPU time in rmprof's files (see {raw.name})")
-        driver.record_overhead(profile, unprofiled, profiled)
+        python_tools.record_overhead(profile, unprofiled, profiled)
         profile.meta["iterations"] = profiled.iterations
         profile.meta["raw"] = raw.name
         return [profile]

@@ -1,6 +1,6 @@
 """What the Python-side profilers share: the child command, calibration, running a tool, overhead.
 
-Every profiler runs ``python -m rmprof.profilers.child`` (the scenario in a loop) under its tool. The loop
+Every profiler runs ``python -m rmprof.profilers.profiled_loop`` (the scenario in a loop) under its tool. The loop
 is calibrated first, unprofiled, so that the profiled loop lasts long enough for ``job.min_samples``
 samples; the same iteration count is then run unprofiled once more so that the profiler's overhead is a
 ratio of two loops of equal work.
@@ -26,7 +26,7 @@ from rmprof.profilers.process import ToolRun, run_process
 CALIBRATION_SECONDS = 0.4
 # Aim above the minimum: sampling profilers lose a few samples to scheduling on a busy 2-core machine.
 SAMPLE_MARGIN = 1.3
-CHILD_MODULE = "rmprof.profilers.child"
+CHILD_MODULE = "rmprof.profilers.profiled_loop"
 # Where pip puts a tool's executable when rmprof runs from an unactivated venv (bin/ not on PATH).
 EXTRA_TOOL_DIRS: list[Path] = [Path(sys.executable).parent]
 
@@ -71,7 +71,7 @@ def child_env() -> dict[str, str]:
 def child_args(
     job: ProfileJob, report: Path, *, iterations: int | None = None, seconds: float | None = None
 ) -> list[str]:
-    """The child's arguments after ``-m rmprof.profilers.child`` (what a tool appends to its own)."""
+    """The child's arguments after ``-m rmprof.profilers.profiled_loop`` (what a tool appends to its own)."""
     args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path), "--runtime", job.runtime]
     if job.expected_path is not None:
         args += ["--expected", str(job.expected_path)]

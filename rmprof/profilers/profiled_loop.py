@@ -1,6 +1,6 @@
 """The program profilers run: prepare a scenario once, run it in a loop, report timing and correctness.
 
-Usage: ``python -m rmprof.profilers.child --manifest M --input I --runtime NAME [--expected E]
+Usage: ``python -m rmprof.profilers.profiled_loop --manifest M --input I --runtime NAME [--expected E]
 (--iterations N | --seconds S) --report FILE [--memray-out CAPTURE]``.
 
 With ``--memray-out`` the measured loop alone runs under ``memray.Tracker``: interpreter start-up, imports,
@@ -27,7 +27,7 @@ EXIT_WRONG_OUTPUT = 3
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     """The command line of the child."""
-    parser = argparse.ArgumentParser(prog="rmprof.profilers.child", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rmprof.profilers.profiled_loop", description=__doc__)
     parser.add_argument("--manifest", required=True, type=Path)
     parser.add_argument("--input", required=True, type=Path)
     parser.add_argument("--runtime", required=True, help="a registered in-process runtime (rmprof.runtimes)")

@@ -96,7 +96,7 @@ def run_profilers(
     Progress.advance, reports each (runtime, profiler) pair as a step of one task, and the profilers' own
     messages as what runs now; without it they go to ``progress`` as lines. Gaps always go to ``progress``.
     """
-    # Absolute paths: profiled children run in the package's parent folder (see driver.run_tool).
+    # Absolute paths: profiled children run in the package's parent folder (see python_tools.run_tool).
     out_dir = Path(out_dir).resolve()
     raw_dir = out_dir / RAW
     raw_dir.mkdir(parents=True, exist_ok=True)
