@@ -29,7 +29,7 @@ from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.errors import RmprofError
 from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
-from rmprof.runtimes.rounds import CHILD_CWD, RoundRequest
+from rmprof.runtimes.rounds import CHILD_CWD, RoundRequest, RoundResult
 from rmprof.scenarios import Scenario
 from rmprof.values import first_difference
 
@@ -98,8 +98,6 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     noise between processes.
     """
     check_scenario(scenario)
-    say = config.progress
-    items = scenario.items
     iterations = config.iterations or scenario.iterations
     gaps: dict[str, str] = {}
     available: dict[str, Runtime] = {}
@@ -111,13 +109,52 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         else:
             available[name] = rt
 
-    say(f"{scenario.name}: checking outputs of {', '.join(available)}")
+    config.progress(f"{scenario.name}: checking outputs of {', '.join(available)}")
     prepared, correct = _checked(scenario, available, gaps)
     measured = {n: rt for n, rt in available.items() if correct.get(n)}
     for name in list(prepared):
         if name not in measured:
             prepared.pop(name).close()
+    try:
+        samples = _measure_rounds(scenario, measured, iterations, config)
+        config.progress(f"{scenario.name}: measuring memory")
+        memory = _memory(scenario, measured, prepared, samples, iterations)
+    finally:
+        for p in prepared.values():
+            p.close()
+    names = [*measured, FUSED]
+    results = {n: _entry(n, samples, memory.get(n, {}), scenario, config.seed) for n in names}
+    return {
+        "scenario": scenario.name,
+        "pipeline": scenario.manifest.name,
+        "description": scenario.description,
+        "nodes": len(scenario.manifest.nodes),
+        "items": len(scenario.items),
+        "iterations": iterations,
+        "rounds": samples.rounds,
+        "correct": correct,
+        "gaps": gaps,
+        "runtimes": results,
+        "speedups": _speedups(results, config.seed),
+    }
 
+
+@dataclass
+class Samples:
+    """Everything the rounds measured, per runtime (the python-fused floor included)."""
+
+    rounds: int
+    request: RoundRequest
+    run: dict[str, Rounds]
+    init: dict[str, Rounds]
+    vm_init: dict[str, Rounds]
+    cold: dict[str, list[float]]
+    passes: dict[str, list[list[dict[str, Any]]]]
+    alloc: dict[str, Any]
+
+
+def _measure_rounds(scenario: Scenario, measured: dict[str, Runtime], iterations: int, config: BenchConfig) -> Samples:
+    """The rounds: each round group once per round (order alternating), cold starts spread over the rounds."""
     # Who shares a round's process is the runtime class's call. The python-fused floor is timed in the worker
     # of the in-process runtimes, which runs even when none of them is measured.
     floor_group = Runtime.round_group(None)
@@ -134,109 +171,109 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         warmup=config.warmup,
         instrumented=config.instrumented,
     )
-    run = {n: Rounds() for n in [*measured, FUSED]}
-    init = {n: Rounds() for n in measured}
-    vm_init = {n: Rounds() for n in measured}
-    passes: dict[str, list[list[dict[str, Any]]]] = {n: [] for n in measured}
-    alloc: dict[str, Any] = {}
-    # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
-    cold: dict[str, list[float]] = {n: [] for n in measured}
-    rounds_task = f"{scenario.name}: bench rounds"
+    out = Samples(
+        rounds=n_rounds,
+        request=request,
+        run={n: Rounds() for n in [*measured, FUSED]},
+        init={n: Rounds() for n in measured},
+        vm_init={n: Rounds() for n in measured},
+        cold={n: [] for n in measured},
+        passes={n: [] for n in measured},
+        alloc={},
+    )
+    task = f"{scenario.name}: bench rounds"
     for r in range(n_rounds):
         message = f"{scenario.name}: round {r + 1}/{n_rounds} ({per_round} run samples per runtime, fresh processes)"
-        config.advance(rounds_task, r, n_rounds, message)
+        config.advance(task, r, n_rounds, message)
         order = list(groups.items())
         if r % 2:
             order.reverse()  # alternate who goes first, so that no runtime always follows the same one
         for key, (cls, members) in order:
             request.fused = key == floor_group
-            result = cls.measure_round(members, request)
-            if result.inner is not None:
-                request.inner = result.inner  # the first round calibrates; later rounds time the same loops
-            for name, xs in result.run_ns.items():
-                run[name].add(xs)
-            for name, xs in result.init_ns.items():
-                init[name].add(xs)
-            for name, xs in result.vm_init_ns.items():
-                vm_init[name].add(xs)
-            for name, docs in result.passes.items():
-                passes[name].append(docs)
-            alloc.update(result.alloc)
+            _add(out, cls.measure_round(members, request))
+        # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
         for _ in range(_share(config.cold_starts, r, n_rounds)):
             for name, rt in measured.items():
                 elapsed, init_ns = _cold_start(rt.process_command(request.manifest_path, request.input_path, 1))
-                cold[name].append(elapsed)
+                out.cold[name].append(elapsed)
                 if init_ns is not None:
-                    init[name].add([init_ns])
-    config.advance(rounds_task, n_rounds, n_rounds)
+                    out.init[name].add([init_ns])
+    config.advance(task, n_rounds, n_rounds)
+    return out
 
-    say(f"{scenario.name}: measuring memory")
-    memory = {n: measured[n].memory(p, items) for n, p in prepared.items()}
+
+def _add(out: Samples, result: RoundResult) -> None:
+    """One round group's result into the samples."""
+    if result.inner is not None:
+        out.request.inner = result.inner  # the first round calibrates; later rounds time the same loops
+    for name, xs in result.run_ns.items():
+        out.run[name].add(xs)
+    for name, xs in result.init_ns.items():
+        out.init[name].add(xs)
+    for name, xs in result.vm_init_ns.items():
+        out.vm_init[name].add(xs)
+    for name, docs in result.passes.items():
+        out.passes[name].append(docs)
+    out.alloc.update(result.alloc)
+
+
+def _memory(
+    scenario: Scenario,
+    measured: dict[str, Runtime],
+    prepared: dict[str, Prepared],
+    samples: Samples,
+    iterations: int,
+) -> dict[str, dict[str, int | None]]:
+    """Per runtime: peak bytes one run allocates (as the runtime measures it) and a fresh process's peak RSS."""
+    items = scenario.items
+    memory: dict[str, dict[str, int | None]] = {n: measured[n].memory(p, items) for n, p in prepared.items()}
     memory[FUSED] = {"run_alloc_peak_bytes": python_alloc_peak(fused_function(scenario), items)}
-    for name, counts in alloc.items():
+    for name, counts in samples.alloc.items():
         memory[name]["run_alloc_peak_bytes"] = counts.get("run_peak_heap_bytes")
+    request = samples.request
     for name, rt in measured.items():
-        memory[name]["process_peak_rss_bytes"] = _peak_rss(
-            rt.process_command(request.manifest_path, request.input_path, iterations)
-        )
-    for p in prepared.values():
-        p.close()
+        command = rt.process_command(request.manifest_path, request.input_path, iterations)
+        memory[name]["process_peak_rss_bytes"] = _peak_rss(command)
+    return memory
 
-    results: dict[str, Any] = {}
+
+def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenario, seed: int) -> dict[str, Any]:
+    """One runtime's figures: summaries with intervals, throughput, memory, raw samples and per-node costs."""
+    run, init, vm_init = samples.run[name], samples.init.get(name), samples.vm_init.get(name)
+    items = len(scenario.items)
+    entry: dict[str, Any] = {"inner_loops": (samples.request.inner or {}).get(name, 1)}
+    if run.groups:
+        entry["run"] = stats.summarize(run.flat, "ns", seed=seed, sizes=run.sizes)
+        entry["throughput"] = _throughput(entry["run"], items)
+    if init and init.groups:
+        entry["init"] = stats.summarize(init.flat, "ns", seed=seed, sizes=init.sizes)
+    if vm_init and vm_init.groups:
+        # An embedded VM's start-up alone (part of init).
+        entry["vm_init"] = stats.summarize(vm_init.flat, "ns", seed=seed, sizes=vm_init.sizes)
     code_nodes = sum(1 for n in scenario.manifest.nodes if n.node_type == "PythonNode")
-    seed = config.seed
-    inner = request.inner or {}
-    for name in [*measured, FUSED]:
-        entry: dict[str, Any] = {"inner_loops": inner.get(name, 1)}
-        if run[name].groups:
-            entry["run"] = stats.summarize(run[name].flat, "ns", seed=seed, sizes=run[name].sizes)
-            entry["throughput"] = _throughput(entry["run"], len(items))
-        if name in init and init[name].groups:
-            entry["init"] = stats.summarize(init[name].flat, "ns", seed=seed, sizes=init[name].sizes)
-        if name in vm_init and vm_init[name].groups:
-            # An embedded VM's start-up alone (part of init).
-            entry["vm_init"] = stats.summarize(vm_init[name].flat, "ns", seed=seed, sizes=vm_init[name].sizes)
-        if code_nodes and items and "run" in entry:
-            # PythonNode calls per run = items x PythonNodes: the run's cost per call (other nodes included).
-            calls = len(items) * code_nodes
-            r = entry["run"]
-            entry["per_call_ns"] = {"median": r["median"] / calls, "ci95": [v / calls for v in r["ci95"]]}
-        if cold.get(name):
-            entry["cold_start"] = stats.summarize(cold[name], "ns", seed=seed)
-        mem = memory.get(name, {})
-        entry["memory"] = {
-            "run_alloc_peak_bytes": mem.get("run_alloc_peak_bytes"),
-            "native_heap_peak_bytes": mem.get("native_heap_peak_bytes"),
-            "process_peak_rss_bytes": mem.get("process_peak_rss_bytes"),
-        }
-        entry["samples"] = {
-            "run_ns": run[name].flat,
-            "init_ns": init[name].flat if name in init else [],
-            "cold_start_ns": cold.get(name, []),
-        }
-        if passes.get(name):
-            median_run = entry["run"]["median"] if "run" in entry else None
-            entry["nodes"] = node_costs(passes[name], median_run, seed)
-        # Which fresh process measured which samples (cold starts: one process each).
-        entry["round_sizes"] = {
-            "run_ns": run[name].sizes,
-            "init_ns": init[name].sizes if name in init else [],
-        }
-        results[name] = entry
-
-    return {
-        "scenario": scenario.name,
-        "pipeline": scenario.manifest.name,
-        "description": scenario.description,
-        "nodes": len(scenario.manifest.nodes),
-        "items": len(items),
-        "iterations": iterations,
-        "rounds": n_rounds,
-        "correct": correct,
-        "gaps": gaps,
-        "runtimes": results,
-        "speedups": _speedups(results, config.seed),
+    if code_nodes and items and "run" in entry:
+        # PythonNode calls per run = items x PythonNodes: the run's cost per call (other nodes included).
+        calls = items * code_nodes
+        r = entry["run"]
+        entry["per_call_ns"] = {"median": r["median"] / calls, "ci95": [v / calls for v in r["ci95"]]}
+    if samples.cold.get(name):
+        entry["cold_start"] = stats.summarize(samples.cold[name], "ns", seed=seed)
+    entry["memory"] = {
+        "run_alloc_peak_bytes": memory.get("run_alloc_peak_bytes"),
+        "native_heap_peak_bytes": memory.get("native_heap_peak_bytes"),
+        "process_peak_rss_bytes": memory.get("process_peak_rss_bytes"),
     }
+    entry["samples"] = {
+        "run_ns": run.flat,
+        "init_ns": init.flat if init else [],
+        "cold_start_ns": samples.cold.get(name, []),
+    }
+    if samples.passes.get(name):
+        median_run = entry["run"]["median"] if "run" in entry else None
+        entry["nodes"] = node_costs(samples.passes[name], median_run, seed)
+    # Which fresh process measured which samples (cold starts: one process each).
+    entry["round_sizes"] = {"run_ns": run.sizes, "init_ns": init.sizes if init else []}
+    return entry
 
 
 def _checked(

@@ -80,3 +80,13 @@ class Profiler(ABC):
     @abstractmethod
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Profile ``job``; write raw outputs under ``job.raw_dir``; raise ProfilerGap when impossible."""
+
+
+def overhead_record(iterations: int, unprofiled_s: float, profiled_s: float) -> dict[str, Any]:
+    """The one shape of ``Profile.overhead``: the same loop timed without and under the profiler."""
+    return {
+        "iterations": iterations,
+        "unprofiled_s": round(unprofiled_s, 6),
+        "profiled_s": round(profiled_s, 6),
+        "slowdown": round(profiled_s / unprofiled_s, 3) if unprofiled_s > 0 else None,
+    }

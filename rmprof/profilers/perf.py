@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, overhead_record
 from rmprof.profilers.binary_tools import (
     bash,
     binary_result,
@@ -253,11 +253,7 @@ class Perf(Profiler):
             "rmprof-runtime",
         )
         check_outputs(binary_result(binary, unprofiled_proc, "no profiler"), job.expected_path, "no profiler")
-        profile.overhead = {
-            "unprofiled_s": round(unprofiled_s, 6),
-            "profiled_s": round(profiled_s, 6),
-            "slowdown": round(profiled_s / unprofiled_s, 3) if unprofiled_s > 0 else None,
-        }
+        profile.overhead = overhead_record(iterations, unprofiled_s, profiled_s)
         profile.meta = {
             "event": "cpu-clock",
             "call_graph": "dwarf",

@@ -19,7 +19,7 @@ from typing import Any
 
 import rmprof
 from rmprof.profile_model import Profile
-from rmprof.profilers.base import ProfileJob, ProfilerGap
+from rmprof.profilers.base import ProfileJob, ProfilerGap, overhead_record
 from rmprof.profilers.process import ToolRun, run_process
 
 # The calibration run is short: it only needs a per-iteration time good to ~20 %.
@@ -171,12 +171,7 @@ def record_overhead(profile: Profile, unprofiled: ChildReport, profiled: ChildRe
     """Set ``profile.overhead`` to the ratio of the profiled and unprofiled loops (same iteration count)."""
     if unprofiled.iterations != profiled.iterations:
         raise ValueError("overhead needs two loops of the same iteration count")
-    profile.overhead = {
-        "iterations": profiled.iterations,
-        "unprofiled_s": round(unprofiled.loop_seconds, 6),
-        "profiled_s": round(profiled.loop_seconds, 6),
-        "slowdown": round(profiled.loop_seconds / unprofiled.loop_seconds, 3) if unprofiled.loop_seconds else None,
-    }
+    profile.overhead = overhead_record(profiled.iterations, unprofiled.loop_seconds, profiled.loop_seconds)
 
 
 def load_json(path: Path, what: str) -> Any:
