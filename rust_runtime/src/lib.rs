@@ -19,6 +19,7 @@ pub mod code;
 pub mod error;
 pub mod executor;
 pub mod input;
+mod json_tree;
 pub mod manifest;
 pub mod nodes;
 #[cfg(feature = "python")]

@@ -7,13 +7,11 @@
 //! connections by index, unknown keys in the order they appear in the text).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 
-use serde_json::{Map, Value as Json};
+use crate::json_tree::{self, Json, Object as JsonObject};
 
 use crate::error::ManifestError;
-
-type JsonObject = Map<String, Json>;
 
 const TOP_FIELDS: &[&str] = &["version", "metadata", "nodes", "connections"];
 const METADATA_FIELDS: &[&str] = &["name", "description", "created_at"];
@@ -180,13 +178,8 @@ pub struct Manifest {
 impl Manifest {
     /// Parses and validates manifest JSON text.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
-        let json: Json = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-        Manifest::from_json(&json)
-    }
-
-    /// Validates an already parsed manifest.
-    pub fn from_json(json: &Json) -> Result<Manifest, ManifestError> {
-        validate(json)
+        let json = json_tree::parse(text).map_err(|e| json_error(&e))?;
+        validate(&json)
     }
 
     /// Whether any node runs code from the manifest (PythonNode).
@@ -225,8 +218,7 @@ enum Num {
     Float(f64),
 }
 
-fn classify_number(n: &serde_json::Number) -> Num {
-    let text = n.to_string();
+fn classify_number(text: &str) -> Num {
     if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
         Num::Float(text.parse::<f64>().unwrap_or(f64::INFINITY))
     } else {
@@ -238,7 +230,7 @@ fn classify_number(n: &serde_json::Number) -> Num {
 }
 
 /// The type name used in messages: `int`, `float`, `string`, `bool`, `null`, `array`, `object`.
-pub fn json_type_name(v: &Json) -> &'static str {
+fn json_type_name(v: &Json<'_>) -> &'static str {
     match v {
         Json::Null => "null",
         Json::Bool(_) => "bool",
@@ -299,7 +291,7 @@ fn expect_type(path: impl Where, v: &Json, want: &str) -> Result<(), ManifestErr
 
 fn check_unknown(path: impl Where, obj: &JsonObject, known: &[&str]) -> Result<(), ManifestError> {
     for key in obj.keys() {
-        if !known.contains(&key.as_str()) {
+        if !known.contains(&key) {
             return err(format!("{}: unknown field '{key}'", path.text()));
         }
     }
@@ -350,14 +342,14 @@ fn is_valid_host(h: &str) -> bool {
 }
 
 /// The validated structure that the rule passes share.
-struct Raw<'a> {
-    top: &'a JsonObject,
-    metadata: Option<&'a JsonObject>,
-    nodes: Vec<Option<&'a JsonObject>>,
-    connections: Vec<Option<&'a JsonObject>>,
+struct Raw<'a, 't> {
+    top: &'a JsonObject<'t>,
+    metadata: Option<&'a JsonObject<'t>>,
+    nodes: Vec<Option<&'a JsonObject<'t>>>,
+    connections: Vec<Option<&'a JsonObject<'t>>>,
 }
 
-fn as_obj(v: Option<&Json>) -> Option<&JsonObject> {
+fn as_obj<'a, 't>(v: Option<&'a Json<'t>>) -> Option<&'a JsonObject<'t>> {
     v.and_then(Json::as_object)
 }
 
@@ -506,14 +498,12 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     }
 
     // Rule: duplicate id.
-    let mut index_of: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
-    for (i, id) in ids.iter().enumerate() {
-        if let Some(first) = index_of.get(id.as_str()) {
-            return err(format!(
-                "nodes[{i}].id: duplicate id '{id}' (first at nodes[{first}])"
-            ));
-        }
-        index_of.insert(id, i);
+    let index_of = IdIndex::new(&ids);
+    if let Some((i, first)) = index_of.first_duplicate() {
+        return err(format!(
+            "nodes[{i}].id: duplicate id '{}' (first at nodes[{first}])",
+            ids[i]
+        ));
     }
 
     // Rule: unknown node type.
@@ -530,7 +520,7 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         }
     }
 
-    let empty = JsonObject::new();
+    let empty = JsonObject::default();
     let params: Vec<&JsonObject> = nodes
         .iter()
         .map(|n| as_obj(n.get("params")).unwrap_or(&empty))
@@ -539,7 +529,7 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     // Rule: unknown parameter.
     for (i, p) in params.iter().enumerate() {
         for key in p.keys() {
-            if !kinds[i].param_names().contains(&key.as_str()) {
+            if !kinds[i].param_names().contains(&key) {
                 return err(format!("nodes[{i}].params: unknown parameter '{key}'"));
             }
         }
@@ -548,7 +538,7 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     // Rule: missing parameter.
     for (i, p) in params.iter().enumerate() {
         for name in kinds[i].param_names() {
-            if !p.contains_key(*name) {
+            if !p.contains_key(name) {
                 return err(format!(
                     "nodes[{i}].params.{name}: missing required parameter"
                 ));
@@ -674,7 +664,7 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         for (k, field) in ["from", "to"].into_iter().enumerate() {
             let name = c[field].as_str().expect("checked");
             match index_of.get(name) {
-                Some(&idx) => ends[k] = idx,
+                Some(idx) => ends[k] = idx,
                 None => return err(format!("connections[{j}].{field}: unknown node '{name}'")),
             }
         }
@@ -702,14 +692,12 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
     }
 
     // Rule: duplicate edge.
-    let mut seen = HashSet::with_capacity(edges.len());
-    for (j, &(from, to)) in edges.iter().enumerate() {
-        if !seen.insert((from, to)) {
-            return err(format!(
-                "connections[{j}]: duplicate connection '{}' -> '{}'",
-                ids[from], ids[to]
-            ));
-        }
+    if let Some(j) = first_repeat(&edges) {
+        let (from, to) = edges[j];
+        return err(format!(
+            "connections[{j}]: duplicate connection '{}' -> '{}'",
+            ids[from], ids[to]
+        ));
     }
 
     // Rule: fan-in.
@@ -767,6 +755,54 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
         parent,
         children,
     })
+}
+
+/// Node ids sorted for lookups by name. Sorting instead of hashing: a std `HashMap` seeds itself
+/// from the OS (a `getrandom` call) on its first use in a process, and the binary builds one
+/// pipeline per process.
+struct IdIndex<'a> {
+    sorted: Vec<(&'a str, usize)>,
+}
+
+impl<'a> IdIndex<'a> {
+    fn new(ids: &'a [String]) -> IdIndex<'a> {
+        let mut sorted: Vec<(&str, usize)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        sorted.sort_unstable();
+        IdIndex { sorted }
+    }
+
+    /// The first node, in manifest order, whose id an earlier node has: (its index, the earlier).
+    fn first_duplicate(&self) -> Option<(usize, usize)> {
+        self.sorted
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|group| group.len() > 1)
+            .map(|group| (group[1].1, group[0].1))
+            .min()
+    }
+
+    /// The index of the node named `name` (ids are unique once checked).
+    fn get(&self, name: &str) -> Option<usize> {
+        let at = self.sorted.partition_point(|(id, _)| *id < name);
+        self.sorted
+            .get(at)
+            .filter(|(id, _)| *id == name)
+            .map(|&(_, i)| i)
+    }
+}
+
+/// The first position whose value an earlier position holds.
+fn first_repeat<T: Ord + Copy>(values: &[T]) -> Option<usize> {
+    let mut sorted: Vec<(T, usize)> = values.iter().copied().zip(0..).collect();
+    sorted.sort_unstable();
+    sorted
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|group| group.len() > 1)
+        .map(|group| group[1].1)
+        .min()
 }
 
 /// Kahn's algorithm taking the lowest ready index first. On a cycle, returns the cycle through the
