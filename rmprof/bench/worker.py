@@ -95,6 +95,9 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
                 p = rt.prepare_text(text)
                 elapsed = float(time.perf_counter_ns() - t0)
                 p.close()
+                # Freed here, untimed: rebinding `p` in the next build would free this runtime's executor
+                # inside the next runtime's timed window.
+                del p
                 if i >= warmup:
                     init[name].append(elapsed)
         instrumented = {n: _instrumented(p, items, request.get("instrumented", 0)) for n, p in prepared.items()}
