@@ -22,8 +22,10 @@ pub mod input;
 mod json_tree;
 pub mod manifest;
 pub mod nodes;
+/// The PyO3 module; public (hidden) only so that `benches/boundary.rs` can time its conversions.
 #[cfg(feature = "python")]
-mod python;
+#[doc(hidden)]
+pub mod python;
 #[cfg(feature = "rustpython")]
 pub mod rustpython;
 pub mod timing;

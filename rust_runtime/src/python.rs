@@ -169,7 +169,7 @@ unsafe fn fast_scalar(
 /// Ints and strs, the common items, are read inline: returning them through [`fast_scalar`]'s
 /// `Option<Result<Value, _>>` and copying that into the vector stalled on store forwarding (58 % of
 /// this function's samples under perf on the large scenario).
-fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputError> {
+pub fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputError> {
     let py = list.py();
     let mut len = list.len();
     let mut out: Vec<Value> = Vec::with_capacity(len);
@@ -348,7 +348,7 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// A new list of the items, built through the C API (one pass, no intermediate vector).
-fn list_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyList>> {
+pub fn list_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyList>> {
     // SAFETY: attached to the interpreter; every new reference is either stored in the list
     // (PyList_SetItem steals it) or checked for NULL first; the list is owned by `list`.
     unsafe {

@@ -1,0 +1,55 @@
+//! Criterion benches of the extension's boundary: a Python list of ints or strs to items, and items
+//! back to a Python list, per item (the conversions `Pipeline.run` does around the executor).
+//!
+//! Needs the interpreter the extension is built for:
+//! `LD_LIBRARY_PATH=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))') \
+//!  PYO3_PYTHON=.venv/bin/python cargo bench --features python --bench boundary`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use rmprof_runtime::python::{list_of, list_to_values};
+
+fn boundary(c: &mut Criterion) {
+    Python::initialize();
+    Python::attach(|py| {
+        let mut g = c.benchmark_group("boundary_per_item");
+        for n in [100usize, 1000, 10_000] {
+            // Ints past the small-int cache (256), as most of the large scenario's are.
+            let ints = PyList::new(py, (0..n as i64).map(|i| i + 1000)).unwrap();
+            let strs = PyList::new(py, (0..n).map(|i| format!("test string {i}"))).unwrap();
+            g.throughput(Throughput::Elements(n as u64));
+            for (kind, list) in [("int", &ints), ("str", &strs)] {
+                let values = list_to_values(list).unwrap();
+                g.bench_with_input(
+                    BenchmarkId::new(format!("to_rust/{kind}"), n),
+                    list,
+                    |b, l| b.iter(|| list_to_values(black_box(l)).unwrap()),
+                );
+                g.bench_with_input(
+                    BenchmarkId::new(format!("to_python/{kind}"), n),
+                    &values,
+                    |b, v| b.iter(|| list_of(py, black_box(v)).unwrap()),
+                );
+            }
+        }
+        g.finish();
+    });
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(20)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = boundary
+}
+criterion_main!(benches);
