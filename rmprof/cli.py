@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "profile": ("rmprof.commands.profile:profile", "Bench and profile a scenario; write the HTML report."),
     "report": ("rmprof.commands.report:report", "Re-render report.html of a run directory from its files."),
     "compare": ("rmprof.commands.compare:compare", "Compare two runs: changes, significance, diff flamegraphs."),
+    "merge": ("rmprof.commands.merge:merge", "Merge shard run folders into one run folder and one report."),
+    "history": ("rmprof.commands.history:history", "List recorded figures and change points; draw trend charts."),
     "export": ("rmprof.commands.export:export", "Write a run's figures as Bencher BMF JSON, or Markdown to paste."),
     "calibrate": ("rmprof.commands.calibrate:calibrate", "Measure this machine's A/A noise floor and CI coverage."),
     "doctor": ("rmprof.commands.doctor:doctor", "Check runtimes and profilers: found, version, permitted."),

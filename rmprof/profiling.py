@@ -8,13 +8,14 @@ import io
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
 from rmprof.run_dir import RunDir, StagedRun, scenario_block
 from rmprof.scenarios import Scenario
+from rmprof.shard import Shard
 
 
 @dataclass
@@ -29,6 +30,8 @@ class ProfileRequest:
     rounds: int = 20
     min_samples: int = 1000
     label: str = "run"  # names the default run directory
+    shard: Shard | None = None  # this run is shard I/N of all_scenarios
+    all_scenarios: list[str] = field(default_factory=list)
 
 
 def check_profilers(names: list[str]) -> None:
@@ -66,7 +69,8 @@ def profile_all(
 
         before = baseline_dir(baseline)  # an unknown name fails now, not after minutes of profiling
     written = []
-    several = len(request.scenarios) > 1
+    # A shard always has the --scenario all layout (one folder per scenario), so that shards merge alike.
+    several = len(request.scenarios) > 1 or request.shard is not None
     # Everything is written into a hidden sibling that replaces `out` only when the run completes: an
     # interrupted or failed run never leaves a directory that looks complete, and never mixes with another.
     with StagedRun(out, force) as staging:
@@ -76,8 +80,16 @@ def profile_all(
             profile_scenario(sc, runtimes, request, RunDir(run_dir), say)
             final = out / sc.name if several else out
             written.append({"scenario": sc.name, "run_dir": str(final), "report": str(final / "report.html")})
+        if several:
+            from rmprof.report.overview import render_overview
+            from rmprof.shard import write_shard_record
+
+            write_shard_record(staging.path, request.shard, request.all_scenarios)
+            render_overview(staging.path)
     # Once for the whole run: a run of several scenarios is one baseline and one comparison.
     summary: dict[str, Any] = {"runs": written}
+    if several:
+        summary["overview"] = str(out / "report.html")
     if save_baseline:
         from rmprof.compare.baselines import save_baseline as keep
 

@@ -13,8 +13,10 @@ from rmprof.commands.common import (
     rounds_option,
     scenario_options,
 )
+from rmprof.commands.distributed import history_options, history_target, shard_option
 from rmprof.files import write_json_atomic
 from rmprof.scenarios import chosen_scenarios
+from rmprof.shard import Shard
 
 
 @click.command()
@@ -35,6 +37,8 @@ from rmprof.scenarios import chosen_scenarios
     help="What -o writes: rmprof's JSON results, or Bencher Metric Format (bmf: also printed instead of the table).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@shard_option
+@history_options
 @allow_code_option
 def bench(
     scenario: str | None,
@@ -49,6 +53,9 @@ def bench(
     as_json: bool,
     out_format: str,
     quiet: bool,
+    shard: Shard | None,
+    history_path: Path | None,
+    no_history: bool,
     allow_code: bool,
 ) -> None:
     """Measure init, run time, throughput, memory and cold start per runtime, interleaved (default: all scenarios)."""
@@ -58,9 +65,20 @@ def bench(
     if not (scenario or manifest or input_path):
         scenario = "all"
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
+    every_scenario = [sc.name for sc in scenarios]
+    if shard:
+        from rmprof.shard import select_shard
+
+        scenarios = select_shard(scenarios, shard)
+    history = history_target(history_path, no_history)
     say = Progress(quiet)
     config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, step=say.advance)
     doc = run_bench(scenarios, list(runtimes) or None, config)
+    if shard:
+        doc["shard"] = {**shard.to_json(), "all_scenarios": sorted(set(every_scenario))}
+    from rmprof.history.record import record_bench
+
+    record_bench(history, doc, str(output) if output else None, say)
     if out_format == "bmf":
         from rmprof.exporters.bmf import bench_to_bmf
 

@@ -12,6 +12,8 @@ from rmprof.commands.common import (
     rounds_option,
     scenario_options,
 )
+from rmprof.commands.distributed import history_options, history_target, shard_option
+from rmprof.shard import Shard
 
 
 def _profiler_names() -> tuple[str, ...]:
@@ -52,6 +54,8 @@ def _profiler_names() -> tuple[str, ...]:
 @click.option("--baseline", metavar="NAME", help="Compare this run with baseline NAME (writes compare.html).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run directories and report paths as JSON.")
+@shard_option
+@history_options
 @allow_code_option
 def profile(
     scenario: str | None,
@@ -69,14 +73,23 @@ def profile(
     baseline: str | None,
     quiet: bool,
     as_json: bool,
+    shard: Shard | None,
+    history_path: Path | None,
+    no_history: bool,
     allow_code: bool,
 ) -> None:
     """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
     from rmprof.commands.common import echo_json
+    from rmprof.history.record import record_folder
     from rmprof.profiling import ProfileRequest, check_profilers, default_out, profile_all
     from rmprof.scenarios import chosen_scenarios
+    from rmprof.shard import select_shard
 
     scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
+    every_scenario = [sc.name for sc in scenarios]
+    if shard:
+        scenarios = select_shard(scenarios, shard)
+    history = history_target(history_path, no_history)
     chosen = [] if profilers == ("none",) else list(profilers or _profiler_names())
     check_profilers(chosen)
     request = ProfileRequest(
@@ -87,12 +100,16 @@ def profile(
         iterations=iterations,
         rounds=rounds,
         min_samples=min_samples,
+        shard=shard,
+        all_scenarios=every_scenario,
     )
     label = scenario if scenario == "all" else scenarios[0].name
+    label += f"-shard{shard.index}of{shard.count}" if shard else ""
+    out = out_dir or default_out(label)
     say = Progress(quiet)
     summary = profile_all(
         request,
-        out_dir or default_out(label),
+        out,
         say,
         force=force,
         save_baseline=save_baseline,
@@ -100,6 +117,7 @@ def profile(
         # Under --json stdout carries one JSON document: the comparison's lines go to stderr (or nowhere).
         comparison_lines=("none" if quiet else "stderr") if as_json else "stdout",
     )
+    record_folder(history, out, say)
     say.close()
     if as_json:
         echo_json(summary)

@@ -14,21 +14,27 @@ import click
     "--summary", is_flag=True, help="Print the run's summary (speedups, bottlenecks, targets, gaps) before the path."
 )
 def report(run_dir: Path, open_it: bool, summary: bool) -> None:
-    """Re-render RUN_DIR/report.html (and summary.md) from results.json and profiles/, and print its path."""
+    """Re-render RUN_DIR/report.html (and summary.md) from results.json and profiles/, and print its path; a
+    folder of runs (--scenario all, a shard, a merge) re-renders every scenario and its overview."""
     from rmprof.errors import RmprofError
     from rmprof.report.markdown import write_summary
+    from rmprof.report.overview import render_folder
     from rmprof.report.render import render_report
+    from rmprof.run_tree import is_folder_of_runs, scenario_runs
 
     if not run_dir.is_dir():
         raise RmprofError(f"{run_dir}: not a run directory (no such directory)")
-    path = render_report(run_dir)
-    write_summary(run_dir)
+    if is_folder_of_runs(run_dir):  # --scenario all, a shard or a merge: every scenario, then the overview
+        path = render_folder(run_dir)
+    else:
+        path = render_report(run_dir)
+        write_summary(run_dir)
     if summary:
         from rmprof.report.terminal import emit, make_console, run_summary
-        from rmprof.run_dir import load_results
 
         console = make_console()
-        emit(console, run_summary(load_results(run_dir), console))
+        for _, results in scenario_runs(run_dir):
+            emit(console, run_summary(results, console))
     click.echo(str(path))
     if open_it:
         import webbrowser

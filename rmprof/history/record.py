@@ -1,0 +1,102 @@
+"""Turning what profile, bench and merge wrote into history records, and recording them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from rmprof.history.cells import entry_cells
+from rmprof.history.store import RunRecord, record
+from rmprof.run_tree import environment_of, fingerprint, scenario_runs
+
+# Where CI says which branch it builds (a detached checkout has no branch of its own).
+BRANCH_VARS = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH")
+
+
+def git_branch() -> str | None:
+    """The branch being measured: CI's variables first, else the checkout's (rmprof's own, or the cwd)."""
+    for var in BRANCH_VARS:
+        if os.environ.get(var):
+            return os.environ[var]
+    for repo in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (repo / ".git").exists() and (repo / "rmprof" / "cli.py").is_file():
+            try:
+                out = subprocess.run(
+                    ["git", "-C", str(repo), "rev-parse", "--abbrev-ref", "HEAD"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                )
+            except (OSError, subprocess.TimeoutExpired):
+                return None
+            name = out.stdout.strip()
+            return name if out.returncode == 0 and name and name != "HEAD" else None
+    return None
+
+
+def bench_records(
+    bench: dict[str, Any],
+    profiles: list[dict[str, Any]] | None = None,
+    *,
+    created: Any = None,
+    source: str | None = None,
+    branch: str | None = None,
+) -> list[RunRecord]:
+    """One record per scenario of an ``rmprof bench`` document (each entry's own environment if it has one)."""
+    out = []
+    when = created if isinstance(created, int | float) else bench.get("created_unix")
+    for entry in bench.get("scenarios") or []:
+        if not isinstance(entry, dict):
+            continue
+        env = entry.get("environment") if isinstance(entry.get("environment"), dict) else bench.get("environment")
+        env = env if isinstance(env, dict) else {}
+        cells = entry_cells(entry, profiles)
+        if not cells or not isinstance(when, int | float):
+            continue
+        out.append(
+            RunRecord(
+                created_unix=float(when),
+                scenario=str(entry.get("scenario", "?")),
+                commit=env.get("git_commit"),
+                branch=branch,
+                fingerprint=fingerprint(env),
+                cells=tuple(cells),
+                source=source,
+                rmprof_version=(env.get("packages") or {}).get("rmprof")
+                if isinstance(env.get("packages"), dict)
+                else None,
+            )
+        )
+    return out
+
+
+def folder_records(folder: Path, branch: str | None = None) -> list[RunRecord]:
+    """The records of a run folder (one run directory, or a --scenario all / shard / merged folder of them)."""
+    out = []
+    for run_dir, results in scenario_runs(folder):
+        bench = results.get("bench") if isinstance(results.get("bench"), dict) else {}
+        bench = {**bench, "environment": environment_of(results)}
+        profiles = [p for p in results.get("profiles") or [] if isinstance(p, dict)]
+        out.extend(
+            bench_records(bench, profiles, created=results.get("created_unix"), source=str(run_dir), branch=branch)
+        )
+    return out
+
+
+def record_folder(history: Path | None, folder: Path, say: Any) -> None:
+    """Record a run folder's figures in ``history`` (nothing when None); say how many were new."""
+    if history is None:
+        return
+    records = folder_records(folder, git_branch())
+    added = record(history, records)
+    say(f"history: {added} new scenario run(s) recorded in {history}")
+
+
+def record_bench(history: Path | None, bench: dict[str, Any], source: str | None, say: Any) -> None:
+    """Record an ``rmprof bench`` document's figures in ``history`` (nothing when None)."""
+    if history is None:
+        return
+    added = record(history, bench_records(bench, source=source, branch=git_branch()))
+    say(f"history: {added} new scenario run(s) recorded in {history}")
