@@ -6,10 +6,15 @@ the inputs must have measured one commit (unless mixed commits are allowed), and
 allowed). The merged folder has the layout of ``profile --scenario all`` (rmprof/run_tree.py): each
 scenario's run directory is copied unchanged — its results.json keeps the environment of the machine that
 measured it — plus merge.json (where each scenario came from) and the overview report.html.
+
+``rmprof bench --shard`` files (``-o``) merge the same way into one bench file: each scenario entry gains the
+``environment`` it was measured in, and the plan's comparison and targets are recomputed over all of them
+(geometric means of ratios that were each formed on one machine).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
@@ -25,6 +30,7 @@ from rmprof.run_tree import (
     SHARD_SCHEMA,
     environment_of,
     fingerprint,
+    machine_of,
     read_record,
     scenario_name,
     scenario_runs,
@@ -116,14 +122,15 @@ def merge_record(found: Inputs, warnings: list[str]) -> dict[str, Any]:
     machines: list[dict[str, Any]] = []
     cells = []
     for c in sorted(found.cells, key=lambda c: c.scenario):
-        if c.machine not in machines:
-            machines.append(c.machine)
+        machine = machine_of(c.machine)
+        if machine not in machines:
+            machines.append(machine)
         cells.append(
             {
                 "scenario": c.scenario,
                 "source": str(c.source),
                 "shard": c.shard,
-                "machine": machines.index(c.machine) + 1,
+                "machine": machines.index(machine) + 1,
                 "fingerprint": c.machine,
             }
         )
@@ -157,9 +164,12 @@ def merge_runs(
     if not sources:
         raise RmprofError("say what to merge: one or more run folders (the shards' --out)")
     resolved_out = Path(out).resolve()
-    for source in sources:
-        if Path(source).resolve() == resolved_out:
+    resolved = [Path(s).resolve() for s in sources]
+    for source, where in zip(sources, resolved, strict=True):
+        if where == resolved_out:
             raise RmprofError(f"{out}: --out is one of the inputs: choose another --out")
+        if resolved.count(where) > 1:
+            raise RmprofError(f"{source}: given twice")
     found = read_inputs([Path(s) for s in sources])
     warnings = check_inputs(found, allow_mixed_commits, allow_missing)
     record = merge_record(found, warnings)
@@ -170,3 +180,76 @@ def merge_runs(
         write_json_atomic(staging.path / MERGE_FILE, record)
         render_overview(staging.path)
     return record
+
+
+BENCH_SCHEMA = "rmprof.bench/1"
+
+
+def _read_bench(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != BENCH_SCHEMA or not isinstance(doc.get("scenarios"), list):
+        raise RmprofError(f"{path}: not an rmprof bench results file (schema {BENCH_SCHEMA!r} expected)")
+    return doc
+
+
+def merge_bench_files(
+    sources: list[Path],
+    out: Path,
+    *,
+    force: bool = False,
+    allow_mixed_commits: bool = False,
+    allow_missing: bool = False,
+) -> dict[str, Any]:
+    """Merge ``rmprof bench -o`` files (shards) into one bench file at ``out``; the merged document."""
+    from rmprof.bench.comparison import comparison, targets
+    from rmprof.files import write_json_atomic
+
+    out = Path(out)
+    if out.exists() and not force:
+        raise RmprofError(f"{out}: exists: choose another --out, or pass --force to replace it")
+    docs = [(Path(s), _read_bench(Path(s))) for s in sources]
+    found = Inputs()
+    entries = []
+    seen: dict[str, Path] = {}
+    for source, doc in docs:
+        env = doc.get("environment") if isinstance(doc.get("environment"), dict) else {}
+        shard = doc.get("shard") if isinstance(doc.get("shard"), dict) else None
+        if shard:
+            found.expected.update(str(n) for n in shard.get("all_scenarios") or [])
+            if isinstance(shard.get("count"), int):
+                found.shard_counts.add(shard["count"])
+        for entry in doc["scenarios"]:
+            name = str(entry.get("scenario")) if isinstance(entry, dict) else "?"
+            if name in seen:
+                raise RmprofError(
+                    f"scenario '{name}' is in two inputs ({seen[name]} and {source}): merge the shards of one run"
+                )
+            seen[name] = source
+            own_env = entry.get("environment") if isinstance(entry.get("environment"), dict) else env
+            shard_of = {k: v for k, v in (shard or {}).items() if k in ("index", "count")} or entry.get("shard")
+            # Each entry keeps when and where it was measured, so that its history record is the shard's own.
+            created = entry.get("created_unix", doc.get("created_unix"))
+            entries.append({**entry, "environment": own_env, "shard": shard_of, "created_unix": created})
+            found.cells.append(Cell(name, source, source, shard_of, fingerprint(own_env)))
+    warnings = check_inputs(found, allow_mixed_commits, allow_missing)
+    first = docs[0][1]
+    merged = comparison(entries)
+    merged.update(
+        {
+            "schema": BENCH_SCHEMA,
+            "created_unix": min(d.get("created_unix") or 0 for _, d in docs),
+            "duration_s": sum(d.get("duration_s") or 0 for _, d in docs),
+            "runtimes": list(dict.fromkeys(r for _, d in docs for r in d.get("runtimes") or [])),
+            "config": first.get("config"),
+            "environment": first.get("environment"),
+            "drift": first.get("drift"),
+            "scenarios": entries,
+            "targets": targets(entries),
+            "merge": merge_record(found, warnings),
+        }
+    )
+    write_json_atomic(out, merged)
+    return merged

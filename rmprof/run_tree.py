@@ -63,6 +63,11 @@ def fingerprint(env: dict[str, Any]) -> dict[str, Any]:
     return {k: env.get(k) for k in FINGERPRINT_FIELDS}
 
 
+def machine_of(fp: dict[str, Any]) -> dict[str, Any]:
+    """The machine part of a fingerprint (everything but the commit): what tells runners apart."""
+    return {k: v for k, v in fp.items() if k != "git_commit"}
+
+
 def scenario_name(results: dict[str, Any], run_dir: Path) -> str:
     """The scenario a results.json measured (its folder's name when the file does not say)."""
     scenario = results.get("scenario") if isinstance(results.get("scenario"), dict) else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -32,12 +33,22 @@ def merge(
     quiet: bool,
     as_json: bool,
 ) -> None:
-    """Merge run folders SOURCES (the shards' --out) into --out: one run folder, report.html over every scenario."""
-    from rmprof.history.record import record_folder
-    from rmprof.merge import merge_runs
+    """Merge run folders SOURCES (the shards' --out) into --out: one run folder, report.html over every scenario.
+    Shards of `rmprof bench -o` (files) merge into one bench file."""
+    from rmprof.history.record import record_bench, record_folder
+    from rmprof.merge import merge_bench_files, merge_runs
 
     say = Progress(quiet)
     history = history_target(history_path, no_history)
+    if sources and all(s.is_file() for s in sources):
+        doc = merge_bench_files(
+            list(sources), out_dir, force=force, allow_mixed_commits=allow_mixed_commits, allow_missing=allow_missing
+        )
+        for warning in doc["merge"]["warnings"]:
+            say(f"warning: {warning}")
+        record_bench(history, doc, str(out_dir), say)
+        click.echo(json.dumps(doc["merge"], indent=2) if as_json else str(out_dir))
+        return
     record = merge_runs(
         list(sources),
         out_dir,

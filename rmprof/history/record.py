@@ -53,11 +53,12 @@ def bench_records(
         env = entry.get("environment") if isinstance(entry.get("environment"), dict) else bench.get("environment")
         env = env if isinstance(env, dict) else {}
         cells = entry_cells(entry, profiles)
-        if not cells or not isinstance(when, int | float):
+        at = entry.get("created_unix", when) if created is None else when  # a merged bench keeps each shard's
+        if not cells or not isinstance(at, int | float):
             continue
         out.append(
             RunRecord(
-                created_unix=float(when),
+                created_unix=float(at),
                 scenario=str(entry.get("scenario", "?")),
                 commit=env.get("git_commit"),
                 branch=branch,

@@ -199,7 +199,7 @@ def page_context(rows: list[dict[str, Any]], source: str) -> dict[str, Any]:
             {
                 "id": m["id"],
                 "runs": len(m["runs"]),
-                "fields": [(k, "–" if v is None else str(v)) for k, v in m["fingerprint"].items()],
+                "fields": [(k, "–" if v is None else str(v)) for k, v in m["fingerprint"].items() if k != "git_commit"],
             }
             for m in machines.values()
         ],

@@ -18,6 +18,7 @@ from rmprof.run_tree import (
     SHARD_SCHEMA,
     environment_of,
     fingerprint,
+    machine_of,
     read_record,
     scenario_name,
     scenario_runs,
@@ -39,7 +40,8 @@ def overview_context(folder: Path) -> dict[str, Any]:
     runtimes: list[str] = []
     for run_dir, results in scenario_runs(folder):
         name = scenario_name(results, run_dir)
-        machine = fingerprint(environment_of(results))
+        fp = fingerprint(environment_of(results))
+        machine = machine_of(fp)
         if machine not in machines:
             machines.append(machine)
         bench = results.get("bench") if isinstance(results.get("bench"), dict) else {}
@@ -58,7 +60,7 @@ def overview_context(folder: Path) -> dict[str, Any]:
                 "scenario": name,
                 "link": f"{run_dir.name}/{REPORT}" if run_dir != folder else REPORT,
                 "machine": machines.index(machine) + 1,
-                "commit": str(machine.get("git_commit") or "–"),
+                "commit": str(fp.get("git_commit") or "–"),
                 "shard": f"{shard['index']}/{shard['count']}" if isinstance(shard, dict) and "index" in shard else "–",
                 "correct": all(bool(v) for v in correct.values()) if correct else None,
                 "speedups": cells,
