@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# profile, bench and merge record into the user's history by default: tests record only where they say so.
+os.environ["RMPROF_HISTORY"] = "off"
 
 
 def chain_manifest(*nodes: tuple[str, str, dict[str, Any]], name: str = "t") -> dict[str, Any]:

@@ -37,9 +37,14 @@ class ChangePoint:
     after: float
 
     @property
-    def change(self) -> float:
-        """Relative change of the median level, after / before − 1."""
-        return self.after / self.before - 1 if self.before else float("inf")
+    def change(self) -> float | None:
+        """Relative change of the median level, after / before − 1 (None from a level of 0)."""
+        return self.after / self.before - 1 if self.before else None
+
+    @property
+    def change_text(self) -> str:
+        """``+12.3 %``, or the two levels when the first is 0."""
+        return f"{100 * self.change:+.1f} %" if self.change is not None else f"{self.before:g} → {self.after:g}"
 
 
 def _within_prefix(x: list[float]) -> list[float]:
@@ -98,7 +103,7 @@ def e_divisive(
         q, lo, hi, tau = max(candidates)
         p = _permutation_p(x[lo:hi], q, rng, alpha, permutations, min_size)
         before, after = statistics.median(x[lo:tau]), statistics.median(x[tau:hi])
-        relative = abs(after - before) / abs(before) if before else float("inf")
+        relative = abs(after - before) / abs(before) if before else (0.0 if after == before else float("inf"))
         if p > alpha or relative < min_change:
             rejected.add((lo, hi))
             continue

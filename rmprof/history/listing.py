@@ -79,7 +79,7 @@ def print_changes(rows: list[dict[str, Any]]) -> None:
             c["commit"] or "–",
             format_value(c["before"], c["unit"]),
             format_value(c["after"], c["unit"]),
-            f"{100 * c['change']:+.1f} %",
+            c["change_text"],
             f"{c['p_value']:.3f}",
         )
     emit(console, [table])

@@ -74,6 +74,7 @@ def change_rows(series: list[Series]) -> list[dict[str, Any]]:
                     "before": c.before,
                     "after": c.after,
                     "change": c.change,
+                    "change_text": c.change_text,
                     "p_value": c.p_value,
                 }
             )
@@ -133,9 +134,9 @@ def chart(s: Series) -> dict[str, Any]:
         changes.append(
             {
                 "x": f"{cx:.1f}",
-                "label": f"{100 * c.change:+.1f}% at {commit}",
+                "label": f"{c.change_text} at {commit}",
                 "title": f"change point before {commit}: {format_value(c.before, s.unit)} → "
-                f"{format_value(c.after, s.unit)} ({100 * c.change:+.1f} %), p = {c.p_value:.3f}",
+                f"{format_value(c.after, s.unit)} ({c.change_text}), p = {c.p_value:.3f}",
                 "anchor": "end" if cx > LEFT + plot_w * 0.6 else "start",
                 "text_x": f"{cx - 3 if cx > LEFT + plot_w * 0.6 else cx + 3:.1f}",
             }
@@ -187,7 +188,6 @@ def page_context(rows: list[dict[str, Any]], source: str) -> dict[str, Any]:
     for c in changes:
         c["before_text"] = format_value(c["before"], c["unit"])
         c["after_text"] = format_value(c["after"], c["unit"])
-        c["change_text"] = f"{100 * c['change']:+.1f} %"
         c["runtime_label"] = runtime_label(c["runtime"])
     return {
         "title": "rmprof history",
