@@ -211,3 +211,21 @@ def test_bench_shards_merge_into_one_bench_file(tmp_path: Path) -> None:
     assert all(s["environment"]["git_commit"] == doc["environment"]["git_commit"] for s in doc["scenarios"])
     proc = run_cli("compare", str(tmp_path / "b.json"), str(tmp_path / "b.json"), "--out", str(tmp_path / "c"), "-q")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_ci_workflow_runs_every_shard_and_merges_them() -> None:
+    import re
+
+    import yaml
+
+    from rmprof.cli import COMMANDS
+    from tests.conftest import REPO
+
+    flow = yaml.safe_load((REPO / ".github" / "workflows" / "profile.yml").read_text(encoding="utf-8"))
+    shards = flow["env"]["SHARDS"]
+    assert flow["jobs"]["shard"]["strategy"]["matrix"]["shard"] == list(range(1, shards + 1))
+    assert flow["jobs"]["merge"]["needs"] == "shard"
+    runs = [s["run"] for job in flow["jobs"].values() for s in job["steps"] if "run" in s]
+    commands = re.findall(r"\.venv/bin/rmprof (\w+)", "\n".join(runs))
+    assert {"profile", "merge", "compare", "history"} <= set(commands) <= set(COMMANDS)
+    assert any("--shard ${{ matrix.shard }}/${{ env.SHARDS }}" in r for r in runs)
