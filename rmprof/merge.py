@@ -41,7 +41,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 
 
 @dataclass
-class Cell:
+class ScenarioRun:
     """One scenario's run directory in an input, with where it came from."""
 
     scenario: str
@@ -55,7 +55,7 @@ class Cell:
 class Inputs:
     """Everything read from the inputs: the cells, and the scenarios the shards were cut from."""
 
-    cells: list[Cell] = field(default_factory=list)
+    cells: list[ScenarioRun] = field(default_factory=list)
     expected: set[str] = field(default_factory=set)
     shard_counts: set[int] = field(default_factory=set)
 
@@ -86,7 +86,7 @@ def read_inputs(sources: list[Path]) -> Inputs:
                 )
             seen[name] = source
             machine = fingerprint(environment_of(results))
-            found.cells.append(Cell(name, run_dir, source, shard or earlier.get(name), machine))
+            found.cells.append(ScenarioRun(name, run_dir, source, shard or earlier.get(name), machine))
     return found
 
 
@@ -233,7 +233,7 @@ def merge_bench_files(
             # Each entry keeps when and where it was measured, so that its history record is the shard's own.
             created = entry.get("created_unix", doc.get("created_unix"))
             entries.append({**entry, "environment": own_env, "shard": shard_of, "created_unix": created})
-            found.cells.append(Cell(name, source, source, shard_of, fingerprint(own_env)))
+            found.cells.append(ScenarioRun(name, source, source, shard_of, fingerprint(own_env)))
     warnings = check_inputs(found, allow_mixed_commits, allow_missing)
     first = docs[0][1]
     merged = comparison(entries)

@@ -189,6 +189,12 @@ def test_merge_refuses_mixed_commits_missing_shards_duplicates_and_existing_out(
     assert proc.returncode == 2 and "missing from the shards" in proc.stderr and not (tmp_path / "m2").exists()
     assert run_cli("merge", str(runs["s1"]), "--out", str(tmp_path / "m2"), "--allow-missing").returncode == 0
 
+    # A single-scenario run directory merges too: it lands in its scenario's folder.
+    single = next(p for p in runs["s1"].iterdir() if p.is_dir())
+    proc = run_cli("merge", str(single), str(runs["s2"]), "--out", str(tmp_path / "m5"), "--allow-missing")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "m5" / single.name / "results.json").read_bytes() == (single / "results.json").read_bytes()
+
     proc = run_cli("merge", str(runs["s1"]), str(runs["merged"]), "--out", str(tmp_path / "m3"))
     assert proc.returncode == 2 and "is in two inputs" in proc.stderr
     proc = run_cli("merge", str(runs["s1"]), str(runs["s2"]), "--out", str(out))

@@ -14,7 +14,11 @@ from rmprof.commands.distributed import history_options, history_target
 @click.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="The merged run folder."
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The merged run folder (a file when merging bench files).",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists and is not empty (once the merge is complete).")
 @click.option("--allow-mixed-commits", is_flag=True, help="Merge runs that measured different git commits.")
