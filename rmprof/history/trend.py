@@ -82,18 +82,11 @@ def change_rows(series: list[Series]) -> list[dict[str, Any]]:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    """A figure in its unit: a duration, bytes, a ratio or a count."""
-    from rmprof.report.render import fmt_bytes, fmt_count, fmt_ns, fmt_x
+    """A figure in its unit: a duration, bytes, a ratio (``x``) or a count."""
+    from rmprof.formatting import format_value as in_unit
+    from rmprof.formatting import format_x
 
-    if value is None:
-        return "–"
-    if unit == "ns":
-        return fmt_ns(value)
-    if unit == "bytes":
-        return fmt_bytes(value)
-    if unit == "x":
-        return fmt_x(value)
-    return fmt_count(value)
+    return format_x(value) if unit == "x" else in_unit(value, unit)
 
 
 def _date(ts: float) -> str:
@@ -210,15 +203,9 @@ def page_context(rows: list[dict[str, Any]], source: str) -> dict[str, Any]:
 
 def render_history_html(rows: list[dict[str, Any]], source: str) -> str:
     """The trend page of ``rows`` (``store.query``) as one self-contained HTML document."""
-    from markupsafe import Markup
+    from rmprof.report.templates import asset, render
 
-    from rmprof.report.render import _asset, _env
-
-    return (
-        _env()
-        .get_template("history.html.j2")
-        .render(**page_context(rows, source), report_css=Markup(_asset("report.css")))
-    )
+    return render("history.html.j2", **page_context(rows, source), report_css=asset("report.css"))
 
 
 def write_history_html(out: Path, rows: list[dict[str, Any]], source: str) -> Path:

@@ -23,13 +23,14 @@ from rmprof.run_tree import (
     scenario_name,
     scenario_runs,
 )
-
-BASELINE = "python"
+from rmprof.runtimes import BASELINE
 
 
 def overview_context(folder: Path) -> dict[str, Any]:
     """Everything the overview page shows, formatted."""
-    from rmprof.report.render import _ordered, _range, fmt_x, runtime_label
+    from rmprof import runtimes as registry
+    from rmprof.formatting import finite, format_ratio
+    from rmprof.report.render import FLOOR, runtime_label
 
     folder = Path(folder)
     merge_doc = read_record(folder, MERGE_FILE, MERGE_SCHEMA) or {}
@@ -50,8 +51,9 @@ def overview_context(folder: Path) -> dict[str, Any]:
         cells = {}
         for runtime, per in speedups.items():
             run = per.get("run") if isinstance(per, dict) else None
-            if isinstance(run, dict):
-                cells[runtime] = f"{fmt_x(run.get('speedup'))} [{_range(run.get('ci95'), fmt_x)}]"
+            ci = run.get("ci95") if isinstance(run, dict) else None
+            if isinstance(ci, list) and len(ci) == 2 and all(finite(v) for v in (run.get("speedup"), *ci)):
+                cells[runtime] = format_ratio(run["speedup"], *ci)
         runtimes.extend(r for r in entry.get("runtimes") or {} if r != BASELINE)
         shard = shard_of.get(name) or (shard_doc or {}).get("shard")
         correct = entry.get("correct") if isinstance(entry.get("correct"), dict) else {}
@@ -66,7 +68,7 @@ def overview_context(folder: Path) -> dict[str, Any]:
                 "speedups": cells,
             }
         )
-    columns = [r for r in _ordered(runtimes) if r != "python-fused"]
+    columns = [r for r in registry.ordered(runtimes) if r != FLOOR]
     commits = sorted({r["commit"] for r in rows})
     return {
         "title": f"rmprof run: {len(rows)} scenario(s)",
@@ -87,16 +89,10 @@ def overview_context(folder: Path) -> dict[str, Any]:
 
 def render_overview(folder: Path) -> Path:
     """Write ``folder``/report.html, the overview of every scenario run in it; its path."""
-    from markupsafe import Markup
-
     from rmprof.files import write_text_atomic
-    from rmprof.report.render import _asset, _env
+    from rmprof.report.templates import asset, render
 
-    html = (
-        _env()
-        .get_template("overview.html.j2")
-        .render(**overview_context(folder), report_css=Markup(_asset("report.css")))
-    )
+    html = render("overview.html.j2", **overview_context(folder), report_css=asset("report.css"))
     out = Path(folder) / REPORT
     write_text_atomic(out, html)
     return out
