@@ -157,7 +157,7 @@ def chart(s: Series) -> dict[str, Any]:
 
 def page_context(rows: list[dict[str, Any]], source: str) -> dict[str, Any]:
     """Everything the trend page shows: machines, change points, and the charts grouped by machine and scenario."""
-    from rmprof.report.render import runtime_label
+    from rmprof.report.view_common import runtime_label
 
     series = build_series(rows)
     machines: dict[str, dict[str, Any]] = {}

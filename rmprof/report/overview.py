@@ -30,7 +30,7 @@ def overview_context(folder: Path) -> dict[str, Any]:
     """Everything the overview page shows, formatted."""
     from rmprof import runtimes as registry
     from rmprof.formatting import finite, format_ratio
-    from rmprof.report.render import FLOOR, runtime_label
+    from rmprof.report.view_common import FLOOR, runtime_label
 
     folder = Path(folder)
     merge_doc = read_record(folder, MERGE_FILE, MERGE_SCHEMA) or {}
