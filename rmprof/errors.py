@@ -24,7 +24,16 @@ class ManifestError(RmprofError):
 
 
 class InputError(RmprofError):
-    """The pipeline input is not a JSON array of valid items."""
+    """The pipeline input is not a JSON array (or NDJSON lines) of valid items.
+
+    ``line`` is the 1-based line of an NDJSON input at fault, ``line_error`` what is wrong with it
+    (``syntax``, ``item``, ``utf8``), when a runtime reading the file itself reports them.
+    """
+
+    def __init__(self, message: str, line: int | None = None, line_error: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.line_error = line_error
 
 
 class PipelineError(RmprofError):

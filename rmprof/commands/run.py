@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +15,7 @@ from rmprof.commands.common import (
 )
 from rmprof.errors import RmprofError
 from rmprof.scenarios import check_code_allowed, resolve_scenario
+from rmprof.values import first_difference
 
 
 class OutputMismatch(RmprofError):
@@ -24,6 +27,13 @@ class OutputMismatch(RmprofError):
 @click.command()
 @scenario_options()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outputs.")
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False),
+    help='Write every sink item to this NDJSON file, one line {"sink": ID, "item": VALUE} each, as it arrives.',
+)
 @allow_code_option
 def run(
     scenario: str | None,
@@ -32,30 +42,91 @@ def run(
     expected: str | None,
     runtime: str,
     as_json: bool,
+    output: str | None,
     allow_code: bool,
 ) -> None:
-    """Run a pipeline once on one runtime; check the outputs against the expected ones when known."""
+    """Run a pipeline once on one runtime; check the outputs against the expected ones when known.
+
+    An input named .ndjson or .jsonl (one JSON value per line) streams through the runtime in bounded
+    memory; --output writes the sink items as NDJSON lines instead of holding them.
+    """
     from rmprof.runtimes import get_runtime
-    from rmprof.values import first_difference
+    from rmprof.streaming import streams
 
     sc = resolve_scenario(scenario, manifest, input_path, expected)
-    manifest_obj, items = sc.manifest, sc.items
+    manifest_obj = sc.manifest
     check_code_allowed([manifest_obj], allow_code)
     rt = get_runtime(runtime)
     reason = rt.unavailable_reason()
     if reason:
         raise RmprofError(f"runtime '{runtime}' is not available: {reason}")
+    if streams(sc.input_path, Path(output) if output else None):
+        _run_streamed(sc, rt, runtime, Path(output) if output else None, as_json)
+        return
+    items = sc.items
     start = time.perf_counter()
     with rt.prepare(manifest_obj) as prepared:
         outputs = prepared.run(items)
     elapsed_ms = (time.perf_counter() - start) * 1e3
+    _report(sc, runtime, len(items), outputs, elapsed_ms, as_json)
+
+
+def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: bool) -> None:
+    """The NDJSON path: stream the input (or write in-memory outputs) to ``output``, report line counts."""
+    from rmprof.ndjson import is_ndjson, read_outputs
+    from rmprof.streaming import run_ndjson_input, write_ndjson_output
+
+    sinks = list(sc.manifest.sinks)
+    start = time.perf_counter()
+    if is_ndjson(sc.input_path):
+        with rt.prepare(sc.manifest) as prepared:
+            summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
+        items, counts = summary["items"], summary["sinks"]
+    else:
+        items_list = sc.items
+        with rt.prepare(sc.manifest) as prepared:
+            outputs = prepared.run(items_list)
+        items = len(items_list)
+    if output is not None and outputs is not None:
+        counts = write_ndjson_output(outputs, output)
+    elapsed_ms = (time.perf_counter() - start) * 1e3
+    if output is None:
+        _report(sc, runtime, items, outputs, elapsed_ms, as_json)
+        return
+    checked = read_outputs(output, sinks) if sc.expected is not None else None
+    difference = first_difference(sc.expected, checked) if checked is not None else None
+    doc = {
+        "scenario": sc.name,
+        "runtime": runtime,
+        "pipeline": sc.manifest.name,
+        "items": items,
+        "output": str(output),
+        "sinks": counts,
+        "elapsed_ms": round(elapsed_ms, 3),
+        "expected": None if sc.expected is None else difference is None,
+    }
+    if as_json:
+        echo_json(doc)
+    else:
+        click.echo(f"{sc.name} on {runtime}: {items} items in {elapsed_ms:.2f} ms (prepare + one run)")
+        for sink, n in counts.items():
+            click.echo(f"  {sink}: {n} items -> {output}")
+        if sc.expected is not None and difference is None:
+            click.echo("  outputs match the expected outputs")
+    if difference is not None:
+        raise OutputMismatch(f"outputs differ from {sc.expected_path}: {difference}")
+
+
+def _report(sc: Any, runtime: str, items: int, outputs: Any, elapsed_ms: float, as_json: bool) -> None:
+    """Print the outputs (or their preview), and fail when they differ from the expected ones."""
+    manifest_obj = sc.manifest
 
     difference = first_difference(sc.expected, outputs) if sc.expected is not None else None
     doc = {
         "scenario": sc.name,
         "runtime": runtime,
         "pipeline": manifest_obj.name,
-        "items": len(items),
+        "items": items,
         "outputs": outputs,
         "elapsed_ms": round(elapsed_ms, 3),
         "expected": None if sc.expected is None else difference is None,
@@ -63,7 +134,7 @@ def run(
     if as_json:
         echo_json(doc)
     else:
-        click.echo(f"{sc.name} on {runtime}: {len(items)} items in {elapsed_ms:.2f} ms (prepare + one run)")
+        click.echo(f"{sc.name} on {runtime}: {items} items in {elapsed_ms:.2f} ms (prepare + one run)")
         for sink, values in outputs.items():
             preview = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
             click.echo(f"  {sink}: {len(values)} items [{preview}]")

@@ -62,12 +62,12 @@ def find_binary(name: str = BINARY_NAME, env_var: str | None = None) -> Path:
     raise RuntimeUnavailable(f"{name} not found (looked in: {looked}); build it with {command} or set {env_var}")
 
 
-def run_binary(args: list[str], timeout: float = 600.0, name: str = BINARY_NAME) -> dict[str, Any]:
+def run_binary(args: list[str], timeout: float | None = 600.0, name: str = BINARY_NAME) -> dict[str, Any]:
     """Run the binary ``name`` with ``args``; return its JSON, or raise the error it reported."""
     return run_binary_at(find_binary(name), args, timeout)
 
 
-def run_binary_at(binary: Path, args: list[str], timeout: float = 600.0) -> dict[str, Any]:
+def run_binary_at(binary: Path, args: list[str], timeout: float | None = 600.0) -> dict[str, Any]:
     """Run the binary at ``binary`` (a saved baseline's build, say) with ``args``; its JSON or its error."""
     try:
         proc = subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=timeout)
@@ -114,7 +114,10 @@ def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str)
         if kind == "manifest":
             raise ManifestError(message)
         if kind == "input":
-            raise InputError(message)
+            # A streamed NDJSON input also names the line at fault and what is wrong with it.
+            raise InputError(message, line=err.get("line"), line_error=err.get("line_error"))
+        if kind == "io":
+            raise RmprofError(message)
         if kind == "refused":
             raise RmprofError(message)
         raise ChildFailed(f"{binary}: {message}")

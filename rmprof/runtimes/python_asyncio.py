@@ -13,7 +13,7 @@ import itertools
 import struct
 import types
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from time import perf_counter_ns
 from typing import Any
 
@@ -154,6 +154,52 @@ class PythonPrepared(Prepared):
             index += 1
         for queue in outboxes:
             await queue.put(_END)
+
+    def run_ndjson(self, input_path: str, label: str, output_path: str) -> dict[str, Any]:
+        """Stream the NDJSON file ``input_path`` through the pipeline into the NDJSON file ``output_path``.
+
+        The reading root (or a feeder task, when several roots share the input) takes one line at a time,
+        every edge is a bounded queue, and each sink hands its items to a writer task through one more
+        bounded queue: the writer takes them item-major (every sink's item 0, then item 1, ...), so memory
+        stays bounded and the lines come in the order every runtime writes. Returns ``{"items", "sinks"}``;
+        raises InputError (``LABEL:LINE: why``) or PipelineError; the file then holds partial output.
+        """
+        from rmprof import ndjson
+
+        with open(output_path, "w", encoding="utf-8", newline="") as fh:
+            writer = ndjson.OutputWriter(fh, list(self.manifest.sinks))
+            items = _Counted(ndjson.read_items(input_path, label))
+            self._loop.run_until_complete(self._run_stream(items, writer))
+            writer.flush()
+        return {"items": items.count, "sinks": writer.counts}
+
+    async def _run_stream(self, items: _Counted, writer: Any) -> None:
+        """``run_async`` with a streamed input and sinks feeding the writer task."""
+        m = self.manifest
+        inbox: dict[str, asyncio.Queue[Any]] = {c.target: asyncio.Queue(maxsize=QUEUE_SIZE) for c in m.connections}
+        roots = [node_id for node_id in m.topo_order if m.predecessor[node_id] is None]
+        if len(roots) > 1:  # each root needs every item: one reader feeds them all
+            inbox.update({r: asyncio.Queue(maxsize=QUEUE_SIZE) for r in roots})
+        to_writer = {sink: asyncio.Queue(maxsize=QUEUE_SIZE) for sink in m.sinks}
+        failures: list[_Failure] = []
+        try:
+            async with asyncio.TaskGroup() as group:
+                if len(roots) > 1:
+                    group.create_task(_feed(items, [inbox[r] for r in roots]))
+                for position, node_id in enumerate(m.topo_order):
+                    outboxes = [inbox[s] for s in m.successors[node_id]]
+                    if node_id in to_writer:
+                        outboxes.append(to_writer[node_id])
+                    group.create_task(
+                        self.node_tasks[node_id](
+                            self, m.node(node_id), position, inbox.get(node_id), outboxes, None, items, failures
+                        )
+                    )
+                group.create_task(_write_item_major(list(to_writer.items()), writer))
+        except BaseExceptionGroup as group_error:
+            raise _first_leaf(group_error) from None
+        if failures:
+            raise min(failures, key=lambda f: f.key).error
 
     def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
         """Run once with per-node timing: where the time of a run went, by node and by queue hop.
@@ -310,6 +356,53 @@ async def _receive(inbox: asyncio.Queue[Any] | None, items: list[Any]) -> Any:
         return
     while (item := await inbox.get()) is not _END:
         yield item
+
+
+class _Counted:
+    """An iterator that counts the items taken from it."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self._items:
+            self.count += 1
+            yield item
+
+
+async def _feed(items: Iterable[Any], queues: list[asyncio.Queue[Any]]) -> None:
+    """Hand every item, then the end marker, to each of several roots' queues."""
+    for item in items:
+        for queue in queues:
+            await queue.put(item)
+    for queue in queues:
+        await queue.put(_END)
+
+
+async def _write_item_major(sinks: list[tuple[str, asyncio.Queue[Any]]], writer: Any) -> None:
+    """Write sink items item-major: every sink's item 0, then every sink's item 1, ...
+
+    Each sink's queue is bounded, so a sink running ahead waits for the others (back-pressure). A sink that
+    ends early failed: the rest is drained, unwritten, so that no task blocks; the run then raises.
+    """
+    while True:
+        for sink, queue in sinks:
+            item = await queue.get()
+            if item is _END:
+                for _, other in sinks:
+                    if other is not queue:
+                        while await other.get() is not _END:
+                            pass
+                return
+            writer.write(sink, item)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first exception inside (nested) exception groups: what ended a task group."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 async def _timed_put(

@@ -49,6 +49,20 @@ class BinaryPrepared(Prepared):
         self.last_result = run_binary_at(self.binary, [*self._args(items), "--node-timing"])
         return {"outputs": self.last_result["outputs"], **self.last_result["node_timing"]}
 
+    def run_ndjson(self, input_path: str, label: str, output_path: str) -> dict[str, Any]:
+        """Run the binary once with ``--output``: it reads the NDJSON file ``input_path`` in chunks and writes
+        each sink item to ``output_path`` as it leaves the pipeline; ``{"items", "sinks"}`` or the error."""
+        from rmprof.errors import InputError
+        from rmprof.ndjson import stream_error
+
+        args = ["--manifest", str(self.manifest_path), "--input", input_path, "--output", output_path]
+        try:
+            # No time limit: a streamed input can be any length; Ctrl-C still stops the child.
+            self.last_result = run_binary([*args, "--allow-code"], timeout=None, name=self.binary)
+        except InputError as exc:
+            raise stream_error(exc.message, exc.line, exc.line_error, input_path, label) from None
+        return {"items": self.last_result["items"], "sinks": self.last_result["sinks"]}
+
     def _args(self, items: list[Any]) -> list[str]:
         """Write the items where the binary reads them; its arguments for one run."""
         input_path = Path(self._dir.name) / "input.json"

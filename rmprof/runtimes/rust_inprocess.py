@@ -68,6 +68,19 @@ class RustPrepared(Prepared):
         except (self._native.PipelineError, self._native.InputError) as exc:
             raise self._mapped(exc) from None
 
+    def run_ndjson(self, input_path: str, label: str, output_path: str) -> dict[str, Any]:
+        """Stream the NDJSON file ``input_path`` through the Rust executor into ``output_path`` (chunks of
+        1,024 items read, run and written in Rust, the GIL released); ``{"items", "sinks"}`` or the error."""
+        from rmprof.ndjson import stream_error
+
+        try:
+            return self.pipeline.run_stream(input_path, output_path)
+        except self._native.PipelineError as exc:
+            raise self._mapped(exc) from None
+        except self._native.InputError as exc:
+            message, line, kind = exc.args
+            raise stream_error(message, line, kind, input_path, label) from None
+
     def _mapped(self, exc: Exception) -> Exception:
         """The rmprof error for a native PipelineError or InputError."""
         if isinstance(exc, self._native.PipelineError):

@@ -321,65 +321,24 @@ impl Pipeline {
         mut next_chunk: impl FnMut(usize) -> Chunk<'a>,
         clock: &mut C,
     ) -> Result<Outputs, RuntimeError> {
-        let n = self.steps.len();
         let mut outputs: Vec<Vec<Value>> = (0..self.leaf_ids.len()).map(|_| Vec::new()).collect();
-        let mut slots: Vec<Option<Chunk<'a>>> = (0..n).map(|_| None).collect();
-        let mut pending = vec![0usize; n];
+        let mut state = RoundState::new(self.steps.len());
         let mut start = 0;
         while start < total || (start == 0 && total == 0) {
             let len = self.chunk_size.min(total - start);
-            let mut input = None;
-            let mut roots_left = self.roots;
-            let mut earliest: Earliest = None;
-            for (pos, step) in self.steps.iter().enumerate() {
-                let mark = clock.start();
-                let mut chunk = match step.source {
-                    None => {
-                        // Cut by the first root (the first step), so that splitting owned input
-                        // into chunks counts as that root's work.
-                        if input.is_none() {
-                            input = Some(next_chunk(len));
-                        }
-                        roots_left -= 1;
-                        take_or_clone(&mut input, roots_left)
+            self.round(
+                start,
+                || next_chunk(len),
+                &mut state,
+                clock,
+                |leaf, chunk| {
+                    let out = &mut outputs[leaf];
+                    if out.capacity() == 0 && total > chunk.len() {
+                        out.reserve_exact(total);
                     }
-                    Some(src) => {
-                        pending[src] -= 1;
-                        take_or_clone(&mut slots[src], pending[src])
-                    }
-                };
-                let items = chunk.len();
-                if let Some(f) = step.op.apply(&mut chunk) {
-                    let item = start + f.index;
-                    // Strictly smaller: on a tie the earlier position (topological order) stays.
-                    if earliest.as_ref().is_none_or(|(best, _, _)| item < *best) {
-                        earliest = Some((item, pos, f));
-                    }
-                }
-                match step.leaf {
-                    Some(leaf) => {
-                        let out = &mut outputs[leaf];
-                        if out.capacity() == 0 && total > chunk.len() {
-                            out.reserve_exact(total);
-                        }
-                        chunk.append_to(out);
-                    }
-                    None => {
-                        slots[pos] = Some(chunk);
-                        pending[pos] = step.consumers;
-                    }
-                }
-                clock.stop(pos, items, mark);
-            }
-            if let Some((item, pos, f)) = earliest {
-                let spec = &self.manifest.nodes[self.steps[pos].node];
-                return Err(RuntimeError {
-                    node_id: spec.id.clone(),
-                    node_type: spec.kind.name(),
-                    item,
-                    detail: f.failure.detail(),
-                });
-            }
+                    chunk.append_to(out);
+                },
+            )?;
             start += len;
             if total == 0 {
                 break;
@@ -388,6 +347,132 @@ impl Pipeline {
         Ok(Outputs(
             self.leaf_ids.iter().cloned().zip(outputs).collect(),
         ))
+    }
+
+    /// Streams owned chunks through the pipeline: `next` gives the next chunk of input (`None` at
+    /// the end), and after each chunk `emit` receives every leaf's items for it (leaves in
+    /// topological order, each as long as the chunk). Only one chunk is alive at a time, so memory
+    /// is bounded by the chunk size whatever the input's length.
+    ///
+    /// After a runtime error the input is still read to its end, emitting nothing more, so that an
+    /// input error anywhere wins over a runtime error (as when a whole JSON array is checked before
+    /// the run). Returns the number of items read.
+    pub fn run_stream<E>(
+        &self,
+        mut next: impl FnMut() -> Result<Option<Vec<Value>>, E>,
+        mut emit: impl FnMut(&mut [Vec<Value>]) -> Result<(), E>,
+    ) -> Result<usize, StreamError<E>> {
+        let mut state = RoundState::new(self.steps.len());
+        let mut leaves: Vec<Vec<Value>> = (0..self.leaf_ids.len()).map(|_| Vec::new()).collect();
+        let mut start = 0;
+        let mut failed = None;
+        while let Some(chunk) = next().map_err(StreamError::Input)? {
+            let len = chunk.len();
+            if failed.is_none() {
+                let mut input = Some(chunk);
+                let result = self.round(
+                    start,
+                    || Chunk::Owned(input.take().unwrap_or_default()),
+                    &mut state,
+                    &mut NoClock,
+                    |leaf, chunk| chunk.append_to(&mut leaves[leaf]),
+                );
+                match result {
+                    Ok(()) => {
+                        emit(&mut leaves).map_err(StreamError::Input)?;
+                        leaves.iter_mut().for_each(Vec::clear);
+                    }
+                    Err(e) => failed = Some(e),
+                }
+            }
+            start += len;
+        }
+        match failed {
+            Some(e) => Err(StreamError::Runtime(e)),
+            None => Ok(start),
+        }
+    }
+
+    /// One chunk through every step in topological order. `cut` is called once, in the first
+    /// root's bracket (so that cutting the input counts as that root's work); each
+    /// leaf's chunk goes to `emit`. The earliest failure of the chunk (smallest item, then the
+    /// step first in topological order) is returned.
+    fn round<'a, C: StepClock>(
+        &self,
+        start: usize,
+        mut cut: impl FnMut() -> Chunk<'a>,
+        state: &mut RoundState<'a>,
+        clock: &mut C,
+        mut emit: impl FnMut(usize, Chunk<'a>),
+    ) -> Result<(), RuntimeError> {
+        let RoundState { slots, pending } = state;
+        let mut input = None;
+        let mut roots_left = self.roots;
+        let mut earliest: Earliest = None;
+        for (pos, step) in self.steps.iter().enumerate() {
+            let mark = clock.start();
+            let mut chunk = match step.source {
+                None => {
+                    if input.is_none() {
+                        input = Some(cut());
+                    }
+                    roots_left -= 1;
+                    take_or_clone(&mut input, roots_left)
+                }
+                Some(src) => {
+                    pending[src] -= 1;
+                    take_or_clone(&mut slots[src], pending[src])
+                }
+            };
+            let items = chunk.len();
+            if let Some(f) = step.op.apply(&mut chunk) {
+                let item = start + f.index;
+                // Strictly smaller: on a tie the earlier position (topological order) stays.
+                if earliest.as_ref().is_none_or(|(best, _, _)| item < *best) {
+                    earliest = Some((item, pos, f));
+                }
+            }
+            match step.leaf {
+                Some(leaf) => emit(leaf, chunk),
+                None => {
+                    slots[pos] = Some(chunk);
+                    pending[pos] = step.consumers;
+                }
+            }
+            clock.stop(pos, items, mark);
+        }
+        if let Some((item, pos, f)) = earliest {
+            let spec = &self.manifest.nodes[self.steps[pos].node];
+            return Err(RuntimeError {
+                node_id: spec.id.clone(),
+                node_type: spec.kind.name(),
+                item,
+                detail: f.failure.detail(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a streamed run failed on: reading or writing (the caller's error), or a node.
+#[derive(Debug)]
+pub enum StreamError<E> {
+    Input(E),
+    Runtime(RuntimeError),
+}
+
+/// The chunks between the steps of one round, reused from round to round.
+struct RoundState<'a> {
+    slots: Vec<Option<Chunk<'a>>>,
+    pending: Vec<usize>,
+}
+
+impl<'a> RoundState<'a> {
+    fn new(n: usize) -> RoundState<'a> {
+        RoundState {
+            slots: (0..n).map(|_| None).collect(),
+            pending: vec![0; n],
+        }
     }
 }
 

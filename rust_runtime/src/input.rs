@@ -53,6 +53,39 @@ pub fn parse_input(text: &str) -> Result<Vec<Value>, InputError> {
     }
 }
 
+/// Why one line of an NDJSON input is not a valid item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    /// Not one JSON value: `invalid JSON at column C: ...` (this parser's wording; rmprof rewords
+    /// it with Python's, see `rmprof/ndjson.py`).
+    Syntax(String),
+    /// A JSON value that breaks an item rule: `integer out of 64-bit range`, ...
+    Item(String),
+}
+
+/// Parses one line of an NDJSON input (one JSON value, surrounding JSON whitespace allowed) with
+/// the item rules of [`parse_input`]; as there, a syntax error wins over an item error.
+pub fn parse_line(text: &str) -> Result<Value, LineError> {
+    let mut p = Parser {
+        b: text.as_bytes(),
+        text,
+        pos: 0,
+        item: 0,
+        first_item_error: None,
+    };
+    let result = p.value(0).and_then(|v| p.end().map(|()| v));
+    // The parser's messages read `input: invalid JSON at line 1 column C: ...` or `input[0]: ...`.
+    let detail = |e: InputError| match e.message.split_once(": ") {
+        Some((_, rest)) => rest.replacen("at line 1 column", "at column", 1),
+        None => e.message,
+    };
+    match (result, p.first_item_error) {
+        (Err(e), _) if e.item.is_none() => Err(LineError::Syntax(detail(e))),
+        (Err(e), _) | (Ok(_), Some(e)) => Err(LineError::Item(detail(e))),
+        (Ok(v), None) => Ok(v),
+    }
+}
+
 struct Parser<'a> {
     b: &'a [u8],
     text: &'a str,

@@ -28,14 +28,15 @@ pub mod nodes;
 pub mod python;
 #[cfg(feature = "rustpython")]
 pub mod rustpython;
+pub mod stream;
 pub mod timing;
 mod unicode14;
 pub mod value;
 
 pub use code::{CodeEngine, CodeFunction};
 pub use error::{Error, InputError, ManifestError, RuntimeError};
-pub use executor::{Outputs, Pipeline, DEFAULT_CHUNK_SIZE};
-pub use input::{parse_input, parse_input_bytes};
+pub use executor::{Outputs, Pipeline, StreamError, DEFAULT_CHUNK_SIZE};
+pub use input::{parse_input, parse_input_bytes, parse_line, LineError};
 pub use manifest::{Manifest, NodeKind};
 pub use nodes::text_transform;
 pub use timing::{EdgeTiming, NodeTiming, NodeTimings, Probe};

@@ -542,6 +542,42 @@ impl PyPipeline {
         outputs_dict(py, &outputs)
     }
 
+    /// Streams the input file `input_path` (NDJSON when named `.ndjson`/`.jsonl`, else a JSON
+    /// array) through the pipeline to the NDJSON file `output_path`, each sink item written as it
+    /// leaves the pipeline, without the GIL. Returns {"items": int, "sinks": {leaf id: lines}}.
+    /// Raises PipelineError, or InputError(message, line, kind) with kind `syntax`, `item`, `utf8`
+    /// (line: 1-based), `input` (a JSON array's error) or `io` (line None); the output file then
+    /// holds partial output.
+    fn run_stream<'py>(
+        &self,
+        py: Python<'py>,
+        input_path: &str,
+        output_path: &str,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let pipeline = &self.inner;
+        let result = py.detach(move || crate::stream::run_files(pipeline, input_path, output_path));
+        let summary = result.map_err(|e| match e {
+            crate::stream::StreamFailure::Runtime(r) => pipeline_err(r),
+            crate::stream::StreamFailure::Ndjson(e) => {
+                let message = e.message(input_path);
+                let (line, kind) = match e {
+                    crate::stream::NdjsonError::Line { line, kind, .. } => (Some(line), kind),
+                    crate::stream::NdjsonError::Input { .. } => (None, "input"),
+                    crate::stream::NdjsonError::Io { .. } => (None, "io"),
+                };
+                InputError::new_err((message, line, kind))
+            }
+        })?;
+        let dict = PyDict::new(py);
+        dict.set_item("items", summary.items)?;
+        let sinks = PyDict::new(py);
+        for (id, n) in &summary.sinks {
+            sinks.set_item(id, n)?;
+        }
+        dict.set_item("sinks", sinks)?;
+        Ok(dict)
+    }
+
     /// Runs once, instrumented: a separate pass from `run` (which reads no clock), with the same
     /// outputs and the same errors. Returns
     ///

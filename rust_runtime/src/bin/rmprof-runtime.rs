@@ -17,6 +17,12 @@
 //! "kind": "json_parse", "ns", "items", "bytes"}, {"edge": "output (JSON serialize)", "kind":
 //! "json_serialize", ...}]}`. The parse edge's bytes are the input file's, the serialize edge's the
 //! serialized outputs'; `wall_ns` runs from the start of the parse to the end of the serialization.
+//! `--output FILE` streams instead (SEMANTICS.md, "NDJSON"): the input (NDJSON when its name ends in
+//! `.ndjson` or `.jsonl`, read in chunks; else a JSON array) runs once, each sink item is written to
+//! FILE as the line `{"sink":"<id>","item":<value>}` when it leaves the pipeline, and stdout gets
+//! `{"streamed": true, "items": N, "sinks": {"<id>": lines, ...}, "init_ns", "run_ns": [...],
+//! "vm_init_ns", "peak_rss_bytes"}`. An input line at fault adds `"line"` (1-based) and
+//! `"line_error"` (`syntax`, `item` or `utf8`) to the error JSON; FILE then holds partial output.
 //! On error: exit code 2, one line `rmprof-runtime: error: <message>` on stderr and
 //! `{"error": {"kind": ..., "message": ..., "node": ..., "item": ...}}` on stdout.
 
@@ -25,6 +31,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use rmprof_runtime::alloc_counter;
+use rmprof_runtime::stream::{self, NdjsonError, StreamFailure};
 use rmprof_runtime::timing::{elapsed_ns, timing_json};
 use rmprof_runtime::{parse_input_bytes, CodeEngine, EdgeTiming, Error, Manifest, Pipeline};
 
@@ -33,7 +40,7 @@ use rmprof_runtime::{parse_input_bytes, CodeEngine, EdgeTiming, Error, Manifest,
 #[global_allocator]
 static ALLOC: alloc_counter::CountingAlloc = alloc_counter::CountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] [--allow-code] [--node-timing] | --version";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] [--allow-code] [--node-timing] [--output FILE] | --version";
 
 /// Starts a Python engine (for PythonNode), when the binary has one.
 pub type EngineFactory = fn() -> Box<dyn CodeEngine>;
@@ -44,6 +51,8 @@ struct Failure {
     message: String,
     node: Option<String>,
     item: Option<usize>,
+    /// The input line at fault and what was wrong with it (streamed NDJSON input).
+    line: Option<(u64, &'static str)>,
 }
 
 impl Failure {
@@ -53,6 +62,26 @@ impl Failure {
             message,
             node: None,
             item: None,
+            line: None,
+        }
+    }
+}
+
+impl Failure {
+    fn streamed(e: StreamFailure, input: &str) -> Failure {
+        match e {
+            StreamFailure::Runtime(r) => Failure::from(Error::Runtime(r)),
+            StreamFailure::Ndjson(e) => {
+                let message = e.message(input);
+                match e {
+                    NdjsonError::Line { line, kind, .. } => Failure {
+                        line: Some((line, kind)),
+                        ..Failure::new("input", message)
+                    },
+                    NdjsonError::Input { .. } => Failure::new("input", message),
+                    NdjsonError::Io { .. } => Failure::new("io", message),
+                }
+            }
         }
     }
 }
@@ -69,6 +98,7 @@ impl From<Error> for Failure {
             message: e.to_string(),
             node,
             item,
+            line: None,
         }
     }
 }
@@ -81,6 +111,7 @@ struct Args {
     outputs: bool,
     allow_code: bool,
     node_timing: bool,
+    output: Option<String>,
 }
 
 /// The run's arguments, or `None` when only the version was asked for.
@@ -88,7 +119,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
-    let (mut allow_code, mut node_timing) = (false, false);
+    let (mut allow_code, mut node_timing, mut output) = (false, false, None);
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -110,6 +141,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
         match flag {
             "--manifest" => manifest = Some(value(flag)?),
             "--input" => input = Some(value(flag)?),
+            "--output" => output = Some(value(flag)?),
             "--iterations" => iterations = count(flag, value(flag)?, 1)?,
             "--warmup" => warmup = count(flag, value(flag)?, 0)?,
             "--no-outputs" if inline.is_none() => outputs = false,
@@ -128,6 +160,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
         outputs,
         allow_code,
         node_timing,
+        output,
     }))
 }
 
@@ -190,7 +223,6 @@ fn node_timing(args: &Args, pipeline: &Pipeline) -> Result<String, Failure> {
 
 fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     let manifest_bytes = read(&args.manifest, "manifest")?;
-    let input_bytes = read(&args.input, "input")?;
     let manifest_text = String::from_utf8(manifest_bytes).map_err(|e| {
         Failure::new(
             "manifest",
@@ -220,7 +252,12 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     };
     let pipeline = Pipeline::with_engine(manifest, engine.as_deref()).map_err(Error::from)?;
     let init_ns = elapsed_ns(t);
+    let vm_init = vm_init_ns.map_or("null".to_owned(), |n| n.to_string());
 
+    if let Some(output) = &args.output {
+        return run_streamed(args, output, &pipeline, init_ns, &vm_init);
+    }
+    let input_bytes = read(&args.input, "input")?;
     let input = parse_input_bytes(&input_bytes).map_err(Error::from)?;
     drop(input_bytes);
 
@@ -259,7 +296,7 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         "\"iterations\":{},\"init_ns\":{},\"vm_init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
         args.iterations,
         init_ns,
-        vm_init_ns.map_or("null".to_owned(), |n| n.to_string()),
+        vm_init,
         run_ns.join(","),
         input.len(),
         alloc.allocated_bytes,
@@ -277,6 +314,37 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         out.push('}');
     }
     Ok(out)
+}
+
+/// `--output`: one streamed run from the input file to the NDJSON file `output`.
+fn run_streamed(
+    args: &Args,
+    output: &str,
+    pipeline: &Pipeline,
+    init_ns: u64,
+    vm_init: &str,
+) -> Result<String, Failure> {
+    if args.iterations != 1 || args.warmup != 0 || args.node_timing {
+        return Err(Failure::new(
+            "usage",
+            format!("--output streams one run: it takes no --iterations, --warmup or --node-timing ({USAGE})"),
+        ));
+    }
+    let t = Instant::now();
+    let summary = stream::run_files(pipeline, &args.input, output)
+        .map_err(|e| Failure::streamed(e, &args.input))?;
+    let run_ns = elapsed_ns(t);
+    let sinks: Vec<String> = summary
+        .sinks
+        .iter()
+        .map(|(id, n)| format!("{}:{n}", serde_json::to_string(id).expect("serializes")))
+        .collect();
+    Ok(format!(
+        "{{\"streamed\":true,\"items\":{},\"sinks\":{{{}}},\"iterations\":1,\"init_ns\":{init_ns},\"vm_init_ns\":{vm_init},\"run_ns\":[{run_ns}],\"peak_rss_bytes\":{}}}",
+        summary.items,
+        sinks.join(","),
+        peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string())
+    ))
 }
 
 /// The process's peak resident set (VmHWM), which, unlike rusage's maxrss, does not include pages
@@ -333,8 +401,11 @@ pub fn main_with(engine: Option<EngineFactory>) -> ExitCode {
         Err(f) => {
             let message = f.message.replace('\n', " ");
             eprintln!("rmprof-runtime: error: {message}");
+            let line = f.line.map_or(String::new(), |(n, kind)| {
+                format!(",\"line\":{n},\"line_error\":\"{kind}\"")
+            });
             let json = format!(
-                "{{\"error\":{{\"kind\":\"{}\",\"message\":{},\"node\":{},\"item\":{}}}}}",
+                "{{\"error\":{{\"kind\":\"{}\",\"message\":{},\"node\":{},\"item\":{}{line}}}}}",
                 f.kind,
                 serde_json::to_string(&message).expect("a string serializes"),
                 f.node

@@ -1,0 +1,61 @@
+"""``rmprof run`` with NDJSON: stream an input file through a runtime into an output file, atomically.
+
+The output is written under a temporary sibling name and renamed into place only when the run succeeds, so
+a failed or interrupted run leaves no output (a failing run produces no outputs) and never a partial file
+under the requested name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rmprof.ndjson import is_ndjson, read_outputs, write_outputs
+from rmprof.runtimes.base import Outputs, Prepared
+
+
+@contextmanager
+def partial_output(path: Path | None) -> Iterator[Path]:
+    """A temporary file beside ``path`` (or in the temp folder when None) that is removed unless the block
+    completes; when it completes and ``path`` is given, the file is renamed to ``path``."""
+    folder = path.parent if path is not None else Path(tempfile.gettempdir())
+    name = path.name if path is not None else "rmprof-outputs.ndjson"
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.partial-", suffix=".ndjson", dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        if path is not None:
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; outputs are meant to be shared like any file
+            os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def run_ndjson_input(
+    prepared: Prepared, input_path: Path, sinks: list[str], output: Path | None
+) -> tuple[dict[str, Any], Outputs | None]:
+    """Stream the NDJSON file ``input_path`` through ``prepared`` into ``output``.
+
+    Returns the runtime's summary (``{"items", "sinks": {id: lines}}``) and, when ``output`` is None, the
+    outputs read back into memory (what the JSON output path shows).
+    """
+    label = str(input_path)
+    with partial_output(output) as tmp:
+        summary = prepared.run_ndjson(label, label, str(tmp))  # type: ignore[attr-defined]
+        outputs = read_outputs(tmp, sinks) if output is None else None
+    return summary, outputs
+
+
+def write_ndjson_output(outputs: Outputs, output: Path) -> dict[str, int]:
+    """Write in-memory outputs (from a JSON-array input) to ``output`` as NDJSON lines, atomically."""
+    with partial_output(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        return write_outputs(fh, outputs)
+
+
+def streams(input_path: Path, output: Path | None) -> bool:
+    """Whether a run takes the streaming path: an NDJSON input, or an NDJSON output asked for."""
+    return output is not None or is_ndjson(input_path)

@@ -1,0 +1,250 @@
+"""NDJSON streaming (SEMANTICS.md, "NDJSON"): every runtime writes the same bytes, with the content of the JSON
+output path, reports input errors with the same line-numbered messages, and streams in bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rmprof.errors import InputError, PipelineError
+from rmprof.manifest import parse_manifest
+from rmprof.ndjson import format_value, read_outputs
+from rmprof.runtimes import get_runtime
+from rmprof.streaming import run_ndjson_input
+from rmprof.values import first_difference
+from tests.conftest import REPO, SIMPLE, chain_manifest, run_cli, write_json
+from tests.pipelines import items as item_values
+from tests.pipelines import outcome, pipelines
+
+RUNTIMES = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
+
+
+def _require(name: str) -> None:
+    reason = get_runtime(name).unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} must be available in CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _all_runtimes() -> None:
+    for name in RUNTIMES:
+        _require(name)
+
+
+def _ndjson(path: Path, values: list[Any], blank_every: int = 0) -> Path:
+    lines = []
+    for i, v in enumerate(values):
+        if blank_every and i % blank_every == 0:
+            lines.append("  ")
+        lines.append(json.dumps(v, ensure_ascii=bool(i % 2)))
+    path.write_text("\n".join(lines) + ("\n" if values else ""), encoding="utf-8")
+    return path
+
+
+def _stream(runtime: str, doc: dict[str, Any], input_path: Path, out: Path) -> tuple[str, Any]:
+    """("ok", (bytes written, summary)), ("error", (node, item, message)) or ("rejected", message)."""
+    manifest = parse_manifest(json.dumps(doc))
+    try:
+        with get_runtime(runtime).prepare(manifest) as prepared:
+            summary, _ = run_ndjson_input(prepared, input_path, list(manifest.sinks), out)
+    except PipelineError as exc:
+        return "error", (exc.node, exc.item, exc.message)
+    except InputError as exc:
+        return "rejected", exc.message
+    return "ok", (out.read_bytes(), summary)
+
+
+def _assert_streams_agree(doc: dict[str, Any], values: list[Any], tmp: Path, blank_every: int = 0) -> None:
+    """Every runtime streams the same bytes (or the same error) as python, with the in-memory run's content."""
+    input_path = _ndjson(tmp / "items.ndjson", values, blank_every)
+    results = {rt: _stream(rt, doc, input_path, tmp / f"{rt}.out.ndjson") for rt in RUNTIMES}
+    kind, first = results["python"]
+    for rt, result in results.items():
+        assert result == (kind, first), f"{rt}: {result} vs python: {(kind, first)}"
+    memory_kind, memory = outcome("python", doc, values)
+    assert memory_kind == kind, f"streamed {kind} {first}, in memory {memory_kind} {memory}"
+    if kind == "ok":
+        streamed = read_outputs(tmp / "python.out.ndjson", list(memory))
+        assert first_difference(memory, streamed) is None
+        assert first[1] == {"items": len(values), "sinks": {s: len(v) for s, v in memory.items()}}
+    else:
+        assert first == memory
+        assert not (tmp / "python.out.ndjson").exists(), "a failing run leaves no output"
+
+
+FAN_OUT = {
+    "version": "v1",
+    "metadata": {"name": "fan"},
+    "nodes": [
+        {"id": "s1", "node_type": "DataSinkNode"},
+        {"id": "a", "node_type": "DataSourceNode"},
+        {"id": "up", "node_type": "TextTransformNode", "params": {"operation": "uppercase"}},
+        {"id": "rev", "node_type": "TextTransformNode", "params": {"operation": "reverse"}},
+        {"id": "s2", "node_type": "DataSinkNode"},
+        {"id": "b", "node_type": "PassThroughNode"},
+    ],
+    "connections": [{"from": "a", "to": "up"}, {"from": "a", "to": "rev"}, {"from": "up", "to": "s1"},
+                    {"from": "rev", "to": "s2"}],
+}
+
+
+def test_item_major_order_across_sinks(tmp_path: Path) -> None:
+    values = [f"straße {i} é" for i in range(3000)]  # more than two chunks, several queue lengths
+    _assert_streams_agree(FAN_OUT, values, tmp_path, blank_every=7)
+    lines = (tmp_path / "rust.out.ndjson").read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == ['{"sink":"s1","item":"STRASSE 0 É"}', '{"sink":"s2","item":"é 0 eßarts"}',
+                         '{"sink":"b","item":"straße 0 é"}']
+    assert len(lines) == 9000
+
+
+def test_float_layouts_and_escapes_are_byte_identical(tmp_path: Path) -> None:
+    floats = [1e-5, 1.5e-5, -9.99e-5, 1e-6, -1e-7, 3.2e-9, 1e-10, 1e16, 1e15, 0.1, -0.0, 5e-324, 1.7976931348623157e308,
+              1e22, 100.0, 123456.789]
+    values: list[Any] = [*floats, "\x00\x1f\x7f\"\\/\u2028😀", [1, {"k": [None, True, 2.5e-7]}], {"é": {}}, []]
+    _assert_streams_agree(chain_manifest(("p", "PassThroughNode", {})), values, tmp_path)
+    # serde_json's layouts (measured from the binary), where they differ from Python's repr.
+    assert [format_value(f) for f in (1.5e-5, -1e-5, 1e-7, 3.2e-9, 1e-10, 1e16, 0.0001)] == [
+        "0.000015", "-0.00001", "1e-7", "3.2e-9", "1e-10", "1e+16", "0.0001"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=pipelines())
+def test_random_pipelines_stream_alike_on_every_runtime(case: tuple[dict[str, Any], list[Any]], tmp_path: Path) -> None:
+    doc, values = case
+    _assert_streams_agree(doc, values, tmp_path)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.recursive(item_values, lambda inner: st.lists(inner, max_size=3)
+                                    | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8),
+                       max_size=12))
+def test_random_nested_values_are_written_alike(values: list[Any], tmp_path: Path) -> None:
+    _assert_streams_agree(chain_manifest(("p", "PassThroughNode", {})), values, tmp_path)
+
+
+# ---- errors: the same one line on every runtime, naming the line ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('1\n\n2\n{"a": \n', "items.ndjson:4: invalid JSON at column 7: Expecting value"),
+        ("1\n2 3\n", "items.ndjson:2: invalid JSON at column 3: Extra data"),
+        ("1\n  \n99999999999999999999\n", "items.ndjson:3: integer out of 64-bit range"),
+        ("NaN\n", "items.ndjson:1: non-finite number"),
+        ("1\n1e400\n", "items.ndjson:2: non-finite number"),
+        ('"\\ud800"\n', "items.ndjson:1: string contains a lone surrogate"),
+        (b'1\n"\xff"\n', "items.ndjson:2: invalid UTF-8 at byte 1"),
+        # An input error after a runtime error wins, as when a JSON array is checked before the run.
+        ('1\n"x"\n2\n[1,\n', "items.ndjson:4: invalid JSON at column 4: Expecting value"),
+    ],
+)
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_input_errors_name_the_line(tmp_path: Path, runtime: str, text: str | bytes, message: str) -> None:
+    data = text if isinstance(text, bytes) else text.encode("utf-8")
+    (tmp_path / "items.ndjson").write_bytes(data)
+    write_json(tmp_path / "m.json", SIMPLE)
+    out = tmp_path / "out.ndjson"
+    out.write_text("earlier\n", encoding="utf-8")
+    proc = run_cli("run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "out.ndjson", cwd=tmp_path)
+    assert (proc.returncode, proc.stderr) == (2, f"rmprof: error: {message}\n")
+    assert out.read_text(encoding="utf-8") == "earlier\n", "a failed run leaves an earlier output alone"
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_runtime_error_is_the_json_paths(tmp_path: Path, runtime: str) -> None:
+    write_json(tmp_path / "m.json", SIMPLE)
+    write_json(tmp_path / "items.json", [1, 2, "x", 4])
+    (tmp_path / "items.ndjson").write_text('1\n\n2\n"x"\n4\n', encoding="utf-8")
+    expected = run_cli("run", "-m", "m.json", "-i", "items.json", "-r", runtime, cwd=tmp_path)
+    streamed = run_cli("run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "o.ndjson", cwd=tmp_path)
+    assert expected.returncode == streamed.returncode == 2
+    assert streamed.stderr == expected.stderr == (
+        "rmprof: error: node 'calc' (CalculatorNode) at item 2: expected a number, got string\n"
+    )
+    assert not (tmp_path / "o.ndjson").exists()
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_cli_streams_and_matches_the_json_output(tmp_path: Path, runtime: str) -> None:
+    write_json(tmp_path / "m.json", FAN_OUT)
+    values = [f"v{i}" for i in range(50)]
+    write_json(tmp_path / "items.json", values)
+    _ndjson(tmp_path / "items.jsonl", values)
+    as_json = run_cli("run", "-m", "m.json", "-i", "items.json", "-r", runtime, "--json", cwd=tmp_path)
+    from_array = run_cli("run", "-m", "m.json", "-i", "items.json", "-r", runtime, "-o", "a.ndjson", cwd=tmp_path)
+    streamed = run_cli("run", "-m", "m.json", "-i", "items.jsonl", "-r", runtime, "-o", "s.ndjson", "--json",
+                       cwd=tmp_path)
+    in_memory = run_cli("run", "-m", "m.json", "-i", "items.jsonl", "-r", runtime, "--json", cwd=tmp_path)
+    for proc in (as_json, from_array, streamed, in_memory):
+        assert proc.returncode == 0, proc.stderr
+    outputs = json.loads(as_json.stdout)["outputs"]
+    assert (tmp_path / "a.ndjson").read_bytes() == (tmp_path / "s.ndjson").read_bytes()
+    assert read_outputs(tmp_path / "s.ndjson", list(outputs)) == outputs
+    assert json.loads(in_memory.stdout)["outputs"] == outputs
+    doc = json.loads(streamed.stdout)
+    assert (doc["items"], doc["sinks"], doc["output"]) == (50, {"s1": 50, "s2": 50, "b": 50}, "s.ndjson")
+
+
+def test_scenario_expected_outputs_are_checked_on_ndjson_output(tmp_path: Path) -> None:
+    proc = run_cli("run", "-s", "text", "-r", "rust", "-o", "out.ndjson", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "outputs match the expected outputs" in proc.stdout
+
+
+# ---- bounded memory: 2,000,000 items on every runtime (10,000,000: scripts/perf/ndjson_stream.py) ------
+
+MEMORY_ITEMS = 2_000_000
+MEMORY_LIMIT_MB = 200
+
+
+@pytest.fixture(scope="module")
+def big_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("big")
+    path = folder / "items.ndjson"
+    with path.open("w", encoding="ascii") as fh:
+        step = 100_000
+        for start in range(0, MEMORY_ITEMS, step):
+            fh.write("\n".join(map(str, range(start, start + step))) + "\n")
+    write_json(folder / "m.json", SIMPLE)
+    return path
+
+
+def peak_rss_mb(args: list[str], cwd: Path) -> float:
+    """Run ``python -m rmprof ARGS`` and return the peak RSS of it and its children (wait4's ru_maxrss), in MB."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "rmprof", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert proc.returncode == 0, stderr
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_two_million_items_stream_in_bounded_memory(big_input: Path, runtime: str) -> None:
+    out = big_input.parent / f"{runtime}.ndjson"
+    mb = peak_rss_mb(["run", "-m", "m.json", "-i", big_input.name, "-r", runtime, "-o", out.name],
+                     big_input.parent)
+    assert mb <= MEMORY_LIMIT_MB, f"{runtime}: peak RSS {mb:.0f} MB for {MEMORY_ITEMS:,} items"
+    with out.open("rb") as fh:
+        first = fh.readline()
+        fh.seek(-64, os.SEEK_END)
+        last = fh.read().splitlines()[-1]
+    assert first == b'{"sink":"sink","item":5}\n'
+    assert last == f'{{"sink":"sink","item":{MEMORY_ITEMS + 4}}}'.encode()
+    assert out.stat().st_size == sum(len(f'{{"sink":"sink","item":{i + 5}}}\n') for i in range(MEMORY_ITEMS))
+    out.unlink()
