@@ -6,18 +6,20 @@ non-ASCII characters as they are, floats as their shortest round-trip digits in 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from rmprof.errors import InputError, RmprofError
-from rmprof.values import _check_value
+from rmprof.values import I64_MAX, I64_MIN, _check_value
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 # JSON's own whitespace: a line holding nothing else is blank (skipped, but counted).
 _BLANK = b" \t\r\n"
 _decode = json.JSONDecoder().decode
+_scan_once = json.scanner.make_scanner(json.JSONDecoder())
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
 # Lines are written in batches of this many: one write call per batch instead of one per line.
 WRITE_BATCH = 1024
@@ -29,7 +31,9 @@ def is_ndjson(path: str | Path) -> bool:
 
 
 def _line_value(raw: bytes, label: str, line: int) -> Any:
-    """The item on one non-blank line, or InputError ``LABEL:LINE: why``."""
+    """The item on one non-blank line (its ``\n`` included or not), or InputError ``LABEL:LINE: why``."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]  # not part of the value: columns count within the line
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -51,10 +55,43 @@ def _line_value(raw: bytes, label: str, line: int) -> Any:
 def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
     """The items of an NDJSON file, one line at a time; errors read ``LABEL:LINE: why`` (label: the path)."""
     label = str(path) if label is None else label
-    with open_input(path) as fh:
-        for line, raw in enumerate(fh, start=1):
+    with open_input(path) as raw_fh:
+        # Text lines split on "\n" only (a "\r" is whitespace, as in the Rust reader); undecodable bytes are
+        # kept as surrogate escapes, for the slow path to report.
+        fh = io.TextIOWrapper(raw_fh, encoding="utf-8", errors="surrogateescape", newline="\n")
+        scan = _scan_once
+        for line, text in enumerate(fh, start=1):
+            # Fast path: a plain value filling the line, of a type whose check is one comparison.
+            try:
+                value, end = scan(text, 0)
+            except (StopIteration, ValueError):
+                end = -1
+            if end == len(text) or (end == len(text) - 1 and text[end] == "\n"):
+                kind = type(value)
+                if kind is int:
+                    valid = I64_MIN <= value <= I64_MAX
+                elif kind is float:
+                    valid = value - value == 0.0  # finite
+                elif kind is str:
+                    valid = not _has_surrogate(value)
+                else:
+                    valid = _check_value(value) is None
+                if valid:
+                    yield value
+                    continue
+            # Everything else (blank lines, whitespace around the value, errors) is judged line by line.
+            raw = text.encode("utf-8", "surrogateescape")
             if raw.strip(_BLANK):
                 yield _line_value(raw, label, line)
+
+
+def _has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a surrogate code point (a lone escape, or an undecodable byte kept as one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def open_input(path: str | Path) -> IO[bytes]:
@@ -143,19 +180,52 @@ class OutputWriter:
         self._fh = fh
         self._prefixes = {s: sink_prefix(s) for s in sinks}
         self.counts = dict.fromkeys(sinks, 0)
-        self._lines: list[str] = []
+        self._pending: list[tuple[str, Any]] = []
 
     def write(self, sink: str, value: Any) -> None:
         """Add one sink item (written when the batch fills or on ``flush``)."""
-        self._lines.append(f"{self._prefixes[sink]}{format_value(value)}}}\n")
-        self.counts[sink] += 1
-        if len(self._lines) >= WRITE_BATCH:
+        self._pending.append((sink, value))
+        if len(self._pending) >= WRITE_BATCH:
             self.flush()
+
+    def sink_writer(self, sink: str) -> SinkWriter:
+        """A writer for ``sink`` alone, for a pipeline whose only sink it is (its lines need no interleaving)."""
+        return SinkWriter(self, sink)
+
+    def write_values(self, sink: str, values: list[Any]) -> None:
+        """Write a batch of ``sink``'s items at once."""
+        prefix = self._prefixes[sink]
+        self._fh.write("".join([f"{prefix}{str(v) if type(v) is int else format_value(v)}}}\n" for v in values]))
+        self.counts[sink] += len(values)
 
     def flush(self) -> None:
         """Write the lines held so far."""
-        self._fh.write("".join(self._lines))
-        self._lines.clear()
+        prefixes, counts = self._prefixes, self.counts
+        for sink, _ in self._pending:
+            counts[sink] += 1
+        self._fh.write("".join([f"{prefixes[s]}{format_value(v)}}}\n" for s, v in self._pending]))
+        self._pending.clear()
+
+
+class SinkWriter:
+    """``append`` (a sink's output list's method) writes the item, in batches; ``flush`` writes the rest."""
+
+    __slots__ = ("_writer", "_sink", "_values")
+
+    def __init__(self, writer: OutputWriter, sink: str) -> None:
+        self._writer, self._sink, self._values = writer, sink, []
+
+    def append(self, value: Any) -> None:
+        """Add one item."""
+        values = self._values
+        values.append(value)
+        if len(values) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the items held so far."""
+        self._writer.write_values(self._sink, self._values)
+        self._values = []
 
 
 def write_outputs(fh: IO[str], outputs: dict[str, list[Any]]) -> dict[str, int]:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,9 @@ def _stream(runtime: str, doc: dict[str, Any], input_path: Path, out: Path) -> t
     return "ok", (out.read_bytes(), summary)
 
 
-def _assert_streams_agree(doc: dict[str, Any], values: list[Any], tmp: Path, blank_every: int = 0) -> None:
+def _assert_streams_agree(doc: dict[str, Any], values: list[Any], tmp: Path, blank_every: int = 0) -> Path:
     """Every runtime streams the same bytes (or the same error) as python, with the in-memory run's content."""
+    tmp = Path(tempfile.mkdtemp(dir=tmp))  # hypothesis reuses one tmp_path for all its examples
     input_path = _ndjson(tmp / "items.ndjson", values, blank_every)
     results = {rt: _stream(rt, doc, input_path, tmp / f"{rt}.out.ndjson") for rt in RUNTIMES}
     kind, first = results["python"]
@@ -81,6 +83,7 @@ def _assert_streams_agree(doc: dict[str, Any], values: list[Any], tmp: Path, bla
     else:
         assert first == memory
         assert not (tmp / "python.out.ndjson").exists(), "a failing run leaves no output"
+    return tmp
 
 
 FAN_OUT = {
@@ -94,28 +97,58 @@ FAN_OUT = {
         {"id": "s2", "node_type": "DataSinkNode"},
         {"id": "b", "node_type": "PassThroughNode"},
     ],
-    "connections": [{"from": "a", "to": "up"}, {"from": "a", "to": "rev"}, {"from": "up", "to": "s1"},
-                    {"from": "rev", "to": "s2"}],
+    "connections": [
+        {"from": "a", "to": "up"},
+        {"from": "a", "to": "rev"},
+        {"from": "up", "to": "s1"},
+        {"from": "rev", "to": "s2"},
+    ],
 }
 
 
 def test_item_major_order_across_sinks(tmp_path: Path) -> None:
     values = [f"straße {i} é" for i in range(3000)]  # more than two chunks, several queue lengths
-    _assert_streams_agree(FAN_OUT, values, tmp_path, blank_every=7)
-    lines = (tmp_path / "rust.out.ndjson").read_text(encoding="utf-8").splitlines()
-    assert lines[:3] == ['{"sink":"s1","item":"STRASSE 0 É"}', '{"sink":"s2","item":"é 0 eßarts"}',
-                         '{"sink":"b","item":"straße 0 é"}']
+    folder = _assert_streams_agree(FAN_OUT, values, tmp_path, blank_every=7)
+    lines = (folder / "rust.out.ndjson").read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == [
+        '{"sink":"s1","item":"STRASSE 0 É"}',
+        '{"sink":"s2","item":"é 0 eßarts"}',
+        '{"sink":"b","item":"straße 0 é"}',
+    ]
     assert len(lines) == 9000
 
 
 def test_float_layouts_and_escapes_are_byte_identical(tmp_path: Path) -> None:
-    floats = [1e-5, 1.5e-5, -9.99e-5, 1e-6, -1e-7, 3.2e-9, 1e-10, 1e16, 1e15, 0.1, -0.0, 5e-324, 1.7976931348623157e308,
-              1e22, 100.0, 123456.789]
-    values: list[Any] = [*floats, "\x00\x1f\x7f\"\\/\u2028😀", [1, {"k": [None, True, 2.5e-7]}], {"é": {}}, []]
+    floats = [
+        1e-5,
+        1.5e-5,
+        -9.99e-5,
+        1e-6,
+        -1e-7,
+        3.2e-9,
+        1e-10,
+        1e16,
+        1e15,
+        0.1,
+        -0.0,
+        5e-324,
+        1.7976931348623157e308,
+        1e22,
+        100.0,
+        123456.789,
+    ]
+    values: list[Any] = [*floats, '\x00\x1f\x7f"\\/\u2028😀', [1, {"k": [None, True, 2.5e-7]}], {"é": {}}, []]
     _assert_streams_agree(chain_manifest(("p", "PassThroughNode", {})), values, tmp_path)
     # serde_json's layouts (measured from the binary), where they differ from Python's repr.
     assert [format_value(f) for f in (1.5e-5, -1e-5, 1e-7, 3.2e-9, 1e-10, 1e16, 0.0001)] == [
-        "0.000015", "-0.00001", "1e-7", "3.2e-9", "1e-10", "1e+16", "0.0001"]
+        "0.000015",
+        "-0.00001",
+        "1e-7",
+        "3.2e-9",
+        "1e-10",
+        "1e+16",
+        "0.0001",
+    ]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -126,9 +159,16 @@ def test_random_pipelines_stream_alike_on_every_runtime(case: tuple[dict[str, An
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=st.lists(st.recursive(item_values, lambda inner: st.lists(inner, max_size=3)
-                                    | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8),
-                       max_size=12))
+@given(
+    values=st.lists(
+        st.recursive(
+            item_values,
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+            max_leaves=8,
+        ),
+        max_size=12,
+    )
+)
 def test_random_nested_values_are_written_alike(values: list[Any], tmp_path: Path) -> None:
     _assert_streams_agree(chain_manifest(("p", "PassThroughNode", {})), values, tmp_path)
 
@@ -171,8 +211,10 @@ def test_runtime_error_is_the_json_paths(tmp_path: Path, runtime: str) -> None:
     expected = run_cli("run", "-m", "m.json", "-i", "items.json", "-r", runtime, cwd=tmp_path)
     streamed = run_cli("run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "o.ndjson", cwd=tmp_path)
     assert expected.returncode == streamed.returncode == 2
-    assert streamed.stderr == expected.stderr == (
-        "rmprof: error: node 'calc' (CalculatorNode) at item 2: expected a number, got string\n"
+    assert (
+        streamed.stderr
+        == expected.stderr
+        == ("rmprof: error: node 'calc' (CalculatorNode) at item 2: expected a number, got string\n")
     )
     assert not (tmp_path / "o.ndjson").exists()
 
@@ -185,8 +227,9 @@ def test_cli_streams_and_matches_the_json_output(tmp_path: Path, runtime: str) -
     _ndjson(tmp_path / "items.jsonl", values)
     as_json = run_cli("run", "-m", "m.json", "-i", "items.json", "-r", runtime, "--json", cwd=tmp_path)
     from_array = run_cli("run", "-m", "m.json", "-i", "items.json", "-r", runtime, "-o", "a.ndjson", cwd=tmp_path)
-    streamed = run_cli("run", "-m", "m.json", "-i", "items.jsonl", "-r", runtime, "-o", "s.ndjson", "--json",
-                       cwd=tmp_path)
+    streamed = run_cli(
+        "run", "-m", "m.json", "-i", "items.jsonl", "-r", runtime, "-o", "s.ndjson", "--json", cwd=tmp_path
+    )
     in_memory = run_cli("run", "-m", "m.json", "-i", "items.jsonl", "-r", runtime, "--json", cwd=tmp_path)
     for proc in (as_json, from_array, streamed, in_memory):
         assert proc.returncode == 0, proc.stderr
@@ -225,8 +268,9 @@ def big_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def peak_rss_mb(args: list[str], cwd: Path) -> float:
     """Run ``python -m rmprof ARGS`` and return the peak RSS of it and its children (wait4's ru_maxrss), in MB."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "rmprof", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rmprof", *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     stderr = proc.stderr.read().decode() if proc.stderr else ""
@@ -237,8 +281,7 @@ def peak_rss_mb(args: list[str], cwd: Path) -> float:
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_two_million_items_stream_in_bounded_memory(big_input: Path, runtime: str) -> None:
     out = big_input.parent / f"{runtime}.ndjson"
-    mb = peak_rss_mb(["run", "-m", "m.json", "-i", big_input.name, "-r", runtime, "-o", out.name],
-                     big_input.parent)
+    mb = peak_rss_mb(["run", "-m", "m.json", "-i", big_input.name, "-r", runtime, "-o", out.name], big_input.parent)
     assert mb <= MEMORY_LIMIT_MB, f"{runtime}: peak RSS {mb:.0f} MB for {MEMORY_ITEMS:,} items"
     with out.open("rb") as fh:
         first = fh.readline()

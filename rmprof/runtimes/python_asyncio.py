@@ -180,7 +180,10 @@ class PythonPrepared(Prepared):
         roots = [node_id for node_id in m.topo_order if m.predecessor[node_id] is None]
         if len(roots) > 1:  # each root needs every item: one reader feeds them all
             inbox.update({r: asyncio.Queue(maxsize=QUEUE_SIZE) for r in roots})
-        to_writer = {sink: asyncio.Queue(maxsize=QUEUE_SIZE) for sink in m.sinks}
+        # One sink writes as it goes (its order is the item order); several go through the writer task.
+        single = m.sinks[0] if len(m.sinks) == 1 else None
+        to_writer = {} if single else {sink: asyncio.Queue(maxsize=QUEUE_SIZE) for sink in m.sinks}
+        sink_writer = writer.sink_writer(single) if single else None
         failures: list[_Failure] = []
         try:
             async with asyncio.TaskGroup() as group:
@@ -190,16 +193,20 @@ class PythonPrepared(Prepared):
                     outboxes = [inbox[s] for s in m.successors[node_id]]
                     if node_id in to_writer:
                         outboxes.append(to_writer[node_id])
+                    collected = sink_writer if node_id == single else None
                     group.create_task(
                         self.node_tasks[node_id](
-                            self, m.node(node_id), position, inbox.get(node_id), outboxes, None, items, failures
+                            self, m.node(node_id), position, inbox.get(node_id), outboxes, collected, items, failures
                         )
                     )
-                group.create_task(_write_item_major(list(to_writer.items()), writer))
+                if to_writer:
+                    group.create_task(_write_item_major(list(to_writer.items()), writer))
         except BaseExceptionGroup as group_error:
             raise _first_leaf(group_error) from None
         if failures:
             raise min(failures, key=lambda f: f.key).error
+        if sink_writer is not None:
+            sink_writer.flush()
 
     def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
         """Run once with per-node timing: where the time of a run went, by node and by queue hop.

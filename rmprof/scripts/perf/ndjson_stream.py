@@ -42,9 +42,10 @@ def write_inputs(folder: Path, n: int) -> None:
     """items.ndjson (one int per line) and items.json (the same ints as one array), written in blocks."""
     (folder / "m.json").write_text(json.dumps(SIMPLE), encoding="utf-8")
     step = 100_000
-    with (folder / "items.ndjson").open("w", encoding="ascii") as nd, (folder / "items.json").open(
-        "w", encoding="ascii"
-    ) as arr:
+    with (
+        (folder / "items.ndjson").open("w", encoding="ascii") as nd,
+        (folder / "items.json").open("w", encoding="ascii") as arr,
+    ):
         arr.write("[")
         for start in range(0, n, step):
             block = list(map(str, range(start, min(n, start + step))))
@@ -96,9 +97,7 @@ def main() -> None:
                     print(f"ndjson_stream: {runtime} {path}", file=sys.stderr)
                     samples[path].append(timed_run(["run", "-m", "m.json", "-r", runtime, *extra], folder))
             (folder / "out.ndjson").unlink(missing_ok=True)
-            medians = {
-                p: (statistics.median(s for s, _ in v), max(m for _, m in v)) for p, v in samples.items() if v
-            }
+            medians = {p: (statistics.median(s for s, _ in v), max(m for _, m in v)) for p, v in samples.items() if v}
             for path, (seconds, mb) in medians.items():
                 ratio = seconds / medians["in-memory"][0] if "in-memory" in medians else None
                 rows.append(
