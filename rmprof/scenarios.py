@@ -49,7 +49,11 @@ class Scenario:
 
 
 def load_input(path: str | Path) -> list[Any]:
-    """Read and validate an input file (a JSON array of items); errors name the file."""
+    """Read and validate an input file (a JSON array of items, or NDJSON lines read whole); errors name the file."""
+    from rmprof.ndjson import is_ndjson, read_items
+
+    if is_ndjson(path):
+        return list(read_items(path))
     return parse_file(path, parse_input, InputError)
 
 

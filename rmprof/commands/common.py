@@ -44,7 +44,11 @@ def scenario_options(with_all: bool = False) -> Callable[[F], F]:
         click.option("--scenario", "-s", metavar="NAME|DIR|all" if with_all else "NAME|DIR", help=scenario_help),
         click.option("--manifest", "-m", type=click.Path(dir_okay=False), help="A manifest v1 file (with --input)."),
         click.option(
-            "--input", "-i", "input_path", type=click.Path(dir_okay=False), help="A JSON array of input items."
+            "--input",
+            "-i",
+            "input_path",
+            type=click.Path(dir_okay=False),
+            help="A JSON array of input items, or NDJSON (.ndjson, .jsonl: one item per line).",
         ),
         click.option(
             "--expected", type=click.Path(dir_okay=False), help="Expected outputs to check against (with --manifest)."

@@ -9,6 +9,7 @@ is a separate pass with a twin of the node loop that times each node's running s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import struct
 import types
@@ -99,7 +100,23 @@ class PythonPrepared(Prepared):
 
     def run(self, items: list[Any]) -> Outputs:
         """Run the pipeline once in the prepared event loop."""
-        return self._loop.run_until_complete(self.run_async(items))
+        return self._complete(self.run_async(items))
+
+    def _complete(self, run: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``run`` to its end in the prepared loop. When Ctrl-C (or SIGTERM's exception) interrupts it, the
+        run is cancelled and its node tasks wound up before the exception goes on, as ``asyncio.run`` does:
+        no task is left pending for the interpreter to complain about at exit."""
+        task = self._loop.create_task(run)
+        try:
+            return self._loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    self._loop.run_until_complete(task)
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: the exception raised here is the one reported
+            raise
 
     async def run_async(self, items: list[Any]) -> Outputs:
         """Run the pipeline once: a task per node, queues between them."""
@@ -169,7 +186,7 @@ class PythonPrepared(Prepared):
         with open(output_path, "w", encoding="utf-8", newline="") as fh:
             writer = ndjson.OutputWriter(fh, list(self.manifest.sinks))
             items = _Counted(ndjson.read_items(input_path, label))
-            self._loop.run_until_complete(self._run_stream(items, writer))
+            self._complete(self._run_stream(items, writer))
             writer.flush()
         return {"items": items.count, "sinks": writer.counts}
 

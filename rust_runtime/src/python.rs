@@ -555,7 +555,19 @@ impl PyPipeline {
         output_path: &str,
     ) -> PyResult<Bound<'py, PyDict>> {
         let pipeline = &self.inner;
-        let result = py.detach(move || crate::stream::run_files(pipeline, input_path, output_path));
+        // Ctrl-C and SIGTERM reach Python's handlers only when Python runs: look every 64 chunks.
+        let mut signal: Option<PyErr> = None;
+        let signal_ref = &mut signal;
+        let stop = move || {
+            Python::attach(|py| py.check_signals())
+                .map_err(|e| *signal_ref = Some(e))
+                .is_err()
+        };
+        let result =
+            py.detach(move || crate::stream::run_files(pipeline, input_path, output_path, stop));
+        if let Some(e) = signal {
+            return Err(e);
+        }
         let summary = result.map_err(|e| match e {
             crate::stream::StreamFailure::Runtime(r) => pipeline_err(r),
             crate::stream::StreamFailure::Ndjson(e) => {
@@ -563,7 +575,8 @@ impl PyPipeline {
                 let (line, kind) = match e {
                     crate::stream::NdjsonError::Line { line, kind, .. } => (Some(line), kind),
                     crate::stream::NdjsonError::Input { .. } => (None, "input"),
-                    crate::stream::NdjsonError::Io { .. } => (None, "io"),
+                    crate::stream::NdjsonError::Io { .. }
+                    | crate::stream::NdjsonError::Interrupted => (None, "io"),
                 };
                 InputError::new_err((message, line, kind))
             }

@@ -37,6 +37,8 @@ pub enum NdjsonError {
     Input { path: String, detail: String },
     /// Reading or writing failed: the path and the OS's reason.
     Io { path: String, detail: String },
+    /// The caller's check asked the run to stop (a signal arrived).
+    Interrupted,
 }
 
 impl NdjsonError {
@@ -47,6 +49,7 @@ impl NdjsonError {
             NdjsonError::Input { path, detail } | NdjsonError::Io { path, detail } => {
                 format!("{path}: {detail}")
             }
+            NdjsonError::Interrupted => "interrupted".to_owned(),
         }
     }
 }
@@ -264,23 +267,51 @@ pub enum StreamInput<'a, R: Read> {
     Items(&'a [Value]),
 }
 
+/// Chunks between two calls of a run's stop check.
+const CHECK_EVERY: usize = 64;
+
 /// Runs `pipeline` over `input`, writing every sink item to `writer` as it leaves the pipeline.
 /// On failure the writer may hold part of the output: the caller discards it.
 pub fn run_stream<R: Read, W: Write>(
     pipeline: &Pipeline,
     input: StreamInput<'_, R>,
+    writer: NdjsonWriter<W>,
+) -> Result<StreamSummary, StreamFailure> {
+    run_stream_checked(pipeline, input, writer, || false)
+}
+
+/// As [`run_stream`], calling `stop` every 64 chunks: when it says so, the run ends with
+/// [`NdjsonError::Interrupted`] (how an embedding interpreter gets to handle Ctrl-C).
+pub fn run_stream_checked<R: Read, W: Write>(
+    pipeline: &Pipeline,
+    input: StreamInput<'_, R>,
     mut writer: NdjsonWriter<W>,
+    mut stop: impl FnMut() -> bool,
 ) -> Result<StreamSummary, StreamFailure> {
     let chunk = pipeline.chunk_size();
+    let mut chunks_read = 0usize;
+    let mut check = move || {
+        chunks_read += 1;
+        if chunks_read % CHECK_EVERY == 0 && stop() {
+            return Err(NdjsonError::Interrupted);
+        }
+        Ok(())
+    };
     let result = match input {
         StreamInput::Ndjson(mut reader) => pipeline.run_stream(
-            || reader.next_chunk(chunk),
+            || {
+                check()?;
+                reader.next_chunk(chunk)
+            },
             |leaves| writer.write_round(leaves),
         ),
         StreamInput::Items(items) => {
             let mut chunks = items.chunks(chunk);
             pipeline.run_stream(
-                || Ok(chunks.next().map(<[Value]>::to_vec)),
+                || {
+                    check()?;
+                    Ok(chunks.next().map(<[Value]>::to_vec))
+                },
                 |leaves| writer.write_round(leaves),
             )
         }
@@ -297,16 +328,17 @@ pub fn run_stream<R: Read, W: Write>(
 }
 
 /// Runs `pipeline` from the file `input` (NDJSON when [`is_ndjson`], else a JSON array read whole)
-/// to the NDJSON file `output`.
+/// to the NDJSON file `output`; `stop` as for [`run_stream_checked`].
 pub fn run_files(
     pipeline: &Pipeline,
     input: &str,
     output: &str,
+    stop: impl FnMut() -> bool,
 ) -> Result<StreamSummary, StreamFailure> {
     let writer = NdjsonWriter::create(output, pipeline.sinks()).map_err(StreamFailure::Ndjson)?;
     if is_ndjson(input) {
         let reader = NdjsonReader::open(input).map_err(StreamFailure::Ndjson)?;
-        return run_stream(pipeline, StreamInput::Ndjson(reader), writer);
+        return run_stream_checked(pipeline, StreamInput::Ndjson(reader), writer, stop);
     }
     let bytes = std::fs::read(input).map_err(|e| StreamFailure::Ndjson(io_error(input, &e)))?;
     let items = crate::input::parse_input_bytes(&bytes).map_err(|e| {
@@ -316,7 +348,7 @@ pub fn run_files(
         })
     })?;
     drop(bytes);
-    run_stream::<File, _>(pipeline, StreamInput::Items(&items), writer)
+    run_stream_checked::<File, _>(pipeline, StreamInput::Items(&items), writer, stop)
 }
 
 #[cfg(test)]

@@ -79,7 +79,9 @@ impl Failure {
                         ..Failure::new("input", message)
                     },
                     NdjsonError::Input { .. } => Failure::new("input", message),
-                    NdjsonError::Io { .. } => Failure::new("io", message),
+                    NdjsonError::Io { .. } | NdjsonError::Interrupted => {
+                        Failure::new("io", message)
+                    }
                 }
             }
         }
@@ -331,7 +333,8 @@ fn run_streamed(
         ));
     }
     let t = Instant::now();
-    let summary = stream::run_files(pipeline, &args.input, output)
+    // Signals end this process as they would any other: nothing to check.
+    let summary = stream::run_files(pipeline, &args.input, output, || false)
         .map_err(|e| Failure::streamed(e, &args.input))?;
     let run_ns = elapsed_ns(t);
     let sinks: Vec<String> = summary
