@@ -7,9 +7,9 @@
 For each runtime, in one session and alternating (streamed, in-memory, streamed, ...), it runs the simple
 pipeline (source -> add 5 -> sink) over N integers as a fresh ``rmprof run`` process: streamed is
 ``--input items.ndjson --output out.ndjson``, in-memory is ``--input items.json`` (outputs held, a preview
-printed). It prints, per runtime and path: items, wall and CPU seconds (medians of the repeats), items/s, the
-peak RSS of the process tree (wait4's ru_maxrss, MB) and the streamed/in-memory ratios of both times. ``--skip-memory-path``
-leaves the in-memory runs out (they need several GB at 10M items on the python runtime).
+printed). It prints, per runtime and path: items, wall and CPU seconds (medians of the repeats), items/s,
+the peak RSS of the process tree (wait4's ru_maxrss, MB) and the streamed/in-memory ratios of both times.
+``--skip-memory-path`` leaves the in-memory runs out (they need several GB at 10M items on the python runtime).
 """
 
 from __future__ import annotations
@@ -98,9 +98,15 @@ def main() -> None:
                     print(f"ndjson_stream: {runtime} {path}", file=sys.stderr)
                     samples[path].append(timed_run(["run", "-m", "m.json", "-r", runtime, *extra], folder))
             (folder / "out.ndjson").unlink(missing_ok=True)
-            medians = {p: (statistics.median(s for s, _ in v), max(m for _, m in v)) for p, v in samples.items() if v}
-            for path, (seconds, mb) in medians.items():
-                ratio = seconds / medians["in-memory"][0] if "in-memory" in medians else None
+            medians = {
+                p: (statistics.median(s for s, _, _ in v), statistics.median(c for _, c, _ in v), max(m for *_, m in v))
+                for p, v in samples.items()
+                if v
+            }
+            for path, (seconds, cpu, mb) in medians.items():
+                base = medians.get("in-memory")
+                ratio = seconds / base[0] if base else None
+                cpu_ratio = cpu / base[1] if base else None
                 rows.append(
                     {
                         "runtime": runtime,
