@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rmprof.ndjson import is_ndjson, read_outputs, write_outputs
+from rmprof.errors import RmprofError
+from rmprof.ndjson import is_ndjson, open_input, read_outputs, write_outputs
 from rmprof.runtimes.base import Outputs, Prepared
 
 
@@ -24,7 +25,10 @@ def partial_output(path: Path | None) -> Iterator[Path]:
     completes; when it completes and ``path`` is given, the file is renamed to ``path``."""
     folder = path.parent if path is not None else Path(tempfile.gettempdir())
     name = path.name if path is not None else "rmprof-outputs.ndjson"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.partial-", suffix=".ndjson", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.partial-", suffix=".ndjson", dir=folder)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path if path is not None else folder)) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -44,8 +48,19 @@ def run_ndjson_input(
     outputs read back into memory (what the JSON output path shows).
     """
     label = str(input_path)
+    with open_input(input_path):  # a missing or unreadable input: the same message whatever the runtime
+        pass
     with partial_output(output) as tmp:
-        summary = prepared.run_ndjson(label, label, str(tmp))  # type: ignore[attr-defined]
+        try:
+            summary = prepared.run_ndjson(label, label, str(tmp))  # type: ignore[attr-defined]
+        except OSError as exc:  # writing the output failed (a full disk): name the file asked for
+            if exc.filename not in (None, str(tmp)):
+                raise
+            raise OSError(exc.errno, exc.strerror or str(exc), str(output or tmp)) from None
+        except RmprofError as exc:  # a Rust runtime's I/O error names the file it was given
+            if str(tmp) not in exc.message:
+                raise
+            raise RmprofError(exc.message.replace(str(tmp), str(output or tmp))) from None
         outputs = read_outputs(tmp, sinks) if output is None else None
     return summary, outputs
 

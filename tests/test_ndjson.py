@@ -208,6 +208,34 @@ def test_input_errors_name_the_line(tmp_path: Path, runtime: str, text: str | by
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+def test_file_errors_name_the_file(tmp_path: Path, runtime: str) -> None:
+    write_json(tmp_path / "m.json", SIMPLE)
+    (tmp_path / "items.ndjson").write_text("1\n", encoding="utf-8")
+    missing = run_cli("run", "-m", "m.json", "-i", "gone.ndjson", "-r", runtime, "-o", "o.ndjson", cwd=tmp_path)
+    no_dir = run_cli("run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "no/o.ndjson", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr) == (2, "rmprof: error: gone.ndjson: no such file\n")
+    assert (no_dir.returncode, no_dir.stderr) == (2, "rmprof: error: no/o.ndjson: No such file or directory\n")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_full_disk_fails_the_output_and_leaves_nothing(tmp_path: Path, runtime: str) -> None:
+    """RLIMIT_FSIZE stands in for a full disk: the write that crosses it fails, in Python or in Rust."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    write_json(tmp_path / "m.json", SIMPLE)
+    _ndjson(tmp_path / "items.ndjson", list(range(20_000)))  # about 500 KB of output
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    args = ["run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "out.ndjson"]
+    proc = subprocess.run([sys.executable, "-m", "rmprof", *args], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, preexec_fn=limit, timeout=120)  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (2, "rmprof: error: out.ndjson: File too large\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["items.ndjson", "m.json"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 def test_runtime_error_is_the_json_paths(tmp_path: Path, runtime: str) -> None:
     write_json(tmp_path / "m.json", SIMPLE)
     write_json(tmp_path / "items.json", [1, 2, "x", 4])

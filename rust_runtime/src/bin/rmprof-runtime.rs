@@ -332,6 +332,7 @@ fn run_streamed(
             format!("--output streams one run: it takes no --iterations, --warmup or --node-timing ({USAGE})"),
         ));
     }
+    ignore_file_size_signal();
     let t = Instant::now();
     // Signals end this process as they would any other: nothing to check.
     let summary = stream::run_files(pipeline, &args.input, output, || false)
@@ -349,6 +350,30 @@ fn run_streamed(
         peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string())
     ))
 }
+
+/// A write past the file-size limit (RLIMIT_FSIZE, a stand-in for a full disk) fails with EFBIG, which is
+/// reported naming the file, instead of SIGXFSZ killing the process with the output half written.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+fn ignore_file_size_signal() {
+    extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGXFSZ: i32 = 25;
+    const SIG_IGN: usize = 1;
+    // SAFETY: installs the "ignore" disposition for one signal; no handler code runs.
+    unsafe {
+        signal(SIGXFSZ, SIG_IGN);
+    }
+}
+
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+fn ignore_file_size_signal() {}
 
 /// The process's peak resident set (VmHWM), which, unlike rusage's maxrss, does not include pages
 /// of the parent that fork copied before exec.
