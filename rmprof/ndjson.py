@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +23,8 @@ _BLANK = b" \t\r\n"
 _decode = json.JSONDecoder().decode
 _scan_once = json.scanner.make_scanner(json.JSONDecoder())
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
+# Deepest nesting of arrays and objects inside one item (as the Rust reader's MAX_DEPTH).
+MAX_DEPTH = 1000
 # Lines are written in batches of this many: one write call per batch instead of one per line.
 WRITE_BATCH = 1024
 
@@ -38,15 +42,16 @@ def _line_value(raw: bytes, label: str, line: int) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{label}:{line}: invalid UTF-8 at byte {exc.start}") from None
+    if _nesting(text) > MAX_DEPTH:
+        raise InputError(f"{label}:{line}: nesting deeper than {MAX_DEPTH} levels")
     try:
-        value = _decode(text)
+        with deep_values():
+            value = _decode(text)
+            why = _check_value(value)
     except json.JSONDecodeError as exc:
         raise InputError(f"{label}:{line}: invalid JSON at column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        raise InputError(f"{label}:{line}: nesting deeper than 1000 levels") from None
     except ValueError:  # an integer literal past Python's digit limit: far outside 64 bits
         raise InputError(f"{label}:{line}: integer out of 64-bit range") from None
-    why = _check_value(value)
     if why:
         raise InputError(f"{label}:{line}: {why}")
     return value
@@ -64,7 +69,7 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
             # Fast path: a plain value filling the line, of a type whose check is one comparison.
             try:
                 value, end = scan(text, 0)
-            except (StopIteration, ValueError):
+            except (StopIteration, ValueError, RecursionError):
                 end = -1
             if end == len(text) or (end == len(text) - 1 and text[end] == "\n"):
                 kind = type(value)
@@ -74,8 +79,8 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
                     valid = value - value == 0.0  # finite
                 elif kind is str:
                     valid = not _has_surrogate(value)
-                else:
-                    valid = _check_value(value) is None
+                else:  # containers are checked for depth on the slow path
+                    valid = kind is bool or value is None
                 if valid:
                     yield value
                     continue
@@ -83,6 +88,42 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
             raw = text.encode("utf-8", "surrogateescape")
             if raw.strip(_BLANK):
                 yield _line_value(raw, label, line)
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest in the JSON text (brackets inside strings not counted)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot go deeper than the limit: no need to look closer
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+@contextmanager
+def deep_values() -> Iterator[None]:
+    """Room on Python's stack for values nested up to the limit (1,000 levels: decoding, checking, writing
+    and copying them recurse once per level, beyond Python's default recursion limit of 1,000)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _has_surrogate(text: str) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
-from rmprof.ndjson import is_ndjson, open_input, read_outputs, write_outputs
+from rmprof.ndjson import deep_values, is_ndjson, open_input, read_outputs, write_outputs
 from rmprof.runtimes.base import Outputs, Prepared
 
 
@@ -50,7 +50,7 @@ def run_ndjson_input(
     label = str(input_path)
     with open_input(input_path):  # a missing or unreadable input: the same message whatever the runtime
         pass
-    with partial_output(output) as tmp:
+    with partial_output(output) as tmp, deep_values():
         try:
             summary = prepared.run_ndjson(label, label, str(tmp))  # type: ignore[attr-defined]
         except OSError as exc:  # writing the output failed (a full disk): name the file asked for
@@ -67,7 +67,7 @@ def run_ndjson_input(
 
 def write_ndjson_output(outputs: Outputs, output: Path) -> dict[str, int]:
     """Write in-memory outputs (from a JSON-array input) to ``output`` as NDJSON lines, atomically."""
-    with partial_output(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+    with partial_output(output) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh, deep_values():
         return write_outputs(fh, outputs)
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from rmprof.errors import InputError, PipelineError
 from rmprof.manifest import parse_manifest
-from rmprof.ndjson import format_value, read_outputs
+from rmprof.ndjson import deep_values, format_value, read_outputs
 from rmprof.runtimes import get_runtime
 from rmprof.streaming import run_ndjson_input
 from rmprof.values import first_difference
@@ -155,6 +155,14 @@ def test_float_layouts_and_escapes_are_byte_identical(tmp_path: Path) -> None:
     ]
 
 
+def test_values_nested_1000_levels_deep_stream_alike(tmp_path: Path) -> None:
+    deep: Any = "[[{"  # brackets inside strings do not count
+    for _ in range(999):
+        deep = [deep]
+    with deep_values():  # this test's own json.dumps and in-memory run recurse as deep
+        _assert_streams_agree(chain_manifest(("p", "PassThroughNode", {})), [deep, {"k": deep}], tmp_path)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=pipelines())
 def test_random_pipelines_stream_alike_on_every_runtime(case: tuple[dict[str, Any], list[Any]], tmp_path: Path) -> None:
@@ -190,6 +198,8 @@ def test_random_nested_values_are_written_alike(values: list[Any], tmp_path: Pat
         ("1\n1e400\n", "items.ndjson:2: non-finite number"),
         ('"\\ud800"\n', "items.ndjson:1: string contains a lone surrogate"),
         (b'1\n"\xff"\n', "items.ndjson:2: invalid UTF-8 at byte 1"),
+        ("1\n" + "[" * 1001 + "]" * 1001 + "\n", "items.ndjson:2: nesting deeper than 1000 levels"),
+        ('{"a": "[[[[", "b": ' + "[" * 1001 + "]" * 1001 + "}\n", "items.ndjson:1: nesting deeper than 1000 levels"),
         # An input error after a runtime error wins, as when a JSON array is checked before the run.
         ('1\n"x"\n2\n[1,\n', "items.ndjson:4: invalid JSON at column 4: Expecting value"),
     ],
