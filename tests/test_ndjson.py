@@ -155,6 +155,17 @@ def test_float_layouts_and_escapes_are_byte_identical(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_crlf_blank_lines_and_no_final_newline(tmp_path: Path, runtime: str) -> None:
+    write_json(tmp_path / "m.json", SIMPLE)
+    (tmp_path / "items.ndjson").write_bytes(b"1\r\n\r\n \t\n  2.5  \r\n-3")
+    proc = run_cli("run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "o.ndjson", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o.ndjson").read_bytes() == (
+        b'{"sink":"sink","item":6}\n{"sink":"sink","item":7.5}\n{"sink":"sink","item":2}\n'
+    )
+
+
 def test_values_nested_1000_levels_deep_stream_alike(tmp_path: Path) -> None:
     deep: Any = "[[{"  # brackets inside strings do not count
     for _ in range(999):
