@@ -166,6 +166,26 @@ def test_crlf_blank_lines_and_no_final_newline(tmp_path: Path, runtime: str) -> 
     )
 
 
+def test_python_code_streams_alike_on_the_runtimes_that_run_it(tmp_path: Path) -> None:
+    """PythonNode through NDJSON: CPython (python, rust through PyO3) and RustPython (binary, in-process)."""
+    from rmprof.scenarios import get_scenario
+
+    sc = get_scenario("python-nodes")
+    (tmp_path / "items.ndjson").write_text("".join(json.dumps(v) + "\n" for v in sc.items), encoding="utf-8")
+    written = {}
+    for runtime in ("python", "rust", "rustpython", "rustpython-inproc"):
+        args = ["-s", "python-nodes", "-r", runtime, "--allow-code"]
+        proc = run_cli("run", *args, "-o", f"{runtime}.ndjson", cwd=tmp_path)
+        assert proc.returncode == 0 and "outputs match the expected outputs" in proc.stdout, proc.stderr
+        streamed = run_cli("run", *args[2:], "-m", str(sc.manifest_path), "-i", "items.ndjson", "-o", "s.ndjson",
+                           cwd=tmp_path)  # fmt: skip
+        assert streamed.returncode == 0, streamed.stderr
+        written[runtime] = (tmp_path / "s.ndjson").read_bytes()
+        assert written[runtime] == (tmp_path / f"{runtime}.ndjson").read_bytes()
+    assert len(set(written.values())) == 1
+    assert read_outputs(tmp_path / "s.ndjson", list(sc.expected or {})) == sc.expected
+
+
 def test_values_nested_1000_levels_deep_stream_alike(tmp_path: Path) -> None:
     deep: Any = "[[{"  # brackets inside strings do not count
     for _ in range(999):
