@@ -58,7 +58,7 @@ class BinaryPrepared(Prepared):
         args = ["--manifest", str(self.manifest_path), "--input", input_path, "--output", output_path]
         try:
             # No time limit: a streamed input can be any length; Ctrl-C still stops the child.
-            self.last_result = run_binary([*args, "--allow-code"], timeout=None, name=self.binary)
+            self.last_result = run_binary_at(self.binary, [*args, "--allow-code"], timeout=None)
         except InputError as exc:
             raise stream_error(exc.message, exc.line, exc.line_error, input_path, label) from None
         return {"items": self.last_result["items"], "sinks": self.last_result["sinks"]}
