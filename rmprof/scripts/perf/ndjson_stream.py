@@ -24,8 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-RUNTIMES = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
+# This file lives in rmprof/scripts/perf (scripts/perf links to it): the checkout is three folders up.
+REPO = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(REPO))
+from rmprof.runtimes import runtime_names  # noqa: E402 - the checkout's rmprof, found through REPO
+
+RUNTIMES = runtime_names()
 SIMPLE = {
     "version": "v1",
     "metadata": {"name": "simple"},
