@@ -6,8 +6,10 @@ non-ASCII characters as they are, floats as their shortest round-trip digits in 
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,6 +145,15 @@ def open_input(path: str | Path) -> IO[bytes]:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def check_readable(path: str | Path) -> None:
+    """InputError, worded as ``open_input`` words it, unless ``path`` exists and may be read. Opens nothing: a
+    named pipe's writer must not see its reader come and go."""
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: cannot read: {os.strerror(errno.EACCES)}")
 
 
 def line_message(path: str | Path, line: int, label: str | None = None) -> str:

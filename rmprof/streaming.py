@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
-from rmprof.ndjson import deep_values, is_ndjson, open_input, read_outputs, write_outputs
+from rmprof.ndjson import check_readable, deep_values, is_ndjson, read_outputs, write_outputs
 from rmprof.runtimes.base import Outputs, Prepared
 
 
@@ -48,8 +48,7 @@ def run_ndjson_input(
     outputs read back into memory (what the JSON output path shows).
     """
     label = str(input_path)
-    with open_input(input_path):  # a missing or unreadable input: the same message whatever the runtime
-        pass
+    check_readable(input_path)  # a missing or unreadable input: the same message whatever the runtime
     with partial_output(output) as tmp, deep_values():
         try:
             summary = prepared.run_ndjson(label, label, str(tmp))  # type: ignore[attr-defined]
