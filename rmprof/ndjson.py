@@ -44,7 +44,7 @@ def _line_value(raw: bytes, label: str, line: int) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{label}:{line}: invalid UTF-8 at byte {exc.start}") from None
-    if _nesting(text) > MAX_DEPTH:
+    if nesting(text) > MAX_DEPTH:
         raise InputError(f"{label}:{line}: nesting deeper than {MAX_DEPTH} levels")
     try:
         with deep_values():
@@ -92,7 +92,7 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
                 yield _line_value(raw, label, line)
 
 
-def _nesting(text: str) -> int:
+def nesting(text: str) -> int:
     """How deep arrays and objects nest in the JSON text (brackets inside strings not counted)."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return 0  # cannot go deeper than the limit: no need to look closer

@@ -76,13 +76,17 @@ def validate_items(items: Any) -> list[Any]:
 
 def parse_input(text: str, source: str = "input") -> list[Any]:
     """Decode input JSON text (a JSON array of items) and validate every item."""
+    from rmprof.ndjson import MAX_DEPTH, deep_values, nesting
+
+    if nesting(text) > MAX_DEPTH + 1:  # the array holding the items is one level more
+        raise InputError(f"{source}: an item nests deeper than {MAX_DEPTH} levels")
     try:
-        # NaN/Infinity literals and 1e400 decode to non-finite floats, which validation then names by index.
-        items = json.loads(text)
+        with deep_values():
+            # NaN/Infinity literals and 1e400 decode to non-finite floats, which validation then names by index.
+            items = json.loads(text)
+            return validate_items(items)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    try:
-        return validate_items(items)
     except InputError as exc:
         if source != "input":
             raise InputError(f"{source}: {exc.message}") from None

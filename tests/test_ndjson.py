@@ -408,3 +408,19 @@ def test_ctrl_c_while_streaming_leaves_no_output(tmp_path: Path, runtime: str) -
             proc.kill()
     assert (proc.returncode, stderr.strip()) == (130, "rmprof: interrupted")  # click adds a newline first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["items.ndjson", "m.json"]
+
+
+@pytest.mark.parametrize("runtime", ["python", "rust", "rust-bin"])
+def test_json_array_items_nest_to_the_same_limit(tmp_path: Path, runtime: str) -> None:
+    """A JSON-array input follows the NDJSON rule: items nesting 999 levels run alike on every runtime (they used
+    to end in an internal RecursionError), deeper ones are a one-line input error."""
+    write_json(tmp_path / "m.json", chain_manifest(("p", "PassThroughNode", {})))
+    (tmp_path / "ok.json").write_text("[" + "[" * 999 + '"x"' + "]" * 999 + ", 1]", encoding="utf-8")
+    (tmp_path / "bad.json").write_text("[1, " + "[" * 1001 + "]" * 1001 + "]", encoding="utf-8")
+    ok = run_cli("run", "-m", "m.json", "-i", "ok.json", "-r", runtime, "-o", "out.ndjson", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    lines = (tmp_path / "out.ndjson").read_bytes().splitlines()
+    assert len(lines) == 2 and lines[0].count(b"[") == 999 and lines[1].endswith(b'"item":1}')
+    bad = run_cli("run", "-m", "m.json", "-i", "bad.json", "-r", runtime, cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "rmprof: error: bad.json: input: an item nests deeper than 1000 levels"

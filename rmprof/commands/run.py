@@ -50,6 +50,23 @@ def run(
     An input named .ndjson or .jsonl (one JSON value per line) streams through the runtime in bounded
     memory; --output writes the sink items as NDJSON lines instead of holding them.
     """
+    from rmprof.ndjson import deep_values
+
+    # Items may nest up to 1,000 levels (as the Rust readers allow): checking, running and printing them recurse.
+    with deep_values():
+        _run(scenario, manifest, input_path, expected, runtime, as_json, output, allow_code)
+
+
+def _run(
+    scenario: str | None,
+    manifest: str | None,
+    input_path: str | None,
+    expected: str | None,
+    runtime: str,
+    as_json: bool,
+    output: str | None,
+    allow_code: bool,
+) -> None:
     from rmprof.runtimes import get_runtime
     from rmprof.streaming import streams
 
