@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,23 @@ class ProfilerGap(Exception):
         super().__init__(reason)
         self.reason = reason
         self.fix = fix
+
+
+# What a parser raises on input it cannot make sense of (a truncated file, garbage, numbers that are not).
+PARSE_ERRORS = (ValueError, KeyError, TypeError, IndexError, AttributeError)
+
+
+@contextmanager
+def malformed_output(tool: str, path: Path) -> Iterator[None]:
+    """Parse ``path`` inside this block: a parser's failure becomes a gap naming the file, since a tool's
+    broken output (killed mid-write, a format change) is not a bug in rmprof."""
+    try:
+        yield
+    except PARSE_ERRORS as exc:
+        raise ProfilerGap(
+            f"{tool} output {path.name} is malformed: {exc}",
+            f"rerun; if it recurs, check {tool}'s log beside {path.name} and its version",
+        ) from None
 
 
 @dataclass

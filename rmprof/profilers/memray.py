@@ -111,6 +111,7 @@ class Memray(Profiler):
         job.progress(f"memray: recording {iterations} iterations on {job.runtime}")
         run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.memray.log")
         if run.returncode != 0 or not report.exists():
+            python_tools.raise_if_killed(run, "the memray-recorded child", job.runtime)
             raise ProfilerGap(f"the scenario failed under memray on {job.runtime}: {python_tools.child_failure(run)}")
         if not raw.exists():
             raise ProfilerGap(f"memray wrote no capture {raw.name}")

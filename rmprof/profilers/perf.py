@@ -30,6 +30,7 @@ from rmprof.profilers.binary_tools import (
     script_path,
     tool_version,
 )
+from rmprof.profilers.process import signal_name
 from rmprof.runtimes.binary import last_line
 
 PARANOID_PATH = Path("/proc/sys/kernel/perf_event_paranoid")
@@ -290,6 +291,14 @@ class Perf(Profiler):
     @staticmethod
     def _record_result(binary: Path, proc: subprocess.CompletedProcess[str], out_dir: Path) -> dict[str, Any]:
         """The binary's JSON from the recorded run, or a gap naming what failed (pipeline or perf)."""
+        # record.sh runs perf under bash, which reports a process it ran killed by signal N as exit 128 + N.
+        killed = signal_name(128 - proc.returncode) if proc.returncode > 128 else None
+        if killed is not None:
+            raise ProfilerGap(
+                f"perf record.sh exited with {proc.returncode}: a process under it was killed by {killed} "
+                f"({last_line(proc.stderr)})",
+                "rerun; something outside rmprof stopped it (the OOM killer, a user, a container limit)",
+            )
         if proc.stdout.strip():
             doc = binary_result(binary, proc, "perf")
             if proc.returncode == 0 and (out_dir / "perf.script.txt").is_file():

@@ -111,6 +111,7 @@ class PySpy(Profiler):
         job.progress(f"py-spy: recording {iterations} iterations on {job.runtime} at {RATE_HZ} Hz")
         run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.py-spy.log")
         if run.returncode != 0 or not report.exists():
+            python_tools.raise_if_killed(run, "py-spy", job.runtime)
             text = run.stderr.lower()
             if "permission denied" in text or "operation not permitted" in text:
                 raise ProfilerGap(

@@ -20,7 +20,7 @@ from typing import Any
 import rmprof
 from rmprof.profile_model import Profile
 from rmprof.profilers.base import ProfileJob, ProfilerGap, overhead_record
-from rmprof.profilers.process import ToolRun, run_process
+from rmprof.profilers.process import ToolRun, run_process, signal_name
 
 # The calibration run is short: it only needs a per-iteration time good to ~20 %.
 CALIBRATION_SECONDS = 0.4
@@ -113,8 +113,22 @@ def _write_log(log: Path | None, cmd: list[str], code: int | None, stdout: str, 
     )
 
 
+def raise_if_killed(run: ToolRun, what: str, runtime: str) -> None:
+    """A gap when ``what`` (a tool, or the child it profiled) was killed by a signal: whatever it wrote is
+    incomplete, and its stderr only shows what it printed before the kill."""
+    name = signal_name(run.returncode)
+    if name is not None:
+        raise ProfilerGap(
+            f"{what} was killed by {name} while profiling {runtime}",
+            "rerun; something outside rmprof stopped it (the OOM killer, a user, a container limit)",
+        )
+
+
 def child_failure(run: ToolRun) -> str:
     """The one-line reason a child (possibly under a tool) failed, from its stderr."""
+    killed = signal_name(run.returncode)
+    if killed is not None:
+        return f"killed by {killed}"
     lines = [line.strip() for line in run.stderr.splitlines() if line.strip()]
     for line in reversed(lines):
         if line.startswith("rmprof child:"):

@@ -176,6 +176,7 @@ class Scalene(Profiler):
                     raise
                 job.progress(f"scalene: no result after {HANG_TIMEOUT_S:.0f} s (a scalene hang); retrying once")
         if run.returncode != 0 or not report.exists():
+            python_tools.raise_if_killed(run, "scalene", job.runtime)
             raise ProfilerGap(f"the scenario failed under scalene on {job.runtime}: {python_tools.child_failure(run)}")
         profiled = python_tools.read_report(report)
         doc = python_tools.load_json(raw, "scalene")
