@@ -25,9 +25,15 @@ from typing import Any
 
 import pytest
 
-from rmprof.profilers import get_profiler
+from rmprof.profilers import get_profiler, python_tools
+from rmprof.profilers.run_all import run_profilers
+from rmprof.runtimes.binary import ENV_VAR, find_binary
+from rmprof.scenarios import get_scenario
 from tests.conftest import REPO
 from tests.fault_tools import (
+    corrupt_file,
+    install_module_stand_in,
+    install_stand_in,
     kill_when_seen,
 )
 
@@ -137,3 +143,69 @@ def test_a_profiler_killed_mid_recording_is_a_gap_and_the_others_complete(
     assert gaps[0]["reason"] in html.unescape(report)
     survivors = {p["profiler"] for p in results["profiles"]}
     assert survivors == set(profilers) - {victim}, results["gaps"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A profiler writing a truncated or garbage output file
+
+
+def _break_memray(monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    """memray's capture is written by the profiled child itself (no tool on PATH to stand in for): break it
+    in this process, right after the real child wrote it."""
+    real = python_tools.run_tool
+
+    def run_tool(cmd: list[str], **kwargs: Any) -> python_tools.ToolRun:
+        run = real(cmd, **kwargs)
+        if "--memray-out" in cmd:
+            corrupt_file(Path(cmd[cmd.index("--memray-out") + 1]), fault)
+        return run
+
+    monkeypatch.setattr(python_tools, "run_tool", run_tool)
+
+
+def _inject(profiler: str, fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put a stand-in for ``profiler``'s tool first on PATH (or PYTHONPATH) that breaks its output by ``fault``."""
+    if profiler == "memray":
+        _break_memray(monkeypatch, fault)
+    elif profiler == "scalene":
+        shadow = install_module_stand_in(tmp_path / "shadow", "scalene", fault)
+        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")])))
+        monkeypatch.syspath_prepend(str(shadow))
+    else:
+        tool = {"callgrind": "valgrind", "massif": "valgrind"}.get(profiler, profiler)
+        real = python_tools.tool_path(tool)
+        assert real is not None, tool
+        install_stand_in(tmp_path / "bin", tool, real, fault)
+        monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+
+
+# (profiler, runtime, the raw file it parses): each is broken every way that makes sense for its format.
+BROKEN = [
+    ("py-spy", "python", "python.py-spy.speedscope.json", ["truncate", "garbage", "json"]),
+    ("scalene", "python", "python.scalene.json", ["truncate", "garbage", "json"]),
+    ("memray", "python", "python.memray.bin", ["truncate", "garbage"]),
+    ("perf", "rust-bin", "perf.script.txt", ["truncate", "garbage", "mangle"]),
+    ("callgrind", "rust-bin", "rust-bin.callgrind.out", ["truncate", "garbage", "mangle"]),
+    ("massif", "rust-bin", "rust-bin.massif.out", ["truncate", "garbage", "mangle"]),
+]
+BROKEN_CASES = [(p, r, f, fault) for p, r, f, faults in BROKEN for fault in faults]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("profiler", "runtime", "raw", "fault"), BROKEN_CASES, ids=[f"{c[0]}-{c[3]}" for c in BROKEN_CASES]
+)
+def test_a_broken_output_file_is_a_gap_naming_it(
+    profiler: str, runtime: str, raw: str, fault: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Truncated, garbage, mangled (digits turned to letters) or wrongly shaped output: a gap that names the
+    file; never a crash, an 'unexpected error', or a profile quietly made of what was left."""
+    ready(profiler)
+    if runtime == "rust-bin":
+        monkeypatch.setenv(ENV_VAR, str(find_binary()))
+    _inject(profiler, fault, tmp_path, monkeypatch)
+    result = run_profilers(get_scenario("simple"), [runtime], [profiler], tmp_path / "run", min_samples=200)
+    assert result["profiles"] == [], "a profile was made from a broken file"
+    [gap] = result["gaps"]
+    assert gap["profiler"] == profiler and raw in gap["reason"], gap
+    assert "unexpected error" not in gap["reason"], gap

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, malformed_output
 from rmprof.profilers.binary_tools import (
     VALGRIND_INSTALL_FIX,
     bash,
@@ -175,6 +175,10 @@ def parse_callgrind(text: str) -> CallgrindData:
         elif key == "cmd":
             data.cmd = value
     data.totals = totals if totals is not None else summary
+    if text.strip() and not data.events:
+        raise ValueError("no 'events:' line in it: not a callgrind output file")
+    if text.strip() and not text.endswith("\n"):
+        raise ValueError("it ends in the middle of a line: the file is truncated")
     return data
 
 
@@ -333,4 +337,6 @@ class Callgrind(ValgrindProfiler):
         doc = binary_result(binary, proc, "callgrind")
         if not out_file.is_file():
             raise ProfilerGap(f"callgrind wrote no output file: {last_line(proc.stderr)}", None)
-        return parse_callgrind(out_file.read_text(encoding="utf-8", errors="replace")), doc, out_file
+        with malformed_output("callgrind", out_file):
+            data = parse_callgrind(out_file.read_text(encoding="utf-8", errors="replace"))
+        return data, doc, out_file

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers.base import ProfileJob, ProfilerGap
+from rmprof.profilers.base import ProfileJob, ProfilerGap, malformed_output
 from rmprof.profilers.binary_tools import (
     bash,
     binary_result,
@@ -63,6 +63,8 @@ def parse_massif(text: str) -> list[Snapshot]:
     snapshots: list[Snapshot] = []
     current: Snapshot | None = None
     stack: list[tuple[int, HeapNode]] = []  # (depth, node) of the open path while reading a tree
+    with_tree_line: set[int] = set()  # snapshots whose heap_tree= line was read
+    declared: list[tuple[Snapshot, HeapNode, int]] = []  # each node with the child count its line declares
     for raw in text.splitlines():
         if raw.startswith("snapshot="):
             current = Snapshot(index=int(raw.split("=", 1)[1]))
@@ -86,6 +88,7 @@ def parse_massif(text: str) -> list[Snapshot]:
             continue
         if sep and key == "heap_tree":
             current.tree_kind = value.strip()
+            with_tree_line.add(current.index)
             continue
         m = _NODE.match(raw)
         if not m:
@@ -99,7 +102,34 @@ def parse_massif(text: str) -> list[Snapshot]:
         else:
             current.tree = node
         stack.append((depth, node))
+        declared.append((current, node, int(m["n"])))
+    _check_complete(text, snapshots, with_tree_line, declared)
     return snapshots
+
+
+def _check_complete(
+    text: str, snapshots: list[Snapshot], with_tree_line: set[int], declared: list[tuple[Snapshot, HeapNode, int]]
+) -> None:
+    """ValueError unless every snapshot was read whole: its heap_tree= line, and every tree node with the
+    children its ``nN:`` announces. A cut file must not pass as a smaller heap."""
+    if not text.strip():
+        return
+    if not snapshots:
+        raise ValueError("no 'snapshot=' line in it: not a massif output file")
+    if not text.endswith("\n"):
+        raise ValueError(f"it ends in the middle of a line after snapshot {snapshots[-1].index}: the file is truncated")
+    if any(s.heap_b for s in snapshots) and not any(s.tree_kind == "peak" for s in snapshots):
+        # Massif always writes the peak (exactly, with --peak-inaccuracy=0.0 as scripts/perf/massif.sh asks).
+        raise ValueError(f"no peak snapshot among {len(snapshots)}: the file is truncated")
+    for snap in snapshots:
+        if snap.index not in with_tree_line or (snap.tree_kind != "empty" and snap.tree is None):
+            raise ValueError(f"snapshot {snap.index} is incomplete: the file is truncated")
+    for snap, node, children in declared:
+        if len(node.children) != children:
+            raise ValueError(
+                f"the heap tree of snapshot {snap.index} is cut short at {node.name!r} "
+                f"({len(node.children)} of {children} callers): the file is truncated"
+            )
 
 
 def _heap_node(size: int, rest: str) -> HeapNode:
@@ -217,7 +247,8 @@ class Massif(ValgrindProfiler):
         if not out_file.is_file():
             raise ProfilerGap(f"massif wrote no output file: {last_line(proc.stderr)}", None)
         outputs_check = check_outputs(doc, job.expected_path, "massif")
-        snapshots = parse_massif(out_file.read_text(encoding="utf-8", errors="replace"))
+        with malformed_output("massif", out_file):
+            snapshots = parse_massif(out_file.read_text(encoding="utf-8", errors="replace"))
         peak = peak_snapshot(snapshots)
         if peak is None or peak.tree is None:
             raise ProfilerGap(f"massif recorded no detailed heap snapshot ({out_file})", None)

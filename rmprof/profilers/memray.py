@@ -9,10 +9,14 @@ memray's own reader (``memray.FileReader``) in this process.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import math
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +36,45 @@ def _frames(stack: list[tuple[str, str, int]]) -> list[Frame]:
     return [Frame(function, filename, lineno) for function, filename, lineno in reversed(stack)]
 
 
+@contextlib.contextmanager
+def _native_stderr() -> Iterator[list[str]]:
+    """Catch what native code writes to file descriptor 2 inside the block; the list holds its lines after."""
+    lines: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", errors="replace").splitlines())
+
+
 def profile_from_capture(path: Path, runtime: str, version: str | None) -> Profile:
-    """A bytes Profile of the allocations alive at the high-water mark, with memray's totals in meta."""
+    """A bytes Profile of the allocations alive at the high-water mark, with memray's totals in meta.
+
+    ValueError for a damaged capture: memray's reader only complains on stderr ("Memray ERROR: Failed to
+    process allocation record") and returns the records before the damage, which would pass for a smaller heap.
+    """
     import memray
 
     profile = Profile(runtime=runtime, profiler="memray", kind="memory", unit="bytes")
-    with memray.FileReader(str(path)) as reader:
-        meta = reader.metadata
-        live_allocations = 0
-        for record in reader.get_high_watermark_allocation_records(merge_threads=True):
-            if record.size <= 0:
-                continue
-            profile.add_stack(_frames(record.stack_trace()), float(record.size))
-            live_allocations += record.n_allocations
-    stats = memray._memray.compute_statistics(str(path), num_largest=10)
+    with _native_stderr() as complaints:
+        with memray.FileReader(str(path)) as reader:
+            meta = reader.metadata
+            live_allocations = 0
+            for record in reader.get_high_watermark_allocation_records(merge_threads=True):
+                if record.size <= 0:
+                    continue
+                profile.add_stack(_frames(record.stack_trace()), float(record.size))
+                live_allocations += record.n_allocations
+        stats = memray._memray.compute_statistics(str(path), num_largest=10)
+    errors = [line.strip() for line in complaints if "ERROR" in line]
+    if errors:
+        raise ValueError(f"the capture is damaged or truncated ({errors[0]})")
     profile.sample_count = live_allocations
     profile.tool_version = version
     profile.meta.update(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, overhead_record
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, malformed_output, overhead_record
 from rmprof.profilers.binary_tools import (
     bash,
     binary_result,
@@ -81,7 +81,19 @@ def parse_perf_script(text: str) -> list[PerfSample]:
         if src and current.frames and src["file"] != "??":
             name, _, _ = current.frames[-1]
             current.frames[-1] = (name, src["file"], int(src["line"]))
+    _check_complete(text, samples)
     return samples
+
+
+def _check_complete(text: str, samples: list[PerfSample]) -> None:
+    """ValueError unless ``text`` is whole `perf script` output: samples, the last one ended by its newline
+    (a blank line after a call chain). A cut file must not pass as a profile with fewer samples."""
+    if not text.strip():
+        return  # perf recorded nothing: a run too short, reported as such by the caller
+    if not samples:
+        raise ValueError("no sample header in it: not `perf script` output")
+    if not text.endswith("\n") or (samples[-1].frames and not text.endswith("\n\n")):
+        raise ValueError(f"it ends inside sample {len(samples)}: the file is truncated")
 
 
 def _frame_name(sym: str, dso: str | None) -> str:
@@ -230,11 +242,12 @@ class Perf(Profiler):
             ]
             proc, _ = run_logged(cmd, job.raw_dir, f"{job.runtime}.perf-record", job.timeout_s, "perf")
             doc = self._record_result(binary, proc, out_dir)
-            script_text = (out_dir / "perf.script.txt").read_text(encoding="utf-8", errors="replace")
-            samples = parse_perf_script(script_text)
-            profile, stats = samples_to_profile(
-                samples, runtime=job.runtime, rate_hz=float(self.frequency_hz), tool_version=version
-            )
+            script = out_dir / "perf.script.txt"
+            with malformed_output("perf script", script):
+                samples = parse_perf_script(script.read_text(encoding="utf-8", errors="replace"))
+                profile, stats = samples_to_profile(
+                    samples, runtime=job.runtime, rate_hz=float(self.frequency_hz), tool_version=version
+                )
             if profile.sample_count >= job.min_samples or attempt == 2:
                 break
             # Too few samples (a busy machine, a slow start): scale the loop up and record again.

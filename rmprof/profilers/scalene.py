@@ -18,7 +18,7 @@ import rmprof
 from rmprof.analysis.categories import node_task
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers import python_tools
-from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, malformed_output
 
 # Seconds between CPU samples; 0.002 s gives ~1,000 samples in ~3 s (scalene's default 0.01 s needs 10+ s).
 SAMPLING_INTERVAL_S = 0.002
@@ -180,7 +180,8 @@ class Scalene(Profiler):
             raise ProfilerGap(f"the scenario failed under scalene on {job.runtime}: {python_tools.child_failure(run)}")
         profiled = python_tools.read_report(report)
         doc = python_tools.load_json(raw, "scalene")
-        profile = profile_from_scalene(doc, job.runtime, status.version)
+        with malformed_output("scalene", raw):
+            profile = profile_from_scalene(doc, job.runtime, status.version)
         if not profile.stacks:
             raise ProfilerGap(f"scalene recorded no CPU time in rmprof's files (see {raw.name})")
         python_tools.record_overhead(profile, unprofiled, profiled)
