@@ -25,9 +25,10 @@ from typing import Any
 
 import pytest
 
+from rmprof.errors import RmprofError
 from rmprof.profilers import get_profiler, python_tools
 from rmprof.profilers.run_all import run_profilers
-from rmprof.runtimes.binary import ENV_VAR, find_binary
+from rmprof.runtimes.binary import BINARY_NAME, ENV_VAR, ENV_VARS, RUSTPYTHON_BINARY_NAME, find_binary
 from rmprof.scenarios import get_scenario
 from tests.conftest import REPO
 from tests.fault_tools import (
@@ -82,6 +83,11 @@ def one_line_error(code: int, err: str) -> None:
     assert code == 2, err
     assert err.startswith("rmprof: error:") and len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+def ends_with_the_panic(err: str) -> None:
+    """The failing binary's last stderr line ends the message, and only that line of its stderr is in it."""
+    assert err.strip().endswith(PANIC) and "processing item" not in err, err
 
 
 def gaps_and_report(run_dir: Path) -> tuple[dict[str, Any], str]:
@@ -209,3 +215,80 @@ def test_a_broken_output_file_is_a_gap_naming_it(
     [gap] = result["gaps"]
     assert gap["profiler"] == profiler and raw in gap["reason"], gap
     assert "unexpected error" not in gap["reason"], gap
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A runtime binary that fails mid-run
+
+
+def failing_binary(tmp_path: Path, runtime: str, after: int) -> dict[str, str]:
+    """The environment for rmprof with ``runtime``'s binary replaced by one whose first ``after`` runs are
+    real and whose next run prints half its output, a panic on stderr, and exits 101."""
+    name = BINARY_NAMES[runtime]
+    try:
+        real = find_binary(name)
+    except RmprofError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI: {exc.message}")
+        pytest.skip(exc.message)
+    stand_in = install_stand_in(tmp_path / "bin", "rmprof-runtime", str(real), f"after:{after}")
+    return rmprof_env(**{ENV_VARS[name]: str(stand_in), "RMPROF_FAULT_COUNTER": str(tmp_path / "runs")})
+
+
+BINARY_NAMES = {"rust-bin": BINARY_NAME, "rustpython": RUSTPYTHON_BINARY_NAME}
+
+
+@pytest.mark.parametrize("runtime", ["rust-bin", "rustpython"])
+def test_run_reports_a_binary_failing_mid_run(runtime: str, tmp_path: Path) -> None:
+    proc = rmprof("run", "-s", "simple", "-r", runtime, env=failing_binary(tmp_path, runtime, 0))
+    code, out, err = finished(proc)
+    one_line_error(code, err)
+    assert "exited with 101" in err, err
+    ends_with_the_panic(err)
+    assert out == ""
+
+
+# The bench's runs of the binary with --rounds 2 -n 4 --cold-starts 3: the output check (run 0), the timed
+# rounds (1, 3), the cold starts (2, 4, 5) and the peak-RSS run (6).
+BENCH_FAILURES = {"timed round": 1, "cold start": 2, "peak RSS": 6}
+
+
+@pytest.mark.parametrize("where", list(BENCH_FAILURES))
+def test_bench_reports_a_binary_failing_mid_run_and_keeps_the_old_results(where: str, tmp_path: Path) -> None:
+    """A failure while measuring ends the bench with the binary's last stderr line (exit 2); the results file
+    of an earlier bench is left as it was, and no temporary file is left beside it."""
+    env = failing_binary(tmp_path, "rust-bin", BENCH_FAILURES[where])
+    results = tmp_path / "out" / "bench.json"
+    results.parent.mkdir()
+    results.write_text('{"earlier": true}\n', encoding="utf-8")
+    proc = rmprof("bench", "-s", "simple", "-r", "rust-bin", *QUICK, "--cold-starts", "3", "-q", "-o", str(results),
+                  env=env)  # fmt: skip
+    code, _, err = finished(proc)
+    one_line_error(code, err)
+    ends_with_the_panic(err)
+    assert results.read_text(encoding="utf-8") == '{"earlier": true}\n'
+    assert [p.name for p in results.parent.iterdir()] == ["bench.json"]
+    assert (tmp_path / "runs").read_text() == str(BENCH_FAILURES[where] + 1)  # it failed where it was meant to
+
+
+def test_bench_keeps_a_binary_failing_its_output_check_as_a_gap(tmp_path: Path) -> None:
+    """The first run checks the outputs: a binary failing there is left out of the bench as a gap carrying its
+    last stderr line; the other runtimes are measured."""
+    env = failing_binary(tmp_path, "rust-bin", 0)
+    proc = rmprof("bench", "-s", "simple", "-r", "python", "-r", "rust-bin", *QUICK, "--cold-starts", "3", "--json",
+                  env=env)  # fmt: skip
+    code, out, err = finished(proc)
+    assert code == 0, err
+    [scenario] = json.loads(out)["scenarios"]
+    assert scenario["gaps"]["rust-bin"].endswith(PANIC), scenario["gaps"]
+    assert "python" in scenario["runtimes"] and "rust-bin" not in scenario["runtimes"]
+
+
+def test_profile_reports_a_binary_failing_mid_run_and_leaves_no_run(tmp_path: Path) -> None:
+    env = failing_binary(tmp_path, "rust-bin", 1)
+    out = tmp_path / "out" / "run"
+    proc = rmprof("profile", "-s", "simple", "-r", "rust-bin", "-p", "none", *QUICK, "-q", "--out", str(out), env=env)
+    code, _, err = finished(proc)
+    one_line_error(code, err)
+    ends_with_the_panic(err)
+    assert not out.parent.exists() or not list(out.parent.iterdir())

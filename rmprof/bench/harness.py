@@ -15,6 +15,7 @@ the rounds (two-stage bootstrap, rmprof.bench.stats), so they include the noise 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -26,9 +27,10 @@ from rmprof.bench import stats
 from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
-from rmprof.errors import RmprofError
+from rmprof.errors import ChildFailed, RmprofError
 from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
+from rmprof.runtimes.binary import last_line
 from rmprof.runtimes.rounds import CHILD_CWD, RoundRequest, RoundResult
 from rmprof.scenarios import Scenario
 from rmprof.values import first_difference
@@ -370,7 +372,7 @@ def _peak_rss(cmd: list[str]) -> int | None:
     """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
     if proc.returncode != 0:
-        return None
+        raise _child_failed("peak-RSS child", cmd, proc.returncode, proc.stderr)
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     try:
         value = json.loads(lines[-1]).get("peak_rss_bytes") if lines else None
@@ -393,13 +395,22 @@ def _cold_start(cmd: list[str]) -> tuple[float, float | None]:
         proc.wait()
         raise
     if proc.returncode != 0 or not first:
-        raise RmprofError(f"cold-start child {cmd[0]} failed ({proc.returncode}): {err.strip()[-300:]}")
+        raise _child_failed("cold-start child", cmd, proc.returncode, err)
     try:  # a binary prints one JSON document with its own init_ns; the Python child prints JSON lines
         doc = json.loads(first + rest)
     except json.JSONDecodeError:
         doc = None
     init_ns = doc.get("init_ns") if isinstance(doc, dict) else None
     return float(elapsed), init_ns
+
+
+def _child_failed(what: str, cmd: list[str], returncode: int, stderr: str) -> ChildFailed:
+    """The error for a measuring child that failed: how it ended and the last line of its stderr."""
+    if returncode < 0:
+        how = f"was killed by {signal.Signals(-returncode).name}"
+    else:
+        how = f"exited with {returncode}" if returncode else "printed nothing"
+    return ChildFailed(f"{what} {cmd[0]} {how}: {last_line(stderr)}")
 
 
 def _union_of_defaults(scenarios: list[Scenario]) -> list[str]:
