@@ -4,19 +4,49 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
 
 
+def json_text(doc: Any) -> str:
+    """``doc`` as the JSON text rmprof writes (indented, no NaN, a final newline)."""
+    return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+
+
 def write_json_atomic(path: Path, doc: Any) -> None:
     """Write JSON to ``path`` through a temporary file and a rename: readers never see half a file."""
-    write_text_atomic(path, json.dumps(doc, indent=2, allow_nan=False) + "\n")
+    write_text_atomic(path, json_text(doc))
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write text to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
+    write_texts_atomic({Path(path): text})
+
+
+def write_texts_atomic(files: dict[Path, str]) -> None:
+    """Write several files as one: each is staged as a temporary sibling first, and only when all are
+    staged are they renamed into place, with SIGINT/SIGTERM held off meanwhile. A failure or an interrupt
+    leaves every file as it was (old contents, or absent), never a new one beside an old one."""
+    staged: dict[Path, Path] = {}
+    try:
+        for path, text in files.items():
+            staged[Path(path)] = _stage(Path(path), text)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for path, tmp in list(staged.items()):
+                os.replace(tmp, path)
+                del staged[path]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+
+
+def _stage(path: Path, text: str) -> Path:
+    """``text`` written and fsynced to a temporary sibling of ``path``; its path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -26,7 +56,6 @@ def write_text_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         if exc.filename is None:  # a failed write names no file: say which one it was
@@ -35,3 +64,4 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)

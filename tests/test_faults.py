@@ -17,8 +17,10 @@ from __future__ import annotations
 import html
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,16 @@ from typing import Any
 import pytest
 
 from rmprof.errors import RmprofError
+from rmprof.files import write_texts_atomic
 from rmprof.profilers import get_profiler, python_tools
 from rmprof.profilers.run_all import run_profilers
 from rmprof.runtimes.binary import BINARY_NAME, ENV_VAR, ENV_VARS, RUSTPYTHON_BINARY_NAME, find_binary
 from rmprof.scenarios import get_scenario
 from tests.conftest import REPO
 from tests.fault_tools import (
+    command_line,
     corrupt_file,
+    descendants,
     install_module_stand_in,
     install_stand_in,
     kill_when_seen,
@@ -292,3 +297,108 @@ def test_profile_reports_a_binary_failing_mid_run_and_leaves_no_run(tmp_path: Pa
     one_line_error(code, err)
     ends_with_the_panic(err)
     assert not out.parent.exists() or not list(out.parent.iterdir())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# `rmprof bench -o` and `rmprof compare --out`: never half-written
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """A preexec_fn that caps the size of any file the child writes (a full disk, for one write)."""
+
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def _bench_file(path: Path) -> Path:
+    proc = rmprof("bench", "-s", "simple", "-r", "python", *QUICK, "--cold-starts", "3", "-q", "-o", str(path))
+    code, _, err = finished(proc)
+    assert code == 0, err
+    return path
+
+
+@pytest.mark.slow
+def test_an_interrupted_bench_keeps_the_old_results_and_its_children_stop(tmp_path: Path) -> None:
+    results = tmp_path / "bench.json"
+    results.write_text('{"earlier": true}\n', encoding="utf-8")
+    proc = rmprof("bench", "-s", "simple", "-r", "python", "-r", "rust-bin", "--rounds", "8", "-q", "-o", str(results))
+    tree: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any("rmprof.bench.worker" in command_line(p) for p in tree):
+        tree = descendants(proc.pid)
+        time.sleep(0.02)
+    tree |= descendants(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finished(proc, timeout=30)
+    assert code == 130, err
+    assert results.read_text(encoding="utf-8") == '{"earlier": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["bench.json"]
+    time.sleep(2)
+    assert not [p for p in tree if command_line(p)], "children outlived rmprof"
+
+
+def test_bench_output_on_a_full_disk_is_an_error_and_keeps_the_old_results(tmp_path: Path) -> None:
+    results = tmp_path / "out" / "bench.json"
+    results.parent.mkdir()
+    results.write_text('{"earlier": true}\n', encoding="utf-8")
+    proc = rmprof("bench", "-s", "simple", "-r", "python", *QUICK, "--cold-starts", "3", "-q", "-o", str(results),
+                  preexec_fn=_file_size_limit(4000))  # fmt: skip
+    code, _, err = finished(proc)
+    one_line_error(code, err)
+    assert str(results) in err and "File too large" in err, err
+    assert results.read_text(encoding="utf-8") == '{"earlier": true}\n'
+    assert [p.name for p in results.parent.iterdir()] == ["bench.json"]
+
+
+def test_compare_out_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    """compare.json, compare.html and compare.md are one output: when one cannot be written (a size limit
+    between their sizes), the earlier three stay as they were, none is replaced alone."""
+    before, after = _bench_file(tmp_path / "before.json"), _bench_file(tmp_path / "after.json")
+    scratch = tmp_path / "scratch"
+    code, _, err = finished(rmprof("compare", str(before), str(after), "--out", str(scratch), "-q"))
+    assert code == 0, err
+    sizes = {p.name: p.stat().st_size for p in scratch.iterdir()}
+    assert sizes["compare.json"] < sizes["compare.html"], sizes
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in sizes:
+        (out / name).write_text(f"earlier {name}\n", encoding="utf-8")
+    # compare.json fits under the limit, compare.html does not.
+    limit = (sizes["compare.json"] + sizes["compare.html"]) // 2
+    proc = rmprof("compare", str(before), str(after), "--out", str(out), "-q", preexec_fn=_file_size_limit(limit))
+    code, _, err = finished(proc)
+    one_line_error(code, err)
+    assert "File too large" in err, err
+    assert {p.name: p.read_text(encoding="utf-8") for p in out.iterdir()} == {n: f"earlier {n}\n" for n in sizes}
+
+
+def test_an_interrupt_while_writing_a_set_of_files_leaves_the_old_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the second of three files is being written: all three keep their old contents and no
+    temporary file is left (in-process: the interrupt is raised from the second fsync)."""
+    paths = [tmp_path / name for name in ("a.json", "b.html", "c.md")]
+    for path in paths:
+        path.write_text("old\n", encoding="utf-8")
+    calls = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(KeyboardInterrupt):
+        write_texts_atomic({path: "new\n" for path in paths})
+    assert len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    assert all(p.read_text(encoding="utf-8") == "old\n" for p in paths)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    write_texts_atomic({path: "new\n" for path in paths})
+    assert all(p.read_text(encoding="utf-8") == "new\n" for p in paths)

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from rmprof.errors import RmprofError
-from rmprof.files import write_json_atomic, write_text_atomic
+from rmprof.files import json_text, write_texts_atomic
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
@@ -61,9 +61,8 @@ def write_document(doc: dict, out: Path, say: Callable[[str], None], as_json: bo
     html = render_compare_html(doc)  # render before writing anything: a template error leaves no half output
     markdown = compare_markdown(doc, COMPARE_HTML)
     try:
-        write_json_atomic(out / COMPARE_JSON, doc)
-        write_text_atomic(out / COMPARE_HTML, html)
-        write_text_atomic(out / COMPARE_MD, markdown)
+        # One set: an error or an interrupt leaves no new compare.json beside an old compare.html.
+        write_texts_atomic({out / COMPARE_JSON: json_text(doc), out / COMPARE_HTML: html, out / COMPARE_MD: markdown})
     except OSError as exc:
         raise RmprofError(f"cannot write the comparison to {out}: {exc}") from None
     if as_json:
