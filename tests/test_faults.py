@@ -181,7 +181,6 @@ def _inject(profiler: str, fault: str, tmp_path: Path, monkeypatch: pytest.Monke
     elif profiler == "scalene":
         shadow = install_module_stand_in(tmp_path / "shadow", "scalene", fault)
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(shadow), os.environ.get("PYTHONPATH")])))
-        monkeypatch.syspath_prepend(str(shadow))
     else:
         tool = {"callgrind": "valgrind", "massif": "valgrind"}.get(profiler, profiler)
         real = python_tools.tool_path(tool)
