@@ -221,6 +221,27 @@ def test_a_broken_output_file_is_a_gap_naming_it(
     assert "unexpected error" not in gap["reason"], gap
 
 
+@pytest.mark.slow
+def test_memray_on_a_full_disk_is_a_gap(tmp_path: Path) -> None:
+    """A file-size limit below the capture's size stands in for a full disk while memray records: it stops
+    tracking (the child still succeeds), and the cut capture is a gap, not a smaller heap."""
+    ready("memray")
+    code = (
+        "import json, sys\nfrom pathlib import Path\nfrom rmprof.profilers.runner import run_profilers\n"
+        "from rmprof.scenarios import get_scenario\n"
+        "print(json.dumps(run_profilers(get_scenario('simple'), ['python'], ['memray'], Path(sys.argv[1]))))\n"
+    )
+    cmd = [sys.executable, "-c", code, str(tmp_path / "run")]
+    proc = subprocess.run(cmd, cwd=REPO, env=rmprof_env(), capture_output=True, text=True,
+                          preexec_fn=_file_size_limit(200_000), timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["profiles"] == [], "a profile was made from a cut capture"
+    [gap] = result["gaps"]
+    assert "python.memray.bin" in gap["reason"] and "File too large" in gap["reason"], gap
+    assert "Memray ERROR" not in proc.stderr  # the complaints are the gap's, not stray lines on rmprof's stderr
+
+
 # ---------------------------------------------------------------------------------------------------------
 # A runtime binary that fails mid-run
 
@@ -308,6 +329,8 @@ def _file_size_limit(limit: int) -> Callable[[], None]:
     def apply() -> None:
         import resource
 
+        # As rmprof does: a write past the limit fails instead of killing the process (inherited by children).
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     return apply

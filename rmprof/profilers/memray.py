@@ -10,6 +10,7 @@ memray's own reader (``memray.FileReader``) in this process.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
 import importlib.util
 import math
@@ -28,6 +29,7 @@ from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 # iteration of the text scenario), so a quarter second of unprofiled work is plenty (memray slows the text loop ~8x).
 LOOP_SECONDS = 0.25
 MAX_ITERATIONS = 2000
+DISK_FIX = "free disk space (or raise the file-size limit) where the run directory is, and rerun"
 INSTALL_FIX = "pip install memray (or pip install 'rmprof[profilers]') into the interpreter that runs rmprof"
 
 
@@ -102,6 +104,23 @@ def _locations(rows: list[tuple[Any, int]]) -> list[dict[str, Any]]:
     return out
 
 
+def _check_capture(path: Path, written: dict[str, Any] | None, stderr: str) -> None:
+    """A gap unless ``path`` is whole: memray wrote all of it (a full disk makes it stop tracking and say so
+    on the child's stderr) and it is still what the child wrote (size and SHA-256 from the child's report)."""
+    complaints = [line.strip() for line in stderr.splitlines() if "Memray ERROR" in line]
+    if complaints:
+        raise ProfilerGap(f"memray could not write the whole capture {path.name}: {complaints[0]}", DISK_FIX)
+    if written is None:
+        raise ProfilerGap(f"the memray-recorded child could not read back its capture {path.name}", DISK_FIX)
+    data = path.read_bytes()
+    if len(data) != written.get("bytes") or hashlib.sha256(data).hexdigest() != written.get("sha256"):
+        raise ProfilerGap(
+            f"memray capture {path.name} is not the file the child wrote ({len(data)} bytes, written "
+            f"{written.get('bytes')}): truncated or overwritten since",
+            "rerun; nothing else may write into the run directory meanwhile",
+        )
+
+
 class Memray(Profiler):
     """Allocations and peak memory of the Python runtime."""
 
@@ -145,6 +164,7 @@ class Memray(Profiler):
         if not raw.exists():
             raise ProfilerGap(f"memray wrote no capture {raw.name}")
         profiled = python_tools.read_report(report)
+        _check_capture(raw, profiled.capture, run.stderr)
         try:
             profile = profile_from_capture(raw, job.runtime, status.version)
         except (OSError, RuntimeError, ValueError) as exc:

@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"rmprof child: wrong output on {args.runtime}: {why}", file=sys.stderr)
                 return EXIT_WRONG_OUTPUT
             correct = True
+        capture: dict[str, Any] | None = None
         try:
             if args.memray_out is not None:
                 try:
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                     return EXIT_FAILED
                 with tracker:
                     done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
+                capture = _fingerprint(args.memray_out)
             else:
                 done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
         except RmprofError as exc:
@@ -151,9 +153,22 @@ def main(argv: list[str] | None = None) -> int:
             "loop_seconds": loop_s,
             "per_iteration_ns": loop_s * 1e9 / done,
             "correct": correct,
+            **({"capture": capture} if capture is not None else {}),
         },
     )
     return 0
+
+
+def _fingerprint(path: Path) -> dict[str, Any] | None:
+    """Size and SHA-256 of the finished capture (None if it cannot be read): the reader checks that it reads
+    the file the child wrote, since memray's reader takes a cut capture for a smaller one, mostly silently."""
+    import hashlib
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 if __name__ == "__main__":

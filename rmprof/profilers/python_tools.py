@@ -39,6 +39,8 @@ class ChildReport:
     loop_seconds: float
     per_iteration_ns: float
     correct: bool | None
+    # memray's capture as the child wrote it: {"bytes", "sha256"}.
+    capture: dict[str, Any] | None = None
 
 
 def tool_path(name: str) -> str | None:
@@ -145,6 +147,7 @@ def read_report(path: Path) -> ChildReport:
             loop_seconds=float(doc["loop_seconds"]),
             per_iteration_ns=float(doc["per_iteration_ns"]),
             correct=doc.get("correct"),
+            capture=doc.get("capture"),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ProfilerGap(f"the scenario child wrote no usable report ({exc})") from None
