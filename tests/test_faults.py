@@ -227,7 +227,7 @@ def test_memray_on_a_full_disk_is_a_gap(tmp_path: Path) -> None:
     tracking (the child still succeeds), and the cut capture is a gap, not a smaller heap."""
     ready("memray")
     code = (
-        "import json, sys\nfrom pathlib import Path\nfrom rmprof.profilers.runner import run_profilers\n"
+        "import json, sys\nfrom pathlib import Path\nfrom rmprof.profilers.run_all import run_profilers\n"
         "from rmprof.scenarios import get_scenario\n"
         "print(json.dumps(run_profilers(get_scenario('simple'), ['python'], ['memray'], Path(sys.argv[1]))))\n"
     )
