@@ -424,3 +424,22 @@ def test_an_interrupt_while_writing_a_set_of_files_leaves_the_old_ones(
     monkeypatch.setattr(os, "fsync", real_fsync)
     write_texts_atomic({path: "new\n" for path in paths})
     assert all(p.read_text(encoding="utf-8") == "new\n" for p in paths)
+
+
+def test_a_tool_killed_by_a_signal_takes_its_child_along(tmp_path: Path) -> None:
+    """A tool that dies of a signal while its child still runs: run_process returns at once (it does not wait
+    for the child to let go of the pipes) and the child is killed with the tool's process group."""
+    import time
+
+    from rmprof.profilers.process import run_process
+
+    pid_file = tmp_path / "child.pid"
+    script = f'sleep 60 & echo $! > "{pid_file}"; kill -KILL $$'
+    start = time.monotonic()
+    run = run_process(["bash", "-c", script], timeout_s=120, what="tool")
+    assert time.monotonic() - start < 10
+    assert run.returncode == -9
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    state = Path(f"/proc/{child}/stat")
+    assert not state.exists() or state.read_text().rsplit(")", 1)[1].split()[0] == "Z"

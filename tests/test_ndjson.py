@@ -338,17 +338,25 @@ def big_input(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# Linux carries a process's peak RSS across fork and exec (the copied address space counts), so a command
+# forked from this pytest process (hundreds of MB late in the suite) would report pytest's peak as its own. A
+# fresh, small interpreter starts the command and reports its wait4 ru_maxrss (the command and its children).
+_MEASURE = """import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(proc.pid, 0)
+sys.stderr.write(proc.stderr.read().decode(errors="replace"))
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss_mb(args: list[str], cwd: Path) -> float:
     """Run ``python -m rmprof ARGS`` and return the peak RSS of it and its children (wait4's ru_maxrss), in MB."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rmprof", *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert proc.returncode == 0, stderr
-    return usage.ru_maxrss / 1024
+    cmd = [sys.executable, "-c", _MEASURE, sys.executable, "-m", "rmprof", *args]
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    code, maxrss_kb = (int(v) for v in proc.stdout.split())
+    assert code == 0, proc.stderr
+    return maxrss_kb / 1024
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)

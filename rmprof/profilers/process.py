@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,17 +57,29 @@ def run_process(
         )
     except OSError as exc:
         raise ProfilerGap(f"{what} could not be started: {exc}", f"check that {cmd[0]} is installed") from None
+    # The pipes are read in a thread so that this one sees the tool itself end: the pipes stay open as long as
+    # anything the tool started holds them, and a tool killed by a signal leaves its child running otherwise.
+    output: dict[str, tuple[str, str]] = {}
+    reader = threading.Thread(target=lambda: output.setdefault("out", proc.communicate()), daemon=True)
+    reader.start()
     try:
-        stdout, stderr = proc.communicate(timeout=timeout_s)
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         kill_group(proc)
-        proc.communicate()
+        reader.join()
         raise ProfilerGap(f"{what} timed out after {timeout_s:.0f} s", TIMEOUT_FIX) from None
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM): stop the whole group before rmprof goes.
         kill_group(proc)
         proc.wait()
         raise
+    if proc.returncode < 0:
+        kill_group(proc)  # the tool died of a signal: what it started (the profiled child) goes with it
+    reader.join(timeout=timeout_s)
+    if reader.is_alive():  # something the tool left behind holds its pipes open: stop it
+        kill_group(proc)
+        reader.join()
+    stdout, stderr = output.get("out", ("", ""))
     return ToolRun(proc.returncode, stdout, stderr, time.perf_counter() - start)
 
 
