@@ -53,3 +53,14 @@ def write_json(path: Path, doc: Any) -> Path:
     """Write ``doc`` as JSON to ``path`` and return the path."""
     path.write_text(json.dumps(doc), encoding="utf-8")
     return path
+
+
+def require_runtime(name: str) -> None:
+    """Skip when runtime ``name`` cannot run here; in CI ($CI set) fail instead, since every runtime must be built."""
+    from rmprof.runtimes import get_runtime
+
+    reason = get_runtime(name).unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} must be available in CI: {reason}")
+        pytest.skip(reason)

@@ -7,16 +7,15 @@ scenarios, hand-written edge cases and randomized pipelines and inputs from hypo
 from __future__ import annotations
 
 import json
-import os
 from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rmprof.runtimes import get_runtime
 from rmprof.scenarios import get_scenario, scenario_names
 from rmprof.values import I64_MAX, I64_MIN, first_difference
+from tests.conftest import require_runtime
 from tests.pipelines import assert_same, pipelines, reference
 
 RUNTIMES = ("python", "rust", "rust-bin")
@@ -24,18 +23,10 @@ RUNTIMES = ("python", "rust", "rust-bin")
 same = partial(assert_same, runtimes=RUNTIMES)
 
 
-def _require(name: str) -> None:
-    reason = get_runtime(name).unavailable_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} must be available in CI: {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _all_runtimes() -> None:
     for name in RUNTIMES:
-        _require(name)
+        require_runtime(name)
 
 
 # Scenarios with PythonNode code (which rust-bin has no engine for) are compared in test_python_nodes.py.

@@ -26,25 +26,17 @@ from rmprof.ndjson import deep_values, format_value, read_outputs
 from rmprof.runtimes import get_runtime
 from rmprof.streaming import run_ndjson_input
 from rmprof.values import first_difference
-from tests.conftest import REPO, SIMPLE, chain_manifest, run_cli, write_json
+from tests.conftest import REPO, SIMPLE, chain_manifest, require_runtime, run_cli, write_json
 from tests.pipelines import items as item_values
 from tests.pipelines import outcome, pipelines
 
 RUNTIMES = ("python", "rust", "rust-bin", "rustpython", "rustpython-inproc")
 
 
-def _require(name: str) -> None:
-    reason = get_runtime(name).unavailable_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} must be available in CI: {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def _all_runtimes() -> None:
     for name in RUNTIMES:
-        _require(name)
+        require_runtime(name)
 
 
 def _ndjson(path: Path, values: list[Any], blank_every: int = 0) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.fault_tools import descendants
 
 SMALL = ["-s", "simple", "-n", "12", "--rounds", "3", "-q"]
 
@@ -140,23 +141,6 @@ def test_run_directories_never_mix(tmp_path: Path) -> None:
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc's parent links)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
-
-
 def _comm(pid: int) -> str | None:
     """The process's command name, or None once it has gone (it may exit between listing and reading)."""
     try:
@@ -186,7 +170,7 @@ def test_an_interrupted_profile_stops_its_children_and_leaves_no_run(tmp_path: P
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline, tree = time.time() + 120, set()
     while time.time() < deadline:
-        tree = _descendants(proc.pid)
+        tree = descendants(proc.pid)
         names = {_comm(p) for p in tree}
         if "py-spy" in names:
             break
@@ -195,7 +179,7 @@ def test_an_interrupted_profile_stops_its_children_and_leaves_no_run(tmp_path: P
         proc.kill()
         pytest.fail("py-spy never started")
     time.sleep(0.5)
-    tree |= _descendants(proc.pid)
+    tree |= descendants(proc.pid)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
