@@ -112,13 +112,38 @@ def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: 
         return
     checked = read_outputs(output, sinks) if sc.expected is not None else None
     difference = first_difference(sc.expected, checked) if checked is not None else None
+    lines = [f"  {sink}: {n} items -> {output}" for sink, n in counts.items()]
+    _finish(sc, runtime, items, {"output": str(output), "sinks": counts}, elapsed_ms, difference, lines, as_json)
+
+
+def _report(sc: Any, runtime: str, items: int, outputs: Any, elapsed_ms: float, as_json: bool) -> None:
+    """Print the outputs (or their preview), and fail when they differ from the expected ones."""
+    difference = first_difference(sc.expected, outputs) if sc.expected is not None else None
+    lines = []
+    for sink, values in outputs.items():
+        preview = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+        lines.append(f"  {sink}: {len(values)} items [{preview}]")
+    _finish(sc, runtime, items, {"outputs": outputs}, elapsed_ms, difference, lines, as_json)
+
+
+def _finish(
+    sc: Any,
+    runtime: str,
+    items: int,
+    result: dict[str, Any],
+    elapsed_ms: float,
+    difference: str | None,
+    sink_lines: list[str],
+    as_json: bool,
+) -> None:
+    """The run's summary (JSON document or lines: ``result`` holds the outputs or where they went), then fail
+    when the outputs differ from the expected ones."""
     doc = {
         "scenario": sc.name,
         "runtime": runtime,
         "pipeline": sc.manifest.name,
         "items": items,
-        "output": str(output),
-        "sinks": counts,
+        **result,
         "elapsed_ms": round(elapsed_ms, 3),
         "expected": None if sc.expected is None else difference is None,
     }
@@ -126,35 +151,8 @@ def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: 
         echo_json(doc)
     else:
         click.echo(f"{sc.name} on {runtime}: {items} items in {elapsed_ms:.2f} ms (prepare + one run)")
-        for sink, n in counts.items():
-            click.echo(f"  {sink}: {n} items -> {output}")
-        if sc.expected is not None and difference is None:
-            click.echo("  outputs match the expected outputs")
-    if difference is not None:
-        raise OutputMismatch(f"outputs differ from {sc.expected_path}: {difference}")
-
-
-def _report(sc: Any, runtime: str, items: int, outputs: Any, elapsed_ms: float, as_json: bool) -> None:
-    """Print the outputs (or their preview), and fail when they differ from the expected ones."""
-    manifest_obj = sc.manifest
-
-    difference = first_difference(sc.expected, outputs) if sc.expected is not None else None
-    doc = {
-        "scenario": sc.name,
-        "runtime": runtime,
-        "pipeline": manifest_obj.name,
-        "items": items,
-        "outputs": outputs,
-        "elapsed_ms": round(elapsed_ms, 3),
-        "expected": None if sc.expected is None else difference is None,
-    }
-    if as_json:
-        echo_json(doc)
-    else:
-        click.echo(f"{sc.name} on {runtime}: {items} items in {elapsed_ms:.2f} ms (prepare + one run)")
-        for sink, values in outputs.items():
-            preview = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
-            click.echo(f"  {sink}: {len(values)} items [{preview}]")
+        for line in sink_lines:
+            click.echo(line)
         if sc.expected is not None and difference is None:
             click.echo("  outputs match the expected outputs")
     if difference is not None:
