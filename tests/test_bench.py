@@ -153,3 +153,59 @@ def test_averages_of_ratios_are_geometric_means() -> None:
     assert comparison(scs)["summary"]["average_speedup"] == "10.00x"  # the arithmetic mean would say 50.50x
     overall = next(t for t in targets(scs) if t["target"] == "overall")
     assert overall["value"] == pytest.approx(10.0)
+
+
+class _FakeClock:
+    """A clock that only moves when a fake run says so."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def test_inner_loop_count_ignores_one_slow_timing_and_is_a_power_of_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmprof.bench import worker
+
+    clock = _FakeClock()
+    monkeypatch.setattr(worker.time, "perf_counter_ns", clock)
+    durations = iter([9_000, 2_700, 2_650, 2_900, 2_800] + [2_700] * 1000)
+    runs = []
+
+    def run_once() -> None:
+        runs.append(1)
+        clock.now += next(durations)
+
+    timed = worker.Timed("x", run_once)
+    timed.calibrate()
+    # 200 µs / 2.65 µs (the fastest) = 75 runs fit: 64, not 22 from the first, slow timing alone.
+    assert timed.inner == 64
+    assert len(runs) == worker.CALIBRATION_RUNS
+    runs.clear()
+    timed.sample()
+    # One untimed run refills the caches first; the sample is the mean of the 64 timed ones.
+    assert len(runs) == 65
+    assert timed.samples == [2_700.0]
+
+
+def test_a_fixed_inner_count_is_kept_and_long_runs_get_no_extra_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmprof.bench import worker
+
+    clock = _FakeClock()
+    monkeypatch.setattr(worker.time, "perf_counter_ns", clock)
+    runs = []
+
+    def run_once() -> None:
+        runs.append(1)
+        clock.now += 500_000
+
+    timed = worker.Timed("x", run_once)
+    timed.calibrate()
+    assert timed.inner == 1
+    runs.clear()
+    timed.sample()
+    assert len(runs) == 1 and timed.samples == [500_000.0]
+    fixed = worker.Timed("y", run_once, inner=8)
+    fixed.calibrate()
+    assert fixed.inner == 8

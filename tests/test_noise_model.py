@@ -11,6 +11,7 @@ checks of the method, not timing tests.
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import pytest
@@ -197,3 +198,17 @@ def test_between_run_drift_is_estimated_and_widens_rerun_intervals() -> None:
             total += 1
     assert inside_plain / total < 0.75, inside_plain  # sampling error alone cannot explain whole-run shifts
     assert inside_widened / total >= 0.90, inside_widened
+
+
+def test_drift_widens_by_the_difference_of_two_runs_levels() -> None:
+    """A run's level spreads by d, so a rerun's differs from this one's by sqrt(2) d: with no sampling error
+    at all, the rerun interval is point * exp(±1.96 sqrt(2) d)."""
+    from rmprof.bench.noise import widen_for_drift
+
+    entry = {"run": {"median": 100.0, "rerun95": [100.0, 100.0]}}
+    scenario = {"runtimes": {"rt": entry}, "speedups": {}}
+    widen_for_drift(scenario, {"run": 0.05})
+    lo, hi = entry["run"]["rerun95"]
+    half = 1.96 * 2**0.5 * 0.05
+    assert lo == pytest.approx(100.0 * math.exp(-half)) and hi == pytest.approx(100.0 * math.exp(half))
+    assert entry["run"]["rerun_drift"] == 0.05

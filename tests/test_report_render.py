@@ -366,3 +366,9 @@ def test_pipeline_header_shows_fan_out_as_branches() -> None:
         "connections": [{"from": "src", "to": "a"}, {"from": "src", "to": "b"}, {"from": "b", "to": "c"}],
     }
     assert [[n["id"] for n in p] for p in node_paths(scenario)] == [["src", "a"], ["src", "b", "c"]]
+
+
+def test_an_uncalibrated_machine_says_its_rerun_intervals_lack_drift(rendered: tuple[Path, str]) -> None:
+    _, html = rendered
+    assert "noise_floor" not in results_of(FIXTURE)
+    assert "Until then the rerun column includes no between-run drift" in html

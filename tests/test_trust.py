@@ -59,6 +59,28 @@ def test_calibrate_stores_a_floor_that_the_report_shows(tmp_path: Path, baseline
     assert results["noise_floor"]["calibrated"] and "python/run" in results["noise_floor"]["floors"]
     html = (run / "report.html").read_text(encoding="utf-8")
     assert "A/A floor" in html and "rmprof calibrate" in html and "A rerun lands in" in html
+    assert "includes the between-run drift that calibration measured" in html
+    drift = results["bench"]["drift"]
+    assert set(drift) >= {"run", "cold_start"}  # what this run's rerun intervals were widened by
+
+    # The check of that promise: identical runs made after the calibration, read back by calibrate --from.
+    again = tmp_path / "again"
+    proc = run_cli("profile", *SMALL, "-r", "python", "-p", "none", "--out", str(again))
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("calibrate", "--from", str(run), "--from", str(again), "--no-save", "--json")
+    assert proc.returncode == 0, proc.stderr
+    check = json.loads(proc.stdout)
+    assert check["runs"] == 2 and check["applied_drift"] == drift and "saved_to" not in check
+    assert check["coverage_pairs"] == 2 * len(check["floors"])  # both orders of the one pair, per figure
+    assert "simple/python/run" in check["floors"]
+
+    proc = run_cli("calibrate", "--from", str(run))
+    assert proc.returncode == 2 and "at least two runs" in proc.stderr
+    other = json.loads((again / "results.json").read_text(encoding="utf-8"))
+    other["bench"]["environment"]["git_commit"] = "0" * 40
+    (again / "results.json").write_text(json.dumps(other), encoding="utf-8")
+    proc = run_cli("calibrate", "--from", str(run), "--from", str(again), "--no-save")
+    assert proc.returncode == 2 and "another build" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_paired_mode_times_the_saved_builds_against_the_current_ones(tmp_path: Path, baselines: Path) -> None:

@@ -184,7 +184,8 @@ def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> 
 
     A rerun lands away from this run by both runs' sampling error (the sqrt(2) of ``stats.rerun_interval``)
     and by whatever moved the machine between them, which only identical runs can measure (``calibrate``).
-    The two add in variance, in log space; the drift used is recorded beside each interval.
+    ``drift`` is the spread of one run's level, so two runs' levels differ by sqrt(2) of it; all of these add
+    in variance, in log space. The drift used is recorded beside each interval.
     """
     if not drift:
         return
@@ -197,7 +198,8 @@ def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> 
         z = 1.96
         lo = math.log(point / rerun[0]) / z
         hi = math.log(rerun[1] / point) / z
-        summary["rerun95"] = [point * math.exp(-z * math.hypot(lo, d)), point * math.exp(z * math.hypot(hi, d))]
+        between = math.sqrt(2.0) * d
+        summary["rerun95"] = [point * math.exp(-z * math.hypot(lo, between)), point * math.exp(z * math.hypot(hi, between))]
         summary["rerun_drift"] = d
 
     for entry in (bench_scenario.get("runtimes") or {}).values():
@@ -221,5 +223,7 @@ def floor_block(scenario: str, env: dict[str, Any]) -> dict[str, Any]:
         "created_unix": stored.get("created_unix"),
         "runs": stored.get("runs"),
         "coverage": stored.get("coverage"),
+        "rerun_coverage": stored.get("rerun_coverage"),
+        "drift": stored.get("drift") if isinstance(stored.get("drift"), dict) else {},
         "floors": {k[len(prefix) :]: v for k, v in stored["floors"].items() if k.startswith(prefix)},
     }

@@ -27,6 +27,8 @@ from typing import Any
 
 # A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
 MIN_SAMPLE_NS = 200_000
+# Single runs timed to choose the inner loop count (the fastest decides).
+CALIBRATION_RUNS = 5
 FUSED = "python-fused"
 
 
@@ -41,17 +43,31 @@ class Timed:
         self.samples: list[float] = []
 
     def calibrate(self) -> None:
-        """Enough back-to-back runs per sample to last MIN_SAMPLE_NS (kept when the parent fixed it)."""
+        """Enough back-to-back runs per sample to last about MIN_SAMPLE_NS (kept when the parent fixed it).
+
+        The count holds for the whole bench (the first round sets it), so it must not depend on one unlucky
+        timing: the fastest of a few runs, rounded down to a power of two, gives the same count run after run.
+        """
         if self.calibrated:
             return
-        t0 = time.perf_counter_ns()
-        self.run_once()
-        once = max(time.perf_counter_ns() - t0, 1)
-        self.inner = max(1, min(10_000, MIN_SAMPLE_NS // once))
+        once = 1 << 62
+        for _ in range(CALIBRATION_RUNS):
+            t0 = time.perf_counter_ns()
+            self.run_once()
+            once = min(once, max(time.perf_counter_ns() - t0, 1))
+        fits = max(1, min(10_000, MIN_SAMPLE_NS // once))
+        self.inner = 1 << (fits.bit_length() - 1)
 
     def sample(self) -> None:
-        """One sample: the mean time of ``inner`` back-to-back runs."""
+        """One sample: the mean time of ``inner`` back-to-back runs, after one untimed run when inner > 1.
+
+        Samples are taken round-robin, so each one starts on caches another runtime just used. The refill is
+        a fixed cost per sample; spread over ``inner`` runs it would make the figure depend on the count, so
+        short runs get one untimed run first and every sample measures the same warm steady state.
+        """
         run_once, inner = self.run_once, self.inner
+        if inner > 1:
+            run_once()
         t0 = time.perf_counter_ns()
         for _ in range(inner):
             run_once()

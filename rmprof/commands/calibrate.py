@@ -23,6 +23,14 @@ from rmprof.files import write_json_atomic
 @click.option("--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime per bench run.")
 @rounds_option
 @click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
+@click.option(
+    "--from",
+    "sources",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Use these identical runs (run folders or bench JSON; repeat, at least 2) instead of running new ones: "
+    "also how to check that intervals measured after a calibration hold reruns.",
+)
 @click.option("--no-save", is_flag=True, help="Print the noise floor without storing it.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON.")
@@ -38,6 +46,7 @@ def calibrate(
     iterations: int | None,
     rounds: int,
     cold_starts: int,
+    sources: tuple[Path, ...],
     no_save: bool,
     output: Path | None,
     as_json: bool,
@@ -51,18 +60,24 @@ def calibrate(
     from rmprof.bench.noise import aa_analysis, save_floors
     from rmprof.scenarios import chosen_scenarios
 
-    if not (scenario or manifest or input_path):
-        scenario = "all"
-    scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
-    say = Progress(quiet)
-    benches = []
-    for k in range(runs):
-        say(f"calibration run {k + 1}/{runs}")
-        config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, seed=k)
-        benches.append(run_bench(scenarios, list(runtimes) or None, config))
+    if sources:
+        benches = _identical_runs(sources)
+    else:
+        if not (scenario or manifest or input_path):
+            scenario = "all"
+        scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
+        say = Progress(quiet)
+        benches = []
+        for k in range(runs):
+            say(f"calibration run {k + 1}/{runs}")
+            config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, seed=k)
+            benches.append(run_bench(scenarios, list(runtimes) or None, config))
     analysis = aa_analysis(benches)
-    env = environment()
+    env = benches[0].get("environment") if sources else environment()
     doc = {"schema": "rmprof.calibration/1", "environment": env, **analysis}
+    applied = benches[0].get("drift")
+    if sources and isinstance(applied, dict):
+        doc["applied_drift"] = applied  # the drift these runs' rerun intervals already included
     if not no_save:
         doc["saved_to"] = str(save_floors(analysis, env, sys.argv))
     if output:
@@ -72,6 +87,28 @@ def calibrate(
         return
     for line in format_calibration(doc):
         click.echo(line)
+
+
+def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
+    """The bench documents of runs the user says are identical: same machine and same commit, or an error."""
+    from rmprof.bench.noise import fingerprint
+    from rmprof.errors import RmprofError
+    from rmprof.run_tree import bench_document
+
+    if len(sources) < 2:
+        raise RmprofError("calibrate --from needs at least two runs of the same build")
+    benches = [bench_document(p) for p in sources]
+    first = benches[0].get("environment") or {}
+    for path, doc in zip(sources[1:], benches[1:]):
+        env = doc.get("environment") or {}
+        if fingerprint(env) != fingerprint(first):
+            raise RmprofError(f"{path}: measured on another machine ({fingerprint(env)}), not {fingerprint(first)}")
+        if env.get("git_commit") != first.get("git_commit"):
+            raise RmprofError(
+                f"{path}: another build (commit {env.get('git_commit')}, not {first.get('git_commit')}): "
+                "an A/A calibration needs identical builds"
+            )
+    return benches
 
 
 def format_calibration(doc: dict) -> list[str]:
@@ -88,6 +125,10 @@ def format_calibration(doc: dict) -> list[str]:
     for metric, c in sorted(doc["coverage_by_metric"].items()):
         r = doc["rerun_coverage_by_metric"].get(metric, {"share": float("nan")})
         lines.append(f"  {metric:<20} {100 * c['share']:4.0f} %  {100 * r['share']:4.0f} %  ({c['pairs']} pairs)")
+    if "applied_drift" in doc:
+        applied = doc["applied_drift"]
+        spread = ", ".join(f"{k} ±{100 * v:.1f} %" for k, v in sorted(applied.items())) or "none (not calibrated then)"
+        lines.append(f"drift these runs' rerun intervals included: {spread}")
     drift = doc.get("drift") or {}
     if drift:
         spread = ", ".join(f"{k} ±{100 * v:.1f} %" for k, v in sorted(drift.items()))

@@ -213,12 +213,18 @@ def _noise(block: Any) -> dict[str, Any]:
     """The A/A calibration behind the floor column: when, how many runs, the coverage it measured."""
     if not isinstance(block, dict) or not block.get("calibrated"):
         return {"calibrated": False}
-    cov = block.get("coverage")
+    cov, rerun = block.get("coverage"), block.get("rerun_coverage")
+    drift = block.get("drift") if isinstance(block.get("drift"), dict) else {}
     return {
         "calibrated": True,
         "date": _date(block.get("created_unix")),
         "runs": format_count(block.get("runs")),
         "coverage": format_share(cov, 0) if finite(cov) else MISSING,
+        "rerun_coverage": format_share(rerun, 0) if finite(rerun) else MISSING,
+        "drift": ", ".join(
+            f"{kind.replace('_', ' ')} ±{format_share(d, 1)}" for kind, d in sorted(drift.items()) if finite(d) and d > 0
+        )
+        or "none measured",
     }
 
 
