@@ -199,7 +199,8 @@ def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> 
         lo = math.log(point / rerun[0]) / z
         hi = math.log(rerun[1] / point) / z
         between = math.sqrt(2.0) * d
-        summary["rerun95"] = [point * math.exp(-z * math.hypot(lo, between)), point * math.exp(z * math.hypot(hi, between))]
+        lo, hi = math.hypot(lo, between), math.hypot(hi, between)
+        summary["rerun95"] = [point * math.exp(-z * lo), point * math.exp(z * hi)]
         summary["rerun_drift"] = d
 
     for entry in (bench_scenario.get("runtimes") or {}).values():

@@ -99,7 +99,7 @@ def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
         raise RmprofError("calibrate --from needs at least two runs of the same build")
     benches = [bench_document(p) for p in sources]
     first = benches[0].get("environment") or {}
-    for path, doc in zip(sources[1:], benches[1:]):
+    for path, doc in zip(sources[1:], benches[1:], strict=True):
         env = doc.get("environment") or {}
         if fingerprint(env) != fingerprint(first):
             raise RmprofError(f"{path}: measured on another machine ({fingerprint(env)}), not {fingerprint(first)}")

@@ -222,7 +222,9 @@ def _noise(block: Any) -> dict[str, Any]:
         "coverage": format_share(cov, 0) if finite(cov) else MISSING,
         "rerun_coverage": format_share(rerun, 0) if finite(rerun) else MISSING,
         "drift": ", ".join(
-            f"{kind.replace('_', ' ')} ±{format_share(d, 1)}" for kind, d in sorted(drift.items()) if finite(d) and d > 0
+            f"{kind.replace('_', ' ')} ±{format_share(d, 1)}"
+            for kind, d in sorted(drift.items())
+            if finite(d) and d > 0
         )
         or "none measured",
     }
