@@ -87,28 +87,3 @@ def read_record(path: Path, name: str, schema: str) -> dict[str, Any] | None:
     if not isinstance(doc, dict) or doc.get("schema") != schema:
         raise RmprofError(f"{file}: not an rmprof {name} (schema {schema!r} expected)")
     return doc
-
-
-def bench_document(path: Path) -> dict[str, Any]:
-    """The timings of a run folder (or of a ``bench -o`` JSON file) as one bench document: every scenario's
-    entry, the environment and applied drift of the first (``calibrate --from`` reads identical runs this way)."""
-    path = Path(path)
-    if path.is_file():
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
-        if not isinstance(doc, dict) or doc.get("schema") != "rmprof.bench/1" or not doc.get("scenarios"):
-            raise RmprofError(f"{path}: neither a run directory nor a bench document (rmprof bench -o)")
-        return doc
-    scenarios: list[Any] = []
-    env: dict[str, Any] = {}
-    drift = None
-    for run_dir, results in scenario_runs(path):
-        bench = results.get("bench")
-        if not isinstance(bench, dict) or not isinstance(bench.get("scenarios"), list):
-            raise RmprofError(f"{run_dir}: holds no timings (profile ran without its bench?)")
-        scenarios.extend(bench["scenarios"])
-        env = env or environment_of(results)
-        drift = drift if drift is not None else bench.get("drift")
-    return {"scenarios": scenarios, "environment": env, "drift": drift}

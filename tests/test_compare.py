@@ -566,7 +566,9 @@ def test_bad_inputs_fail_with_one_line(benches: dict[str, Path], tmp_path: Path)
     good = str(benches["before"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "not a run directory (no results.json)" in one_line_error(run_cli("compare", str(empty), good))
+    assert "not a run directory (no results.json, and no scenario folders" in one_line_error(
+        run_cli("compare", str(empty), good)
+    )
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text('{"schema": "rmprof.bench/1", ', encoding="utf-8")
     assert "corrupt.json: cannot read:" in one_line_error(run_cli("compare", good, str(corrupt)))

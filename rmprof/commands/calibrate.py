@@ -19,7 +19,7 @@ from rmprof.files import write_json_atomic
 
 @click.command()
 @scenario_options(with_all=True)
-@click.option("--runs", type=click.IntRange(min=2), default=3, show_default=True, help="Identical bench runs.")
+@click.option("--runs", type=click.IntRange(min=2), default=4, show_default=True, help="Identical bench runs.")
 @click.option("--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime per bench run.")
 @rounds_option
 @click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
@@ -92,15 +92,15 @@ def calibrate(
 def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
     """The bench documents of runs the user says are identical: same machine and same commit, or an error."""
     from rmprof.bench.noise import fingerprint
+    from rmprof.compare.sides import load_side
     from rmprof.errors import RmprofError
-    from rmprof.run_tree import bench_document
 
     if len(sources) < 2:
         raise RmprofError("calibrate --from needs at least two runs of the same build")
-    benches = [bench_document(p) for p in sources]
-    first = benches[0].get("environment") or {}
-    for path, doc in zip(sources[1:], benches[1:], strict=True):
-        env = doc.get("environment") or {}
+    sides = [load_side(p) for p in sources]
+    first = sides[0]["environment"]
+    for path, side in zip(sources[1:], sides[1:], strict=True):
+        env = side["environment"]
         if fingerprint(env) != fingerprint(first):
             raise RmprofError(f"{path}: measured on another machine ({fingerprint(env)}), not {fingerprint(first)}")
         if env.get("git_commit") != first.get("git_commit"):
@@ -108,7 +108,14 @@ def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
                 f"{path}: another build (commit {env.get('git_commit')}, not {first.get('git_commit')}): "
                 "an A/A calibration needs identical builds"
             )
-    return benches
+    return [
+        {
+            "scenarios": [sc["entry"] for sc in side["scenarios"]],
+            "environment": side["environment"],
+            "drift": side["drift"],
+        }
+        for side in sides
+    ]
 
 
 def format_calibration(doc: dict) -> list[str]:

@@ -37,15 +37,11 @@ def _check_bench(doc: Any, where: Path) -> dict[str, Any]:
 def load_side(path: str | Path) -> dict[str, Any]:
     """One side of a comparison: a run directory (one scenario, or the folder of an ``--scenario all`` run
     holding one run directory per scenario), its results.json, or an ``rmprof bench -o`` file."""
-    from rmprof.run_dir import RESULTS, load_results
+    from rmprof.run_tree import scenario_runs
 
     path = Path(path)
     if path.is_dir():
-        if not (path / RESULTS).is_file():
-            subdirs = sorted(d for d in path.iterdir() if d.is_dir() and (d / RESULTS).is_file())
-            if subdirs:
-                return _merge_runs(path, [(d, load_results(d)) for d in subdirs])
-        return _merge_runs(path, [(path, load_results(path))])
+        return _merge_runs(path, scenario_runs(path))
     if path.is_file():
         doc = _read_json(path)
         schema = doc.get("schema") if isinstance(doc, dict) else None
@@ -54,7 +50,7 @@ def load_side(path: str | Path) -> dict[str, Any]:
         if schema == BENCH_SCHEMA:
             bench = _check_bench(doc, path)
             scenarios = [_scenario_part(sc, None, []) for sc in bench["scenarios"]]
-            return _side(path, "bench", scenarios, bench.get("environment"), bench.get("created_unix"))
+            return _side(path, "bench", scenarios, bench, bench.get("created_unix"))
         raise RmprofError(
             f"{path}: not an rmprof run or bench results file (schema {RUN_SCHEMA!r} or {BENCH_SCHEMA!r} expected)"
         )
@@ -67,7 +63,7 @@ def _merge_runs(path: Path, runs: list[tuple[Path, dict[str, Any]]], where: Path
     """A side made of one or more run directories' results (one scenario each)."""
     from rmprof.run_dir import RESULTS
 
-    scenarios, env, created = [], None, None
+    scenarios, first_bench, created = [], None, None
     seen: dict[str, Path] = {}
     for run_dir, results in runs:
         bench = _check_bench(results.get("bench"), where or run_dir / RESULTS)
@@ -81,10 +77,10 @@ def _merge_runs(path: Path, runs: list[tuple[Path, dict[str, Any]]], where: Path
                 )
             seen[sc["scenario"]] = run_dir
             scenarios.append(_scenario_part(sc, run_dir, profiles if len(bench["scenarios"]) == 1 else []))
-        env = env or bench.get("environment")
+        first_bench = first_bench or bench
         c = results.get("created_unix")
         created = c if created is None else min(created, c) if isinstance(c, int | float) else created
-    return _side(path, "run", scenarios, env, created)
+    return _side(path, "run", scenarios, first_bench or {}, created)
 
 
 def _scenario_part(entry: dict[str, Any], run_dir: Path | None, profiles: list[Any]) -> dict[str, Any]:
@@ -97,13 +93,18 @@ def _scenario_part(entry: dict[str, Any], run_dir: Path | None, profiles: list[A
     }
 
 
-def _side(path: Path, kind: str, scenarios: list[dict[str, Any]], environment: Any, created: Any) -> dict[str, Any]:
-    """The loaded side: where it came from, its scenarios and the environment it was measured in."""
+def _side(
+    path: Path, kind: str, scenarios: list[dict[str, Any]], bench: dict[str, Any], created: Any
+) -> dict[str, Any]:
+    """The loaded side: where it came from, its scenarios, the environment it was measured in and the between-run
+    drift its rerun intervals include (of its first bench document)."""
+    environment, drift = bench.get("environment"), bench.get("drift")
     return {
         "path": str(path),
         "kind": kind,
         "label": path.resolve().name or str(path),
         "created_unix": created if isinstance(created, int | float) else None,
         "environment": environment if isinstance(environment, dict) else {},
+        "drift": drift if isinstance(drift, dict) else None,
         "scenarios": scenarios,
     }
