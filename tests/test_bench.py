@@ -48,6 +48,10 @@ def test_short_real_bench_has_every_metric_with_statistics() -> None:
         assert rt["throughput"]["items_per_s"] > 0
         assert rt["memory"]["process_peak_rss_bytes"] > 0
         assert len(rt["samples"]["run_ns"]) >= 3
+    # Init is sampled alike on every runtime: the same number of warm builds in each round's process (a binary
+    # times its own, after warm-up builds); a cold start's first build is no init sample.
+    for name in runtimes:
+        assert entry["runtimes"][name]["round_sizes"]["init_ns"] == [2, 2, 2], name
     for name in runtimes:
         if name != "python":
             sp = entry["speedups"][name]["run"]
@@ -55,6 +59,35 @@ def test_short_real_bench_has_every_metric_with_statistics() -> None:
     env = doc["environment"]
     assert env["cores"] and env["python"] and "packages" in env
     json.dumps(doc, allow_nan=False)  # the document is strict JSON
+
+
+def test_a_binary_samples_warm_builds_and_an_older_build_gives_no_init(tmp_path: Path) -> None:
+    """A binary's init samples are its warm builds; a saved build from before ``--init-samples`` rejects the option,
+    and its round gives run samples and no init samples, rather than failing or passing a first build off as warm."""
+    import sys
+
+    from rmprof.runtimes.rounds import RoundRequest, binary_round
+
+    sc = get_scenario("simple")
+    request = RoundRequest(Path(sc.manifest_path), Path(sc.input_path), samples=2, init_samples=3, warmup=2)
+    rt = get_runtime("rust-bin")
+    if not _available("rust-bin"):
+        pytest.skip("rmprof-runtime is not built")
+    current = binary_round(rt, rt.binary_path(), request)
+    assert len(current.run_ns["rust-bin"]) == 2 and len(current.init_ns["rust-bin"]) == 3
+    old = tmp_path / "old-rmprof-runtime"
+    usage = {"kind": "usage", "message": "unknown argument '--init-samples' (usage: ...)", "node": None, "item": None}
+    old.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "if '--init-samples' in sys.argv:\n"
+        f"    print(json.dumps({{'error': {usage!r}}}))\n"
+        "    sys.exit(2)\n"
+        "print(json.dumps({'iterations': 2, 'init_ns': 40000, 'run_ns': [900, 800], 'items': 100}))\n"
+    )
+    old.chmod(0o755)
+    result = binary_round(rt, old, request)
+    assert result.run_ns == {"rust-bin": [900, 800]} and result.init_ns == {"rust-bin": []}
 
 
 def test_plan_comparison_format_exactly() -> None:

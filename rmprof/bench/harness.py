@@ -1,7 +1,10 @@
 """The benchmark harness: the plan's metrics for every runtime, interleaved, with bootstrap statistics.
 
 Metrics (their definitions are repeated in the README):
-- init: manifest text -> executor ready (parse, validate, build nodes), per runtime;
+- init: manifest text -> executor ready (parse, validate, build nodes), per runtime, sampled alike on every
+  runtime: in a process that has already built the executor and run it (the worker's warm-up builds for the
+  in-process runtimes, a binary's own ``--init-samples`` builds after ``--init-warmup`` ones); a process's first
+  build belongs to cold start;
 - run: wall time of one run over the scenario's input, executor already built (throughput derives from it);
 - memory: peak bytes allocated during one run, and peak resident memory of a fresh process that runs the
   scenario for its iteration count;
@@ -196,10 +199,8 @@ def _measure_rounds(scenario: Scenario, measured: dict[str, Runtime], iterations
         # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
         for _ in range(_share(config.cold_starts, r, n_rounds)):
             for name, rt in measured.items():
-                elapsed, init_ns = _cold_start(rt.process_command(request.manifest_path, request.input_path, 1))
-                out.cold[name].append(elapsed)
-                if init_ns is not None:
-                    out.init[name].add([init_ns])
+                # A cold start's build is its process's first: part of cold start, not an init sample.
+                out.cold[name].append(_cold_start(rt.process_command(request.manifest_path, request.input_path, 1)))
     config.advance(task, n_rounds, n_rounds)
     return out
 
@@ -381,27 +382,22 @@ def _peak_rss(cmd: list[str]) -> int | None:
     return int(value) if value is not None else None
 
 
-def _cold_start(cmd: list[str]) -> tuple[float, float | None]:
-    """Nanoseconds from exec to the first line on stdout (and the process's own init_ns when it reports one)."""
+def _cold_start(cmd: list[str]) -> float:
+    """Nanoseconds from exec to the first line on stdout."""
     t0 = time.perf_counter_ns()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=CHILD_CWD)
     assert proc.stdout is not None
     try:
         first = proc.stdout.readline()
         elapsed = time.perf_counter_ns() - t0
-        rest, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     except BaseException:
         proc.kill()  # interrupted or stuck: never leave the child behind
         proc.wait()
         raise
     if proc.returncode != 0 or not first:
         raise _child_failed("cold-start child", cmd, proc.returncode, err)
-    try:  # a binary prints one JSON document with its own init_ns; the Python child prints JSON lines
-        doc = json.loads(first + rest)
-    except json.JSONDecodeError:
-        doc = None
-    init_ns = doc.get("init_ns") if isinstance(doc, dict) else None
-    return float(elapsed), init_ns
+    return float(elapsed)
 
 
 def _child_failed(what: str, cmd: list[str], returncode: int, stderr: str) -> ChildFailed:

@@ -81,7 +81,14 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
 
 
 def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> RoundResult:
-    """One fresh process of the binary at ``binary`` timing ``request.samples`` runs after two warm-up runs."""
+    """One fresh process of the binary at ``binary`` timing ``request.samples`` runs after two warm-up runs, then
+    ``request.init_samples`` builds after ``request.warmup`` untimed ones.
+
+    Init samples are the warm builds (``warm_init_ns``), as the worker samples the in-process runtimes' init
+    after warm-up builds; the process's first build (``init_ns``) pays its first use of the code and is part of
+    cold start. A saved build older than ``--init-samples`` has no comparable init figure: its round gives none.
+    """
+    from rmprof.errors import ChildFailed
     from rmprof.runtimes.binary import run_binary_at
 
     args = [
@@ -94,9 +101,16 @@ def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> Round
     ]
     if request.instrumented:
         args.append("--node-timing")
-    doc = run_binary_at(binary, args, timeout=300)
+    init_args = ["--init-samples", str(request.init_samples), "--init-warmup", str(request.warmup)]
+    try:
+        doc = run_binary_at(binary, [*args, *init_args] if request.init_samples else args, timeout=300)
+    except ChildFailed as exc:
+        if not request.init_samples or "unknown argument '--init-samples'" not in exc.message:
+            raise
+        doc = run_binary_at(binary, args, timeout=300)
     name = runtime.name
-    result = RoundResult(run_ns={name: doc["run_ns"]}, init_ns={name: [doc["init_ns"]]})
+    # Empty for a build older than --init-samples: callers add no init samples for it (paired compares skip it).
+    result = RoundResult(run_ns={name: doc["run_ns"]}, init_ns={name: doc.get("warm_init_ns") or []})
     if doc.get("vm_init_ns") is not None:
         result.vm_init_ns[name] = [doc["vm_init_ns"]]
     if doc.get("node_timing"):

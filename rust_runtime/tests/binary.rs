@@ -81,6 +81,7 @@ fn runs_and_reports_timings() {
             "outputs",
             "iterations",
             "init_ns",
+            "warm_init_ns",
             "vm_init_ns",
             "run_ns",
             "items",
@@ -89,10 +90,72 @@ fn runs_and_reports_timings() {
         ]
     );
 
+    // Without --init-samples only the first build is timed.
+    assert_eq!(o["warm_init_ns"].as_array().unwrap().len(), 0);
+
     let r = run(&["--manifest", &m, "--input", &i, "--no-outputs"]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.get("outputs").is_none());
     assert_eq!(r.stdout["iterations"], 1);
+}
+
+#[test]
+fn samples_warm_builds_apart_from_the_first() {
+    let d = dir("warm-init");
+    let m = write(&d, "m.json", SIMPLE);
+    let i = write(&d, "i.json", "[0, 1]");
+    let args = [
+        "--manifest",
+        &m,
+        "--input",
+        &i,
+        "--init-samples",
+        "5",
+        "--init-warmup=2",
+    ];
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let o = &r.stdout;
+    // The warm builds change nothing else the process reports.
+    assert_eq!(o["outputs"].to_string(), r#"{"sink":[5,6]}"#);
+    assert!(o["init_ns"].as_u64().unwrap() > 0);
+    let warm = o["warm_init_ns"].as_array().unwrap();
+    assert_eq!(warm.len(), 5, "{o}");
+    assert!(warm.iter().all(|x| x.as_u64().unwrap() > 0));
+
+    // A manifest error is found by the first build, before any run or warm build.
+    let bad = write(&d, "bad.json", r#"{"version": "v2"}"#);
+    let r = run(&["--manifest", &bad, "--input", &i, "--init-samples", "3"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stdout["error"]["kind"], "manifest");
+
+    let r = run(&["--manifest", &m, "--input", &i, "--init-samples", "x"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("--init-samples must be an integer >= 0, got 'x'"),
+        "{}",
+        r.stderr
+    );
+
+    // A streamed run is one build and one run.
+    let out = d.join("out.ndjson");
+    let r = run(&[
+        "--manifest",
+        &m,
+        "--input",
+        &i,
+        "--output",
+        out.to_str().unwrap(),
+        "--init-samples",
+        "2",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("--output streams one run"),
+        "{}",
+        r.stderr
+    );
 }
 
 fn assert_error(r: &Run, kind: &str, message: &str, node: Json, item: Json) {

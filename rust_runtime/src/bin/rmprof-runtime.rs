@@ -1,11 +1,18 @@
-//! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs]
-//! [--allow-code] [--node-timing]`
+//! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N]
+//! [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing]`
 //!
-//! Validates the manifest, builds the pipeline (timed: `init_ns`), runs it over the input N times
-//! (each timed) and prints one JSON object on stdout:
-//! `{"outputs": {...}, "iterations": N, "init_ns": ..., "run_ns": [...], "items": ..., "alloc": {...},
-//! "peak_rss_bytes": ...}`. `alloc.run_peak_heap_bytes` is the heap peak of the last run above the
-//! heap live before it (what the run itself needs); `peak_rss_bytes` is the process's VmHWM.
+//! Validates the manifest, builds the pipeline (timed: `init_ns`, the first build of the process),
+//! runs it over the input N times (each timed) and prints one JSON object on stdout:
+//! `{"outputs": {...}, "iterations": N, "init_ns": ..., "warm_init_ns": [...], "vm_init_ns": ...,
+//! "run_ns": [...], "items": ..., "alloc": {...}, "peak_rss_bytes": ...}`. `alloc.run_peak_heap_bytes`
+//! is the heap peak of the last run above the heap live before it (what the run itself needs);
+//! `peak_rss_bytes` is the process's VmHWM.
+//!
+//! `warm_init_ns` holds `--init-samples` builds timed after the runs and after `--init-warmup`
+//! untimed builds (empty without `--init-samples`): initialization as the in-process bench samples
+//! it, in a process already warm. The first build pays what any first use of the code pays (cold
+//! instruction caches, page faults of the parser's code): that belongs to cold start, and `init_ns`
+//! keeps it apart.
 //! A manifest with PythonNode code is refused unless `--allow-code` is given; this binary has no
 //! Python engine (`rmprof-runtime-rustpython`, the same program with the RustPython VM, has one and
 //! adds `vm_init_ns`, the VM's start-up, to the JSON).
@@ -40,7 +47,7 @@ use rmprof_runtime::{parse_input_bytes, CodeEngine, EdgeTiming, Error, Manifest,
 #[global_allocator]
 static ALLOC: alloc_counter::CountingAlloc = alloc_counter::CountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--no-outputs] [--allow-code] [--node-timing] [--output FILE] | --version";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N] [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing] [--output FILE] | --version";
 
 /// Starts a Python engine (for PythonNode), when the binary has one.
 pub type EngineFactory = fn() -> Box<dyn CodeEngine>;
@@ -110,6 +117,8 @@ struct Args {
     input: String,
     iterations: usize,
     warmup: usize,
+    init_samples: usize,
+    init_warmup: usize,
     outputs: bool,
     allow_code: bool,
     node_timing: bool,
@@ -121,6 +130,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
+    let (mut init_samples, mut init_warmup) = (0usize, 0usize);
     let (mut allow_code, mut node_timing, mut output) = (false, false, None);
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
@@ -146,6 +156,8 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
             "--output" => output = Some(value(flag)?),
             "--iterations" => iterations = count(flag, value(flag)?, 1)?,
             "--warmup" => warmup = count(flag, value(flag)?, 0)?,
+            "--init-samples" => init_samples = count(flag, value(flag)?, 0)?,
+            "--init-warmup" => init_warmup = count(flag, value(flag)?, 0)?,
             "--no-outputs" if inline.is_none() => outputs = false,
             "--allow-code" if inline.is_none() => allow_code = true,
             "--node-timing" if inline.is_none() => node_timing = true,
@@ -159,6 +171,8 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
         input: input.ok_or_else(|| usage("--input is required".to_owned()))?,
         iterations,
         warmup,
+        init_samples,
+        init_warmup,
         outputs,
         allow_code,
         node_timing,
@@ -223,6 +237,49 @@ fn node_timing(args: &Args, pipeline: &Pipeline) -> Result<String, Failure> {
     Ok(timing_json(wall_ns, &timings, &edges).to_string())
 }
 
+/// Manifest text → ready pipeline (what `init_ns` times), and the Python engine's start-up in ns when
+/// the manifest has code and the binary an engine (the VM starts once per process: later builds reuse it).
+fn build(
+    args: &Args,
+    manifest_text: &str,
+    engine: Option<EngineFactory>,
+) -> Result<(Pipeline, Option<u64>), Failure> {
+    let manifest = Manifest::parse(manifest_text).map_err(Error::from)?;
+    if manifest.has_code() && !args.allow_code {
+        return Err(refuse_code(&manifest));
+    }
+    let (engine, vm_init_ns) = match engine {
+        Some(start) if manifest.has_code() => {
+            let t = Instant::now();
+            let engine = start();
+            (Some(engine), Some(elapsed_ns(t)))
+        }
+        _ => (None, None),
+    };
+    let pipeline = Pipeline::with_engine(manifest, engine.as_deref()).map_err(Error::from)?;
+    Ok((pipeline, vm_init_ns))
+}
+
+/// `--init-samples` builds timed after `--init-warmup` untimed ones, as the in-process bench samples
+/// initialization: in a warm process, each build freed outside its timed window.
+fn warm_init_samples(
+    args: &Args,
+    manifest_text: &str,
+    engine: Option<EngineFactory>,
+) -> Result<Vec<u64>, Failure> {
+    let mut samples = Vec::with_capacity(args.init_samples);
+    for i in 0..args.init_warmup + args.init_samples {
+        let t = Instant::now();
+        let built = build(args, manifest_text, engine)?;
+        let ns = elapsed_ns(t);
+        drop(built);
+        if i >= args.init_warmup {
+            samples.push(ns);
+        }
+    }
+    Ok(samples)
+}
+
 fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     let manifest_bytes = read(&args.manifest, "manifest")?;
     let manifest_text = String::from_utf8(manifest_bytes).map_err(|e| {
@@ -233,26 +290,7 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     })?;
 
     let t = Instant::now();
-    let manifest = Manifest::parse(&manifest_text).map_err(Error::from)?;
-    let mut vm_init_ns = None;
-    let engine = match engine {
-        Some(start) if manifest.has_code() => {
-            if !args.allow_code {
-                return Err(refuse_code(&manifest));
-            }
-            let t = Instant::now();
-            let engine = start();
-            vm_init_ns = Some(elapsed_ns(t));
-            Some(engine)
-        }
-        _ => {
-            if manifest.has_code() && !args.allow_code {
-                return Err(refuse_code(&manifest));
-            }
-            None
-        }
-    };
-    let pipeline = Pipeline::with_engine(manifest, engine.as_deref()).map_err(Error::from)?;
+    let (pipeline, vm_init_ns) = build(args, &manifest_text, engine)?;
     let init_ns = elapsed_ns(t);
     let vm_init = vm_init_ns.map_or("null".to_owned(), |n| n.to_string());
 
@@ -286,6 +324,10 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         outputs = Some(result.map_err(Error::from)?);
     }
 
+    // Read before the warm builds below, which are no part of what the runs needed.
+    let peak_rss = peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string());
+    let warm_init_ns = warm_init_samples(args, &manifest_text, engine)?;
+
     let mut out = String::with_capacity(256);
     out.push('{');
     if args.outputs {
@@ -294,10 +336,12 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         out.push(',');
     }
     let run_ns: Vec<String> = run_ns.iter().map(u64::to_string).collect();
+    let warm_init_ns: Vec<String> = warm_init_ns.iter().map(u64::to_string).collect();
     out.push_str(&format!(
-        "\"iterations\":{},\"init_ns\":{},\"vm_init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
+        "\"iterations\":{},\"init_ns\":{},\"warm_init_ns\":[{}],\"vm_init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"peak_heap_bytes\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
         args.iterations,
         init_ns,
+        warm_init_ns.join(","),
         vm_init,
         run_ns.join(","),
         input.len(),
@@ -305,7 +349,7 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         alloc.peak_bytes,
         alloc.peak_bytes.saturating_sub(live_before),
         alloc.allocations,
-        peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string())
+        peak_rss
     ));
     // After everything above is measured and written, so that the extra pass changes none of it.
     if args.node_timing {
@@ -326,10 +370,11 @@ fn run_streamed(
     init_ns: u64,
     vm_init: &str,
 ) -> Result<String, Failure> {
-    if args.iterations != 1 || args.warmup != 0 || args.node_timing {
+    let repeats = args.warmup + args.init_samples + args.init_warmup;
+    if args.iterations != 1 || repeats != 0 || args.node_timing {
         return Err(Failure::new(
             "usage",
-            format!("--output streams one run: it takes no --iterations, --warmup or --node-timing ({USAGE})"),
+            format!("--output streams one run: it takes no --iterations, --warmup, --init-samples, --init-warmup or --node-timing ({USAGE})"),
         ));
     }
     ignore_file_size_signal();
