@@ -23,8 +23,10 @@ for arg in "$@"; do
     *) printf 'setup: unknown argument %s (try --help)\n' "$arg" >&2; exit 2 ;;
   esac
 done
-# RustPython runtimes installed by an earlier ./scripts/setup.sh --rustpython: kept current.
-RUSTPYTHON_FILES=(.venv/bin/rmprof-runtime-rustpython rmprof/_native_rustpython.abi3.so)
+# RustPython runtimes installed by an earlier ./scripts/setup.sh --rustpython: kept current. (The extensions
+# are named for the Python they are built for, _native_rustpython.cpython-311-x86_64-linux-gnu.so say; before,
+# _native_rustpython.abi3.so.)
+RUSTPYTHON_FILES=(.venv/bin/rmprof-runtime-rustpython rmprof/_native_rustpython.*so)
 if [ "$rustpython" = auto ]; then
   rustpython=no
   for f in "${RUSTPYTHON_FILES[@]}"; do
@@ -66,8 +68,11 @@ log "installing rmprof (building the Rust extension with maturin)"
 .venv/bin/python -m pip install -q --no-build-isolation ".[profilers,test]"
 
 # The same extension in the source tree too, so that `python -m rmprof` and pytest run from the checkout
-# (where ./rmprof shadows the installed package) use the Rust runtime as well. It is git-ignored.
+# (where ./rmprof shadows the installed package) use the Rust runtime as well. It is git-ignored. Copies of an
+# earlier build under another name (the abi3 one, another Python's) go first: none is left to be imported.
 native=$(.venv/bin/python -I -c 'import rmprof._native as n; print(n.__file__)')
+suffix=$(.venv/bin/python -I -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+rm -f rmprof/_native.*so
 install -m 644 "$native" rmprof/
 
 log "building the standalone binary rmprof-runtime"
@@ -87,11 +92,12 @@ if [ "$rustpython" = yes ]; then
   PYO3_PYTHON="$PWD/.venv/bin/python" PYO3_BUILD_EXTENSION_MODULE=1 \
     cargo build -q --release --manifest-path rust_runtime/Cargo.toml --lib --features python,rustpython
   site=$(dirname "$native")
-  install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" "$site/_native_rustpython.abi3.so"
-  install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" rmprof/_native_rustpython.abi3.so
+  rm -f "$site"/_native_rustpython.*so rmprof/_native_rustpython.*so
+  install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" "$site/_native_rustpython$suffix"
+  install -m 644 "$CARGO_TARGET_DIR/release/librmprof_runtime.so" "rmprof/_native_rustpython$suffix"
 else
   # Not built here (or removed with --no-rustpython): no copy from an earlier build stays behind, stale.
-  rm -f "${RUSTPYTHON_FILES[@]}" "$(dirname "$native")/_native_rustpython.abi3.so"
+  rm -f "${RUSTPYTHON_FILES[@]}" "$(dirname "$native")"/_native_rustpython.*so
   # The binary in the cargo target directory (where rmprof also looks) goes only on request: other clones
   # may share that directory. Its compiled crates stay, so a later --rustpython takes seconds.
   if [ "$rustpython" = remove ]; then rm -f "$CARGO_TARGET_DIR/release/rmprof-runtime-rustpython"; fi

@@ -113,7 +113,7 @@ def test_worker_loads_an_extension_from_a_given_file(tmp_path: Path) -> None:
     spec = importlib.util.find_spec("rmprof._native")
     if spec is None:
         pytest.skip("the Rust extension is not built")
-    copy = tmp_path / "copy.abi3.so"
+    copy = tmp_path / f"copy{''.join(Path(spec.origin).suffixes)}"
     copy.write_bytes(Path(spec.origin).read_bytes())
     request = {
         "manifest": str(REPO / "scenarios" / "simple" / "manifest.json"),

@@ -1,5 +1,7 @@
 //! Criterion benches of the extension's boundary: a Python list of ints or strs to items, and items
-//! back to a Python list, per item (the conversions `Pipeline.run` does around the executor).
+//! back to a Python list, per item (the conversions `Pipeline.run` does around the executor). Strings
+//! come in each width CPython stores them in: ASCII, Latin-1, the BMP (two bytes per code point) and
+//! beyond (four).
 //!
 //! Needs the interpreter the extension is built for:
 //! `LD_LIBRARY_PATH=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBDIR"))') \
@@ -35,6 +37,27 @@ fn boundary(c: &mut Criterion) {
                     |b, v| b.iter(|| list_of(py, black_box(v)).unwrap()),
                 );
             }
+        }
+        // The other widths, at one size: read from CPython's data and encoded, made at their width.
+        let n = 1000;
+        for (kind, text) in [
+            ("str_latin1", "caf\u{e9} cr\u{e8}me"),
+            ("str_ucs2", "\u{65e5}\u{672c}\u{8a9e} text"),
+            ("str_ucs4", "emoji \u{1f600}"),
+        ] {
+            let strs = PyList::new(py, (0..n).map(|i| format!("{text} {i}"))).unwrap();
+            let values = list_to_values(&strs).unwrap();
+            g.throughput(Throughput::Elements(n as u64));
+            g.bench_with_input(
+                BenchmarkId::new(format!("to_rust/{kind}"), n),
+                &strs,
+                |b, l| b.iter(|| list_to_values(black_box(l)).unwrap()),
+            );
+            g.bench_with_input(
+                BenchmarkId::new(format!("to_python/{kind}"), n),
+                &values,
+                |b, v| b.iter(|| list_of(py, black_box(v)).unwrap()),
+            );
         }
         g.finish();
     });

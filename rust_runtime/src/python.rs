@@ -5,9 +5,10 @@
 // The `_native_rustpython` build runs PythonNode code in RustPython: the CPython engine is unused there.
 #![cfg_attr(feature = "rustpython", allow(dead_code))]
 
-use std::os::raw::c_char;
+use std::borrow::Borrow;
 use std::ptr::addr_of_mut;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use pyo3::create_exception;
@@ -61,11 +62,16 @@ fn as_list<'a, 'py>(items: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyL
     })
 }
 
-/// `{leaf id: [items]}`, leaves in topological order.
-fn outputs_dict<'py>(py: Python<'py>, outputs: &Outputs) -> PyResult<Bound<'py, PyDict>> {
+/// `{leaf id: [items]}`, leaves in topological order, the keys from `keys` (one per leaf). Each item
+/// is freed as soon as its Python object exists, while its memory is still in cache.
+fn outputs_dict<'py>(
+    py: Python<'py>,
+    outputs: Outputs,
+    keys: &[Py<PyString>],
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    for (id, items) in outputs.iter() {
-        dict.set_item(PyString::new(py, id), list_of(py, items)?)?;
+    for ((_, items), key) in outputs.0.iter().zip(keys) {
+        dict.set_item(key.bind(py), new_list(py, items)?)?;
     }
     Ok(dict)
 }
@@ -138,8 +144,8 @@ unsafe fn fast_scalar(
         }
         if ty == addr_of_mut!(ffi::PyUnicode_Type) {
             return Some(
-                utf8_of(obj)
-                    .map(|s| Value::Str(s.to_owned()))
+                string_of(obj)
+                    .map(Value::Str)
                     .ok_or_else(|| lone_surrogate(item)),
             );
         }
@@ -180,7 +186,7 @@ pub fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputE
         // before any Python code can run, and the slow path takes its own reference. `out` has
         // room for item `i` (reserved up to `len`), and its length counts only written items.
         unsafe {
-            let obj = ffi::PyList_GetItem(list.as_ptr(), i as ffi::Py_ssize_t);
+            let obj = ffi::PyList_GET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t);
             let ty = ffi::Py_TYPE(obj);
             // Written in place: building the value first and pushing it compiled to a byte store
             // of the tag then a 16-byte reload of it, which stalled on store forwarding.
@@ -193,9 +199,8 @@ pub fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputE
                 }
                 slot.write(Value::Int(v));
             } else if ty == addr_of_mut!(ffi::PyUnicode_Type) {
-                match utf8_of(obj) {
-                    Some(s) => slot.write(Value::Str(s.to_owned())),
-                    None => return Err(lone_surrogate(i)),
+                if !write_str(obj, slot) {
+                    return Err(lone_surrogate(i));
                 }
             } else {
                 let v = match fast_scalar(obj, i) {
@@ -216,24 +221,191 @@ pub fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputE
     Ok(out)
 }
 
-/// The UTF-8 form of an exact `str` (cached by CPython; for ASCII, the string's own bytes), or
-/// `None` for a lone surrogate (the Python error cleared).
+/// Writes the text of the exact `str` `obj` to `slot` as a `Value::Str`; false for a lone surrogate
+/// (nothing written).
+///
+/// The string is written in place: an `Option<String>` returned through memory and copied into
+/// the slot stalled on store forwarding (80 % of `list_to_values`' samples under perf on the text
+/// scenario). Not inlined, so that the int path of the caller's loop stays as tight as before.
 ///
 /// # Safety
-/// `obj` is a valid `str` object, the caller is attached to the interpreter, and the bytes are
-/// used while `obj` is alive and unchanged.
-#[inline]
-unsafe fn utf8_of<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
+/// `obj` is a valid `str` object, the caller is attached to the interpreter, and `slot` is valid
+/// for a write of a `Value`.
+#[inline(never)]
+unsafe fn write_str(obj: *mut ffi::PyObject, slot: *mut Value) -> bool {
     unsafe {
-        let mut size: ffi::Py_ssize_t = 0;
-        let data = ffi::PyUnicode_AsUTF8AndSize(obj, &mut size);
-        if data.is_null() {
+        match ascii_of(obj) {
+            Some(s) => slot.write(Value::Str(copy_of(s))),
+            None => match string_of(obj) {
+                Some(s) => slot.write(Value::Str(s)),
+                None => return false,
+            },
+        }
+        true
+    }
+}
+
+/// `s.to_owned()`, copied by [`copy_bytes`].
+#[inline(always)]
+fn copy_of(s: &str) -> String {
+    let mut bytes = Vec::with_capacity(s.len());
+    // SAFETY: `bytes` has room for `s.len()` bytes, which are valid UTF-8 once copied.
+    unsafe {
+        copy_bytes(s.as_ptr(), bytes.as_mut_ptr(), s.len());
+        bytes.set_len(s.len());
+        String::from_utf8_unchecked(bytes)
+    }
+}
+
+/// Copies `n` bytes from `src` to `dst`: 8 to 16 as two overlapping word moves, where
+/// `copy_nonoverlapping` calls `memcpy` through the PLT for a run-time length.
+///
+/// # Safety
+/// `src` is valid for reads and `dst` for writes of `n` bytes; they do not overlap.
+#[inline(always)]
+unsafe fn copy_bytes(src: *const u8, dst: *mut u8, n: usize) {
+    unsafe {
+        if (8..=16).contains(&n) {
+            let head = src.cast::<u64>().read_unaligned();
+            let tail = src.add(n - 8).cast::<u64>().read_unaligned();
+            dst.cast::<u64>().write_unaligned(head);
+            dst.add(n - 8).cast::<u64>().write_unaligned(tail);
+        } else {
+            std::ptr::copy_nonoverlapping(src, dst, n);
+        }
+    }
+}
+
+/// The text of an exact `str` when it is ASCII: its own bytes (which are UTF-8), borrowed.
+///
+/// # Safety
+/// `obj` is a valid `str` object, the caller is attached to the interpreter, and the text is used
+/// while `obj` is alive and unchanged.
+#[inline(always)]
+unsafe fn ascii_of<'a>(obj: *mut ffi::PyObject) -> Option<&'a str> {
+    unsafe {
+        // A no-op since Python 3.12; before, a string made by a legacy C API may not be ready yet.
+        // Failing (out of memory) it is left to string_of, which reports it.
+        if ffi::PyUnicode_READY(obj) != 0 {
             ffi::PyErr_Clear();
             return None;
         }
-        let bytes = std::slice::from_raw_parts(data.cast::<u8>(), size as usize);
-        // PyUnicode_AsUTF8AndSize returns valid UTF-8 (it fails on lone surrogates).
-        Some(std::str::from_utf8_unchecked(bytes))
+        if ffi::PyUnicode_KIND(obj) != ffi::PyUnicode_1BYTE_KIND {
+            return None;
+        }
+        let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
+        let bytes = std::slice::from_raw_parts(ffi::PyUnicode_DATA(obj).cast::<u8>(), len);
+        // SAFETY: ASCII is UTF-8.
+        is_ascii(bytes).then(|| std::str::from_utf8_unchecked(bytes))
+    }
+}
+
+/// `bytes.is_ascii()`, with two overlapping word loads for 8 to 16 bytes, where the standard
+/// library tests byte by byte (a third of the input conversion's samples on the text scenario's
+/// 13–14-byte strings).
+#[inline(always)]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let n = bytes.len();
+    if (8..=16).contains(&n) {
+        let word = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        (word(0) | word(n - 8)) & HIGH_BITS == 0
+    } else {
+        bytes.is_ascii()
+    }
+}
+
+/// The text of an exact `str` as a Rust string, read from CPython's own representation (one byte,
+/// two or four per code point), or `None` for a lone surrogate.
+///
+/// Encoded here rather than through `PyUnicode_AsUTF8AndSize`, which would also attach a UTF-8 copy
+/// to the caller's object for as long as it lives (a copy already attached is used).
+///
+/// # Safety
+/// `obj` is a valid `str` object and the caller is attached to the interpreter.
+unsafe fn string_of(obj: *mut ffi::PyObject) -> Option<String> {
+    unsafe {
+        if let Some(s) = ascii_of(obj) {
+            return Some(s.to_owned());
+        }
+        if ffi::PyUnicode_READY(obj) != 0 {
+            // Out of memory readying a legacy string: reported as the string's fault, as
+            // PyUnicode_AsUTF8AndSize's failures were.
+            ffi::PyErr_Clear();
+            return None;
+        }
+        // Not ASCII, so not a bare PyASCIIObject: the UTF-8 form, when some earlier caller of
+        // PyUnicode_AsUTF8AndSize left one in the object, is a copy away.
+        let compact = obj.cast::<ffi::PyCompactUnicodeObject>();
+        let cached = (*compact).utf8;
+        if !cached.is_null() {
+            let bytes =
+                std::slice::from_raw_parts(cached.cast::<u8>(), (*compact).utf8_length as usize);
+            return Some(copy_of(std::str::from_utf8_unchecked(bytes)));
+        }
+        let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
+        let data = ffi::PyUnicode_DATA(obj);
+        match ffi::PyUnicode_KIND(obj) {
+            // Latin-1: each byte is the code point.
+            ffi::PyUnicode_1BYTE_KIND => utf8_of_code_points(
+                std::slice::from_raw_parts(data.cast::<u8>(), len),
+                u32::from,
+            ),
+            ffi::PyUnicode_2BYTE_KIND => utf8_of_code_points(
+                std::slice::from_raw_parts(data.cast::<u16>(), len),
+                u32::from,
+            ),
+            _ => utf8_of_code_points(std::slice::from_raw_parts(data.cast::<u32>(), len), |u| u),
+        }
+    }
+}
+
+/// The UTF-8 encoding of `units`, each one code point (`code` widens it), or `None` when one is a
+/// surrogate, which in CPython's representation is a lone one. One pass sizes the string exactly,
+/// a second writes it: pushing `char`s one by one was three times slower.
+fn utf8_of_code_points<T: Copy>(units: &[T], code: impl Fn(T) -> u32) -> Option<String> {
+    let mut size = 0;
+    for &u in units {
+        size += match code(u) {
+            0..=0x7f => 1,
+            0x80..=0x7ff => 2,
+            0xd800..=0xdfff => return None,
+            0x800..=0xffff => 3,
+            _ => 4,
+        };
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(size);
+    let p = out.as_mut_ptr();
+    let mut at = 0;
+    // SAFETY: the first pass counted exactly the bytes written here, for code points that CPython
+    // keeps at most 0x10ffff and that are not surrogates: valid UTF-8 of `size` bytes.
+    unsafe {
+        for &u in units {
+            let c = code(u);
+            if c < 0x80 {
+                p.add(at).write(c as u8);
+                at += 1;
+            } else if c < 0x800 {
+                p.add(at).write(0xc0 | (c >> 6) as u8);
+                p.add(at + 1).write(0x80 | (c & 0x3f) as u8);
+                at += 2;
+            } else if c < 0x10000 {
+                p.add(at).write(0xe0 | (c >> 12) as u8);
+                p.add(at + 1).write(0x80 | ((c >> 6) & 0x3f) as u8);
+                p.add(at + 2).write(0x80 | (c & 0x3f) as u8);
+                at += 3;
+            } else {
+                p.add(at).write(0xf0 | (c >> 18) as u8);
+                p.add(at + 1).write(0x80 | ((c >> 12) & 0x3f) as u8);
+                p.add(at + 2).write(0x80 | ((c >> 6) & 0x3f) as u8);
+                p.add(at + 3).write(0x80 | (c & 0x3f) as u8);
+                at += 4;
+            }
+        }
+        debug_assert_eq!(at, size);
+        out.set_len(size);
+        debug_assert!(std::str::from_utf8(&out).is_ok());
+        Some(String::from_utf8_unchecked(out))
     }
 }
 
@@ -349,30 +521,86 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 
 /// A new list of the items, built through the C API (one pass, no intermediate vector).
 pub fn list_of<'py>(py: Python<'py>, items: &[Value]) -> PyResult<Bound<'py, PyList>> {
+    new_list(py, items)
+}
+
+/// A new list of `items`, each converted and then dropped in turn (owned items are freed one by one
+/// as the list fills).
+fn new_list<'py, V: Borrow<Value>>(
+    py: Python<'py>,
+    items: impl IntoIterator<Item = V, IntoIter: ExactSizeIterator>,
+) -> PyResult<Bound<'py, PyList>> {
+    let items = items.into_iter();
     // SAFETY: attached to the interpreter; every new reference is either stored in the list
-    // (PyList_SetItem steals it) or checked for NULL first; the list is owned by `list`.
+    // (PyList_SET_ITEM steals it) or checked for NULL first; the list is owned by `list`, and each
+    // of its slots, NULL when new, is filled exactly once before it is handed to Python code.
     unsafe {
         let raw = ffi::PyList_New(items.len() as ffi::Py_ssize_t);
         if raw.is_null() {
             return Err(PyErr::fetch(py));
         }
         let list = Bound::from_owned_ptr(py, raw).cast_into_unchecked::<PyList>();
-        for (i, v) in items.iter().enumerate() {
-            let obj = match v {
+        for (i, v) in items.enumerate() {
+            let obj = match v.borrow() {
                 Value::Int(x) => ffi::PyLong_FromLongLong(*x),
                 Value::Float(f) => ffi::PyFloat_FromDouble(*f),
-                Value::Str(s) => ffi::PyUnicode_FromStringAndSize(
-                    s.as_ptr().cast::<c_char>(),
-                    s.len() as ffi::Py_ssize_t,
-                ),
+                Value::Str(s) => new_str(s),
                 other => to_py(py, other)?.into_ptr(),
             };
             if obj.is_null() {
                 return Err(PyErr::fetch(py));
             }
-            ffi::PyList_SetItem(list.as_ptr(), i as ffi::Py_ssize_t, obj);
+            ffi::PyList_SET_ITEM(list.as_ptr(), i as ffi::Py_ssize_t, obj);
         }
         Ok(list)
+    }
+}
+
+/// A new `str` with the text of `s` (NULL with a Python error when out of memory), made at its
+/// final size and width and filled in place, as CPython's own constructors do: no UTF-8 decoder.
+///
+/// Not inlined, so that the int path of `new_list`'s loop stays as tight as before.
+///
+/// # Safety
+/// The caller is attached to the interpreter.
+#[inline(never)]
+unsafe fn new_str(s: &str) -> *mut ffi::PyObject {
+    unsafe {
+        let bytes = s.as_bytes();
+        if is_ascii(bytes) {
+            let obj = ffi::PyUnicode_New(bytes.len() as ffi::Py_ssize_t, 127);
+            if !obj.is_null() {
+                let data = ffi::PyUnicode_DATA(obj).cast::<u8>();
+                copy_bytes(bytes.as_ptr(), data, bytes.len());
+            }
+            return obj;
+        }
+        // CPython keeps every string at the narrowest width that holds its largest code point.
+        let (count, max) = s
+            .chars()
+            .fold((0usize, 0u32), |(n, m), c| (n + 1, m.max(u32::from(c))));
+        let obj = ffi::PyUnicode_New(count as ffi::Py_ssize_t, max);
+        if obj.is_null() {
+            return obj;
+        }
+        let data = ffi::PyUnicode_DATA(obj);
+        match ffi::PyUnicode_KIND(obj) {
+            ffi::PyUnicode_1BYTE_KIND => fill(data.cast::<u8>(), s, |c| c as u8),
+            ffi::PyUnicode_2BYTE_KIND => fill(data.cast::<u16>(), s, |c| c as u16),
+            _ => fill(data.cast::<u32>(), s, |c| c),
+        }
+        obj
+    }
+}
+
+/// Writes the code points of `s`, each narrowed by `unit`, to consecutive units from `data`.
+///
+/// # Safety
+/// `data` has room for one unit per code point of `s`, and `unit` loses nothing for any of them.
+#[inline]
+unsafe fn fill<T>(data: *mut T, s: &str, unit: impl Fn(u32) -> T) {
+    for (i, c) in s.chars().enumerate() {
+        unsafe { data.add(i).write(unit(u32::from(c))) };
     }
 }
 
@@ -509,6 +737,9 @@ static ALLOC: crate::alloc_counter::WindowCountingAlloc = crate::alloc_counter::
 #[pyclass(frozen, module = "rmprof._native", name = "Pipeline")]
 struct PyPipeline {
     inner: Pipeline,
+    /// The leaf ids as Python strings, made on the first run and reused: a new key per run cost its
+    /// allocation, UTF-8 decoding and hashing every time.
+    leaf_keys: OnceLock<Vec<Py<PyString>>>,
 }
 
 #[pymethods]
@@ -528,7 +759,10 @@ impl PyPipeline {
         let engine = code_engine();
         let inner = Pipeline::with_engine(manifest, Some(&engine))
             .map_err(|e| ManifestError::new_err(e.message))?;
-        Ok(PyPipeline { inner })
+        Ok(PyPipeline {
+            inner,
+            leaf_keys: OnceLock::new(),
+        })
     }
 
     /// Runs the pipeline over `items` (a list); returns {leaf id: [items]} with leaves in
@@ -539,7 +773,7 @@ impl PyPipeline {
         let outputs = py
             .detach(move || pipeline.run_owned(values))
             .map_err(pipeline_err)?;
-        outputs_dict(py, &outputs)
+        outputs_dict(py, outputs, self.leaf_keys(py))
     }
 
     /// Streams the input file `input_path` (NDJSON when named `.ndjson`/`.jsonl`, else a JSON
@@ -639,18 +873,23 @@ impl PyPipeline {
         let outputs = py
             .detach(move || pipeline.run_owned_probed(values, probe_ref))
             .map_err(pipeline_err)?;
+        let t_count = Instant::now();
+        let run_ns = ns_between(t_run, t_count);
+        // Counted before the conversion frees the items, outside every timed span.
+        let items = outputs.iter().map(|(_, v)| v.len() as u64).sum();
+        let bytes = outputs.iter().map(|(_, v)| footprint(v)).sum();
+        let keys = self.leaf_keys(py);
         let t_output = Instant::now();
-        let dict = outputs_dict(py, &outputs)?;
+        let dict = outputs_dict(py, outputs, keys)?;
         let end = Instant::now();
-        let run_ns = ns_between(t_run, t_output);
         let output = EdgeTiming {
             edge: "output (Rust → Python)",
             kind: "output_conversion",
             ns: ns_between(t_output, end),
-            items: outputs.iter().map(|(_, v)| v.len() as u64).sum(),
-            bytes: outputs.iter().map(|(_, v)| footprint(v)).sum(),
+            items,
+            bytes,
         };
-        let wall_ns = input_ns + ns_between(t_run, end);
+        let wall_ns = input_ns + run_ns + ns_between(t_output, end);
         let timings = pipeline.node_timings(probe, run_ns);
         timing_dict(py, dict, wall_ns, &timings, &[input, output])
     }
@@ -692,6 +931,19 @@ impl PyPipeline {
             self.inner.manifest().name,
             self.inner.manifest().nodes.len()
         )
+    }
+}
+
+impl PyPipeline {
+    /// The leaf ids as Python strings, in topological order (each caches its hash once used).
+    fn leaf_keys(&self, py: Python<'_>) -> &[Py<PyString>] {
+        self.leaf_keys.get_or_init(|| {
+            let sinks = self.inner.sinks();
+            sinks
+                .iter()
+                .map(|id| PyString::new(py, id).unbind())
+                .collect()
+        })
     }
 }
 
