@@ -21,6 +21,7 @@ pub mod executor;
 pub mod input;
 mod json_tree;
 pub mod manifest;
+mod manifest_reader;
 pub mod nodes;
 /// The PyO3 module; public (hidden) only so that `benches/boundary.rs` can time its conversions.
 #[cfg(feature = "python")]

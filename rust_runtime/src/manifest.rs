@@ -86,7 +86,7 @@ impl CalcOp {
         }
     }
 
-    fn from_name(s: &str) -> Option<CalcOp> {
+    pub(crate) fn from_name(s: &str) -> Option<CalcOp> {
         Some(match s {
             "add" => CalcOp::Add,
             "subtract" => CalcOp::Subtract,
@@ -178,6 +178,18 @@ pub struct Manifest {
 impl Manifest {
     /// Parses and validates manifest JSON text.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        // A valid manifest in plain JSON, the common case, is read straight into its typed form;
+        // anything else (an invalid manifest above all) goes through the tree and the validator,
+        // whose rule order decides which message an invalid manifest gets.
+        if let Some(manifest) = crate::manifest_reader::read(text) {
+            return Ok(manifest);
+        }
+        Manifest::parse_validated(text)
+    }
+
+    /// [`Manifest::parse`] through the tree and the validator alone (the reference that
+    /// `crate::manifest_reader` is tested against).
+    pub(crate) fn parse_validated(text: &str) -> Result<Manifest, ManifestError> {
         let json = json_tree::parse(text).map_err(|e| json_error(&e))?;
         validate(&json)
     }
@@ -211,14 +223,14 @@ fn json_error(e: &serde_json::Error) -> ManifestError {
 }
 
 /// A JSON number as Python's `json` module reads it.
-enum Num {
+pub(crate) enum Num {
     Int(i64),
     /// An integer literal outside the signed 64-bit range.
     BigInt,
     Float(f64),
 }
 
-fn classify_number(text: &str) -> Num {
+pub(crate) fn classify_number(text: &str) -> Num {
     if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
         Num::Float(text.parse::<f64>().unwrap_or(f64::INFINITY))
     } else {
@@ -310,7 +322,7 @@ fn check_missing(path: impl Where, obj: &JsonObject, field: &str) -> Result<(), 
     }
 }
 
-fn is_valid_id(id: &str) -> bool {
+pub(crate) fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .bytes()
@@ -320,7 +332,7 @@ fn is_valid_id(id: &str) -> bool {
 /// The pattern a PythonNode's `function` must match (an ASCII Python identifier).
 pub const FUNCTION_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
 
-fn is_function_name(f: &str) -> bool {
+pub(crate) fn is_function_name(f: &str) -> bool {
     let mut bytes = f.bytes();
     bytes
         .next()
@@ -328,7 +340,7 @@ fn is_function_name(f: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn is_valid_host(h: &str) -> bool {
+pub(crate) fn is_valid_host(h: &str) -> bool {
     match h.rsplit_once(':') {
         Some((host, port)) => {
             !host.is_empty()
@@ -760,12 +772,12 @@ fn validate(json: &Json) -> Result<Manifest, ManifestError> {
 /// Node ids sorted for lookups by name. Sorting instead of hashing: a std `HashMap` seeds itself
 /// from the OS (a `getrandom` call) on its first use in a process, and the binary builds one
 /// pipeline per process.
-struct IdIndex<'a> {
+pub(crate) struct IdIndex<'a> {
     sorted: Vec<(&'a str, usize)>,
 }
 
 impl<'a> IdIndex<'a> {
-    fn new(ids: &'a [String]) -> IdIndex<'a> {
+    pub(crate) fn new(ids: &'a [String]) -> IdIndex<'a> {
         let mut sorted: Vec<(&str, usize)> = ids
             .iter()
             .enumerate()
@@ -776,7 +788,7 @@ impl<'a> IdIndex<'a> {
     }
 
     /// The first node, in manifest order, whose id an earlier node has: (its index, the earlier).
-    fn first_duplicate(&self) -> Option<(usize, usize)> {
+    pub(crate) fn first_duplicate(&self) -> Option<(usize, usize)> {
         self.sorted
             .chunk_by(|a, b| a.0 == b.0)
             .filter(|group| group.len() > 1)
@@ -785,7 +797,7 @@ impl<'a> IdIndex<'a> {
     }
 
     /// The index of the node named `name` (ids are unique once checked).
-    fn get(&self, name: &str) -> Option<usize> {
+    pub(crate) fn get(&self, name: &str) -> Option<usize> {
         let at = self.sorted.partition_point(|(id, _)| *id < name);
         self.sorted
             .get(at)
@@ -795,7 +807,7 @@ impl<'a> IdIndex<'a> {
 }
 
 /// The first position whose value an earlier position holds.
-fn first_repeat<T: Ord + Copy>(values: &[T]) -> Option<usize> {
+pub(crate) fn first_repeat<T: Ord + Copy>(values: &[T]) -> Option<usize> {
     let mut sorted: Vec<(T, usize)> = values.iter().copied().zip(0..).collect();
     sorted.sort_unstable();
     sorted
@@ -808,7 +820,7 @@ fn first_repeat<T: Ord + Copy>(values: &[T]) -> Option<usize> {
 /// Kahn's algorithm taking the lowest ready index first. On a cycle, returns the cycle through the
 /// lowest-index node that lies on a cycle, as node indices starting and ending at that node, in
 /// the direction of the connections.
-fn topological_order(
+pub(crate) fn topological_order(
     parent: &[Option<usize>],
     children: &[Vec<usize>],
 ) -> Result<Vec<usize>, Vec<usize>> {
