@@ -10,7 +10,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 use rmprof_runtime::python::{list_of, list_to_values};
@@ -58,6 +58,15 @@ fn boundary(c: &mut Criterion) {
                 &values,
                 |b, v| b.iter(|| list_of(py, black_box(v)).unwrap()),
             );
+            // Strings read for the first time: CPython keeps a UTF-8 copy in a non-ASCII str once
+            // something asked for one, so a list read again costs less than a new one.
+            g.bench_function(BenchmarkId::new(format!("to_rust_fresh/{kind}"), n), |b| {
+                b.iter_batched(
+                    || PyList::new(py, (0..n).map(|i| format!("{text} {i}"))).unwrap(),
+                    |l| list_to_values(black_box(&l)).unwrap(),
+                    BatchSize::LargeInput,
+                )
+            });
         }
         g.finish();
     });

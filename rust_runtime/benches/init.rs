@@ -1,6 +1,8 @@
 //! Criterion benches of initialization (manifest text → ready pipeline) per manifest size: linear
 //! chains of 3 to 100 nodes, compact and pretty-printed (whitespace is most of a hand-written
-//! manifest). Reported per node, so that a change in the per-node cost shows at every size.
+//! manifest), and the validator's path that a manifest takes when the typed reader leaves it (here
+//! through a repeated key, valid JSON that the reader does not handle). Reported per node, so that
+//! a change in the per-node cost shows at every size.
 //!
 //! `cargo bench --bench init`
 
@@ -51,8 +53,11 @@ fn chain(n: usize, pretty: bool) -> String {
 fn init_per_size(c: &mut Criterion) {
     let mut g = c.benchmark_group("init_per_node");
     for n in [3usize, 10, 30, 100] {
-        for (layout, pretty) in [("compact", false), ("pretty", true)] {
-            let text = chain(n, pretty);
+        for (layout, pretty) in [("compact", false), ("pretty", true), ("validator", true)] {
+            let mut text = chain(n, pretty);
+            if layout == "validator" {
+                text = text.replacen(r#""name": "#, r#""name": "first", "name": "#, 1);
+            }
             Pipeline::from_json(&text).expect("a valid manifest");
             g.throughput(Throughput::Elements(n as u64));
             g.bench_with_input(BenchmarkId::new(layout, n), &text, |b, text| {
