@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from pathlib import Path
 
 import pytest
 
@@ -212,3 +213,26 @@ def test_drift_widens_by_the_difference_of_two_runs_levels() -> None:
     half = 1.96 * 2**0.5 * 0.05
     assert lo == pytest.approx(100.0 * math.exp(-half)) and hi == pytest.approx(100.0 * math.exp(half))
     assert entry["run"]["rerun_drift"] == 0.05
+
+
+def test_drift_is_pooled_over_a_machines_calibrations_by_degrees_of_freedom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rmprof.bench import noise
+
+    monkeypatch.setenv("RMPROF_BASELINE_DIR", str(tmp_path))
+    env = {"cpu": "test cpu", "cores": 2, "machine": "x86_64", "python": "3.11"}
+    assert noise.drift_for(env) == {}
+    # 4 runs (3 degrees of freedom) at 3 % and 2 runs (1) at 11 %: sqrt((3 * 9 + 1 * 121) / 4) = 6.08 %.
+    noise.save_floors({"runs": 4, "floors": {}, "drift": {"cold_start": 0.03, "run": 0.0}}, env, ["x"])
+    assert noise.drift_for(env) == {"cold_start": 0.03, "run": 0.0}
+    noise.save_floors({"runs": 2, "floors": {}, "drift": {"cold_start": 0.11}}, env, ["x"])
+    pooled = noise.drift_for(env)
+    assert pooled["cold_start"] == pytest.approx(math.sqrt((3 * 0.03**2 + 0.11**2) / 4), abs=1e-6)
+    assert pooled["run"] == 0.0
+    assert noise.floor_block("s", env)["drift"] == pooled  # what the report says the runs applied
+    for _ in range(noise.DRIFT_HISTORY):  # only the most recent calibrations count
+        noise.save_floors({"runs": 3, "floors": {}, "drift": {"cold_start": 0.05}}, env, ["x"])
+    assert noise.drift_for(env) == {"cold_start": 0.05}
+    other = {**env, "cpu": "another cpu"}
+    assert noise.drift_for(other) == {}

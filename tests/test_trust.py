@@ -52,6 +52,7 @@ def test_calibrate_stores_a_floor_that_the_report_shows(tmp_path: Path, baseline
     assert doc["runs"] == 2 and 0.0 <= doc["coverage"] <= 1.0 and 0.0 <= doc["rerun_coverage"] <= 1.0
     assert "simple/python/run" in doc["floors"] and "simple/rust/speedup.run" in doc["floors"]
     assert Path(doc["saved_to"]) == baselines / "noise-floor.json"
+    assert doc["pooled_calibrations"] == 1 and doc["pooled_drift"] == doc["drift"]
     run = tmp_path / "run"
     proc = run_cli("profile", *SMALL, "-r", "python", "-p", "none", "--out", str(run))
     assert proc.returncode == 0, proc.stderr

@@ -79,7 +79,12 @@ def calibrate(
     if sources and isinstance(applied, dict):
         doc["applied_drift"] = applied  # the drift these runs' rerun intervals already included
     if not no_save:
+        from rmprof.bench.noise import drift_for, floors_for
+
         doc["saved_to"] = str(save_floors(analysis, env, sys.argv))
+        # What later runs on this machine widen their rerun intervals by: this calibration pooled with earlier ones.
+        doc["pooled_drift"] = drift_for(env)
+        doc["pooled_calibrations"] = len((floors_for(env) or {}).get("drift_history") or [])
     if output:
         write_json_atomic(output, {**doc, "benches": benches})
     if as_json:
@@ -139,7 +144,14 @@ def format_calibration(doc: dict) -> list[str]:
     drift = doc.get("drift") or {}
     if drift:
         spread = ", ".join(f"{k} ±{100 * v:.1f} %" for k, v in sorted(drift.items()))
-        lines.append(f"between-run drift (beyond each run's own interval; widens later rerun intervals): {spread}")
+        lines.append(f"between-run drift (beyond each run's own interval): {spread}")
+    if "pooled_drift" in doc:
+        spread = ", ".join(f"{k} ±{100 * v:.1f} %" for k, v in sorted(doc["pooled_drift"].items()))
+        n = doc["pooled_calibrations"]
+        lines.append(
+            f"later runs widen their rerun intervals by the drift pooled over this machine's last {n} "
+            f"calibration{'s' if n != 1 else ''}: {spread}"
+        )
     lines.append(f"A/A noise floor (largest change between {doc['runs']} identical runs):")
     for fid, floor in sorted(doc["floors"].items()):
         lines.append(f"  {fid:<40} ±{100 * floor:.1f} %")
