@@ -197,3 +197,16 @@ def kill_when_seen(
 
 if __name__ == "__main__":
     sys.exit(_stand_in(json.loads(sys.argv[1]), sys.argv[2:]))
+
+
+# A background job of a non-interactive shell starts with SIGINT ignored, and Python leaves an ignored SIGINT
+# ignored: the Ctrl-C tests would then test nothing. Exec keeps a default disposition, so a tiny launcher
+# that restores it and execs the command gives the command the terminal's Ctrl-C whoever started the suite.
+_SIGINT_DEFAULT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def interruptible(cmd: list[str]) -> list[str]:
+    """``cmd`` started with SIGINT at its default disposition (same process: the launcher execs it)."""
+    return [sys.executable, "-c", _SIGINT_DEFAULT_THEN_EXEC, *cmd]

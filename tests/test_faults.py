@@ -40,6 +40,7 @@ from tests.fault_tools import (
     descendants,
     install_module_stand_in,
     install_stand_in,
+    interruptible,
     kill_when_seen,
 )
 
@@ -67,7 +68,7 @@ def rmprof_env(**extra: str) -> dict[str, str]:
 def rmprof(*args: str, env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[str]:
     """``python -m rmprof ARGS`` started in the background (stdout and stderr piped)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "rmprof", *args],
+        interruptible([sys.executable, "-m", "rmprof", *args]),
         cwd=REPO,
         env=env or rmprof_env(),
         stdout=subprocess.PIPE,

@@ -27,6 +27,7 @@ from rmprof.runtimes import get_runtime
 from rmprof.streaming import run_ndjson_input
 from rmprof.values import first_difference
 from tests.conftest import REPO, SIMPLE, chain_manifest, require_runtime, run_cli, write_json
+from tests.fault_tools import interruptible
 from tests.pipelines import items as item_values
 from tests.pipelines import outcome, pipelines
 
@@ -390,7 +391,7 @@ def test_ctrl_c_while_streaming_leaves_no_output(tmp_path: Path, runtime: str) -
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     args = ["run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "out.ndjson"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rmprof", *args],
+        interruptible([sys.executable, "-m", "rmprof", *args]),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

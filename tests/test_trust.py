@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, run_cli
-from tests.fault_tools import descendants
+from tests.fault_tools import descendants, interruptible
 
 SMALL = ["-s", "simple", "-n", "12", "--rounds", "3", "-q"]
 
@@ -189,7 +189,7 @@ def test_an_interrupted_profile_stops_its_children_and_leaves_no_run(tmp_path: P
 
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "rmprof", "profile", "-s", "simple", "-r", "python", "-p", "py-spy"]
-    proc = subprocess.Popen([*cmd, "--rounds", "2", "-n", "4", "-q", "--out", str(out)], cwd=REPO,
+    proc = subprocess.Popen(interruptible([*cmd, "--rounds", "2", "-n", "4", "-q", "--out", str(out)]), cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline, tree = time.time() + 120, set()
     while time.time() < deadline:
