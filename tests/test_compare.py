@@ -689,3 +689,30 @@ def _verdict_of(row: dict[str, Any]) -> str:
     if hi < -row["threshold"]:
         return "improved"
     return "within noise"
+
+
+def test_a_machine_that_moved_raises_the_bar_for_times_but_a_real_slowdown_still_fails(tmp_path: Path) -> None:
+    """The reference floor (same code on both sides) moved +6 %: python's +6 % is the machine's, not the code's,
+    while rust's +40 % is beyond threshold plus that move; without a reference move the +6 % would fail."""
+    fused_b, fused_a = {"run": noisy(1e5, seed=3)}, {"run": noisy(1.06e5, seed=4)}
+    before = synthetic_bench(
+        {"python": {"run": noisy(1e6)}, "rust": {"run": noisy(1e4, seed=5)}, "python-fused": fused_b}
+    )
+    after = synthetic_bench(
+        {"python": {"run": noisy(1.06e6, seed=6)}, "rust": {"run": noisy(1.4e4, seed=7)}, "python-fused": fused_a}
+    )
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    rows = by_id(doc)
+    move = rows["simple/python-fused/run"]["change"]
+    assert 0.05 < move < 0.07
+    python, rust = rows["simple/python/run"], rows["simple/rust/run"]
+    assert python["machine_move"] == move and python["threshold"] == pytest.approx(0.02 + move)
+    assert python["verdict"] == "within noise" and "the reference floor moved" in python["message"]
+    assert rust["verdict"] == "regressed"
+    assert doc["summary"]["gate"]["regressions"] == ["simple/rust/run"]
+    assert [r["id"] for r in doc["comparisons"]][:2] == ["simple/python/run", "simple/rust/run"]  # sides' order
+
+    steady = synthetic_bench({"python": {"run": noisy(1.06e6, seed=6)}, "python-fused": {"run": noisy(1e5, seed=8)}})
+    doc = compare_runs(side_of(before, tmp_path, "b2"), side_of(steady, tmp_path, "a2"))
+    assert by_id(doc)["simple/python/run"]["verdict"] == "regressed"
+    assert by_id(doc)["simple/python/run"]["machine_move"] == 0.0
