@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one: a temporary sibling, fsync, then a rename."""
+"""Reading JSON with a one-line error, and writing files so that a reader never sees half of one: a temporary
+sibling, fsync, then a rename."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ import signal
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+def read_json(path: Path) -> Any:
+    """Parsed JSON of ``path``, or an RmprofError ``PATH: cannot read: WHY`` on one line (exit 2)."""
+    from rmprof.errors import RmprofError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
 
 
 def json_text(doc: Any) -> str:

@@ -14,7 +14,6 @@ measured it — plus merge.json (where each scenario came from) and the overview
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
+from rmprof.files import read_json
 from rmprof.run_tree import (
     MERGE_FILE,
     MERGE_SCHEMA,
@@ -186,10 +186,7 @@ BENCH_SCHEMA = "rmprof.bench/1"
 
 
 def _read_bench(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or doc.get("schema") != BENCH_SCHEMA or not isinstance(doc.get("scenarios"), list):
         raise RmprofError(f"{path}: not an rmprof bench results file (schema {BENCH_SCHEMA!r} expected)")
     return doc

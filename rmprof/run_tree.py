@@ -13,11 +13,11 @@ which machine measured what without any other file.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
+from rmprof.files import read_json
 from rmprof.run_dir import RESULTS, load_results
 
 SHARD_FILE = "shard.json"
@@ -80,10 +80,7 @@ def read_record(path: Path, name: str, schema: str) -> dict[str, Any] | None:
     file = Path(path) / name
     if not file.is_file():
         return None
-    try:
-        doc = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RmprofError(f"{file}: cannot read: {' '.join(str(exc).split())}") from None
+    doc = read_json(file)
     if not isinstance(doc, dict) or doc.get("schema") != schema:
         raise RmprofError(f"{file}: not an rmprof {name} (schema {schema!r} expected)")
     return doc

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from rmprof.commands.common import echo_json
 from rmprof.errors import RmprofError
-from rmprof.files import write_json_atomic, write_text_atomic
+from rmprof.files import read_json, write_json_atomic, write_text_atomic
 
 FORMATS = ("bmf", "markdown")
 
@@ -31,10 +30,7 @@ def _markdown(source: Path) -> str:
         return summary_markdown(load_results(source))
     if source.name == RESULTS:
         return summary_markdown(load_results(source.parent))
-    try:
-        doc = json.loads(source.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RmprofError(f"{source}: cannot read: {' '.join(str(exc).split())}") from None
+    doc = read_json(source)
     if not isinstance(doc, dict) or doc.get("schema") != COMPARE_SCHEMA:
         raise RmprofError(f"{source}: not a run directory, results.json or compare.json")
     return compare_markdown(doc)

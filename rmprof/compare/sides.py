@@ -3,22 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
+from rmprof.files import read_json
 
 BENCH_SCHEMA = "rmprof.bench/1"
 RUN_SCHEMA = "rmprof.run/1"
-
-
-def _read_json(path: Path) -> Any:
-    """Parsed JSON of ``path``, or a one-line RmprofError."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
 
 
 def _check_bench(doc: Any, where: Path) -> dict[str, Any]:
@@ -43,7 +35,7 @@ def load_side(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         return _merge_runs(path, scenario_runs(path))
     if path.is_file():
-        doc = _read_json(path)
+        doc = read_json(path)
         schema = doc.get("schema") if isinstance(doc, dict) else None
         if schema == RUN_SCHEMA:
             return _merge_runs(path, [(path.parent, doc)], where=path)
