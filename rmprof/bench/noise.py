@@ -139,7 +139,8 @@ def noise_path() -> Path:
 
 
 def save_floors(analysis: dict[str, Any], env: dict[str, Any], command: list[str]) -> Path:
-    """Store a calibration for this machine (replacing this machine's earlier one); return the file."""
+    """Store a calibration for this machine (replacing its earlier one, whose drift joins the last DRIFT_HISTORY
+    ones kept for pooling); return the file."""
     path = noise_path()
     doc = read_noise_file(path)
     machines = doc.setdefault("machines", {})
