@@ -94,6 +94,20 @@ def test_callgrind_total_is_exact_and_deterministic(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "rust-bin.callgrind.out").is_file()
 
 
+def test_callgrind_counts_the_timed_runs_alone(tmp_path: Path) -> None:
+    # Not the warm-up run nor the binary's allocation-counting run: twice the runs, twice the count (to 1 %:
+    # glibc's heap settles over the first runs; counting one extra run would add 25-50 %).
+    tool_ready("callgrind")
+    totals = []
+    for runs in (2, 4):
+        cg = get_profiler("callgrind")
+        cg.iterations = runs
+        [profile] = cg.profile(job_for("simple", tmp_path / str(runs)))
+        assert profile.meta["scope"].startswith("timed runs")
+        totals.append(profile.meta["total_instructions"])
+    assert abs(totals[1] - 2 * totals[0]) <= 0.01 * totals[1], totals
+
+
 def test_massif_peak_and_top_sites(tmp_path: Path) -> None:
     tool_ready("massif")
     [profile] = get_profiler("massif").profile(job_for("text", tmp_path))

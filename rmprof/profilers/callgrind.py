@@ -1,9 +1,12 @@
 """valgrind callgrind on the Rust binary: exact, deterministic instruction counts with call paths.
 
-Only the pipeline runs are counted (``--toggle-collect`` on ``Pipeline::run*``): process start-up and
-the JSON the binary prints depend on timings and random hash seeds, which made whole-process totals
-differ by a few instructions from run to run (measured: 822,861 vs 822,843), while the runs alone count
-the same every time.
+Only the timed runs are counted (``--toggle-collect`` on the binary's ``timed_pipeline_run``, a run and
+the freeing of its outputs, as the bench times it): process start-up and the JSON the binary prints depend
+on timings and random hash seeds, which made whole-process totals differ by a few instructions from run to
+run (measured: 822,861 vs 822,843), while the runs alone count the same every time. One untimed warm-up
+run goes first: the first run's allocations grow a heap whose state init left behind, and that moved the
+count of a run whose code had not changed by -19 % and +4.6 % when only init changed (glibc's
+``_int_malloc``; docs/optimizations/05-binary-measurement.md).
 
 Call paths. Callgrind records, per function, its self cost and, per call edge caller -> callee, the
 inclusive cost of those calls; it does not record full stacks. The stacks here are reconstructed: each
@@ -41,7 +44,10 @@ from rmprof.profilers.binary_tools import (
 )
 from rmprof.runtimes.binary import last_line
 
-COLLECT_PATTERN = "rmprof_runtime::executor::Pipeline::run*"
+# `rmprof_runtime::timed_pipeline_run` (rmprof-runtime), `rmprof_runtime_rustpython::base::timed_pipeline_run`.
+COLLECT_PATTERN = "*::timed_pipeline_run"
+COLLECT_SCOPE = "timed runs (timed_pipeline_run: a run and freeing its outputs, after 1 warm-up run)"
+WARMUP_RUNS = 1
 PATH_EPSILON = 1e-3
 MAX_DEPTH = 200
 
@@ -283,11 +289,11 @@ class Callgrind(ValgrindProfiler):
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Count the pipeline runs' instructions; fall back to the whole process if none were counted."""
         binary, wrapper, version = self.tools(job)
-        scope = "pipeline runs (Pipeline::run*)"
+        scope = COLLECT_SCOPE
         data, doc, out_file = self._run(job, binary, wrapper, COLLECT_PATTERN)
         if not data.totals:
             # The function was renamed or inlined away: count everything rather than nothing.
-            scope = "whole process (no Pipeline::run* function found)"
+            scope = "whole process (no timed_pipeline_run function found)"
             data, doc, out_file = self._run(job, binary, wrapper, None)
         if not data.totals:
             raise ProfilerGap(f"callgrind counted no instructions (see {out_file})", None)
@@ -332,6 +338,8 @@ class Callgrind(ValgrindProfiler):
             "--",
             str(binary),
             *pipeline_args(job, self.iterations),
+            "--warmup",
+            str(WARMUP_RUNS),
         ]
         proc, _ = run_logged(cmd, job.raw_dir, f"{job.runtime}.callgrind", job.timeout_s, "callgrind")
         doc = binary_result(binary, proc, "callgrind")

@@ -262,7 +262,6 @@ class Massif(ValgrindProfiler):
             "snapshots": len(snapshots),
             "top_sites": top_sites,
             "iterations": self.iterations,
-            "binary_alloc": doc.get("alloc"),
             "outputs_check": outputs_check,
             "binary": str(binary),
             "raw": [str(out_file)],
