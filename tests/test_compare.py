@@ -84,11 +84,11 @@ AFTER_PROFILE = stacks_profile(
 )
 
 
-def callgrind_profile(instructions: int) -> Profile:
-    """A callgrind profile of the binary whose meta carries its exact instruction total."""
+def callgrind_profile(instructions: int, scope: str | None = None) -> Profile:
+    """A callgrind profile of the binary whose meta carries its exact instruction total (and what it counted)."""
     profile = Profile(runtime="rust-bin", profiler="callgrind", kind="cpu", unit="instructions")
     profile.add_stack([Frame("main"), Frame("Pipeline::run")], instructions)
-    profile.meta = {"total_instructions": instructions}
+    profile.meta = {"total_instructions": instructions, **({"scope": scope} if scope else {})}
     return profile
 
 
@@ -416,6 +416,23 @@ def test_callgrind_instruction_growth_is_an_exact_gated_regression(tmp_path: Pat
     slightly = make_run_dir(tmp_path / "c", bench, [callgrind_profile(2_020_000)])
     doc = compare_runs(load_side(before), load_side(slightly))
     assert by_id(doc)["simple/rust-bin/instructions"]["verdict"] == "within noise"
+
+
+def test_callgrind_counts_of_different_scopes_are_not_compared(tmp_path: Path) -> None:
+    # rmprof changed what it counts (here: freeing the outputs joined the counted run): not a regression of the code.
+    bench = synthetic_bench({"python": {"run": noisy(1e6)}, "rust-bin": {"run": noisy(1e4)}})
+    before = make_run_dir(tmp_path / "b", bench, [callgrind_profile(2_000_000, "pipeline runs")])
+    after = make_run_dir(tmp_path / "a", bench, [callgrind_profile(2_500_000, "timed runs")])
+    doc = compare_runs(load_side(before), load_side(after))
+    assert "simple/rust-bin/instructions" not in by_id(doc)
+    [skip] = [s for s in doc["skipped"] if s["what"] == "simple/rust-bin/instructions"]
+    assert "'pipeline runs'" in skip["reason"] and "'timed runs'" in skip["reason"]
+    assert by_id(doc)["simple/rust-bin/run"]["gated"]  # wall time decides instead
+    assert doc["summary"]["gate"]["passed"]
+    same = make_run_dir(tmp_path / "c", bench, [callgrind_profile(2_500_000, "pipeline runs")])
+    assert by_id(compare_runs(load_side(before), load_side(same)))["simple/rust-bin/instructions"]["verdict"] == (
+        "regressed"
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -263,17 +263,33 @@ def _instructions(summary: dict[str, Any]) -> int | None:
     return int(value)
 
 
+def _scope(summary: dict[str, Any]) -> str | None:
+    """What a callgrind profile counted (its ``meta.scope``), when it says."""
+    meta = summary.get("meta") if isinstance(summary.get("meta"), dict) else {}
+    scope = meta.get("scope")
+    return scope if isinstance(scope, str) else None
+
+
 def _callgrind_rows(
-    scenario: str, before: dict[str, Any], after: dict[str, Any], threshold: float
+    scenario: str, before: dict[str, Any], after: dict[str, Any], threshold: float, skipped: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Exact instruction-count comparisons for every runtime callgrind profiled in this scenario on both sides."""
-    b = {k[0]: _instructions(p) for p in before["profiles"] if (k := profile_key(p)) and k[1] == CALLGRIND}
+    """Exact instruction-count comparisons for every runtime callgrind profiled in this scenario on both sides.
+
+    Counts of different scopes (rmprof changed what it counts) are not compared: the row would gate a change
+    of the measurement, not of the code. It is listed as skipped, and wall time decides that runtime's run.
+    """
+    b = {k[0]: p for p in before["profiles"] if (k := profile_key(p)) and k[1] == CALLGRIND}
     rows = []
     for p in after["profiles"]:
         key = profile_key(p)
         if not key or key[1] != CALLGRIND or key[0] not in b:
             continue
-        a_count, b_count = _instructions(p), b[key[0]]
+        b_scope, a_scope = _scope(b[key[0]]), _scope(p)
+        if b_scope and a_scope and b_scope != a_scope:
+            reason = f"callgrind counted different things: before {b_scope!r}, after {a_scope!r}; wall time decides"
+            skipped.append({"what": f"{scenario}/{key[0]}/instructions", "reason": reason})
+            continue
+        a_count, b_count = _instructions(p), _instructions(b[key[0]])
         if a_count is None or b_count is None:
             continue
         result = stats.compare_exact(b_count, a_count, noise_threshold=threshold)
@@ -472,7 +488,7 @@ def compare_runs(
                 move = max(move, _machine_move(per_runtime[runtime]))
         rows.extend(r for runtime in a_rts if runtime in per_runtime for r in per_runtime[runtime])
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
-        rows.extend(_callgrind_rows(name, b_part, part, threshold))
+        rows.extend(_callgrind_rows(name, b_part, part, threshold, skipped))
         if b_part["run_dir"] and part["run_dir"]:
             profiles.extend(profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
     skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_parts if n not in a_names)
