@@ -324,9 +324,10 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     for _ in 0..args.warmup {
         pipeline.run(&input).map_err(Error::from)?;
     }
-    let run_ns = (0..args.iterations)
-        .map(|_| timed_pipeline_run(&pipeline, &input))
-        .collect::<Result<Vec<u64>, Failure>>()?;
+    let mut run_ns = Vec::with_capacity(args.iterations);
+    for _ in 0..args.iterations {
+        run_ns.push(timed_pipeline_run(&pipeline, &input)?);
+    }
     let (outputs, alloc) = alloc_counter::measure_window(|| pipeline.run(&input));
     let outputs = outputs.map_err(Error::from)?;
 
