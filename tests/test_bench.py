@@ -56,6 +56,13 @@ def test_short_real_bench_has_every_metric_with_statistics() -> None:
         if name != "python":
             sp = entry["speedups"][name]["run"]
             assert sp["ci95"][0] <= sp["speedup"] <= sp["ci95"][1]
+    # The boundary: in-process run time minus the binary's, per item, from the same rounds.
+    runs = {n: entry["runtimes"][n]["run"]["median"] for n in ("rust", "rust-bin")}
+    boundary = entry["boundary"]
+    assert set(boundary) == {"rust"} and boundary["rust"]["binary"] == "rust-bin"
+    b = boundary["rust"]
+    assert b["per_item_ns"] == pytest.approx((runs["rust"] - runs["rust-bin"]) / len(sc.items))
+    assert b["ci95"][0] <= b["per_item_ns"] <= b["ci95"][1] and b["rounds"] == 3
     env = doc["environment"]
     assert env["cores"] and env["python"] and "packages" in env
     json.dumps(doc, allow_nan=False)  # the document is strict JSON

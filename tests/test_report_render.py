@@ -372,3 +372,26 @@ def test_an_uncalibrated_machine_says_its_rerun_intervals_lack_drift(rendered: t
     _, html = rendered
     assert "noise_floor" not in results_of(FIXTURE)
     assert "Until then the rerun column includes no between-run drift" in html
+
+
+def test_the_verdict_states_the_boundary_with_its_interval(tmp_path: Path) -> None:
+    run_dir = copy_fixture(tmp_path)
+    doc = results_of(run_dir)
+    [sc] = doc["bench"]["scenarios"]
+    assert "boundary" not in sc  # an older run: no sentence, nothing invented
+    assert "native boundary" not in render_report(run_dir).read_text(encoding="utf-8")
+    sc["boundary"] = {
+        "rust": {
+            "binary": "rust-bin",
+            "unit": "ns per item",
+            "per_item_ns": 19.64,
+            "ci95": [18.51, 20.97],
+            "items": 100,
+            "n": [100, 100],
+            "rounds": 20,
+        }
+    }
+    (run_dir / "results.json").write_text(json.dumps(doc), encoding="utf-8")
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert "takes 19.6 ns per item [18.5, 21.0] longer than" in html
+    assert "the Python ↔ native boundary (95 % CI over 20 rounds)" in html

@@ -136,6 +136,26 @@ def test_ratio_ci_covers_known_speedup() -> None:
     assert covered >= 0.85 * trials
 
 
+def test_paired_difference_ci_covers_a_known_difference_despite_round_drift() -> None:
+    # Each round shifts both sides alike (a process's level); pairing by round keeps that out of the interval.
+    covered, widths_paired, widths_apart = 0, [], []
+    for trial in range(20):
+        rng = random.Random(trial)
+        levels = [rng.uniform(0, 100) for _ in range(8)]
+        a = [lv + 1000 + rng.gauss(0, 5) for lv in levels for _ in range(5)]
+        b = [lv + 900 + rng.gauss(0, 5) for lv in levels for _ in range(5)]
+        point, lo, hi = S.paired_difference_ci(a, b, [5] * 8, [5] * 8, resamples=500, seed=trial)
+        assert point == pytest.approx(S.median(a) - S.median(b)) and lo <= point <= hi
+        covered += lo <= 100 <= hi
+        widths_paired.append(hi - lo)
+        lo_a, hi_a = S.rounds_ci(S.split_rounds(a, [5] * 8), resamples=500, seed=trial)
+        widths_apart.append(hi_a - lo_a)
+    assert covered >= 17
+    assert S.median(widths_paired) < S.median(widths_apart)
+    with pytest.raises(ValueError):
+        S.paired_difference_ci([1.0, 2.0], [1.0, 2.0], [1, 1], [2])
+
+
 def test_ratio_ci_rejects_non_positive_denominator() -> None:
     with pytest.raises(ValueError):
         S.ratio_ci([1.0, 2.0], [1.0, 0.0])

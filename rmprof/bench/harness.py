@@ -141,6 +141,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         "gaps": gaps,
         "runtimes": results,
         "speedups": _speedups(results, config.seed),
+        "boundary": _boundaries(measured, results, len(scenario.items), config.seed),
     }
 
 
@@ -350,6 +351,33 @@ def _speedups(results: dict[str, Any], seed: int) -> dict[str, Any]:
         if b_mem and r_mem is not None:
             per_metric["memory"] = {"reduction": 1 - r_mem / b_mem, "baseline_bytes": b_mem, "bytes": r_mem}
         out[name] = per_metric
+    return out
+
+
+def _boundaries(
+    measured: dict[str, Runtime], results: dict[str, Any], items: int, seed: int
+) -> dict[str, dict[str, Any]]:
+    """Per in-process runtime whose standalone binary was measured too: its run time minus the binary's, per
+    item — what crossing between Python and native code costs — with a 95 % CI, paired by round."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, rt in measured.items():
+        binary = rt.standalone
+        if not binary or binary not in results or items == 0:
+            continue
+        a, b = results[name]["samples"]["run_ns"], results[binary]["samples"]["run_ns"]
+        a_sizes, b_sizes = sample_sizes(results[name], "run_ns"), sample_sizes(results[binary], "run_ns")
+        if not (a and b and a_sizes and b_sizes and len(a_sizes) == len(b_sizes)):
+            continue
+        point, lo, hi = stats.paired_difference_ci(a, b, a_sizes, b_sizes, seed=seed)
+        out[name] = {
+            "binary": binary,
+            "unit": "ns per item",
+            "per_item_ns": point / items,
+            "ci95": [lo / items, hi / items],
+            "items": items,
+            "n": [len(a), len(b)],
+            "rounds": len(a_sizes),
+        }
     return out
 
 

@@ -32,6 +32,7 @@ Conventions:
 
 import bisect
 import math
+import operator
 import random
 import statistics
 from collections.abc import Callable, Sequence
@@ -227,9 +228,15 @@ def _pooled_resample(rounds: Rounds, picked: Sequence[int], choices: Callable) -
     return pool
 
 
-def _rounds_medians(rounds: Rounds, resamples: int, seed: int, partner: Rounds | None = None) -> list[float]:
-    """Bootstrap distribution of the pooled median (or of median(rounds)/median(partner) when a paired
-    ``partner`` with the same number of rounds is given), two-stage."""
+def _rounds_medians(
+    rounds: Rounds,
+    resamples: int,
+    seed: int,
+    partner: Rounds | None = None,
+    combine: Callable[[float, float], float] = operator.truediv,
+) -> list[float]:
+    """Bootstrap distribution of the pooled median (or of combine(median(rounds), median(partner)) when a
+    paired ``partner`` with the same number of rounds is given: their ratio by default), two-stage."""
     rng = random.Random(seed)
     choices, randrange = rng.choices, rng.randrange
     n = len(rounds)
@@ -238,7 +245,7 @@ def _rounds_medians(rounds: Rounds, resamples: int, seed: int, partner: Rounds |
         picked = [randrange(n) for _ in range(n)]
         value = _median_sorted(_pooled_resample(rounds, picked, choices))
         if partner is not None:
-            value /= _median_sorted(_pooled_resample(partner, picked, choices))
+            value = combine(value, _median_sorted(_pooled_resample(partner, picked, choices)))
         out.append(value)
     out.sort()
     return out
@@ -338,6 +345,29 @@ def ratio_ci(
     _check_bootstrap_args(confidence, resamples)
     point = median(num) / median(den)
     dist = _ratio_distribution(split_rounds(num, num_sizes), split_rounds(den, den_sizes), resamples, seed, paired)
+    lo, hi = _interval(dist, confidence)
+    return point, lo, hi
+
+
+def paired_difference_ci(
+    a: Sequence[float],
+    b: Sequence[float],
+    a_sizes: Sequence[int],
+    b_sizes: Sequence[int],
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Return (point, lo, hi) for median(a) - median(b), two groups measured in the same rounds (round i of
+    each side side by side in time): round indices resampled jointly, samples within each round."""
+    _require_samples(a, "a")
+    _require_samples(b, "b")
+    _check_bootstrap_args(confidence, resamples)
+    rounds_a, rounds_b = split_rounds(a, a_sizes), split_rounds(b, b_sizes)
+    if len(rounds_a) != len(rounds_b):
+        raise ValueError(f"paired groups need as many rounds: {len(rounds_a)} and {len(rounds_b)}")
+    point = median(a) - median(b)
+    dist = _rounds_medians(rounds_a, resamples, seed, partner=rounds_b, combine=operator.sub)
     lo, hi = _interval(dist, confidence)
     return point, lo, hi
 

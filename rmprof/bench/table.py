@@ -13,7 +13,7 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from rmprof.formatting import MISSING, format_bytes, format_ratio, format_time
-from rmprof.report.terminal import PLAIN_WIDTH, emit, make_console, new_table, render_plain, to_text
+from rmprof.report.terminal import PLAIN_WIDTH, boundary_text, emit, make_console, new_table, render_plain, to_text
 
 
 def _time_cell(summary: dict[str, Any] | None) -> Text:
@@ -85,6 +85,7 @@ def renderables(doc: dict[str, Any], console: Console) -> list[RenderableType]:
         out.append(table)
         if sc["speedups"]:
             out += [Text(""), _speedup_table(sc["speedups"], console)]
+        out.extend(to_text(boundary_text(name, b)) for name, b in (sc.get("boundary") or {}).items())
         for name, reason in sc["gaps"].items():
             out.append(to_text(f"gap: {name}: {reason}", "yellow"))
         noisy = [

@@ -87,6 +87,19 @@ def _memory_phrase(entry: dict[str, Any] | None) -> str | None:
     return f"allocates {abs(100 * red):.0f} % {more_less} memory per run than the asyncio baseline {amounts}"
 
 
+def _boundary_sentence(label: str, b: dict[str, Any] | None) -> str | None:
+    """What crossing between Python and native code costs the runtime, per item, from the bench's boundary."""
+    if not b or not finite(b.get("per_item_ns")):
+        return None
+    lo, hi = b.get("ci95") or [None, None]
+    ci = f" [{lo:.1f}, {hi:.1f}]" if finite(lo) and finite(hi) else ""
+    return (
+        f"{label} takes {b['per_item_ns']:.1f} ns per item{ci} longer than {runtime_label(str(b.get('binary')))}, "
+        f"which runs the same executor on its own: the Python ↔ native boundary (95 % CI over "
+        f"{b.get('rounds', MISSING)} rounds)."
+    )
+
+
 def _verdicts(sc: dict[str, Any], pipeline: str) -> list[dict[str, Any]]:
     """Per runtime (baseline and floor excluded): its plain sentences, or why it was not measured."""
     out = []
@@ -111,6 +124,9 @@ def _verdicts(sc: dict[str, Any], pipeline: str) -> list[dict[str, Any]]:
                 sentences.append(f"{label}: {metric.replace('_', ' ')} not measured.")
         mem = _memory_phrase(per.get("memory"))
         sentences.append(f"{label} {mem}." if mem else f"{label}: run memory not measured.")
+        boundary = _boundary_sentence(label, (sc.get("boundary") or {}).get(name))
+        if boundary:
+            sentences.append(boundary)
         out.append({"runtime": name, "label": label, "sentences": sentences, "gap": None})
     return out
 

@@ -219,6 +219,15 @@ def _pairs(rows: Iterable[tuple[str, str]]) -> Table:
     return grid
 
 
+def boundary_text(name: str, b: dict[str, Any]) -> str:
+    """One line for a bench boundary entry: the in-process runtime's extra run time per item over its binary."""
+    lo, hi = b["ci95"]
+    return (
+        f"boundary: {name} minus {b['binary']} run time, per item: {b['per_item_ns']:.1f} ns [{lo:.1f}, {hi:.1f}] "
+        f"(95 % CI, {b['rounds']} rounds, {b['n'][0]} + {b['n'][1]} samples)"
+    )
+
+
 def run_summary(results: dict[str, Any], console: Console, report: Path | str | None = None) -> list[RenderableType]:
     """The verdict of one run, short: per runtime its run-time speedup with CI, bottleneck node and top
     bottleneck; the plan's targets met or missed; the gaps; the report's path."""
@@ -248,6 +257,7 @@ def run_summary(results: dict[str, Any], console: Console, report: Path | str | 
             speed, style = speedup_cell(speedups.get(runtime, {}).get("run"))
         table.add_row(to_text(runtime, "bold"), to_text(speed, style), to_text(_node_cell(analysis, runtime)))
     out.append(table)
+    out.extend(Text(boundary_text(n, b)) for n, b in (sc.get("boundary") or {}).items())
     # Below the table, not in a column: frame names are long, and a narrow column would cut them.
     if top:
         out.append(Text("top bottleneck (CPU profiles):"))

@@ -84,6 +84,9 @@ class Runtime(ABC):
     kind: str = IN_PROCESS
     profilers: tuple[str, ...] = ()  # names of the profilers that apply (rmprof/profilers/__init__.py)
     native_frames: bool = False  # compiled frames inside the profiled Python process (py-spy --native)
+    # The binary runtime that runs the same executor on its own: this runtime's run time minus that one's, per
+    # item, is what crossing between Python and native code costs (the bench's "boundary").
+    standalone: str | None = None
     fix: str = "./scripts/setup.sh"  # what makes it available when it is not
 
     @property

@@ -95,6 +95,7 @@ class RustRuntime(Runtime):
 
     name = "rust"
     label = "rust (in-process)"
+    standalone = "rust-bin"
     description = "Rust executor in-process through PyO3 (one boundary crossing per run)"
     order = 20
     profilers = ("py-spy",)
@@ -157,6 +158,7 @@ class RustPythonInProcessRuntime(RustRuntime):
 
     name = "rustpython-inproc"
     label = "rustpython-inproc (in-process, RustPython VM)"
+    standalone = "rustpython"
     description = "Rust executor in-process through PyO3, PythonNode code in the RustPython VM"
     order = 50
     module = "rmprof._native_rustpython"
