@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,11 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rmprof.manifest import parse_manifest
 from rmprof.runtimes import get_runtime
 from rmprof.runtimes.binary import RUSTPYTHON_BINARY_NAME, find_binary
 from rmprof.scenarios import get_scenario
 from rmprof.values import I64_MAX, I64_MIN, first_difference
 from tests.conftest import run_cli, write_json
+from tests.fault_tools import interruptible
 from tests.pipelines import assert_same, outcome
 
 RUNTIMES = ("python", "rust", "rustpython", "rustpython-inproc")
@@ -253,3 +258,44 @@ CASES = st.one_of(
 def test_random_python_functions_agree(case: tuple[list[str], bool, list[Any]]) -> None:
     codes, chain, items = case
     same(py_manifest(*codes, chain=chain), items)
+
+
+# ---- Ctrl-C inside PythonNode code is an interrupt, not the node's failure ----------------------------
+
+
+@pytest.mark.parametrize("runtime", ["python", "rust"])
+def test_keyboard_interrupt_in_code_propagates_and_leaves_the_pipeline_usable(runtime: str) -> None:
+    doc = py_manifest(fn("if item == 3:\n    raise KeyboardInterrupt\nreturn item"), fn("return item"))
+    prepared = get_runtime(runtime).prepare(parse_manifest(json.dumps(doc)))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            prepared.run(list(range(10)))
+        # Nothing of the interrupted run is left behind: the next run of the same pipeline works.
+        assert prepared.run([1, 2]) == {"f0": [1, 2], "f1": [1, 2]}
+    finally:
+        prepared.close()
+
+
+@pytest.mark.parametrize("runtime", ["python", "rust"])
+def test_ctrl_c_during_python_node_code_exits_130(tmp_path: Path, runtime: str) -> None:
+    write_json(tmp_path / "m.json", py_manifest("import time\n" + fn("time.sleep(0.2)\nreturn item")))
+    write_json(tmp_path / "i.json", list(range(200)))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    args = ["run", "-m", "m.json", "-i", "i.json", "-r", runtime, "--allow-code"]
+    proc = subprocess.Popen(
+        interruptible([sys.executable, "-m", "rmprof", *args]),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(2.5)
+        assert proc.poll() is None, f"the run should still be going: {proc.communicate()}"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert (proc.returncode, err.strip(), out) == (130, "rmprof: interrupted", "")

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PySyntaxError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PySyntaxError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
@@ -51,8 +51,20 @@ fn input_err(e: CoreInputError) -> PyErr {
     InputError::new_err(e.message)
 }
 
+/// PipelineError for a node's failure; the KeyboardInterrupt itself when the failure was Ctrl-C in
+/// PythonNode code (see [`INTERRUPT`]).
 fn pipeline_err(e: RuntimeError) -> PyErr {
-    PipelineError::new_err((e.to_string(), e.node_id, e.item))
+    match INTERRUPT.with(|slot| slot.borrow_mut().take()) {
+        Some(interrupt) => interrupt,
+        None => PipelineError::new_err((e.to_string(), e.node_id, e.item)),
+    }
+}
+
+thread_local! {
+    /// A KeyboardInterrupt raised in PythonNode code on this thread, held until the failed run turns it
+    /// back into the exception ([`pipeline_err`]): Ctrl-C then ends the run as an interrupt, as it does on
+    /// the python runtime, not as the node's failure. While it is held no more PythonNode code runs.
+    static INTERRUPT: std::cell::RefCell<Option<PyErr>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The run's input as a list, or InputError naming what it got instead.
@@ -706,6 +718,9 @@ struct CPythonFunction {
 impl CodeFunction for CPythonFunction {
     /// One GIL acquisition for the whole chunk; the rest of the pipeline runs without the GIL.
     fn call_chunk(&self, items: &[Value], out: &mut Vec<Value>) -> Option<String> {
+        if INTERRUPT.with(|slot| slot.borrow().is_some()) {
+            return Some("KeyboardInterrupt".to_owned());
+        }
         Python::attach(|py| {
             let f = self.f.bind(py);
             for item in items {
@@ -718,7 +733,13 @@ impl CodeFunction for CPythonFunction {
                             return Some(invalid_return(reason));
                         }
                     },
-                    Err(e) => return Some(describe(py, &e)),
+                    Err(e) => {
+                        let message = describe(py, &e);
+                        if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                            INTERRUPT.with(|slot| *slot.borrow_mut() = Some(e));
+                        }
+                        return Some(message);
+                    }
                 }
             }
             None
