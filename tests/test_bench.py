@@ -249,3 +249,39 @@ def test_a_fixed_inner_count_is_kept_and_long_runs_get_no_extra_run(monkeypatch:
     fixed = worker.Timed("y", run_once, inner=8)
     fixed.calibrate()
     assert fixed.inner == 8
+
+
+def test_init_samples_follow_the_same_warm_up_builds_on_every_runtime(tmp_path: Path) -> None:
+    """The worker and a binary get the same count of untimed builds before their init samples (INIT_WARMUP)."""
+    import sys
+
+    from rmprof.runtimes import rounds
+    from rmprof.runtimes.rounds import INIT_WARMUP, RoundRequest, binary_round
+
+    sc = get_scenario("simple")
+    request = RoundRequest(Path(sc.manifest_path), Path(sc.input_path), samples=2, init_samples=3, warmup=2)
+    assert request.init_warmup == INIT_WARMUP >= 20
+    seen = tmp_path / "argv.json"
+    fake = tmp_path / "fake-rmprof-runtime"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        f"open({str(seen)!r}, 'w').write(json.dumps(sys.argv[1:]))\n"
+        "print(json.dumps({'iterations': 2, 'init_ns': 4, 'warm_init_ns': [1, 2, 3], 'run_ns': [9, 8], 'items': 9}))\n"
+    )
+    fake.chmod(0o755)
+    binary_round(get_runtime("rust-bin"), fake, request)
+    argv = json.loads(seen.read_text())
+    assert argv[argv.index("--init-warmup") + 1] == str(INIT_WARMUP)
+    assert argv[argv.index("--warmup") + 1] == "2"  # the run warm-up is its own
+    sent: dict = {}
+
+    def capture(cmd: list[str], input: str, **_: object) -> object:
+        sent.update(json.loads(input))
+        raise RuntimeError("stop here")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rounds.subprocess, "run", capture)
+        with pytest.raises(RuntimeError):
+            rounds.worker_round([get_runtime("python")], request)
+    assert sent["init_warmup"] == INIT_WARMUP

@@ -3,7 +3,8 @@
 Metrics (their definitions are repeated in the README):
 - init: manifest text -> executor ready (parse, validate, build nodes), per runtime, sampled alike on every
   runtime: in a process that has already built the executor and run it (the worker's warm-up builds for the
-  in-process runtimes, a binary's own ``--init-samples`` builds after ``--init-warmup`` ones); a process's first
+  in-process runtimes, a binary's own ``--init-samples`` builds, after ``rounds.INIT_WARMUP`` untimed builds on
+  both); a process's first
   build belongs to cold start;
 - run: wall time of one run over the scenario's input, executor already built (throughput derives from it);
 - memory: peak bytes allocated during one run, and peak resident memory of a fresh process that runs the
@@ -34,7 +35,7 @@ from rmprof.errors import ChildFailed, RmprofError
 from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
 from rmprof.runtimes.binary import last_line
-from rmprof.runtimes.rounds import CHILD_CWD, RoundRequest, RoundResult
+from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
 from rmprof.scenarios import Scenario
 from rmprof.values import first_difference
 
@@ -468,6 +469,7 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
                 "warmup": config.warmup,
                 "rounds": config.rounds,
                 "init_samples": config.init_samples,
+                "init_warmup": INIT_WARMUP,
                 "cold_starts": config.cold_starts,
                 "seed": config.seed,
                 "min_sample_ns": MIN_SAMPLE_NS,

@@ -5,8 +5,8 @@ bench's intervals include the noise between processes (see ``rmprof.bench.stats`
 document on stdin; the answer one JSON line on stdout::
 
     request:  {"manifest": path, "input": path, "runtimes": [name, ...], "fused": bool, "samples": k,
-               "init_samples": j, "warmup": w, "inner": {name: n} | null, "native": {runtime: path} | null,
-               "instrumented": m}
+               "init_samples": j, "warmup": w, "init_warmup": b, "inner": {name: n} | null,
+               "native": {runtime: path} | null, "instrumented": m}
     answer:   {"run_ns": {name: [k floats]}, "init_ns": {name: [j floats]}, "inner": {name: n},
                "instrumented": {name: [m passes of Prepared.run_instrumented, without outputs]}}
 
@@ -102,7 +102,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
             for t in timed:
                 t.sample()
         init: dict[str, list[float]] = {n: [] for n in runtimes}
-        init_samples, warmup = request.get("init_samples", 0), request.get("warmup", 3)
+        init_samples, warmup = request.get("init_samples", 0), request.get("init_warmup", 3)
         # The first builds in a process are slower (caches, lazy imports): warm up like the run loop does,
         # so that every round samples the same steady state.
         for i in range(warmup + init_samples if init_samples else 0):

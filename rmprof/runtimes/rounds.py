@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 CHILD_CWD = Path(__file__).resolve().parents[2]
 
 
+# Untimed builds before the init samples, on every runtime. Five were not enough for the binary: its small heap
+# still grew on a later build, which took 3-10 µs instead of 1.2 (simple, warm); where that build fell depended
+# on the process's heap layout (one more command-line argument moved it from after the samples into them), and
+# the binary's init intervals were ±40 %. After 20 builds, none of 60 samples was slow.
+INIT_WARMUP = 20
+
+
 @dataclass
 class RoundRequest:
     """What one round measures: the scenario's files and how many samples of what."""
@@ -32,7 +39,8 @@ class RoundRequest:
     input_path: Path
     samples: int  # run samples per runtime
     init_samples: int = 0
-    warmup: int = 3
+    warmup: int = 3  # untimed runs before the run samples
+    init_warmup: int = INIT_WARMUP  # untimed builds before the init samples
     instrumented: int = 0  # instrumented passes per runtime (per-node costs), apart from the timing
     inner: dict[str, int] | None = None  # runs per sample, as calibrated by an earlier round
     fused: bool = False  # also time the python-fused floor (in-process rounds)
@@ -62,6 +70,7 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
         "samples": request.samples,
         "init_samples": request.init_samples,
         "warmup": request.warmup,
+        "init_warmup": request.init_warmup,
         "inner": request.inner,
         "native": {n: str(p) for n, p in request.builds.items() if n in names},
         "instrumented": request.instrumented,
@@ -82,7 +91,7 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
 
 def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> RoundResult:
     """One fresh process of the binary at ``binary`` timing ``request.samples`` runs after two warm-up runs, then
-    ``request.init_samples`` builds after ``request.warmup`` untimed ones.
+    ``request.init_samples`` builds after ``request.init_warmup`` untimed ones.
 
     Init samples are the warm builds (``warm_init_ns``), as the worker samples the in-process runtimes' init
     after warm-up builds; the process's first build (``init_ns``) pays its first use of the code and is part of
@@ -101,7 +110,7 @@ def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> Round
     ]
     if request.instrumented:
         args.append("--node-timing")
-    init_args = ["--init-samples", str(request.init_samples), "--init-warmup", str(request.warmup)]
+    init_args = ["--init-samples", str(request.init_samples), "--init-warmup", str(request.init_warmup)]
     try:
         doc = run_binary_at(binary, [*args, *init_args] if request.init_samples else args, timeout=300)
     except ChildFailed as exc:
