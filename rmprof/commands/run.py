@@ -34,6 +34,7 @@ class OutputMismatch(RmprofError):
     type=click.Path(dir_okay=False),
     help='Write every sink item to this NDJSON file, one line {"sink": ID, "item": VALUE} each, as it arrives.',
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines (a long NDJSON run reports how far it has read).")
 @allow_code_option
 def run(
     scenario: str | None,
@@ -43,6 +44,7 @@ def run(
     runtime: str,
     as_json: bool,
     output: str | None,
+    quiet: bool,
     allow_code: bool,
 ) -> None:
     """Run a pipeline once on one runtime; check the outputs against the expected ones when known.
@@ -54,7 +56,7 @@ def run(
 
     # Items may nest up to 1,000 levels (as the Rust readers allow): checking, running and printing them recurse.
     with deep_values():
-        _run(scenario, manifest, input_path, expected, runtime, as_json, output, allow_code)
+        _run(scenario, manifest, input_path, expected, runtime, as_json, output, quiet, allow_code)
 
 
 def _run(
@@ -65,6 +67,7 @@ def _run(
     runtime: str,
     as_json: bool,
     output: str | None,
+    quiet: bool,
     allow_code: bool,
 ) -> None:
     from rmprof.runtimes import get_runtime
@@ -78,7 +81,7 @@ def _run(
     if reason:
         raise RmprofError(f"runtime '{runtime}' is not available: {reason}")
     if streams(sc.input_path, Path(output) if output else None):
-        _run_streamed(sc, rt, runtime, Path(output) if output else None, as_json)
+        _run_streamed(sc, rt, runtime, Path(output) if output else None, as_json, quiet)
         return
     items = sc.items
     start = time.perf_counter()
@@ -88,16 +91,32 @@ def _run(
     _report(sc, runtime, len(items), outputs, elapsed_ms, as_json)
 
 
-def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: bool) -> None:
+def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: bool, quiet: bool) -> None:
     """The NDJSON path: stream the input (or write in-memory outputs) to ``output``, report line counts."""
+    from rmprof.commands.common import Progress
     from rmprof.ndjson import is_ndjson, read_outputs
+    from rmprof.read_progress import ReadWatcher
     from rmprof.streaming import run_ndjson_input, write_ndjson_output
 
     sinks = list(sc.manifest.sinks)
     start = time.perf_counter()
     if is_ndjson(sc.input_path):
-        with rt.prepare(sc.manifest) as prepared:
-            summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
+        say = Progress(quiet)
+        task = f"{runtime}: reading {Path(sc.input_path).name}"
+        watcher = ReadWatcher(
+            Path(sc.input_path),
+            lambda done, total, message: say.advance(task, done, total, f"{runtime}: {message}"),
+            interval=0.5 if say.live() else 5.0,
+        )
+        with say, rt.prepare(sc.manifest) as prepared:
+            if quiet:
+                summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
+            else:
+                with watcher:
+                    summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
+                if watcher.reported and say.live():
+                    size = Path(sc.input_path).stat().st_size
+                    say.advance(task, size, size)  # the bar ends full
         items, counts = summary["items"], summary["sinks"]
     else:
         items_list = sc.items
