@@ -52,7 +52,9 @@ fn input_err(e: CoreInputError) -> PyErr {
 }
 
 /// PipelineError for a node's failure; the KeyboardInterrupt itself when the failure was Ctrl-C in
-/// PythonNode code (see [`INTERRUPT`]).
+/// PythonNode code (see [`INTERRUPT`]). Cold and apart: the run methods' hot paths stay as they were.
+#[cold]
+#[inline(never)]
 fn pipeline_err(e: RuntimeError) -> PyErr {
     match INTERRUPT.with(|slot| slot.borrow_mut().take()) {
         Some(interrupt) => interrupt,
