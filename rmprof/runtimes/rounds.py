@@ -27,7 +27,8 @@ CHILD_CWD = Path(__file__).resolve().parents[2]
 # Untimed builds before the init samples, on every runtime. Five were not enough for the binary: its small heap
 # still grew on a later build, which took 3-10 µs instead of 1.2 (simple, warm); where that build fell depended
 # on the process's heap layout (one more command-line argument moved it from after the samples into them), and
-# the binary's init intervals were ±40 %. After 20 builds, none of 60 samples was slow.
+# the binary's init intervals were ±40 %. After 20, 18 of 480 samples in three benches were over twice the fastest
+# (before: every other one on simple and text).
 INIT_WARMUP = 20
 
 
