@@ -210,3 +210,27 @@ _SIGINT_DEFAULT_THEN_EXEC = (
 def interruptible(cmd: list[str]) -> list[str]:
     """``cmd`` started with SIGINT at its default disposition (same process: the launcher execs it)."""
     return [sys.executable, "-c", _SIGINT_DEFAULT_THEN_EXEC, *cmd]
+
+
+def ctrl_c_rmprof(args: list[str], cwd: Path, after: float) -> subprocess.CompletedProcess[str]:
+    """Start ``rmprof ARGS`` (the checkout's, SIGINT at its default), check it is still running ``after`` seconds
+    later, press Ctrl-C (SIGINT), and return how it ended."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        interruptible([sys.executable, "-m", "rmprof", *args]),
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(after)
+        assert proc.poll() is None, f"the run should still be going: {proc.communicate()}"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

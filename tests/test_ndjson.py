@@ -7,12 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from rmprof.runtimes import get_runtime
 from rmprof.streaming import run_ndjson_input
 from rmprof.values import first_difference
 from tests.conftest import REPO, SIMPLE, chain_manifest, require_runtime, run_cli, write_json
-from tests.fault_tools import interruptible
+from tests.fault_tools import ctrl_c_rmprof
 from tests.pipelines import items as item_values
 from tests.pipelines import outcome, pipelines
 
@@ -388,26 +386,12 @@ def test_ctrl_c_while_streaming_leaves_no_output(tmp_path: Path, runtime: str) -
     stop = threading.Event()
     feeder = threading.Thread(target=_feed_forever, args=(fifo, stop), daemon=True)
     feeder.start()
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     args = ["run", "-m", "m.json", "-i", "items.ndjson", "-r", runtime, "-o", "out.ndjson"]
-    proc = subprocess.Popen(
-        interruptible([sys.executable, "-m", "rmprof", *args]),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     try:
-        time.sleep(2.0)
-        assert proc.poll() is None, f"the run should still be going: {proc.communicate()}"
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=5)
+        proc = ctrl_c_rmprof(args, tmp_path, after=2.0)
     finally:
         stop.set()
-        if proc.poll() is None:
-            proc.kill()
-    assert (proc.returncode, stderr.strip()) == (130, "rmprof: interrupted")  # click adds a newline first
+    assert (proc.returncode, proc.stderr.strip()) == (130, "rmprof: interrupted")  # click adds a newline first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["items.ndjson", "m.json"]
 
 

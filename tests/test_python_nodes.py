@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,7 +23,7 @@ from rmprof.runtimes.binary import RUSTPYTHON_BINARY_NAME, find_binary
 from rmprof.scenarios import get_scenario
 from rmprof.values import I64_MAX, I64_MIN, first_difference
 from tests.conftest import run_cli, write_json
-from tests.fault_tools import interruptible
+from tests.fault_tools import ctrl_c_rmprof
 from tests.pipelines import assert_same, outcome
 
 RUNTIMES = ("python", "rust", "rustpython", "rustpython-inproc")
@@ -280,22 +277,6 @@ def test_keyboard_interrupt_in_code_propagates_and_leaves_the_pipeline_usable(ru
 def test_ctrl_c_during_python_node_code_exits_130(tmp_path: Path, runtime: str) -> None:
     write_json(tmp_path / "m.json", py_manifest("import time\n" + fn("time.sleep(0.2)\nreturn item")))
     write_json(tmp_path / "i.json", list(range(200)))
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     args = ["run", "-m", "m.json", "-i", "i.json", "-r", runtime, "--allow-code"]
-    proc = subprocess.Popen(
-        interruptible([sys.executable, "-m", "rmprof", *args]),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        time.sleep(2.5)
-        assert proc.poll() is None, f"the run should still be going: {proc.communicate()}"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert (proc.returncode, err.strip(), out) == (130, "rmprof: interrupted", "")
+    proc = ctrl_c_rmprof(args, tmp_path, after=2.5)
+    assert (proc.returncode, proc.stderr.strip(), proc.stdout) == (130, "rmprof: interrupted", "")
