@@ -492,16 +492,10 @@ fn take_or_clone<'a>(slot: &mut Option<Chunk<'a>>, consumers_left: usize) -> Chu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{fan_out_pipeline, pipeline};
 
     fn ints(range: std::ops::Range<i64>) -> Vec<Value> {
         range.map(Value::Int).collect()
-    }
-
-    fn pipeline(nodes: &str, connections: &str) -> Pipeline {
-        let text = format!(
-            r#"{{"version":"v1","metadata":{{"name":"t"}},"nodes":[{nodes}],"connections":[{connections}]}}"#
-        );
-        Pipeline::from_json(&text).unwrap_or_else(|e| panic!("{e}"))
     }
 
     const SIMPLE_NODES: &str = r#"{"id":"source","node_type":"DataSourceNode"},
@@ -542,19 +536,6 @@ mod tests {
         let p = pipeline(r#"{"id":"only","node_type":"PassThroughNode"}"#, "");
         let out = p.run(&ints(0..3)).unwrap();
         assert_eq!(out.to_json(), r#"{"only":[0,1,2]}"#);
-    }
-
-    /// a -> up -> s1 ; a -> rev -> s2 ; b (separate root and leaf), listed out of order.
-    fn fan_out_pipeline() -> Pipeline {
-        pipeline(
-            r#"{"id":"s1","node_type":"DataSinkNode"},
-               {"id":"a","node_type":"DataSourceNode"},
-               {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
-               {"id":"rev","node_type":"TextTransformNode","params":{"operation":"reverse"}},
-               {"id":"s2","node_type":"DataSinkNode"},
-               {"id":"b","node_type":"PassThroughNode"}"#,
-            r#"{"from":"a","to":"up"},{"from":"a","to":"rev"},{"from":"up","to":"s1"},{"from":"rev","to":"s2"}"#,
-        )
     }
 
     #[test]

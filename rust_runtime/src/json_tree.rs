@@ -541,13 +541,7 @@ mod tests {
             {"id": "k", "node_type": "DataSinkNode", "host": "h:1", "capabilities": {"x": [1, true, null]}}],
   "connections": [{"from": "s", "to": "c"}, {"from": "c", "to": "k"}]}"#;
         let alphabet = b"{}[]:,\" \\/-+.0123456789eEtrufalsn\tu\n\x01";
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_support::below(0x2545_f491_4f6c_dd1du64);
         let mut accepted = 0;
         for _ in 0..5000 {
             let mut bytes = seed_text.as_bytes().to_vec();

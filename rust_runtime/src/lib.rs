@@ -30,6 +30,8 @@ pub mod python;
 #[cfg(feature = "rustpython")]
 pub mod rustpython;
 pub mod stream;
+#[cfg(test)]
+mod test_support;
 pub mod timing;
 mod unicode14;
 pub mod value;

@@ -354,13 +354,7 @@ pub fn run_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pipeline(nodes: &str, connections: &str) -> Pipeline {
-        let text = format!(
-            r#"{{"version":"v1","metadata":{{"name":"t"}},"nodes":[{nodes}],"connections":[{connections}]}}"#
-        );
-        Pipeline::from_json(&text).unwrap_or_else(|e| panic!("{e}"))
-    }
+    use crate::test_support::{fan_out_pipeline, pipeline};
 
     fn simple() -> Pipeline {
         pipeline(
@@ -404,16 +398,7 @@ mod tests {
 
     #[test]
     fn several_sinks_are_written_item_major() {
-        // a -> up -> s1 ; a -> rev -> s2 ; b (a second root and leaf)
-        let p = pipeline(
-            r#"{"id":"s1","node_type":"DataSinkNode"},
-               {"id":"a","node_type":"DataSourceNode"},
-               {"id":"up","node_type":"TextTransformNode","params":{"operation":"uppercase"}},
-               {"id":"rev","node_type":"TextTransformNode","params":{"operation":"reverse"}},
-               {"id":"s2","node_type":"DataSinkNode"},
-               {"id":"b","node_type":"PassThroughNode"}"#,
-            r#"{"from":"a","to":"up"},{"from":"a","to":"rev"},{"from":"up","to":"s1"},{"from":"rev","to":"s2"}"#,
-        );
+        let p = fan_out_pipeline();
         for chunk in [1, 3, 1024] {
             let (out, _) = run_text(&p.clone().with_chunk_size(chunk), "\"ab\"\n\"Cd\"\n").unwrap();
             assert_eq!(
