@@ -2,10 +2,9 @@
 
 Metrics (their definitions are repeated in the README):
 - init: manifest text -> executor ready (parse, validate, build nodes), per runtime, sampled alike on every
-  runtime: in a process that has already built the executor and run it (the worker's warm-up builds for the
-  in-process runtimes, a binary's own ``--init-samples`` builds, after ``rounds.INIT_WARMUP`` untimed builds on
-  both); a process's first
-  build belongs to cold start;
+  runtime: in a process that has already built the executor and run it, after ``rounds.INIT_WARMUP`` untimed
+  builds (the worker's for the in-process runtimes, a binary's own ``--init-warmup``); a process's first build
+  belongs to cold start;
 - run: wall time of one run over the scenario's input, executor already built (throughput derives from it);
 - memory: peak bytes allocated during one run, and peak resident memory of a fresh process that runs the
   scenario for its iteration count;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -109,14 +110,11 @@ def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: 
             interval=0.5 if say.live() else 5.0,
         )
         with say, rt.prepare(sc.manifest) as prepared:
-            if quiet:
+            with contextlib.nullcontext() if quiet else watcher:
                 summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
-            else:
-                with watcher:
-                    summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
-                if watcher.reported and say.live():
-                    size = Path(sc.input_path).stat().st_size
-                    say.advance(task, size, size)  # the bar ends full
+            if watcher.reported and say.live():
+                size = Path(sc.input_path).stat().st_size
+                say.advance(task, size, size)  # the bar ends full
         items, counts = summary["items"], summary["sinks"]
     else:
         items_list = sc.items
