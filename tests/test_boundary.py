@@ -25,6 +25,13 @@ LATIN1 = ["é", "ÿ" * 9, "caf\xe9 au lait", "\x80", "a" * 15 + "\xff"]
 UCS2 = ["日本", "Ω" * 12, "a\u0301", "\ufffd", "\uffff"]
 UCS4 = ["😀", "a" * 12 + "\U0010ffff", "👨‍👩‍👧", "\U0001f600" * 3]
 MIXED = [ASCII[4], LATIN1[2], UCS2[0], UCS4[0], 7, 2.5, True, None, [LATIN1[1], [UCS4[1]]], {"k": UCS2[1]}]
+# Non-ASCII text of 127, 128 and 129 UTF-8 bytes in each width: new strs up to 128 bytes are decoded into a
+# buffer on the stack, longer ones take the general path.
+AT_SHORT_LIMIT = [
+    unit * ((n - 1) // size) + "a" * (n - (n - 1) // size * size)
+    for unit, size in (("é", 2), ("Ω", 2), ("日", 3), ("😀", 4))
+    for n in (127, 128, 129)
+]
 
 
 def _doc(op: str | None) -> dict[str, Any]:
@@ -42,7 +49,11 @@ def _runtimes() -> None:
         require_runtime(name)
 
 
-@pytest.mark.parametrize("items", [ASCII, LATIN1, UCS2, UCS4, MIXED], ids=["ascii", "latin1", "ucs2", "ucs4", "mixed"])
+@pytest.mark.parametrize(
+    "items",
+    [ASCII, LATIN1, UCS2, UCS4, MIXED, AT_SHORT_LIMIT],
+    ids=["ascii", "latin1", "ucs2", "ucs4", "mixed", "at-short-limit"],
+)
 @pytest.mark.parametrize("op", [None, "uppercase"])
 def test_every_width_crosses_intact(items: list[Any], op: str | None) -> None:
     if op and items is MIXED:
