@@ -262,3 +262,39 @@ def test_child_imports_stay_minimal(tmp_path: Path) -> None:
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_scalene_crash_is_retried_once_and_a_failing_scenario_is_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Scalene exiting without a report and without the child's error line is scalene's failure: one retry.
+    The scenario's own failure (``rmprof child: ...``) is not retried."""
+    from rmprof.profilers.process import ToolRun
+    from rmprof.profilers.scalene import _scalene_crashed
+
+    report = tmp_path / "report.json"
+    assert _scalene_crashed(ToolRun(245, "", "", 0.1), report)
+    assert not _scalene_crashed(ToolRun(1, "", "Traceback\nrmprof child: node 'x' failed", 0.1), report)
+    assert not _scalene_crashed(ToolRun(-9, "", "", 0.1), report)  # a signal from outside
+    report.write_text("{}", encoding="utf-8")
+    assert not _scalene_crashed(ToolRun(245, "", "", 0.1), report)
+
+    if not get_profiler("scalene").status().found:
+        pytest.skip("scalene is not installed")
+    real, calls = python_tools.run_tool, []
+
+    def crashing_once(cmd: list[str], **kwargs: object) -> ToolRun:
+        if cmd[1:4] == ["-m", "scalene", "run"]:
+            calls.append(cmd)
+            if len(calls) == 1:
+                return ToolRun(245, "", "", 0.1)
+        return real(cmd, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(python_tools, "run_tool", crashing_once)
+    lines: list[str] = []
+    sc = get_scenario("simple")
+    job = ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, "python", tmp_path / "raw", sc.name)
+    job.progress = lines.append
+    [profile] = get_profiler("scalene").profile(job)
+    assert len(calls) == 2 and profile.stacks
+    assert any("a scalene crash); retrying once" in line for line in lines), lines
