@@ -182,14 +182,18 @@ def kill_when_seen(
     proc: subprocess.Popen[Any], match: Callable[[list[str]], bool], after_s: float, timeout_s: float = 300.0
 ) -> list[str]:
     """SIGKILL the first descendant of ``proc`` whose command line ``match``es, ``after_s`` seconds after it
-    appears; its command line. Fails (AssertionError) if none appears while ``proc`` runs."""
+    appears; its command line. One that ends by itself before that (a tool crashing, which rmprof may retry) is
+    passed over for the next. Fails (AssertionError) if none appears while ``proc`` runs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
         for pid in descendants(proc.pid):
             args = command_line(pid)
             if args and match(args):
                 time.sleep(after_s)
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
                 return args
         time.sleep(0.02)
     raise AssertionError(f"no matching process appeared under {proc.args}")
