@@ -20,27 +20,21 @@ from rmprof.formatting import format_bytes
 PROC = Path("/proc")
 
 
-def _children(pid: int) -> list[int]:
-    """The direct children of ``pid`` (every thread's ``children`` file)."""
-    out: list[int] = []
-    try:
-        for task in (PROC / str(pid) / "task").iterdir():
-            text = (task / "children").read_text()
-            out.extend(int(c) for c in text.split())
-    except (OSError, ValueError):
-        pass
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it."""
-    seen, todo = [], [pid]
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc's parent links, which every kernel has)."""
+    children: dict[int, list[int]] = {}
+    for stat in PROC.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = set(), [pid]
     while todo:
-        p = todo.pop()
-        if p not in seen:
-            seen.append(p)
-            todo.extend(_children(p))
-    return seen
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
 
 
 def read_position(path: Path, pid: int | None = None) -> int | None:
@@ -51,7 +45,8 @@ def read_position(path: Path, pid: int | None = None) -> int | None:
     except OSError:
         return None
     best: int | None = None
-    for p in _descendants(pid if pid is not None else os.getpid()):
+    root = pid if pid is not None else os.getpid()
+    for p in [root, *descendants(root)]:
         fd_dir = PROC / str(p) / "fd"
         try:
             fds = list(fd_dir.iterdir())
