@@ -455,8 +455,10 @@ def test_differential_tree_gives_grown_frames_a_positive_delta() -> None:
     movers = diff["movers"]
     assert movers[0]["name"] == "PassThroughNode.process" and movers[0]["status"] == "appeared"
     by_name = {m["name"]: m for m in movers}
-    assert by_name["Queue.get"]["delta"] == pytest.approx(0.10) and by_name["Queue.get"]["status"] == "grew"
-    assert by_name["CalculatorNode.process"]["status"] == "shrank"
+    # 30 % of 100 samples against 40 % of 300, merged (no order: φ = 4): within noise, so not a mover.
+    assert "Queue.get" not in by_name and diff["unconfirmed"]["moved"] >= 1
+    assert by_name["CalculatorNode.process"]["status"] == "shrank" and by_name["CalculatorNode.process"]["significant"]
+    assert diff["test"]["kind"] == "sampled" and diff["method"].startswith("two-proportion")
     assert by_name["CalculatorNode.process"]["before_self_share"] == pytest.approx(0.5)
     assert "main" not in by_name  # 100 % before and after: did not move
     assert abs(movers[0]["delta"]) >= abs(movers[-1]["delta"])

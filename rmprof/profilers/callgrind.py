@@ -19,6 +19,7 @@ paths in whole instructions (largest remainder), so the profile's total is exact
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ from rmprof.profilers.binary_tools import (
     script_path,
     tool_version,
 )
+from rmprof.profilers.native_names import ADDRESS_NAME, name_in_object, unknown_in
 from rmprof.runtimes.binary import last_line
 
 # `rmprof_runtime::timed_pipeline_run` (rmprof-runtime), `rmprof_runtime_rustpython::base::timed_pipeline_run`.
@@ -112,14 +114,27 @@ _TABLE = {
 
 
 def parse_callgrind(text: str) -> CallgrindData:
-    """Parse a callgrind output file: name compression, position compression, calls= cost lines."""
-    data = CallgrindData()
+    """Parse a callgrind output file: name compression, position compression, calls= cost lines.
+
+    A function is its object and its name: callgrind calls both the executable's ``_start`` and libc's
+    ``__libc_start_call_main`` "(below main)", and merged by name the two made a cycle through
+    ``__libc_start_main`` that split the program over two roots. Names are qualified with their object only
+    where two objects share one (see ``_display_names``).
+    """
     names: dict[str, dict[str, str]] = {"ob": {}, "fl": {}, "fn": {}}
+    self_cost: dict[tuple[str, str], int] = defaultdict(int)
+    calls: dict[tuple[tuple[str, str], tuple[str, str]], int] = defaultdict(int)
+    call_counts: dict[tuple[tuple[str, str], tuple[str, str]], int] = defaultdict(int)
+    file_of: dict[tuple[str, str], str] = {}
+    events: list[str] = []
+    cmd = ""
     npos = 1
-    fn = ""
+    ob = ""
+    fn: tuple[str, str] = ("", "")
     fl = ""
+    cob: str | None = None
     cfn: str | None = None
-    pending_call: tuple[str, str, int] | None = None
+    pending_call: tuple[tuple[str, str], tuple[str, str], int] | None = None
     skip_next_position = False
     summary: int | None = None
     totals: int | None = None
@@ -137,31 +152,36 @@ def parse_callgrind(text: str) -> CallgrindData:
             if pending_call is not None:
                 caller, callee, count = pending_call
                 if caller != callee:
-                    data.calls[(caller, callee)] += cost
-                    data.call_counts[(caller, callee)] += count
+                    calls[(caller, callee)] += cost
+                    call_counts[(caller, callee)] += count
                 else:
                     # A direct recursive call's inclusive cost is already inside the function's own
                     # costs; counting it again would count instructions twice.
                     pass
                 pending_call = None
             else:
-                data.self_cost[fn] += cost
+                self_cost[fn] += cost
             continue
         key, sep, value = line.partition("=")
         if sep and key in _TABLE:
             name = _resolve(names[_TABLE[key]], value)
-            if key == "fn":
-                fn = rust_name(name)
-                data.file_of.setdefault(fn, fl)
+            if key == "ob":
+                ob = name
+            elif key == "cob":
+                cob = name
+            elif key == "fn":
+                fn = (ob, name)
+                file_of.setdefault(fn, fl)
             elif key == "fl":
                 fl = name
             elif key == "cfn":
-                cfn = rust_name(name)
+                cfn = name
             continue
         if sep and key == "calls":
             count = int(value.split()[0])
-            pending_call = (fn, cfn or fn, count)
-            cfn = None
+            # cob= and cfn= name the target of this one call; without them it is in the caller's object.
+            pending_call = (fn, (cob or ob, cfn) if cfn is not None else fn, count)
+            cob = cfn = None
             continue
         if sep and key in ("jump", "jcnd"):
             skip_next_position = True
@@ -171,7 +191,7 @@ def parse_callgrind(text: str) -> CallgrindData:
             continue
         value = value.strip()
         if key == "events":
-            data.events = value.split()
+            events = value.split()
         elif key == "positions":
             npos = len(value.split())
         elif key == "summary":
@@ -179,13 +199,41 @@ def parse_callgrind(text: str) -> CallgrindData:
         elif key == "totals":
             totals = (totals or 0) + int(value.split()[0])
         elif key == "cmd":
-            data.cmd = value
-    data.totals = totals if totals is not None else summary
-    if text.strip() and not data.events:
+            cmd = value
+    if text.strip() and not events:
         raise ValueError("no 'events:' line in it: not a callgrind output file")
     if text.strip() and not text.endswith("\n"):
         raise ValueError("it ends in the middle of a line: the file is truncated")
+    display = _display_names({*self_cost, *file_of, *(f for edge in calls for f in edge)})
+    data = CallgrindData(events=events, totals=totals if totals is not None else summary, cmd=cmd)
+    for f, cost in self_cost.items():
+        data.self_cost[display[f]] += cost
+    for (a, b), cost in calls.items():
+        data.calls[(display[a], display[b])] += cost
+        data.call_counts[(display[a], display[b])] += call_counts[(a, b)]
+    for f, file in file_of.items():
+        data.file_of.setdefault(display[f], file)
     return data
+
+
+def _display_names(functions: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """One readable, unique name per (object, function): Rust names demangled, callgrind's address names
+    (``0x000000000001ab70``, an offset in the object) named from the object's ELF file (native_names),
+    and a name that several objects use qualified as ``name [object]``."""
+    base = {}
+    for ob, name in functions:
+        if ADDRESS_NAME.match(name):
+            obj = ob if ob.startswith("/") else None
+            base[(ob, name)] = name_in_object(obj, int(name, 16)) if obj else unknown_in(ob or None)
+        else:
+            base[(ob, name)] = rust_name(name)
+    objects: dict[str, set[str]] = defaultdict(set)
+    for (ob, _), name in base.items():
+        objects[name].add(ob)
+    return {
+        (ob, name): f"{shown} [{os.path.basename(ob) or '?'}]" if len(objects[shown]) > 1 else shown
+        for (ob, name), shown in base.items()
+    }
 
 
 def _resolve(table: dict[str, str], value: str) -> str:

@@ -30,6 +30,7 @@ from rmprof.profilers.binary_tools import (
     script_path,
     tool_version,
 )
+from rmprof.profilers.native_names import ADDRESS_NAME, unknown_in
 from rmprof.profilers.process import signal_name
 from rmprof.runtimes.binary import last_line
 
@@ -97,10 +98,11 @@ def _check_complete(text: str, samples: list[PerfSample]) -> None:
 
 
 def _frame_name(sym: str, dso: str | None) -> str:
-    """The frame's function name; unknown symbols name their object so they stay distinguishable."""
+    """The frame's function name; unknown symbols name their object so they stay distinguishable, and never
+    by an address, which differs between two runs of one build (ASLR)."""
     sym = re.sub(r"\+0x[0-9a-f]+$", "", sym.strip())
-    if sym == "[unknown]" and dso and dso != "[unknown]":
-        return f"[unknown in {os.path.basename(dso)}]"
+    if sym == "[unknown]" or ADDRESS_NAME.match(sym):
+        return unknown_in(dso)
     return rust_name(sym)
 
 

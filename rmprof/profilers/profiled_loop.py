@@ -37,6 +37,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     amount.add_argument("--seconds", type=float)
     parser.add_argument("--report", required=True, type=Path)
     parser.add_argument("--memray-out", type=Path, help="record the measured loop's allocations to this file")
+    parser.add_argument("--maps-out", type=Path, help="copy /proc/self/maps here after the loop (names native frames)")
     args = parser.parse_args(argv)
     if args.iterations is not None and args.iterations < 1:
         parser.error("--iterations must be at least 1")
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         prepared.close()
 
+    if args.maps_out is not None:
+        _copy_maps(args.maps_out)
     _write_report(
         args.report,
         {
@@ -157,6 +160,16 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     return 0
+
+
+def _copy_maps(path: Path) -> None:
+    """Where this process's shared objects were loaded: py-spy names a native frame it cannot symbolize by its
+    absolute address, which differs in every run (ASLR); the parent names it by object and offset from these."""
+    try:
+        path.write_text(Path("/proc/self/maps").read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as exc:
+        # Only the frames' names suffer ([unknown in libc.so.6]); the profile itself is whole.
+        print(f"rmprof child: cannot copy /proc/self/maps: {exc}", file=sys.stderr)
 
 
 def _fingerprint(path: Path) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from rmprof.exporters.speedscope import from_speedscope
 from rmprof.profile_model import Profile
 from rmprof.profilers import python_tools
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
+from rmprof.profilers.native_names import AddressNamer, parse_maps, rename_address_frames
 
 # 250 Hz reaches 1,000 samples in 4 s; each sample pauses the child, so higher rates cost more overhead.
 RATE_HZ = 250
@@ -107,7 +108,9 @@ class PySpy(Profiler):
         cmd = [exe, "record", "--format", "speedscope", "--rate", str(RATE_HZ), "--output", str(raw)]
         if _native_frames(job.runtime):
             cmd.append("--native")
-        cmd += ["--", *python_tools.child_command(job, report, iterations=iterations)]
+        maps = job.raw_dir / f"{job.runtime}.py-spy.maps"
+        maps.unlink(missing_ok=True)
+        cmd += ["--", *python_tools.child_command(job, report, iterations=iterations), "--maps-out", str(maps)]
         job.progress(f"py-spy: recording {iterations} iterations on {job.runtime} at {RATE_HZ} Hz")
         run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.py-spy.log")
         if run.returncode != 0 or not report.exists():
@@ -131,6 +134,10 @@ class PySpy(Profiler):
             profile.weights = [max(1.0, round(w * RATE_HZ)) for w in profile.weights]
             profile.unit = "samples"
         profile.sample_count = int(sum(profile.weights))
+        # Native frames py-spy could not symbolize carry absolute addresses, different in every run (ASLR).
+        renamed = rename_address_frames(profile, _namer(maps))
+        if renamed:
+            profile.meta["address_frames_renamed"] = renamed
         profile.rate_hz = RATE_HZ
         # py-spy writes one speedscope profile per sampled thread (idle threads are left out).
         profile.meta["thread_names"] = [p.get("name") for p in doc.get("profiles", [])]
@@ -138,6 +145,14 @@ class PySpy(Profiler):
         profile.meta["iterations"] = child.iterations
         profile.meta["raw"] = raw.name
         return profile, child
+
+
+def _namer(maps: Path) -> AddressNamer | None:
+    """Names for the child's addresses from the memory maps it copied, None when it copied none."""
+    try:
+        return AddressNamer(parse_maps(maps.read_text(encoding="utf-8")))
+    except OSError:
+        return None  # frames are then named by their object alone: [unknown in libc.so.6]
 
 
 def _native_frames(runtime: str) -> bool:
