@@ -36,7 +36,9 @@ def test_fused_reference_computes_the_expected_output(name: str) -> None:
 def test_short_real_bench_has_every_metric_with_statistics() -> None:
     runtimes = _available("python", "rust", "rust-bin")
     sc = get_scenario("simple")
-    doc = run_bench([sc], runtimes, BenchConfig(iterations=12, rounds=3, init_samples=5, cold_starts=3))
+    # max_rounds=3: exactly three rounds (adaptive rounds are tested in tests/test_adaptive_rounds.py).
+    config = BenchConfig(iterations=12, rounds=3, init_samples=5, cold_starts=3, max_rounds=3)
+    doc = run_bench([sc], runtimes, config)
     entry = doc["scenarios"][0]
     assert entry["gaps"] == {}
     assert set(entry["runtimes"]) == {*runtimes, "python-fused"}

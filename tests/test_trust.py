@@ -38,8 +38,9 @@ def test_identical_runs_pass_the_gate(tmp_path: Path, baselines: Path) -> None:
         files.append(out)
     doc = json.loads(files[0].read_text(encoding="utf-8"))
     run = doc["scenarios"][0]["runtimes"]["rust"]["run"]
-    assert run["rounds"] == 3 and run["n"] == 12 and len(run["rerun95"]) == 2
-    assert sum(doc["scenarios"][0]["runtimes"]["rust"]["round_sizes"]["run_ns"]) == 12
+    rounds = 3 + doc["scenarios"][0]["added_rounds"]  # more when the rounds disagreed (adaptive rounds)
+    assert run["rounds"] == rounds and run["n"] == 4 * rounds and len(run["rerun95"]) == 2
+    assert sum(doc["scenarios"][0]["runtimes"]["rust"]["round_sizes"]["run_ns"]) == 4 * rounds
     proc = run_cli("compare", str(files[0]), str(files[1]), "--fail-on-regression", "-q", "--out", str(tmp_path / "c"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "gate: PASS" in proc.stdout

@@ -12,7 +12,10 @@ Metrics (their definitions are repeated in the README):
 - python-fused: the same computation as one plain Python comprehension, the floor of the Python baseline.
 Run and init times are measured in rounds: each round is a fresh worker process that samples the in-process
 runtimes round-robin (A B A B ...), and a fresh process of each binary beside it. Intervals are computed over
-the rounds (two-stage bootstrap, rmprof.bench.stats), so they include the noise between processes.
+the rounds (two-stage bootstrap, rmprof.bench.stats), so they include the noise between processes. When the
+rounds disagree (``stats.rounds_disagreement``), more rounds are added up to a budget; a side still disagreeing
+is flagged (``rounds_check``). The worker also times the machine references (rmprof/bench/reference.py),
+frozen workloads that share no code with the pipeline: what they move is the machine's move.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ class BenchConfig:
     init_samples: int = 30
     instrumented: int = 2  # instrumented passes per runtime per round (per-node cost), apart from the timing
     cold_starts: int = 20  # one per round by default
+    # Rounds in all when rounds disagree and more are added (stats.rounds_disagreement); None: twice ``rounds``.
+    # ``rounds`` (or less) adds none.
+    max_rounds: int | None = None
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
     # Long steps (the rounds): (task, steps done, steps in all, what runs now), e.g. Progress.advance, which
@@ -129,6 +135,11 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             p.close()
     names = [*measured, FUSED]
     results = {n: _entry(n, samples, memory.get(n, {}), scenario, config.seed) for n in names}
+    if samples.references_mixed:
+        config.progress(
+            f"{scenario.name}: machine reference {', '.join(sorted(samples.references_mixed))} changed between "
+            "rounds (rebuilt during the bench?): left out"
+        )
     return {
         "scenario": scenario.name,
         "pipeline": scenario.manifest.name,
@@ -137,17 +148,19 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         "items": len(scenario.items),
         "iterations": iterations,
         "rounds": samples.rounds,
+        "added_rounds": samples.added_rounds,
         "correct": correct,
         "gaps": gaps,
         "runtimes": results,
         "speedups": _speedups(results, config.seed),
         "boundary": _boundaries(measured, results, len(scenario.items), config.seed),
+        "machine_reference": _machine_reference(samples, config.seed),
     }
 
 
 @dataclass
 class Samples:
-    """Everything the rounds measured, per runtime (the python-fused floor included)."""
+    """Everything the rounds measured, per runtime (the python-fused floor included), and per machine reference."""
 
     rounds: int
     request: RoundRequest
@@ -157,17 +170,25 @@ class Samples:
     cold: dict[str, list[float]]
     passes: dict[str, list[list[dict[str, Any]]]]
     alloc: dict[str, Any]
+    added_rounds: int = 0  # beyond the configured rounds, because rounds disagreed
+    # metric ("run", "init") -> runtime -> {"between_within", "added_rounds", "still_noisy"} after the last round
+    checks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    references: dict[str, Rounds] = field(default_factory=dict)  # machine reference kind -> its samples
+    reference_info: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> what, digest, identity, unit
+    references_mixed: set[str] = field(default_factory=set)  # kinds whose digest changed between rounds
 
 
 def _measure_rounds(scenario: Scenario, measured: dict[str, Runtime], iterations: int, config: BenchConfig) -> Samples:
-    """The rounds: each round group once per round (order alternating), cold starts spread over the rounds."""
-    # Who shares a round's process is the runtime class's call. The python-fused floor is timed in the worker
-    # of the in-process runtimes, which runs even when none of them is measured.
+    """The rounds: each round group once per round (order alternating), cold starts spread over the configured
+    rounds; then more rounds while rounds disagree, up to ``config.max_rounds``."""
+    # Who shares a round's process is the runtime class's call. The python-fused floor and the machine references
+    # are timed in the worker of the in-process runtimes, which runs even when none of them is measured.
     floor_group = Runtime.round_group(None)
     groups: dict[str, tuple[type[Runtime], list[Runtime]]] = {floor_group: (Runtime, [])}
     for rt in measured.values():
         groups.setdefault(type(rt).round_group(rt), (type(rt), []))[1].append(rt)
     n_rounds = max(1, min(config.rounds, iterations))
+    budget = max(n_rounds, config.max_rounds if config.max_rounds is not None else 2 * n_rounds)
     per_round = -(-iterations // n_rounds)
     request = RoundRequest(
         manifest_path=Path(scenario.manifest_path).resolve(),
@@ -188,22 +209,88 @@ def _measure_rounds(scenario: Scenario, measured: dict[str, Runtime], iterations
         alloc={},
     )
     task = f"{scenario.name}: bench rounds"
-    for r in range(n_rounds):
-        message = f"{scenario.name}: round {r + 1}/{n_rounds} ({per_round} run samples per runtime, fresh processes)"
-        config.advance(task, r, n_rounds, message)
+    planned, r = n_rounds, 0
+    while r < planned:
+        message = f"{scenario.name}: round {r + 1}/{planned} ({per_round} run samples per runtime, fresh processes)"
+        config.advance(task, r, planned, message)
         order = list(groups.items())
         if r % 2:
             order.reverse()  # alternate who goes first, so that no runtime always follows the same one
         for key, (cls, members) in order:
-            request.fused = key == floor_group
+            request.fused = request.machine_reference = key == floor_group
             _add(out, cls.measure_round(members, request))
-        # Cold starts are spread over the rounds too: a burst at the end would see only that moment's machine.
-        for _ in range(_share(config.cold_starts, r, n_rounds)):
+        # Cold starts are spread over the configured rounds too: a burst at the end would see only that moment's
+        # machine. Added rounds take none (they are for run and init).
+        for _ in range(_share(config.cold_starts, r, n_rounds) if r < n_rounds else 0):
             for name, rt in measured.items():
                 # A cold start's build is its process's first: part of cold start, not an init sample.
                 out.cold[name].append(_cold_start(rt.process_command(request.manifest_path, request.input_path, 1)))
-    config.advance(task, n_rounds, n_rounds)
+        r += 1
+        if r == planned:
+            planned += _more_rounds(scenario.name, out, planned, budget, n_rounds, config)
+    out.rounds, out.added_rounds = planned, planned - n_rounds
+    out.checks = _final_checks(scenario.name, out, config)
+    config.advance(task, planned, planned)
     return out
+
+
+def _rounds_checks(out: Samples) -> dict[tuple[str, str], dict[str, Any]]:
+    """``stats.rounds_disagreement`` of every runtime's run and init samples, where it can be told."""
+    checks = {}
+    for metric, per_runtime in (("run", out.run), ("init", out.init)):
+        for name, rounds in per_runtime.items():
+            check = stats.rounds_disagreement(rounds.groups)
+            if check is not None:
+                checks[(name, metric)] = check
+    return checks
+
+
+def _worst(checks: dict[tuple[str, str], dict[str, Any]]) -> tuple[list[tuple[str, str]], str]:
+    """The disagreeing sides, and a phrase naming the worst of them with its ratio (and how many more)."""
+    sides = sorted((k for k, c in checks.items() if c["disagree"]), key=lambda k: -checks[k]["between_within"])
+    if not sides:
+        return [], ""
+    name, metric = sides[0]
+    more = f" and {len(sides) - 1} more" if len(sides) > 1 else ""
+    return sides, f"{name} {metric} (between/within {checks[sides[0]]['between_within']:.1f}x){more}"
+
+
+def _more_rounds(name: str, out: Samples, done: int, budget: int, configured: int, config: BenchConfig) -> int:
+    """Rounds to add after ``done``: half the configured rounds (at least two) while some side's rounds disagree,
+    within ``budget``; 0 when they agree or the budget is spent."""
+    if done >= budget:
+        return 0
+    sides, phrase = _worst(_rounds_checks(out))
+    if not sides:
+        return 0
+    add = min(budget - done, max(2, configured // 2))
+    config.progress(f"{name}: rounds disagree for {phrase}: adding {add} rounds")
+    return add
+
+
+def _final_checks(name: str, out: Samples, config: BenchConfig) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each side's ``rounds_check`` after the last round, saying so when some side is still noisy."""
+    checks = _rounds_checks(out)
+    result: dict[str, dict[str, dict[str, Any]]] = {"run": {}, "init": {}}
+    for metric, per_runtime in (("run", out.run), ("init", out.init)):
+        for runtime, rounds in per_runtime.items():
+            if not rounds.groups:
+                continue
+            check = checks.get((runtime, metric))
+            result[metric][runtime] = {
+                # None: a round of one sample, or no spread within rounds, cannot tell between from within.
+                "between_within": check["between_within"] if check else None,
+                "relative_se": check["relative_se"] if check else None,
+                "added_rounds": out.added_rounds,
+                "still_noisy": bool(check and check["disagree"]),
+            }
+    sides, phrase = _worst(checks)
+    if sides:
+        config.progress(
+            f"{name}: rounds still disagree for {phrase} after {out.rounds} rounds: flagged as noisy "
+            "(more --rounds, or a quieter machine)"
+        )
+    return result
 
 
 def _add(out: Samples, result: RoundResult) -> None:
@@ -219,6 +306,11 @@ def _add(out: Samples, result: RoundResult) -> None:
     for name, docs in result.passes.items():
         out.passes[name].append(docs)
     out.alloc.update(result.alloc)
+    for kind, doc in result.machine_reference.items():
+        info = out.reference_info.setdefault(kind, {k: v for k, v in doc.items() if k != "samples"})
+        if info["digest"] != doc["digest"]:
+            out.references_mixed.add(kind)  # samples of two references would make a figure of neither
+        out.references.setdefault(kind, Rounds()).add(doc["samples"])
 
 
 def _memory(
@@ -251,6 +343,10 @@ def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenar
         entry["throughput"] = _throughput(entry["run"], items)
     if init and init.groups:
         entry["init"] = stats.summarize(init.flat, "ns", seed=seed, sizes=init.sizes)
+    for metric in ("run", "init"):
+        check = samples.checks.get(metric, {}).get(name)
+        if check is not None and metric in entry:
+            entry[metric]["rounds_check"] = check
     if vm_init and vm_init.groups:
         # An embedded VM's start-up alone (part of init).
         entry["vm_init"] = stats.summarize(vm_init.flat, "ns", seed=seed, sizes=vm_init.sizes)
@@ -278,6 +374,22 @@ def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenar
     # Which fresh process measured which samples (cold starts: one process each).
     entry["round_sizes"] = {"run_ns": run.sizes, "init_ns": init.sizes if init else []}
     return entry
+
+
+def _machine_reference(samples: Samples, seed: int) -> dict[str, dict[str, Any]]:
+    """Per machine reference kind that ran in every worker round with one digest: what it is, its digest and
+    identity, its samples (ns per pass) with their round sizes, and their summary (``run``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind, rounds in samples.references.items():
+        if not rounds.groups or kind in samples.references_mixed:
+            continue
+        out[kind] = {
+            **samples.reference_info[kind],
+            "samples": rounds.flat,
+            "round_sizes": rounds.sizes,
+            "run": stats.summarize(rounds.flat, "ns", seed=seed, sizes=rounds.sizes),
+        }
+    return out
 
 
 def _checked(

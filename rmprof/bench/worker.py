@@ -6,11 +6,14 @@ document on stdin; the answer one JSON line on stdout::
 
     request:  {"manifest": path, "input": path, "runtimes": [name, ...], "fused": bool, "samples": k,
                "init_samples": j, "warmup": w, "init_warmup": b, "inner": {name: n} | null,
-               "native": {runtime: path} | null, "instrumented": m}
+               "native": {runtime: path} | null, "instrumented": m, "machine_reference": bool}
     answer:   {"run_ns": {name: [k floats]}, "init_ns": {name: [j floats]}, "inner": {name: n},
-               "instrumented": {name: [m passes of Prepared.run_instrumented, without outputs]}}
+               "instrumented": {name: [m passes of Prepared.run_instrumented, without outputs]},
+               "machine_reference": {kind: {"what", "digest", "identity", "unit", "samples": [k floats]}}}
 
-The instrumented passes run after the timed samples, never between them.
+The instrumented passes run after the timed samples, never between them. The machine references
+(rmprof/bench/reference.py) take one sample after each turn of the runtimes' samples, so they see the same
+moments of the machine.
 
 ``native`` loads a runtime's extension module from another file (a saved baseline's build) under its usual
 module name, which is how ``rmprof compare --paired`` times two builds of the same runtime. Exit code 2 with
@@ -79,6 +82,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     from pathlib import Path
 
     from rmprof.bench.fused import fused_function
+    from rmprof.bench.reference import references
     from rmprof.runtimes import get_runtime
     from rmprof.scenarios import from_files
 
@@ -97,10 +101,16 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
             for _ in range(request.get("warmup", 3)):
                 t.run_once()
             t.calibrate()
-        # Round-robin, so that drift within the process hits every runtime alike.
+        refs = references() if request.get("machine_reference") else []
+        for ref in refs:
+            ref.sample()  # warm-up: the first passes in a process pay its first use of the code
+            ref.samples.clear()
+        # Round-robin, so that drift within the process hits every runtime (and reference) alike.
         for _ in range(request["samples"]):
             for t in timed:
                 t.sample()
+            for ref in refs:
+                ref.sample()
         init: dict[str, list[float]] = {n: [] for n in runtimes}
         init_samples, warmup = request.get("init_samples", 0), request.get("init_warmup", 3)
         # The first builds in a process are slower (caches, lazy imports): warm up like the run loop does,
@@ -125,6 +135,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
         "init_ns": init,
         "inner": {t.name: t.inner for t in timed},
         "instrumented": {n: passes for n, passes in instrumented.items() if passes},
+        "machine_reference": {ref.kind: ref.answer() for ref in refs},
     }
 
 

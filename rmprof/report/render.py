@@ -213,6 +213,7 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
                     outliers=_outliers(summary),
                     noisy=bool(summary.get("noisy")),
                     warning=summary.get("warning"),
+                    rounds_flag=_rounds_flag(summary),
                     speedup=(
                         "baseline"
                         if name == BASELINE
@@ -223,6 +224,20 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
                 )
             rows.append(row)
     return rows
+
+
+def _rounds_flag(summary: dict[str, Any]) -> str | None:
+    """What to say when the bench's rounds of this figure still disagreed after the rounds it added, else None."""
+    check = summary.get("rounds_check")
+    if not isinstance(check, dict) or not check.get("still_noisy"):
+        return None
+    ratio, added = check.get("between_within"), int(check.get("added_rounds") or 0)
+    spread = f"round medians spread {ratio:.1f}x as wide as the noise within rounds predicts" if finite(ratio) else ""
+    more = f"; {added} rounds added did not settle it" if added else ""
+    return (
+        f"processes disagree: {spread}{more}. This figure depends on which processes ran; rerun with more "
+        f"--rounds (e.g. --rounds {2 * (int(summary.get('rounds') or 10))}) or on a quieter machine before trusting it"
+    )
 
 
 def _noise(block: Any) -> dict[str, Any]:

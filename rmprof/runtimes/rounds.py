@@ -45,6 +45,7 @@ class RoundRequest:
     instrumented: int = 0  # instrumented passes per runtime (per-node costs), apart from the timing
     inner: dict[str, int] | None = None  # runs per sample, as calibrated by an earlier round
     fused: bool = False  # also time the python-fused floor (in-process rounds)
+    machine_reference: bool = False  # also time the machine references (rmprof/bench/reference.py; worker rounds)
     builds: dict[str, Path] = field(default_factory=dict)  # runtime -> a saved build to time instead of the current
 
 
@@ -58,10 +59,13 @@ class RoundResult:
     passes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # instrumented passes (rmprof/bench/nodes)
     alloc: dict[str, dict[str, Any]] = field(default_factory=dict)  # allocation counts a binary reports
     inner: dict[str, int] | None = None
+    # kind -> {"what", "digest", "identity", "unit", "samples"} of the machine references (worker rounds)
+    machine_reference: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
-    """In-process ``runtimes`` (and the python-fused floor when asked) in one fresh worker process."""
+    """In-process ``runtimes`` (and the python-fused floor and machine references when asked) in one fresh
+    worker process."""
     names = [rt.name for rt in runtimes]
     doc = {
         "manifest": str(Path(request.manifest_path).resolve()),
@@ -75,6 +79,7 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
         "inner": request.inner,
         "native": {n: str(p) for n, p in request.builds.items() if n in names},
         "instrumented": request.instrumented,
+        "machine_reference": request.machine_reference,
     }
     cmd = [sys.executable, "-m", "rmprof.bench.worker"]
     proc = subprocess.run(cmd, input=json.dumps(doc), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
@@ -87,6 +92,7 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
         init_ns=answer["init_ns"],
         passes=answer.get("instrumented") or {},
         inner=answer["inner"],
+        machine_reference=answer.get("machine_reference") or {},
     )
 
 

@@ -20,6 +20,8 @@ pub mod error;
 pub mod executor;
 pub mod input;
 mod json_tree;
+/// A frozen workload timed beside the runtimes as the machine's reference (shares no pipeline code).
+pub mod machine_reference;
 pub mod manifest;
 mod manifest_reader;
 pub mod nodes;

@@ -1026,6 +1026,18 @@ fn version() -> &'static str {
     crate::VERSION
 }
 
+/// Nanoseconds of `loops` passes of the frozen machine reference (rmprof/bench/reference.py times it).
+#[pyfunction]
+fn machine_reference(loops: u32) -> u64 {
+    crate::machine_reference::time_passes(loops)
+}
+
+/// The machine reference's source, exactly as compiled: rmprof digests it to know which reference ran.
+#[pyfunction]
+fn machine_reference_source() -> &'static str {
+    include_str!("machine_reference.rs")
+}
+
 /// Applies a TextTransformNode operation (uppercase, lowercase, reverse) to one string.
 #[pyfunction]
 fn text_transform(operation: &str, s: &Bound<'_, PyString>) -> PyResult<String> {
@@ -1077,5 +1089,7 @@ fn add_members(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PipelineError", py.get_type::<PipelineError>())?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(text_transform, m)?)?;
+    m.add_function(wrap_pyfunction!(machine_reference, m)?)?;
+    m.add_function(wrap_pyfunction!(machine_reference_source, m)?)?;
     Ok(())
 }
