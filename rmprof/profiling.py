@@ -101,9 +101,10 @@ def profile_all(
         targets = {"stderr": sys.stderr, "none": io.StringIO()}
         lines_out = contextlib.redirect_stdout(targets[comparison_lines]) if comparison_lines in targets else None
         with lines_out or contextlib.nullcontext():
-            doc = write_comparison(before, out, out, 2.0, say, as_json=False)
+            doc = write_comparison(before, out, out, None, say, as_json=False)
         summary["compare"] = str(out / "compare.html")
         summary["gate_passed"] = doc["summary"]["gate"]["passed"]
+        summary["gate_outcome"] = doc["summary"]["gate"]["outcome"]
     return summary
 
 

@@ -153,9 +153,10 @@ def test_compare_markdown_of_a_hostile_comparison(tmp_path: Path) -> None:
 
 
 def test_compare_markdown_pass(runs: tuple[Path, Path]) -> None:
-    doc = compare_runs(load_side(runs[0]), load_side(runs[0]), 0.02)
+    # The fixture's few rounds settle only a wide threshold: at 100 % every row is conclusive.
+    doc = compare_runs(load_side(runs[0]), load_side(runs[0]), 1.0)
     text = compare_markdown(doc)
-    assert "**Gate: PASS**: no gated figure regressed beyond 2 %" in text
+    assert "**Gate: PASS**: no gated figure regressed beyond 100 %, each conclusive" in text
     assert "fails the gate" not in text and "disagree" not in text
 
 

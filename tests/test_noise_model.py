@@ -26,17 +26,23 @@ TRUE_MEDIAN = 100_000.0
 RESAMPLES = 400
 
 
-def one_run(rng: random.Random, slowdown: float = 1.0, sigma_b: float = SIGMA_B) -> list[list[float]]:
+def one_run(
+    rng: random.Random,
+    slowdown: float = 1.0,
+    sigma_b: float = SIGMA_B,
+    rounds: int = ROUNDS,
+    per_round: int = PER_ROUND,
+) -> list[list[float]]:
     """The samples of one run, grouped by process."""
-    rounds = []
-    for _ in range(ROUNDS):
+    out = []
+    for _ in range(rounds):
         process = rng.lognormvariate(0.0, sigma_b)
         samples = []
-        for _ in range(PER_ROUND):
+        for _ in range(per_round):
             x = TRUE_MEDIAN * slowdown * process * rng.lognormvariate(0.0, SIGMA_W)
             samples.append(x * 5 if rng.random() < 0.01 else x)
-        rounds.append(samples)
-    return rounds
+        out.append(samples)
+    return out
 
 
 def flat(rounds: list[list[float]]) -> list[float]:
@@ -78,9 +84,9 @@ def test_rerun_interval_holds_an_identical_rerun_and_the_ci_holds_fewer() -> Non
     assert in_rerun / trials >= 0.90, in_rerun
 
 
-def _gate(before_runs: list[list[list[float]]], after_runs: list[list[list[float]]], threshold: float = 0.02) -> dict:
-    """The gate over several gated rows (one per runtime), as compare computes it."""
-    rows = []
+def _gate(before_runs: list[list[list[float]]], after_runs: list[list[list[float]]], threshold: float = 0.05) -> dict:
+    """The gate over several gated rows (one per runtime), as compare computes it (default wall-time threshold)."""
+    rows, distributions = [], {}
     for k, (b, a) in enumerate(zip(before_runs, after_runs, strict=True)):
         result = S.compare(
             flat(b),
@@ -89,31 +95,46 @@ def _gate(before_runs: list[list[list[float]]], after_runs: list[list[list[float
             resamples=RESAMPLES,
             before_sizes=sizes(b),
             after_sizes=sizes(a),
+            keep_distribution=True,
         )
-        rows.append(_row("sim", f"rt{k}", "run", "run time", "ns", True, result))
-    return _summary(rows, threshold, [])["gate"]
+        row = _row("sim", f"rt{k}", "run", "run time", "ns", True, result)
+        row["machine_move"] = 0.0
+        distributions[row["id"]] = result["distribution"]
+        rows.append(row)
+    return _summary(rows, threshold, [], distributions)["gate"]
 
 
-def test_identical_builds_pass_the_gate_at_least_19_times_in_20() -> None:
+def bench_run(rng: random.Random, slowdown: float = 1.0) -> list[list[float]]:
+    """One run as `rmprof bench` lays it out by default: 20 fresh processes of 5 samples each."""
+    return one_run(rng, slowdown, rounds=20, per_round=5)
+
+
+def test_identical_builds_pass_the_gate_with_evidence_at_least_19_times_in_20() -> None:
+    """A/A: PASS (every row conclusive), not merely "no FAIL": measured 40 of 40 at the default 5 % threshold."""
     rng = random.Random(13)
-    comparisons, failures = 40, 0
+    comparisons, outcomes = 40, []
     for _ in range(comparisons):
         runtimes = 6  # e.g. two scenarios x three runtimes, every row gated
-        gate = _gate([one_run(rng) for _ in range(runtimes)], [one_run(rng) for _ in range(runtimes)])
-        failures += not gate["passed"]
-    assert failures / comparisons <= 1 / 20, failures
+        gate = _gate([bench_run(rng) for _ in range(runtimes)], [bench_run(rng) for _ in range(runtimes)])
+        outcomes.append(gate["outcome"])
+    assert outcomes.count("pass") / comparisons >= 19 / 20, outcomes
+    assert outcomes.count("fail") <= 1, outcomes
 
 
-def test_a_ten_percent_slowdown_fails_the_gate_at_least_19_times_in_20() -> None:
+def test_a_ten_percent_slowdown_never_passes_and_mostly_fails() -> None:
+    """A 10 % slowdown of one runtime in six: never PASS; FAIL naming it in 34 of 40 here, inconclusive otherwise
+    (its lower bound after Holm's correction has 5 % of room above the threshold against a ~1.4 % standard error)."""
     rng = random.Random(14)
-    comparisons, caught, blamed_others = 40, 0, 0
+    comparisons, caught, blamed_others, outcomes = 40, 0, 0, []
     for _ in range(comparisons):
-        before = [one_run(rng) for _ in range(6)]
-        after = [one_run(rng, slowdown=1.10 if k == 0 else 1.0) for k in range(6)]
+        before = [bench_run(rng) for _ in range(6)]
+        after = [bench_run(rng, slowdown=1.10 if k == 0 else 1.0) for k in range(6)]
         gate = _gate(before, after)
+        outcomes.append(gate["outcome"])
         caught += "sim/rt0/run" in gate["regressions"]
         blamed_others += any(r != "sim/rt0/run" for r in gate["regressions"])
-    assert caught / comparisons >= 19 / 20, caught
+    assert "pass" not in outcomes, outcomes
+    assert caught / comparisons >= 0.75, caught
     assert blamed_others <= comparisons / 20, blamed_others
 
 
@@ -150,7 +171,8 @@ def test_whole_interval_rule_and_threshold_p() -> None:
     if out["ci95"][0] <= 0.02:
         assert out["verdict"] in ("within noise", "no change")
     assert 0.0 <= out["p_beyond"] <= 1.0
-    assert S.beyond_threshold_p([1.5] * 10, 0.02) == 0.0 and S.beyond_threshold_p([1.0] * 10, 0.02) == 1.0
+    # From the resamples themselves: all beyond the threshold bottoms out at 1 / (B + 1), none beyond is 1.
+    assert S.beyond_threshold_p([1.5] * 10, 0.02) == 1 / 11 and S.beyond_threshold_p([1.0] * 10, 0.02) == 1.0
 
 
 @pytest.mark.parametrize("sizes_", [None, [1, 1, 1], [2, 1]])
@@ -221,8 +243,9 @@ def test_drift_is_pooled_over_a_machines_calibrations_by_degrees_of_freedom(
     from rmprof.bench import noise
 
     monkeypatch.setenv("RMPROF_BASELINE_DIR", str(tmp_path))
+    monkeypatch.setenv("RMPROF_HISTORY", "off")
     env = {"cpu": "test cpu", "cores": 2, "machine": "x86_64", "python": "3.11"}
-    assert noise.drift_for(env) == {}
+    assert noise.drift_estimate(env)["source"] == "prior"  # never calibrated, no history: the prior
     # 4 runs (3 degrees of freedom) at 3 % and 2 runs (1) at 11 %: sqrt((3 * 9 + 1 * 121) / 4) = 6.08 %.
     noise.save_floors({"runs": 4, "floors": {}, "drift": {"cold_start": 0.03, "run": 0.0}}, env, ["x"])
     assert noise.drift_for(env) == {"cold_start": 0.03, "run": 0.0}
@@ -235,4 +258,4 @@ def test_drift_is_pooled_over_a_machines_calibrations_by_degrees_of_freedom(
         noise.save_floors({"runs": 3, "floors": {}, "drift": {"cold_start": 0.05}}, env, ["x"])
     assert noise.drift_for(env) == {"cold_start": 0.05}
     other = {**env, "cpu": "another cpu"}
-    assert noise.drift_for(other) == {}
+    assert noise.drift_estimate(other)["source"] == "prior"

@@ -36,6 +36,7 @@ import operator
 import random
 import statistics
 from collections.abc import Callable, Sequence
+from statistics import NormalDist
 
 from rmprof.formatting import format_percent
 
@@ -51,9 +52,11 @@ __all__ = [
     "classify_outliers",
     "compare",
     "compare_exact",
+    "detectable_change",
     "format_comparison",
     "holm",
     "iqr",
+    "log_spread",
     "mad",
     "median",
     "percentile",
@@ -562,25 +565,38 @@ def _interval_verdict(lo: float, hi: float, significant: bool, noise_threshold: 
     return "within noise"
 
 
-def _normal_sf(z: float) -> float:
-    """P(Z > z) for a standard normal Z."""
-    return 0.5 * math.erfc(z / math.sqrt(2.0))
-
-
 def beyond_threshold_p(sorted_ratios: Sequence[float], noise_threshold: float) -> float:
-    """Two-sided-equivalent p-value of "the ratio is at most 1 + threshold" (a regression within the threshold).
+    """p-value of "the ratio is at most 1 + threshold" (a regression within the threshold), from the bootstrap
+    distribution itself: the smallest alpha at which the (1 - alpha) two-sided percentile interval's lower bound
+    clears 1 + threshold, floored at 1 / (resamples + 1).
 
-    From a normal fit to the bootstrap distribution of log(ratio), so that p-values far in the tail stay
-    resolvable for a multiple-comparison correction (the resamples alone bottom out at 1/(B+1)). Doubled so
-    that, like the interval, p < 1 - confidence when the lower bound clears the threshold.
+    So p < 1 - confidence exactly when the reported interval's lower bound lies beyond the threshold: the p-value
+    and the interval never contradict each other (a normal fit to a skewed bootstrap did, and passed a +69 %
+    regression whose interval cleared the threshold).
     """
-    logs = [math.log(r) for r in sorted_ratios]
-    mean = statistics.fmean(logs)
-    sd = statistics.pstdev(logs)
-    bound = math.log1p(noise_threshold)
-    if sd == 0:
-        return 0.0 if mean > bound else 1.0
-    return min(1.0, 2.0 * _normal_sf((mean - bound) / sd))
+    b = len(sorted_ratios)
+    return max(_lower_exclusion_alpha(sorted_ratios, 1.0 + noise_threshold), 1.0 / (b + 1))
+
+
+def log_spread(sorted_ratios: Sequence[float]) -> float:
+    """Robust standard error of log(ratio) from its bootstrap distribution: half the 15.9-84.1 percentile span
+    (one normal sigma each side), insensitive to a few extreme resamples."""
+    lo = _percentile_sorted(sorted_ratios, 100.0 * NormalDist().cdf(-1.0))
+    hi = _percentile_sorted(sorted_ratios, 100.0 * NormalDist().cdf(1.0))
+    if lo <= 0 or hi <= 0:
+        return math.inf
+    return (math.log(hi) - math.log(lo)) / 2.0
+
+
+def detectable_change(log_se: float, alpha: float, power: float = 0.8) -> float:
+    """Smallest relative regression that a two-sided test at level ``alpha`` detects with probability ``power``,
+    for an estimate of log(ratio) with standard error ``log_se``: exp((z(1 - alpha/2) + z(power)) * se) - 1."""
+    if not (0.0 < alpha < 1.0 and 0.0 < power < 1.0):
+        raise ValueError(f"alpha and power must be within (0, 1), got {alpha!r}, {power!r}")
+    if not math.isfinite(log_se):
+        return math.inf
+    z = NormalDist().inv_cdf(1.0 - alpha / 2.0) + NormalDist().inv_cdf(power)
+    return math.expm1(z * log_se)
 
 
 def holm(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
@@ -605,12 +621,16 @@ def compare(
     before_sizes: Sequence[int] | None = None,
     after_sizes: Sequence[int] | None = None,
     paired: bool = False,
+    keep_distribution: bool = False,
 ) -> dict[str, object]:
     """Compare two sample sets (lower is better) by their medians, Criterion.rs style.
 
     Samples may come in rounds (``*_sizes``, see the module docstring); ``paired`` pairs the rounds of the
     two sides by index (both measured alternately in one session). ``p_beyond`` is the p-value of "no
-    regression beyond the threshold" that a gate corrects for multiple comparisons (see ``holm``).
+    regression beyond the threshold" that a gate corrects for multiple comparisons (see ``holm``), ``upper95``
+    the one-sided 95 % upper bound of the change (a gate's "no regression this large" test), ``log_se`` the
+    robust standard error of log(ratio) (its power, see ``detectable_change``); ``keep_distribution`` adds the
+    sorted bootstrap ratios (``distribution``) for a caller that tests other thresholds on them.
     """
     _check_ratio_groups(after, before)
     _check_bootstrap_args(confidence, resamples)
@@ -645,11 +665,14 @@ def compare(
         "ci95": [lo - 1.0, hi - 1.0],
         "p_value": p_value,
         "p_beyond": beyond_threshold_p(ratios, noise_threshold),
+        "upper95": _percentile_sorted(ratios, 95.0) - 1.0,
+        "log_se": log_spread(ratios),
         "confidence": confidence,
         "noise_threshold": noise_threshold,
         "verdict": verdict,
         "message": _MESSAGES[verdict],
         "warning": warning,
+        **({"distribution": ratios} if keep_distribution else {}),
     }
 
 

@@ -7,7 +7,10 @@ schema ``rmprof.bench/1``).
 ``compare_runs`` returns the compare document (schema ``rmprof.compare/1``)::
 
     {
-      "schema": "rmprof.compare/1", "created_unix": float, "threshold": 0.02,
+      "schema": "rmprof.compare/1", "created_unix": float, "threshold": 0.05,   # the wall-time threshold
+      "thresholds": {"wall time": 0.05, "exact": 0.02},
+      "machine": {"moves": {scenario: {kind: {"kind", "digest", "change", "ci95", "p_value", "moved"}}},
+                  "notes": [str]},                 # frozen machine references (rmprof/compare/machine.py)
       "before": SIDE_INFO, "after": SIDE_INFO,     # {"path", "kind": "run"|"bench", "label", "created_unix",
                                                    #  "scenarios": [names], "environment": {...}}
       "comparisons": [{
@@ -17,13 +20,20 @@ schema ``rmprof.bench/1``).
           "n_before", "n_after",                   # sample counts (bootstrap only, else null)
           "change": float|null,                    # after/before - 1; null when growing from zero
           "ci95": [lo, hi]|null, "p_value": float|null,
-          "verdict": "improved"|"regressed"|"no change"|"within noise", "message": str, "warning": str|null}],
+          "p_beyond", "upper95", "log_se", "mdc",  # the gate's evidence (sampled rows; see rmprof/compare/gate.py)
+          "threshold", "user_threshold", "noise_floor", "machine_move", "machine_reference", "side_noise",
+          "verdict": "improved"|"regressed"|"no change"|"within noise", "message": str, "warning": str|null,
+          "outcome": "pass"|"fail"|"inconclusive"|null, "outcome_reason": str|null}],   # null: not gated
       "summary": {"counts": {verdict: n}, "gated_counts": {verdict: n}, "total": n,
-                  "gate": {"passed": bool, "threshold": float, "regressions": [id], "gated": n}},
+                  "gate": {"outcome": "pass"|"fail"|"inconclusive", "exit_code": 0|1|3, "passed": bool,
+                           "threshold": float, "regressions": [id], "inconclusive": [{"id", "reason"}],
+                           "gated": n, "alpha", "power", "correction", "decided_by", "disagreements"}},
       "profiles": [{"name": "python.py-spy", "runtime", "profiler", "unit", "before_unit",
                     "before_total", "after_total", "movers": [{"name", "before_share", "after_share", "delta",
-                    "before_self_share", "after_self_share", "status"}], "appeared", "appeared_count",
-                    "disappeared", "disappeared_count", "tree": <flametree.build_diff_tree>}],
+                    "before_self_share", "after_self_share", "status", "p_value", "significant"}],
+                    "method": str, "test": {...}, "unconfirmed": {"appeared", "disappeared", "moved"},
+                    "appeared", "appeared_count", "disappeared", "disappeared_count",   # beyond noise only
+                    "tree": <flametree.build_diff_tree>}],   # see rmprof/compare/profile_diff.py
       "environment": {"fields": [{"field", "before", "after", "differs", "warn"}], "warnings": [str]},
       "skipped": [{"what", "reason"}],             # present on one side only, or unreadable
     }
@@ -38,12 +48,20 @@ import time
 from typing import Any
 
 from rmprof.bench import stats
+from rmprof.compare import gate as gate_rules
+from rmprof.compare.machine import machine_moves, move_warning, reference_kind
 from rmprof.compare.profile_diff import profile_diffs, profile_key
 from rmprof.errors import RmprofError
 from rmprof.formatting import format_percent
 
 SCHEMA = "rmprof.compare/1"
+# Exact counts (callgrind instructions) have no sampling noise: Criterion's 2 % is their threshold.
 DEFAULT_THRESHOLD = stats.DEFAULT_NOISE_THRESHOLD
+# Wall times on a shared 2-vCPU machine: the gate passes a row only when its one-sided 95 % upper bound lies
+# within the threshold, and two runs' intervals of one build put that bound at +2-4 % for run times; at 2 %
+# every A/A compare would be inconclusive. A 10 % slowdown still fails (its lower bound clears 5 %, or a node's
+# does). `--threshold` sets both.
+DEFAULT_TIME_THRESHOLD = 0.05
 
 # metric name -> (key in the bench entry's "samples", label)
 TIME_METRICS = {
@@ -63,9 +81,9 @@ CALLGRIND = "callgrind"
 # of one run can see. Gating it by default would fail identical builds; --gate-cold-start opts in.
 COLD_START_NOTE = "cold start is informational unless --gate-cold-start (it drifts between runs beyond its interval)"
 # Family-wise error rate of the gate over every sampled row it judges (Holm's procedure).
-GATE_ALPHA = 0.05
-# The fused comprehension is a reference floor that no pipeline change touches: its drift is pure machine
-# noise, so it is reported but never allowed to fail the gate.
+GATE_ALPHA = gate_rules.ALPHA
+# The fused comprehension is the Python baseline's floor: shown, never gated. It composes the pipeline's own
+# node functions, so it moves with node code and is no machine reference (rmprof/compare/machine.py).
 REFERENCE_RUNTIMES = ("python-fused",)
 # Memory verdicts in memory words: "performance has regressed" reads wrong for a byte count.
 MEMORY_MESSAGES = {
@@ -123,6 +141,8 @@ def _row(
         "ci95": result.get("ci95"),
         "p_value": result.get("p_value"),
         "p_beyond": result.get("p_beyond"),
+        "upper95": result.get("upper95"),
+        "log_se": _finite(result.get("log_se")),
         "rounds": None if exact else [result.get("rounds_before"), result.get("rounds_after")],
         "paired": bool(result.get("paired")),
         "verdict": result["verdict"],
@@ -132,6 +152,9 @@ def _row(
         "noise_floor": None,
         "below_floor": False,
         "threshold": result.get("noise_threshold"),
+        "user_threshold": result.get("noise_threshold"),
+        "outcome": None,
+        "outcome_reason": None,
     }
 
 
@@ -151,14 +174,15 @@ def _compare_runtime(
     runtime: str,
     before: dict[str, Any],
     after: dict[str, Any],
-    threshold: float,
+    thresholds: dict[str, float],
     floors: dict[str, float],
     skipped: list,
+    distributions: dict[str, list[float]],
     gate_cold_start: bool = False,
-    machine_move: float = 0.0,
+    machine: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Time metrics (bootstrap over rounds of samples) and memory figures (exact) of one scenario × runtime;
-    ``machine_move`` raises the threshold of its gated times (see ``_machine_move``)."""
+    ``machine`` is how this runtime's machine reference moved between the runs (rmprof/compare/machine.py)."""
     from rmprof.bench.harness import sample_sizes
 
     rows: list[dict[str, Any]] = []
@@ -177,25 +201,61 @@ def _compare_runtime(
         if metric == "cold_start" and gated and not gate_cold_start:
             gated, why = False, COLD_START_NOTE
         sizes = (sample_sizes(before, key), sample_sizes(after, key))
-        move = machine_move if gated else 0.0
-        rows.append(time_row(scenario, runtime, metric, label, (xs, ys), sizes, threshold, floors, gated, why, move))
-    rows.extend(_node_rows(scenario, runtime, before, after, threshold))
+        row = time_row(
+            scenario,
+            runtime,
+            metric,
+            label,
+            (xs, ys),
+            sizes,
+            thresholds["time"],
+            floors,
+            gated,
+            why,
+            machine,
+            distributions=distributions,
+        )
+        row["side_noise"] = _side_noise(before.get(metric), after.get(metric))
+        rows.append(row)
+    rows.extend(_node_rows(scenario, runtime, before, after, thresholds["time"], distributions))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
     for key, label in MEMORY_METRICS.items():
         b, a = b_mem.get(key), a_mem.get(key)
         if not isinstance(b, int) or not isinstance(a, int) or isinstance(b, bool) or isinstance(a, bool):
             continue
         # Memory is informational: peak RSS moves with allocator and interpreter state, not only the code.
-        result = stats.compare_exact(max(b, 0), max(a, 0), noise_threshold=threshold)
+        result = stats.compare_exact(max(b, 0), max(a, 0), noise_threshold=thresholds["exact"])
         result["message"] = MEMORY_MESSAGES[result["verdict"]]
         rows.append(_row(scenario, runtime, f"memory.{key}", label, "bytes", False, result, "memory is informational"))
     return rows
 
 
+def _side_noise(before: Any, after: Any) -> dict[str, Any]:
+    """Each side's own relative 95 % interval width of a figure, and whether its bench flagged it still noisy
+    after adding rounds: what a gate names when a row is too noisy to call."""
+    out: dict[str, Any] = {}
+    for side, summary in (("before", before), ("after", after)):
+        if not isinstance(summary, dict):
+            continue
+        width = summary.get("rel_ci_width")
+        if isinstance(width, int | float) and math.isfinite(width):
+            out[side] = width
+        check = summary.get("rounds_check")
+        if isinstance(check, dict) and check.get("still_noisy"):
+            out[f"{side}_still_noisy"] = True
+    return out
+
+
 def _node_rows(
-    scenario: str, runtime: str, before: dict[str, Any], after: dict[str, Any], threshold: float
+    scenario: str,
+    runtime: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    threshold: float,
+    distributions: dict[str, list[float]],
 ) -> list[dict[str, Any]]:
-    """Per-node ns per item before and after (informational: they explain a change, the run time gates it)."""
+    """Per-node ns per item before and after (informational: they explain a change; the gate reads them only
+    to fail a run time it cannot call while one of its nodes regressed with evidence)."""
     b_nodes = {n["node"]: n for n in ((before.get("nodes") or {}).get("nodes") or [])}
     rows = []
     for n in (after.get("nodes") or {}).get("nodes") or []:
@@ -205,12 +265,17 @@ def _node_rows(
         if bx is None or ay is None:
             continue
         result = stats.compare(
-            bx, ay, noise_threshold=threshold, before_sizes=xs.get("round_sizes"), after_sizes=ys.get("round_sizes")
+            bx,
+            ay,
+            noise_threshold=threshold,
+            before_sizes=xs.get("round_sizes"),
+            after_sizes=ys.get("round_sizes"),
+            keep_distribution=True,
         )
         label = f"node {n['node']} ({n.get('node_type')}), per item"
-        rows.append(
-            _row(scenario, runtime, f"node.{n['node']}", label, "ns", False, result, "per-node: explains, not gated")
-        )
+        row = _row(scenario, runtime, f"node.{n['node']}", label, "ns", False, result, "per-node: explains, not gated")
+        distributions[row["id"]] = result["distribution"]
+        rows.append(row)
     return rows
 
 
@@ -225,26 +290,32 @@ def time_row(
     floors: dict[str, float],
     gated: bool,
     gate_note: str | None = None,
-    machine_move: float = 0.0,
+    machine: dict[str, Any] | None = None,
     paired: bool = False,
+    distributions: dict[str, list[float]] | None = None,
 ) -> dict[str, Any]:
-    """The comparison row of one sampled time (before, after), judged against the larger of ``threshold`` and
-    this machine's A/A noise floor for that figure, plus how far the machine itself moved between the runs
-    (``machine_move``), with the floor recorded beside the verdict."""
+    """The comparison row of one sampled time (before, after): its verdict against the larger of ``threshold``
+    and this machine's A/A noise floor for it (the floor recorded beside), and how its machine reference moved
+    (``machine``, when it did). Its bootstrap distribution goes into ``distributions`` for the gate."""
     floor = floors.get(f"{scenario}/{runtime}/{metric}")
-    row_threshold = max(threshold, floor or 0.0) + machine_move
+    row_threshold = max(threshold, floor or 0.0)
     result = stats.compare(
-        *samples, noise_threshold=row_threshold, before_sizes=sizes[0], after_sizes=sizes[1], paired=paired
+        *samples,
+        noise_threshold=row_threshold,
+        before_sizes=sizes[0],
+        after_sizes=sizes[1],
+        paired=paired,
+        keep_distribution=True,
     )
     row = _row(scenario, runtime, metric, label, "ns", gated, result, gate_note)
+    if distributions is not None:
+        distributions[row["id"]] = result["distribution"]
     row["noise_floor"] = floor
     row["threshold"] = row_threshold
-    row["machine_move"] = machine_move
-    if machine_move:
-        row["message"] += (
-            f" Judged against ±{100 * row_threshold:.1f} %: the reference floor moved ±{100 * machine_move:.1f} %"
-            " between the runs."
-        )
+    row["user_threshold"] = threshold
+    moved = machine is not None and machine.get("moved")
+    row["machine_move"] = machine["change"] if moved else 0.0
+    row["machine_reference"] = machine["kind"] if machine else None
     change = row["change"]
     row["below_floor"] = floor is not None and change is not None and abs(change) < floor
     if row["below_floor"]:
@@ -329,45 +400,31 @@ def _decide_signals(rows: list[dict[str, Any]]) -> list[str]:
     return disagreements
 
 
-def _summary(rows: list[dict[str, Any]], threshold: float, disagreements: list[str]) -> dict[str, Any]:
-    """Verdict counts and the gate.
-
-    The gate fails on an exact (instruction) count beyond the threshold, or on a sampled time whose whole
-    95 % interval lies beyond its threshold (the larger of --threshold and the machine's noise floor) and
-    whose "regression beyond the threshold" survives Holm's correction over every sampled gated row.
-    """
+def _summary(
+    rows: list[dict[str, Any]],
+    threshold: float,
+    disagreements: list[str],
+    distributions: dict[str, list[float]],
+) -> dict[str, Any]:
+    """Verdict counts and the gate (its rules: rmprof/compare/gate.py)."""
     counts = dict.fromkeys(stats.VERDICTS, 0)
     gated_counts = dict.fromkeys(stats.VERDICTS, 0)
     for r in rows:
         counts[r["verdict"]] += 1
         if r["gated"]:
             gated_counts[r["verdict"]] += 1
-    sampled = [r for r in rows if r["gated"] and r["method"] != "exact"]
-    rejected = stats.holm([r.get("p_beyond", 1.0) for r in sampled], GATE_ALPHA)
-    for r, rej in zip(sampled, rejected, strict=True):
-        r["holm_rejected"] = rej
-    regressions = []
-    for r in rows:
-        if not r["gated"] or r["verdict"] != "regressed":
-            continue
-        if r["method"] == "exact" or r.get("holm_rejected"):
-            regressions.append(r["id"])
-        else:
-            r["gate_note"] = "beyond the threshold, but not after Holm's correction over every gated row"
+    gate = gate_rules.judge(rows, distributions, GATE_ALPHA)
     decided_by = {r["id"]: r.get("signal") or ("instructions" if r["method"] == "exact" else "wall time") for r in rows}
     return {
         "counts": counts,
         "gated_counts": gated_counts,
         "total": len(rows),
         "gate": {
-            "passed": not regressions,
+            **gate,
             "threshold": threshold,
-            "regressions": regressions,
-            "decided_by": {rid: decided_by[rid] for rid in regressions},
+            "decided_by": {rid: decided_by[rid] for rid in gate["regressions"]},
             "gated": sum(1 for r in rows if r["gated"]),
             "gated_exact": sum(1 for r in rows if r["gated"] and r["method"] == "exact"),
-            "alpha": GATE_ALPHA,
-            "correction": f"Holm over {len(sampled)} sampled gated rows",
             "disagreements": disagreements,
         },
     }
@@ -398,36 +455,6 @@ def _environment(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any
     return {"fields": fields, "warnings": warnings}
 
 
-def _machine_move(reference_rows: list[dict[str, Any]]) -> float:
-    """How far the machine moved between the two runs, as the reference floor's run time shows it: its change
-    when that is a verdict (its interval excludes no change), else 0.
-
-    The floor runs the same code on both sides, interleaved with the pipelines, so its move is the machine's
-    (a shared VM here slowed a whole run by 5-8 % half an hour later); a pipeline's time changing by that much
-    says nothing about its code, so the gate asks a time to move beyond its threshold plus this.
-    """
-    for r in reference_rows:
-        if r["metric"] == "run" and r["verdict"] in ("improved", "regressed") and r["change"] is not None:
-            return abs(r["change"])
-    return 0.0
-
-
-def _drift_warnings(rows: list[dict[str, Any]]) -> list[str]:
-    """A warning for each reference floor whose run time moved although its code is the same on both sides."""
-    out = []
-    for r in rows:
-        if r["runtime"] in REFERENCE_RUNTIMES and r["metric"] == "run" and r["verdict"] in ("improved", "regressed"):
-            # The floor is interleaved with the pipeline runs, so besides machine drift a much heavier pipeline
-            # (caches, GC pressure) can move it too: say what moved, not which cause it was.
-            out.append(
-                f"{r['scenario']}: the {r['runtime']} reference runs the same code on both sides yet moved "
-                f"{100 * r['change']:+.1f}%: machine speed or process state differed between the runs; "
-                "time changes of that order are not attributable to the code, so gated times of this scenario "
-                "are judged against their threshold plus this move"
-            )
-    return out
-
-
 # ---------------------------------------------------------------------------
 # The comparison
 # ---------------------------------------------------------------------------
@@ -445,25 +472,38 @@ def _side_info(side: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def thresholds_for(threshold: float | None) -> dict[str, float]:
+    """The gate's thresholds per signal: the defaults (wall time 5 %, exact counts 2 %) or ``threshold`` for both."""
+    if threshold is None:
+        return {"time": DEFAULT_TIME_THRESHOLD, "exact": DEFAULT_THRESHOLD}
+    if not (isinstance(threshold, int | float) and math.isfinite(threshold) and threshold >= 0):
+        raise RmprofError(f"threshold must be a non-negative number, got {threshold!r}")
+    return {"time": float(threshold), "exact": float(threshold)}
+
+
 def compare_runs(
     before: dict[str, Any],
     after: dict[str, Any],
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     floors: dict[str, float] | None = None,
     gate_cold_start: bool = False,
 ) -> dict[str, Any]:
     """Compare two loaded sides (see ``load_side``): every shared scenario × runtime × metric, and profiles.
 
-    ``floors`` maps ``scenario/runtime/metric`` to this machine's A/A noise floor (``rmprof calibrate``): a
-    time row is judged against the larger of ``threshold`` and its floor. Raises RmprofError (exit 2) when
-    the sides share nothing to compare: a gate that compared nothing must not pass.
+    ``threshold`` applies to wall times and exact counts alike (default: ``thresholds_for(None)``). ``floors``
+    maps ``scenario/runtime/metric`` to this machine's A/A noise floor (``rmprof calibrate``): a time row's
+    verdict is judged against the larger of its threshold and its floor, and a change that only the floor
+    explains is inconclusive, never a pass. Raises RmprofError (exit 2) when the sides share nothing to
+    compare: a gate that compared nothing must not pass.
     """
-    if not (isinstance(threshold, int | float) and math.isfinite(threshold) and threshold >= 0):
-        raise RmprofError(f"threshold must be a non-negative number, got {threshold!r}")
+    thresholds = thresholds_for(threshold)
     floors = floors or {}
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     profiles: list[dict[str, Any]] = []
+    distributions: dict[str, list[float]] = {}
+    machine: dict[str, Any] = {"moves": {}, "notes": []}
+    warnings: list[str] = []
     b_parts = {s["scenario"]: s for s in before["scenarios"]}
     a_names = [s["scenario"] for s in after["scenarios"]]
     several = len(after["scenarios"]) > 1
@@ -473,22 +513,31 @@ def compare_runs(
             skipped.append({"what": f"scenario {name}", "reason": "only in after"})
             continue
         b_part = b_parts[name]
+        moves, notes = machine_moves(name, b_part["entry"], part["entry"])
+        machine["moves"][name], machine["notes"] = moves, [*machine["notes"], *notes]
+        warnings.extend(move_warning(name, m) for m in moves.values() if m["moved"])
         b_rts, a_rts = b_part["entry"]["runtimes"], part["entry"]["runtimes"]
-        per_runtime: dict[str, list[dict[str, Any]]] = {}
-        move = 0.0
-        # The reference floor first: how far it moved raises the bar for the others (rows keep the sides' order).
-        for runtime in sorted(a_rts, key=lambda rt: rt not in REFERENCE_RUNTIMES):
+        for runtime in a_rts:
             if runtime not in b_rts:
                 skipped.append({"what": f"{name}/{runtime}", "reason": "only in after"})
                 continue
-            per_runtime[runtime] = _compare_runtime(
-                name, runtime, b_rts[runtime], a_rts[runtime], threshold, floors, skipped, gate_cold_start, move
+            move = moves.get(reference_kind(runtime) or "")
+            rows.extend(
+                _compare_runtime(
+                    name,
+                    runtime,
+                    b_rts[runtime],
+                    a_rts[runtime],
+                    thresholds,
+                    floors,
+                    skipped,
+                    distributions,
+                    gate_cold_start,
+                    move,
+                )
             )
-            if runtime in REFERENCE_RUNTIMES:
-                move = max(move, _machine_move(per_runtime[runtime]))
-        rows.extend(r for runtime in a_rts if runtime in per_runtime for r in per_runtime[runtime])
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
-        rows.extend(_callgrind_rows(name, b_part, part, threshold, skipped))
+        rows.extend(_callgrind_rows(name, b_part, part, thresholds["exact"], skipped))
         if b_part["run_dir"] and part["run_dir"]:
             profiles.extend(profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
     skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_parts if n not in a_names)
@@ -500,16 +549,18 @@ def compare_runs(
         )
     disagreements = _decide_signals(rows)
     environment = _environment(before, after)
-    environment["warnings"].extend(_drift_warnings(rows))
+    environment["warnings"].extend(warnings)
     return {
         "schema": SCHEMA,
         "created_unix": time.time(),
-        "threshold": threshold,
+        "threshold": thresholds["time"],
+        "thresholds": {"wall time": thresholds["time"], "exact": thresholds["exact"]},
         "noise_floor": {"applied": bool(floors), "floors": floors},
+        "machine": machine,
         "before": _side_info(before),
         "after": _side_info(after),
         "comparisons": rows,
-        "summary": _summary(rows, threshold, disagreements),
+        "summary": _summary(rows, thresholds["time"], disagreements, distributions),
         "profiles": profiles,
         "environment": environment,
         "skipped": skipped,

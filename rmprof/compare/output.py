@@ -30,24 +30,26 @@ def write_comparison(
     before: Path,
     after: Path,
     out_dir: Path | None,
-    threshold: float,
+    threshold: float | None,
     say: Callable[[str], None],
     as_json: bool = False,
     use_floor: bool = True,
     gate_cold_start: bool = False,
 ) -> dict:
-    """Compare two runs, write compare.json and compare.html, print the summary; return the document."""
+    """Compare two runs, write compare.json and compare.html, print the summary; return the document.
+    ``threshold`` is a fraction for every signal, or None for the defaults (``diff.thresholds_for``)."""
     from rmprof.bench.noise import fingerprint, floors_for
     from rmprof.compare.diff import compare_runs
     from rmprof.compare.sides import load_side
 
     before_side, after_side = load_side(before), load_side(after)
-    say(f"comparing {before} -> {after} (threshold {threshold:g}%)")
+    shown = "defaults" if threshold is None else f"{100 * threshold:g}%"
+    say(f"comparing {before} -> {after} (threshold {shown})")
     floors = None
     if use_floor and fingerprint(before_side["environment"]) == fingerprint(after_side["environment"]):
         stored = floors_for(after_side["environment"])
         floors = stored["floors"] if stored else None
-    doc = compare_runs(before_side, after_side, threshold / 100.0, floors, gate_cold_start)
+    doc = compare_runs(before_side, after_side, threshold, floors, gate_cold_start)
     write_document(doc, out_dir or default_out_dir(after, after_side["kind"]), say, as_json)
     return doc
 

@@ -84,6 +84,7 @@ def paired_comparison(
     rows: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     notes: list[str] = []
+    distributions: dict[str, list[float]] = {}
     for sc in scenarios:
         wanted = [r for r in (runtimes or default_runtimes(sc.manifest)) if r in saved or r in current]
         for rt in wanted:
@@ -101,7 +102,20 @@ def paired_comparison(
                     continue
                 samples = (before[metric].flat, after[metric].flat)
                 sizes = (before[metric].sizes, after[metric].sizes)
-                row = time_row(sc.name, rt, metric, label, samples, sizes, threshold, floors, True, paired=True)
+                # Both builds alternate in one session: the machine moves for both, so no reference is needed.
+                row = time_row(
+                    sc.name,
+                    rt,
+                    metric,
+                    label,
+                    samples,
+                    sizes,
+                    threshold,
+                    floors,
+                    True,
+                    paired=True,
+                    distributions=distributions,
+                )
                 row["signal"] = "wall time (paired)"
                 rows.append(row)
     if not rows:
@@ -124,7 +138,7 @@ def paired_comparison(
         },
         "after": {**side, "path": "current build", "label": "current build", "scenarios": [s.name for s in scenarios]},
         "comparisons": rows,
-        "summary": _summary(rows, threshold, []),
+        "summary": _summary(rows, threshold, [], distributions),
         "profiles": [],
         "environment": {"fields": [], "warnings": notes},
         "skipped": skipped,

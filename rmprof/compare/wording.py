@@ -23,23 +23,30 @@ def format_change(row: dict[str, Any]) -> str:
 def format_row(row: dict[str, Any]) -> str:
     """One terminal line per comparison, in Criterion's wording."""
     values = f"{format_value(row['before'], row['unit'])} -> {format_value(row['after'], row['unit'])}"
-    tail = "" if row["gated"] else " (informational)"
+    outcome = row.get("outcome")
+    tail = " (informational)" if not row["gated"] else f" [gate: {outcome}]" if outcome and outcome != "pass" else ""
     warn = f" [{row['warning']}]" if row.get("warning") else ""
     return f"{row['id']}: {values}  {format_change(row)}  {row['message']}{tail}{warn}"
 
 
 def format_summary(doc: dict[str, Any]) -> str:
-    """The closing lines: verdict counts and the gate result."""
+    """The closing lines: verdict counts, then the gate's outcome (PASS, FAIL or INCONCLUSIVE) and why."""
     s = doc["summary"]
     counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items())
     gate = s["gate"]
-    threshold = f"{100 * gate['threshold']:g}%"
-    if gate["passed"]:
-        verdict = f"gate: PASS (no gated metric regressed beyond {threshold}; {gate['gated']} gated)"
-    else:
-        verdict = (
-            f"gate: FAIL ({len(gate['regressions'])} gated regression(s) beyond {threshold}: "
+    thresholds = doc.get("thresholds") or {"wall time": gate["threshold"]}
+    bar = ", ".join(f"{100 * t:g}% {what}" for what, t in thresholds.items())
+    lines = [f"{s['total']} comparisons: {counts}"]
+    outcome = gate.get("outcome") or ("pass" if gate["passed"] else "fail")
+    if outcome == "pass":
+        lines.append(f"gate: PASS (no gated metric regressed beyond {bar}, each conclusive; {gate['gated']} gated)")
+    elif outcome == "fail":
+        lines.append(
+            f"gate: FAIL ({len(gate['regressions'])} gated regression(s) beyond {bar}: "
             + ", ".join(gate["regressions"])
             + ")"
         )
-    return f"{s['total']} comparisons: {counts}\n{verdict}"
+    else:
+        lines.append(f"gate: INCONCLUSIVE ({len(gate['inconclusive'])} gated metric(s) cannot be called)")
+    lines.extend(f"  {row['id']}: {row['reason']}" for row in gate.get("inconclusive") or [])
+    return "\n".join(lines)

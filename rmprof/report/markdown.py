@@ -106,11 +106,15 @@ def _verdict_cell(row: dict[str, Any], failing: set[str]) -> str:
 def _gate_line(doc: dict[str, Any]) -> str:
     gate = doc["summary"]["gate"]
     threshold = f"{100 * gate['threshold']:g} %"
-    if gate["passed"]:
+    outcome = gate.get("outcome") or ("pass" if gate["passed"] else "fail")
+    if outcome == "pass":
         return (
-            f"**Gate: PASS**: no gated figure regressed beyond {threshold} "
+            f"**Gate: PASS**: no gated figure regressed beyond {threshold}, each conclusive "
             f"({gate['gated']} gated, {gate.get('gated_exact', 0)} of them exact instruction counts)."
         )
+    if outcome == "inconclusive":
+        listed = "; ".join(f"{md_code(u['id'])}: {md_text(u['reason'])}" for u in gate["inconclusive"])
+        return f"**Gate: INCONCLUSIVE**: {len(gate['inconclusive'])} gated figure(s) cannot be called: {listed}"
     decided = gate.get("decided_by") or {}
     listed = ", ".join(
         f"{md_code(rid)} ({md_text(decided[rid])})" if rid in decided else md_code(rid) for rid in gate["regressions"]

@@ -87,6 +87,9 @@ class Runtime(ABC):
     # The binary runtime that runs the same executor on its own: this runtime's run time minus that one's, per
     # item, is what crossing between Python and native code costs (the bench's "boundary").
     standalone: str | None = None
+    # Which frozen machine reference (rmprof/bench/machine_reference.py: "python" or "native") moves like this
+    # runtime when the machine itself speeds up or slows down between two runs; compare reads it.
+    machine_reference: str = "native"
     fix: str = "./scripts/setup.sh"  # what makes it available when it is not
 
     @property
@@ -108,6 +111,11 @@ class Runtime(ABC):
 
     def build(self) -> Path | None:
         """The file holding this runtime's compiled code (saved with baselines), or None when the checkout is it."""
+        return None
+
+    def build_identity(self) -> dict[str, Any] | None:
+        """Which compiled build this runtime runs (rmprof/runtimes/provenance.py: kind, path, build), or None
+        when it has none of its own (the Python baseline runs the checkout)."""
         return None
 
     @abstractmethod

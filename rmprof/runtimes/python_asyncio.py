@@ -514,6 +514,7 @@ class PythonRuntime(Runtime):
     order = 10
     profilers = ("py-spy", "scalene", "memray")
     fix = "reinstall rmprof (./scripts/setup.sh or pip install .)"
+    machine_reference = "python"  # its time is interpreted Python's: judged against the Python reference
 
     def location(self) -> dict[str, Any]:
         """The interpreter running rmprof."""

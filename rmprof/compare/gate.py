@@ -1,0 +1,176 @@
+"""The before/after gate: every gated row's outcome — pass, fail or inconclusive — and the comparison's.
+
+A gate that says PASS is believed, so PASS needs evidence of its own, not only the absence of a FAIL:
+
+- **fail** (exit 1): the row regressed beyond its threshold with evidence: its bootstrap p-value of "within
+  the threshold" survives Holm's correction over every sampled gated row (family-wise error rate ``alpha``),
+  under every account of the machine (as measured, and relative to a machine reference that moved). An exact
+  count (callgrind instructions) fails when it grew beyond its threshold. A run row that cannot be called
+  fails anyway when one of its nodes regressed beyond the threshold with evidence (Bonferroni over the nodes).
+- **pass** (exit 0): no row failed, and every sampled row is conclusive: its one-sided 95 % upper bound lies
+  within the threshold the user asked for (as measured and relative to the machine). Claiming "no row
+  regressed" is an intersection-union test, which needs no multiplicity correction (Berger 1982).
+- **inconclusive** (exit 3): anything in between, with the reason: the machine moved and the outcome depends
+  on it; a change beyond the user's threshold but within this machine's A/A noise floor; an estimate beyond
+  the threshold without the evidence to call it; or a row too noisy to rule out a threshold-sized regression.
+
+Every sampled row also carries ``mdc``: the smallest regression it could have detected against no change at
+the gate's corrected level (``alpha`` / rows, two-sided) with 80 % power.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmprof.bench import stats
+from rmprof.formatting import format_percent
+
+OUTCOMES = ("pass", "fail", "inconclusive")
+EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
+ALPHA = 0.05
+POWER = 0.8
+ADVICE = "rmprof compare --paired NAME (both builds in one session), more --rounds, or a quieter machine"
+
+
+def _shifts(row: dict[str, Any]) -> list[float]:
+    """The accounts of the machine a row is judged under: as measured (1.0), and relative to its machine
+    reference when that moved (its ratio after/before)."""
+    move = row.get("machine_move") or 0.0
+    return [1.0, 1.0 + move] if move else [1.0]
+
+
+def _p_beyond(ratios: list[float], threshold: float, shifts: list[float]) -> float:
+    """The largest p-value of "within ``threshold``" over the machine's accounts: a regression must clear the
+    threshold under each of them."""
+    return max(stats.beyond_threshold_p(ratios, (1.0 + threshold) * s - 1.0) for s in shifts)
+
+
+def _relative(value: float, shift: float) -> float:
+    """A relative change re-expressed against a machine that moved by ``shift`` (a ratio)."""
+    return (1.0 + value) / shift - 1.0
+
+
+def _noisier_side(row: dict[str, Any]) -> str:
+    """Which side's own interval is wider, worded for a reason ("before ±12 %, after ±3 %")."""
+    noise = row.get("side_noise") or {}
+    parts = []
+    for side in ("before", "after"):
+        width = noise.get(side)
+        if isinstance(width, int | float):
+            flag = ", still noisy after added rounds" if noise.get(f"{side}_still_noisy") else ""
+            parts.append(f"{side} ±{50 * width:.1f} %{flag}")
+    return f" (95 % intervals of the sides: {', '.join(parts)})" if parts else ""
+
+
+def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m: int, alpha: float) -> tuple:
+    """(outcome, reason) of one sampled gated row, ``rejected`` telling whether Holm rejected "within the gate
+    threshold" for it."""
+    shifts = _shifts(row)
+    user, gate = row["user_threshold"], row["threshold"]
+    lo = row["ci95"][0] if row.get("ci95") else None
+    if rejected:
+        where = " relative to the machine too" if len(shifts) > 1 else ""
+        return "fail", (
+            f"regressed beyond ±{100 * gate:g} % with evidence{where}: 95 % interval from "
+            f"{format_percent(lo or 0.0)}, p = {row['p_beyond']:.2g}, Holm over {m} gated rows"
+        )
+    level = alpha / m
+    if len(shifts) > 1 and stats.beyond_threshold_p(ratios, gate) < level:
+        change = _relative(row["change"], shifts[1])
+        return "inconclusive", (
+            f"regressed {format_percent(row['change'])} as measured, but the machine moved "
+            f"{format_percent(row['machine_move'])} (its frozen {row['machine_reference']} reference): relative to "
+            f"it {format_percent(change)}; which one is the code's cannot be told. {ADVICE}"
+        )
+    if gate > user and _p_beyond(ratios, user, shifts) < level:
+        return "inconclusive", (
+            f"beyond the asked ±{100 * user:g} % with evidence, but within this machine's A/A noise floor "
+            f"(±{100 * gate:.1f} %, rmprof calibrate): a change this size is what identical runs do here. {ADVICE}"
+        )
+    estimates = [_relative(row["change"], s) for s in shifts]
+    if max(estimates) > user:
+        return "inconclusive", (
+            f"estimate {format_percent(max(estimates))} is beyond ±{100 * user:g} % without the evidence to call it "
+            f"(p = {row['p_beyond']:.2g}, needs < {level:.2g} after Holm over {m} gated rows)"
+            f"{_noisier_side(row)}. {ADVICE}"
+        )
+    uppers = [_relative(row["upper95"], s) for s in shifts]
+    if max(uppers) > user:
+        return "inconclusive", (
+            f"too noisy to rule out a ±{100 * user:g} % regression: up to {format_percent(max(uppers))} cannot be "
+            f"excluded (smallest detectable change {format_percent(row['mdc'])}){_noisier_side(row)}. {ADVICE}"
+        )
+    return "pass", f"no regression beyond ±{100 * user:g} %: 95 % upper bound {format_percent(max(uppers))}"
+
+
+def _node_failures(
+    rows: list[dict[str, Any]], distributions: dict[str, list[float]], run: dict[str, Any], alpha: float
+) -> list[str]:
+    """The nodes of ``run``'s scenario and runtime that regressed beyond the user's threshold with evidence
+    (Bonferroni over those nodes), worded."""
+    nodes = [
+        r
+        for r in rows
+        if r["scenario"] == run["scenario"]
+        and r["runtime"] == run["runtime"]
+        and r["metric"].startswith("node.")
+        and r["id"] in distributions
+    ]
+    out = []
+    shifts = _shifts(run)
+    for node in nodes:
+        p = _p_beyond(distributions[node["id"]], run["user_threshold"], shifts)
+        if p < alpha / len(nodes):
+            lo, hi = node["ci95"]
+            out.append(
+                f"node {node['metric'][5:]} {format_percent(node['change'])} "
+                f"[{format_percent(lo)}, {format_percent(hi)}] (p = {p:.2g}, Bonferroni over {len(nodes)} nodes)"
+            )
+    return out
+
+
+def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alpha: float = ALPHA) -> dict[str, Any]:
+    """Set ``outcome``, ``outcome_reason``, ``mdc`` and ``p_beyond`` on every gated row; return the gate's
+    outcome, its failing and inconclusive rows and how it decided.
+
+    ``distributions`` holds each sampled row's sorted bootstrap ratios (after/before) by row id, node rows
+    included; a row carries ``threshold`` (the gate's: the user's or a larger noise floor), ``user_threshold``,
+    ``machine_move`` (0 when its reference did not move) and ``upper95``/``log_se`` from ``stats.compare``.
+    """
+    sampled = [r for r in rows if r["gated"] and r["method"] != "exact"]
+    m = max(1, len(sampled))
+    for r in sampled:
+        r["p_beyond"] = _p_beyond(distributions[r["id"]], r["threshold"], _shifts(r))
+        r["mdc"] = stats.detectable_change(r["log_se"], alpha / m, POWER)
+    rejected = stats.holm([r["p_beyond"] for r in sampled], alpha)
+    for r, rej in zip(sampled, rejected, strict=True):
+        r["outcome"], r["outcome_reason"] = _sampled_outcome(r, distributions[r["id"]], rej, m, alpha)
+        if r["outcome"] == "inconclusive" and r["metric"] == "run":
+            nodes = _node_failures(rows, distributions, r, alpha)
+            if nodes:
+                r["outcome"] = "fail"
+                r["outcome_reason"] = f"run time inconclusive, but {'; '.join(nodes)}"
+    for r in rows:
+        if r["gated"] and r["method"] == "exact":
+            regressed = r["verdict"] == "regressed"
+            r["outcome"] = "fail" if regressed else "pass"
+            r["outcome_reason"] = (
+                f"exact count {'grew' if regressed else 'moved'} {format_percent(r['change'] or 0.0)} "
+                f"({'beyond' if regressed else 'within'} ±{100 * r['threshold']:g} %)"
+                if r["change"] is not None
+                else "exact count grew from zero"
+            )
+    gated = [r for r in rows if r["gated"]]
+    failing = [r["id"] for r in gated if r["outcome"] == "fail"]
+    unsure = [{"id": r["id"], "reason": r["outcome_reason"]} for r in gated if r["outcome"] == "inconclusive"]
+    outcome = "fail" if failing else "inconclusive" if unsure else "pass"
+    return {
+        "outcome": outcome,
+        "exit_code": EXIT_CODES[outcome],
+        "passed": outcome == "pass",
+        "regressions": failing,
+        "inconclusive": unsure,
+        "alpha": alpha,
+        "power": POWER,
+        "correction": f"Holm over {len(sampled)} sampled gated rows",
+    }

@@ -1,0 +1,234 @@
+"""The before/after gate's three outcomes, proven both ways: identical runs pass, regressions it was never shown
+fail, and what it cannot tell (a noisy side, weak evidence, a machine that moved) is inconclusive, never a pass.
+
+The regressions are made here, as a user would make them: a node function of the Python baseline made slower
+(through a ``sitecustomize`` in the bench's fresh processes), noisy rounds, a node that regressed while its run
+time cannot be called.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rmprof.bench import stats
+from rmprof.compare import compare_runs
+from tests.conftest import run_cli, write_json
+from tests.test_compare import by_id, side_of, synthetic_bench
+
+ROUNDS, PER_ROUND = 20, 5
+
+
+def rounds_of(center: float, seed: int, between: float = 0.01, within: float = 0.01) -> list[list[float]]:
+    """Samples in rounds as a shared machine gives them: each round's level drawn log-normally (``between``),
+    each sample around its round's level (``within``)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(ROUNDS):
+        level = center * math.exp(rng.gauss(0.0, between))
+        out.append([level * math.exp(rng.gauss(0.0, within)) for _ in range(PER_ROUND)])
+    return out
+
+
+def with_rounds(bench: dict[str, Any], runtime: str, metric: str, rounds: list[list[float]]) -> None:
+    """Put ``rounds`` into ``bench`` as ``runtime``'s ``metric`` samples with their round sizes and summary."""
+    entry = bench["scenarios"][0]["runtimes"].setdefault(runtime, {"memory": {}})
+    flat = [x for r in rounds for x in r]
+    sizes = [len(r) for r in rounds]
+    entry.setdefault("samples", {})[f"{metric}_ns"] = flat
+    entry.setdefault("round_sizes", {})[f"{metric}_ns"] = sizes
+    entry[metric] = stats.summarize(flat, "ns", resamples=200, sizes=sizes)
+
+
+def node_block(node: str, rounds: list[list[float]]) -> dict[str, Any]:
+    """A per-node cost entry (ns per item in rounds) as the bench's node aggregation writes it."""
+    flat = [x for r in rounds for x in r]
+    return {"node": node, "node_type": "CalculatorNode", "ns_per_item": {"samples": flat, "round_sizes": [5] * 20}}
+
+
+def bench_of(runtimes: dict[str, dict[str, list[list[float]]]]) -> dict[str, Any]:
+    """A bench document whose runtimes' metrics are given as rounds of samples."""
+    bench = synthetic_bench({})
+    for runtime, metrics in runtimes.items():
+        for metric, rounds in metrics.items():
+            with_rounds(bench, runtime, metric, rounds)
+    return bench
+
+
+# ---------------------------------------------------------------------------
+# Statistics the gate rests on
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_p_beyond_agrees_with_the_interval(seed: int) -> None:
+    """p < 0.05 exactly when the reported 95 % interval's lower bound clears the threshold (both from the same
+    bootstrap), so no row is called on a p-value its own interval contradicts."""
+    rng = random.Random(seed)
+    before = rounds_of(1e5, seed, between=0.03)
+    after = rounds_of(1e5 * (1 + rng.uniform(0.0, 0.12)), seed + 100, between=0.03)
+    flat = [[x for r in side for x in r] for side in (before, after)]
+    out = stats.compare(*flat, noise_threshold=0.05, before_sizes=[5] * 20, after_sizes=[5] * 20)
+    assert (out["p_beyond"] < 0.05) == (out["ci95"][0] > 0.05), out
+    assert out["upper95"] <= out["ci95"][1] and out["log_se"] > 0
+
+
+def test_detectable_change_grows_with_noise_and_the_number_of_rows() -> None:
+    assert stats.detectable_change(0.01, 0.05) == pytest.approx(math.expm1(0.01 * (1.959964 + 0.841621)), rel=1e-5)
+    assert stats.detectable_change(0.02, 0.05) > stats.detectable_change(0.01, 0.05)
+    assert stats.detectable_change(0.01, 0.05 / 12) > stats.detectable_change(0.01, 0.05)
+    assert stats.detectable_change(math.inf, 0.05) == math.inf
+
+
+# ---------------------------------------------------------------------------
+# Outcomes on synthetic rounds
+# ---------------------------------------------------------------------------
+
+
+def test_identical_builds_pass_with_evidence(tmp_path: Path) -> None:
+    runtimes = {"python": 3e5, "rust": 1.5e3, "rust-bin": 1.2e3}
+    before = bench_of(
+        {rt: {"run": rounds_of(c, k), "init": rounds_of(c / 10, k + 10)} for k, (rt, c) in enumerate(runtimes.items())}
+    )
+    after = bench_of(
+        {
+            rt: {"run": rounds_of(c, k + 50), "init": rounds_of(c / 10, k + 60)}
+            for k, (rt, c) in enumerate(runtimes.items())
+        }
+    )
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    gate = doc["summary"]["gate"]
+    assert gate["outcome"] == "pass" and gate["exit_code"] == 0, gate
+    gated = [r for r in doc["comparisons"] if r["gated"]]
+    assert len(gated) == 6 and all(r["outcome"] == "pass" for r in gated)
+    assert all(0 < r["mdc"] < 0.05 and r["upper95"] < 0.05 for r in gated)
+
+
+def test_weak_evidence_against_a_noisy_baseline_never_passes(tmp_path: Path) -> None:
+    """The issue's case: a noisy baseline (rounds ±25 % apart, as with another bench beside it) and a +69 %
+    regression. Holm over six rows may not call it, but the gate never says PASS: FAIL or INCONCLUSIVE."""
+    before = bench_of(
+        {
+            "python": {"run": rounds_of(3e5, 1), "init": rounds_of(3e4, 2)},
+            "rust": {"run": rounds_of(9e3, 3, between=0.25, within=0.05), "init": rounds_of(1e3, 4)},
+            "rust-bin": {"run": rounds_of(7e3, 5), "init": rounds_of(1e3, 6)},
+        }
+    )
+    after = bench_of(
+        {
+            "python": {"run": rounds_of(3e5, 11), "init": rounds_of(3e4, 12)},
+            "rust": {"run": rounds_of(9e3 * 1.69, 13), "init": rounds_of(1e3, 14)},
+            "rust-bin": {"run": rounds_of(7e3, 15), "init": rounds_of(1e3, 16)},
+        }
+    )
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    row = by_id(doc)["simple/rust/run"]
+    assert row["change"] > 0.3 and row["outcome"] in ("fail", "inconclusive"), row
+    assert doc["summary"]["gate"]["outcome"] in ("fail", "inconclusive")
+    b_file, a_file = write_json(tmp_path / "b.json", before), write_json(tmp_path / "a.json", after)
+    proc = run_cli("compare", str(b_file), str(a_file), "--fail-on-regression", "-q", "--out", str(tmp_path / "o"))
+    assert proc.returncode in (1, 3), proc.stdout + proc.stderr
+
+
+def test_a_side_too_noisy_to_see_the_threshold_is_inconclusive_and_named(tmp_path: Path) -> None:
+    before = bench_of({"rust": {"run": rounds_of(9e3, 1, between=0.15)}})
+    after = bench_of({"rust": {"run": rounds_of(9e3, 2)}})
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    row = by_id(doc)["simple/rust/run"]
+    assert row["outcome"] == "inconclusive" and row["mdc"] > 0.05
+    assert "before ±" in row["outcome_reason"] and "--paired" in row["outcome_reason"]
+    gate = doc["summary"]["gate"]
+    assert (gate["outcome"], gate["exit_code"], gate["passed"]) == ("inconclusive", 3, False)
+    assert gate["inconclusive"] == [{"id": "simple/rust/run", "reason": row["outcome_reason"]}]
+    b_file, a_file = write_json(tmp_path / "b.json", before), write_json(tmp_path / "a.json", after)
+    proc = run_cli("compare", str(b_file), str(a_file), "--fail-on-regression", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 3, proc.stderr
+    assert "gate: INCONCLUSIVE" in proc.stdout and "simple/rust/run: too noisy" in proc.stdout
+    assert proc.stderr.strip().splitlines()[-1].startswith("rmprof: error: gate inconclusive: 1 gated metric")
+    # Without --fail-on-regression the comparison is only reported.
+    proc = run_cli("compare", str(b_file), str(a_file), "-q", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    md = (tmp_path / "o" / "compare.md").read_text(encoding="utf-8")
+    html = (tmp_path / "o" / "compare.html").read_text(encoding="utf-8")
+    assert "**Gate: INCONCLUSIVE**" in md and 'data-outcome="inconclusive"' in html
+
+
+def test_a_run_that_cannot_be_called_fails_on_a_node_that_regressed(tmp_path: Path) -> None:
+    """The run time's rounds are too noisy to call a +9 % change, but its calc node went +49 % with evidence."""
+    before = bench_of({"python": {"run": rounds_of(3e5, 1, between=0.06)}})
+    after = bench_of({"python": {"run": rounds_of(3e5 * 1.09, 2, between=0.06)}})
+    for bench, calc, seed in ((before, 1000.0, 3), (after, 1490.0, 4)):
+        bench["scenarios"][0]["runtimes"]["python"]["nodes"] = {
+            "nodes": [node_block("calc", rounds_of(calc, seed, between=0.03)), node_block("sink", rounds_of(400, 9))]
+        }
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    row = by_id(doc)["simple/python/run"]
+    assert row["outcome"] == "fail", row["outcome_reason"]
+    assert re.search(r"run time inconclusive, but node calc \+(4|5)\d\.\d\d% \[", row["outcome_reason"])
+    assert "sink" not in row["outcome_reason"]
+    assert doc["summary"]["gate"]["regressions"] == ["simple/python/run"]
+
+
+def test_exact_counts_fail_or_pass_on_their_own_threshold(tmp_path: Path) -> None:
+    from rmprof.compare import load_side
+    from tests.test_compare import callgrind_profile, make_run_dir
+
+    bench = bench_of({"python": {"run": rounds_of(3e5, 1)}})
+    base = make_run_dir(tmp_path / "b", bench, [callgrind_profile(2_000_000)])
+    up3 = make_run_dir(tmp_path / "a", bench, [callgrind_profile(2_060_000)])
+    doc = compare_runs(load_side(base), load_side(up3))
+    cg = by_id(doc)["simple/rust-bin/instructions"]
+    assert cg["outcome"] == "fail" and doc["thresholds"] == {"wall time": 0.05, "exact": 0.02}
+    doc = compare_runs(load_side(base), load_side(up3), threshold=0.05)
+    assert by_id(doc)["simple/rust-bin/instructions"]["outcome"] == "pass"
+
+
+# ---------------------------------------------------------------------------
+# A real regression the project never saw: a slower node function of the Python baseline
+# ---------------------------------------------------------------------------
+
+SLOWER_NUMBER = """
+import rmprof.nodes as _nodes
+
+_original = _nodes._number
+
+
+def _slower_number(item):
+    # About 250 ns more work per call, as a careless validation would add.
+    sum(range(24))
+    return _original(item)
+
+
+_nodes._number = _slower_number
+"""
+
+
+@pytest.mark.slow
+def test_a_slower_python_node_function_fails_python_and_nothing_of_rust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["-r", "python", "-r", "rust", "-n", "60", "--rounds", "10", "--cold-starts", "3", "-q"]
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    proc = run_cli("bench", "-s", "complex", *args, "-o", str(before))
+    assert proc.returncode == 0, proc.stderr
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOWER_NUMBER, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(site))  # every fresh process of the bench runs the slower function
+    proc = run_cli("bench", "-s", "complex", *args, "-o", str(after))
+    assert proc.returncode == 0, proc.stderr
+    monkeypatch.delenv("PYTHONPATH")
+    out = tmp_path / "cmp"
+    proc = run_cli("compare", str(before), str(after), "--fail-on-regression", "--json", "-q", "--out", str(out))
+    doc = json.loads((out / "compare.json").read_text(encoding="utf-8"))
+    rows = by_id(doc)
+    assert rows["complex/python/run"]["change"] > 0.04, rows["complex/python/run"]
+    assert proc.returncode == 1, [(r["id"], r.get("outcome"), r.get("outcome_reason")) for r in rows.values()]
+    failing = doc["summary"]["gate"]["regressions"]
+    assert "complex/python/run" in failing and not any("/rust" in rid for rid in failing), failing
