@@ -557,11 +557,13 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
     """The whole bench document: environment, per-scenario results, the plan's comparison and targets."""
     from rmprof.bench.comparison import comparison, targets
     from rmprof.bench.environment import environment
-    from rmprof.bench.noise import drift_for, widen_for_drift
+    from rmprof.bench.noise import drift_estimate, widen_for_drift
 
     started = time.time()
     env = environment()
-    drift = drift_for(env)
+    # The drift rerun intervals are widened by: a calibration's, else this machine's history's, else a prior.
+    estimate = drift_estimate(env)
+    drift = estimate["drift"]
     results = []
     for k, sc in enumerate(scenarios, 1):
         config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
@@ -587,6 +589,7 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
             },
             "environment": env,
             "drift": drift,
+            "drift_source": {k: v for k, v in estimate.items() if k != "drift"},
             "scenarios": results,
             "targets": targets(results),
         }

@@ -2,14 +2,17 @@
 
 ``rmprof calibrate`` runs the same bench several times on the same build and derives, per
 scenario × runtime × metric,
-- the *noise floor*: the largest relative change between any two of those runs (changes smaller than
-  this are what this machine does to identical code; ``compare`` labels them and never gates on them),
+- the *noise floor*: the largest relative change between any two of those runs that agree (changes smaller
+  than this are what this machine does to identical code; ``compare`` labels them and never gates on them);
+  a run far off the others in a scenario is left out of it, or the calibration says its runs disagree
+  (``rmprof.bench.agreement``),
 - the *coverage*: how often one run's 95 % CI, and its 95 % rerun interval, contain another run's
   median (the check that the intervals are honest, which no formula can prove on its own). An exact CI
   holds a rerun's median only ~83 % of the time (both estimates err); the rerun interval should hold
   ~95 %. Far below that means the machine varies on a scale the rounds of one run do not see.
 Floors are stored with the baselines (``noise-floor.json`` beside them) for the machine they were measured
-on; a floor measured elsewhere is never applied.
+on; a floor measured elsewhere is never applied. A machine never calibrated still gets a between-run drift:
+from its history's runs of one build, pooled with a prior (``rmprof.bench.drift``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import math
 import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +61,26 @@ def estimates(bench: dict[str, Any], interval: str = "ci95") -> dict[str, tuple[
 
 def aa_analysis(benches: list[dict[str, Any]]) -> dict[str, Any]:
     """Noise floor, between-run drift and interval coverage over every ordered pair of identical runs: how often
-    one run's 95 % CI, and its rerun interval, hold another run's estimate."""
+    one run's 95 % CI, and its rerun interval, hold another run's estimate.
+
+    Floors and drift come from the runs that agree (``agreement``: a run far off the others in a scenario is
+    left out of that scenario's floors and drift, or the runs are said to disagree); coverage is over all runs,
+    since it checks the intervals against whatever the machine did.
+    """
+    from rmprof.bench.agreement import check_agreement, kept_estimates
+    from rmprof.bench.drift import PRIOR
+
     per_run = [estimates(b) for b in benches]
     out = _coverage(per_run)
     rerun = _coverage([estimates(b, "rerun95") for b in benches])
     out["rerun_coverage"] = rerun["coverage"]
     out["rerun_coverage_by_metric"] = rerun["coverage_by_metric"]
     out["rerun_misses"] = rerun["misses"]
-    out["drift"] = between_run_drift(per_run)
+    agreement = check_agreement(per_run, PRIOR)
+    kept = kept_estimates(per_run, agreement)
+    out["floors"], out["floor_runs"] = _floors(kept)
+    out["drift"] = between_run_drift(kept)
+    out["agreement"] = agreement
     return {"runs": len(benches), **out}
 
 
@@ -82,37 +98,50 @@ def between_run_drift(per_run: list[dict[str, tuple[float, float, float]]]) -> d
     moves a whole run moves all its figures alike, so the estimate rests on the number of runs (runs - 1
     degrees of freedom): `calibrate --runs 5` measures it better than 3.
     """
+    return {k: round(math.sqrt(max(0.0, v)), 6) for k, v in excess_by_kind(per_run).items()}
+
+
+def excess_by_kind(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, float]:
+    """Per metric kind, the mean over figures (each in at least two runs) of the variance of their log estimates
+    across runs minus their mean squared standard error: an unbiased variance, so it may come out negative."""
     if len(per_run) < 2:
         return {}
     excess: dict[str, list[float]] = {}
-    for fid in set.intersection(*(set(e) for e in per_run)):
-        points = [e[fid] for e in per_run]
-        if any(p <= 0 or lo <= 0 or hi <= 0 for p, lo, hi in points):
+    for fid in sorted({fid for e in per_run for fid in e}):
+        points = [e[fid] for e in per_run if fid in e]
+        if len(points) < 2 or any(p <= 0 or lo <= 0 or hi <= 0 for p, lo, hi in points):
             continue
         logs = [math.log(p) for p, _, _ in points]
         mean = sum(logs) / len(logs)
         spread = sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
         se2 = sum(((math.log(hi) - math.log(lo)) / (2 * 1.96)) ** 2 for _, lo, hi in points) / len(points)
         excess.setdefault(_kind(fid), []).append(spread - se2)
-    return {k: round(math.sqrt(max(0.0, sum(v) / len(v))), 6) for k, v in excess.items()}
+    return {k: sum(v) / len(v) for k, v in excess.items()}
+
+
+def _floors(per_run: list[dict[str, tuple[float, float, float]]]) -> tuple[dict[str, float], dict[str, int]]:
+    """Per figure, the largest relative change between any two runs that have it, and how many runs those were."""
+    floors: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for fid in sorted({fid for e in per_run for fid in e}):
+        points = [e[fid][0] for e in per_run if fid in e]
+        changes = [abs(b / a - 1.0) for a, b in itertools.combinations(points, 2) if a > 0]
+        if changes and math.isfinite(max(changes)):
+            floors[fid] = round(max(changes), 6)
+            counts[fid] = len(points)
+    return floors, counts
 
 
 def _coverage(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, Any]:
-    """Floors and coverage of one kind of interval over every ordered pair of runs."""
+    """Coverage of one kind of interval over every ordered pair of runs."""
     ids = sorted(set.intersection(*(set(e) for e in per_run))) if per_run else []
-    floors: dict[str, float] = {}
     covered: dict[str, list[int]] = {}
     for fid in ids:
-        changes, hits = [], [0, 0]
+        hits = [0, 0]
         for a, b in itertools.permutations(range(len(per_run)), 2):
-            point_a, lo, hi = per_run[a][fid]
-            point_b = per_run[b][fid][0]
-            hits[0] += lo <= point_b <= hi
+            _, lo, hi = per_run[a][fid]
+            hits[0] += lo <= per_run[b][fid][0] <= hi
             hits[1] += 1
-            if point_a > 0 and a < b:
-                changes.append(abs(point_b / point_a - 1.0))
-        if changes:
-            floors[fid] = max(changes)
         covered[fid] = hits
     inside = sum(h[0] for h in covered.values())
     pairs = sum(h[1] for h in covered.values())
@@ -123,7 +152,6 @@ def _coverage(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str,
         acc[0] += h
         acc[1] += n
     return {
-        "floors": {k: round(v, 6) for k, v in floors.items() if math.isfinite(v)},
         "coverage": inside / pairs if pairs else None,
         "coverage_pairs": pairs,
         "coverage_by_metric": {k: {"covered": h, "pairs": n, "share": h / n} for k, (h, n) in by_metric.items()},
@@ -148,7 +176,13 @@ def save_floors(analysis: dict[str, Any], env: dict[str, Any], command: list[str
     history = earlier.get("drift_history") if isinstance(earlier, dict) else None
     history = [h for h in history if isinstance(h, dict)] if isinstance(history, list) else []
     now = time.time()
-    history = [*history, {"created_unix": now, "runs": analysis.get("runs"), "drift": analysis.get("drift") or {}}]
+    # The drift rests on the runs kept: a scenario that left one out has one degree of freedom fewer.
+    runs = analysis.get("runs")
+    dropped = (analysis.get("agreement") or {}).get("dropped") or []
+    per_scenario = Counter(d.get("scenario") for d in dropped if isinstance(d, dict))
+    left_out = max(per_scenario.values(), default=0)
+    runs = runs - left_out if isinstance(runs, int) else runs
+    history = [*history, {"created_unix": now, "runs": runs, "drift": analysis.get("drift") or {}}]
     machines[fingerprint(env)] = {
         "created_unix": now,
         "command": command,
@@ -177,22 +211,51 @@ def read_noise_file(path: Path | None = None) -> dict[str, Any]:
 
 
 def floors_for(env: dict[str, Any]) -> dict[str, Any] | None:
-    """This machine's stored calibration (floors, coverage, when), or None when it was never calibrated."""
+    """This machine's stored calibration, or None when it was never calibrated.
+
+    ``floors`` (figure id -> largest relative change between agreeing identical runs), ``floor_runs`` (id ->
+    runs that floor rests on), ``runs``, ``agreement`` (runs left out, scenarios whose runs disagreed),
+    ``created_unix`` and ``age_days`` (how old the calibration is now), ``drift``, coverage, command.
+    """
     entry = read_noise_file()["machines"].get(fingerprint(env))
-    return entry if isinstance(entry, dict) and isinstance(entry.get("floors"), dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("floors"), dict):
+        return None
+    created = entry.get("created_unix")
+    age = (time.time() - created) / 86400 if isinstance(created, int | float) else None
+    return {**entry, "age_days": round(age, 2) if age is not None else None}
+
+
+def drift_estimate(env: dict[str, Any]) -> dict[str, Any]:
+    """This machine's between-run drift per metric kind and where it came from: ``{"source": "calibration" |
+    "history" | "prior", "drift": {kind: spread}, "runs": n, ...}``.
+
+    A calibration's drift (pooled over the machine's last ones) when it has one; else the history's runs of one
+    build on this machine pooled with a prior (``rmprof.bench.drift``); the prior alone when there are none.
+    """
+    stored = floors_for(env)
+    if stored:
+        history = stored.get("drift_history")
+        if isinstance(history, list) and history:
+            drift = pooled_drift(history)
+        else:
+            drift = stored.get("drift") if isinstance(stored.get("drift"), dict) else {}  # stored before pooling
+        calibrations = len(history) if isinstance(history, list) else 1
+        return {
+            "source": "calibration",
+            "drift": drift,
+            "runs": stored.get("runs"),
+            "calibrations": calibrations,
+            "created_unix": stored.get("created_unix"),
+            "age_days": stored.get("age_days"),
+        }
+    from rmprof.bench.drift import history_drift, history_path
+
+    return history_drift(env, history_path())
 
 
 def drift_for(env: dict[str, Any]) -> dict[str, float]:
-    """This machine's between-run drift per metric kind, pooled over its last calibrations (empty when it was
-    never calibrated)."""
-    stored = floors_for(env)
-    if not stored:
-        return {}
-    history = stored.get("drift_history")
-    if isinstance(history, list) and history:
-        return pooled_drift(history)
-    drift = stored.get("drift")  # a calibration stored before histories were kept
-    return drift if isinstance(drift, dict) else {}
+    """This machine's between-run drift per metric kind (``drift_estimate``'s ``drift``)."""
+    return drift_estimate(env)["drift"]
 
 
 def pooled_drift(history: list[dict[str, Any]]) -> dict[str, float]:
@@ -252,17 +315,24 @@ def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> 
 
 
 def floor_block(scenario: str, env: dict[str, Any]) -> dict[str, Any]:
-    """What a run records of this machine's calibration for one scenario (results.json ``noise_floor``)."""
+    """What a run records of this machine's calibration for one scenario (results.json ``noise_floor``), and of
+    the drift its rerun intervals include (``drift``, ``drift_source``: calibration, history or prior)."""
+    estimate = drift_estimate(env)
+    source = {k: v for k, v in estimate.items() if k != "drift"}
     stored = floors_for(env)
     if stored is None:
-        return {"calibrated": False, "floors": {}}
+        return {"calibrated": False, "floors": {}, "drift": estimate["drift"], "drift_source": source}
     prefix = f"{scenario}/"
+    agreement = stored.get("agreement") if isinstance(stored.get("agreement"), dict) else {}
     return {
         "calibrated": True,
         "created_unix": stored.get("created_unix"),
+        "age_days": stored.get("age_days"),
         "runs": stored.get("runs"),
         "coverage": stored.get("coverage"),
         "rerun_coverage": stored.get("rerun_coverage"),
-        "drift": drift_for(env),
+        "drift": estimate["drift"],
+        "drift_source": source,
         "floors": {k[len(prefix) :]: v for k, v in stored["floors"].items() if k.startswith(prefix)},
+        "left_out_runs": [d["run"] for d in agreement.get("dropped") or [] if d.get("scenario") == scenario],
     }

@@ -20,6 +20,11 @@ from rmprof.files import write_json_atomic
 @click.command()
 @scenario_options(with_all=True)
 @click.option("--runs", type=click.IntRange(min=2), default=4, show_default=True, help="Identical bench runs.")
+@click.option(
+    "--max-runs",
+    type=click.IntRange(min=2),
+    help="Runs in all when the runs disagree (one far off the others) and more are measured; default RUNS + 2.",
+)
 @click.option("--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime per bench run.")
 @rounds_option
 @click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
@@ -43,6 +48,7 @@ def calibrate(
     expected: str | None,
     runtimes: tuple[str, ...],
     runs: int,
+    max_runs: int | None,
     iterations: int | None,
     rounds: int,
     cold_starts: int,
@@ -54,30 +60,56 @@ def calibrate(
     allow_code: bool,
 ) -> None:
     """Bench the same build RUNS times: per metric, the A/A noise floor and how often a run's 95 % interval
-    covers another run's median. The floor is stored with the baselines; compare and the report use it."""
+    covers another run's median. The floor is stored with the baselines; compare and the report use it.
+
+    A run far off the others in a scenario is left out of its floors (with at least 3 others agreeing); while
+    runs disagree beyond that, more are measured (up to --max-runs), and a calibration whose runs still disagree
+    is not saved (exit 2)."""
+    from rmprof.bench.agreement import describe
     from rmprof.bench.environment import environment
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.noise import aa_analysis, save_floors
+    from rmprof.errors import RmprofError
     from rmprof.scenarios import chosen_scenarios
 
+    say = Progress(quiet)
     if sources:
         benches = _identical_runs(sources)
+        analysis = aa_analysis(benches)
     else:
         if not (scenario or manifest or input_path):
             scenario = "all"
         scenarios = chosen_scenarios(scenario, manifest, input_path, expected, allow_code)
-        say = Progress(quiet)
+        cap = max(runs, max_runs if max_runs is not None else runs + 2)
         benches = []
-        for k in range(runs):
-            say(f"calibration run {k + 1}/{runs}")
+
+        def one_more() -> None:
+            k = len(benches)
+            say(f"calibration run {k + 1}/{runs if k < runs else cap}")
             config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, seed=k)
             benches.append(run_bench(scenarios, list(runtimes) or None, config))
-    analysis = aa_analysis(benches)
+
+        for _ in range(runs):
+            one_more()
+        analysis = aa_analysis(benches)
+        # Runs that disagree are measured further: with enough runs, the one far off is left out of the floors.
+        while not analysis["agreement"]["ok"] and len(benches) < cap:
+            say(f"calibration runs disagree ({_first(describe(analysis['agreement']))}): measuring another")
+            one_more()
+            analysis = aa_analysis(benches)
     env = benches[0].get("environment") if sources else environment()
     doc = {"schema": "rmprof.calibration/1", "environment": env, **analysis}
     applied = benches[0].get("drift")
     if sources and isinstance(applied, dict):
         doc["applied_drift"] = applied  # the drift these runs' rerun intervals already included
+    if not analysis["agreement"]["ok"] and not no_save:
+        if output:  # the runs took long: keep them
+            write_json_atomic(output, {**doc, "benches": benches})
+        # Floors from runs that disagree would become every later compare's thresholds on this machine.
+        raise RmprofError(
+            f"not saved: the calibration's {len(benches)} runs disagree ({_first(describe(analysis['agreement']))}); "
+            "calibrate again when the machine is quieter (--no-save shows the figures)"
+        )
     if not no_save:
         from rmprof.bench.noise import drift_for, floors_for
 
@@ -99,6 +131,7 @@ def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
     from rmprof.bench.noise import fingerprint
     from rmprof.compare.sides import load_side
     from rmprof.errors import RmprofError
+    from rmprof.history.record import build_key
 
     if len(sources) < 2:
         raise RmprofError("calibrate --from needs at least two runs of the same build")
@@ -113,6 +146,9 @@ def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
                 f"{path}: another build (commit {env.get('git_commit')}, not {first.get('git_commit')}): "
                 "an A/A calibration needs identical builds"
             )
+        mine, theirs = build_key(env), build_key(first)
+        if mine is not None and theirs is not None and mine != theirs:
+            raise RmprofError(f"{path}: another build of commit {env.get('git_commit')} (its tree differs)")
     return [
         {
             "scenarios": [sc["entry"] for sc in side["scenarios"]],
@@ -124,7 +160,9 @@ def _identical_runs(sources: tuple[Path, ...]) -> list[dict]:
 
 
 def format_calibration(doc: dict) -> list[str]:
-    """The terminal summary: coverage overall and per metric, then the noise floor of each figure."""
+    """The terminal summary: coverage overall and per metric, the runs' agreement, then each figure's floor."""
+    from rmprof.bench.agreement import describe
+
     lines = []
     cov, rerun = doc["coverage"], doc["rerun_coverage"]
     if cov is not None:
@@ -137,6 +175,10 @@ def format_calibration(doc: dict) -> list[str]:
     for metric, c in sorted(doc["coverage_by_metric"].items()):
         r = doc["rerun_coverage_by_metric"].get(metric, {"share": float("nan")})
         lines.append(f"  {metric:<20} {100 * c['share']:4.0f} %  {100 * r['share']:4.0f} %  ({c['pairs']} pairs)")
+    agreement = doc.get("agreement") or {}
+    lines.extend(describe(agreement))
+    if agreement.get("ok") and not agreement.get("dropped") and doc["runs"] >= 2:
+        lines.append(f"the {doc['runs']} runs agree (none farther from the others than identical runs may be)")
     if "applied_drift" in doc:
         applied = doc["applied_drift"]
         spread = _spread(applied) or "none (not calibrated then)"
@@ -152,12 +194,20 @@ def format_calibration(doc: dict) -> list[str]:
             f"later runs widen their rerun intervals by the drift pooled over this machine's last {n} "
             f"calibration{'s' if n != 1 else ''}: {spread}"
         )
-    lines.append(f"A/A noise floor (largest change between {doc['runs']} identical runs):")
+    lines.append(f"A/A noise floor (largest change between {doc['runs']} identical runs, those left out aside):")
+    counts = doc.get("floor_runs") or {}
     for fid, floor in sorted(doc["floors"].items()):
-        lines.append(f"  {fid:<40} ±{100 * floor:.1f} %")
+        fewer = f"  ({counts[fid]} runs)" if counts.get(fid, doc["runs"]) < doc["runs"] else ""
+        lines.append(f"  {fid:<40} ±{100 * floor:.1f} %{fewer}")
     if doc.get("saved_to"):
         lines.append(f"saved to {doc['saved_to']}")
     return lines
+
+
+def _first(lines: list[str], shown: int = 2) -> str:
+    """The first ``shown`` lines joined, and how many more there are."""
+    more = f"; and {len(lines) - shown} more" if len(lines) > shown else ""
+    return "; ".join(lines[:shown]) + more
 
 
 def _spread(drift: dict[str, float]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -36,6 +38,38 @@ def git_branch() -> str | None:
     return None
 
 
+def build_key(env: dict[str, Any], builds: Any = None) -> str | None:
+    """A short id of the build an environment measured, None when it cannot be told: two runs with the same key
+    ran the same code (an A/A pair).
+
+    The commit, with the environment's ``git_dirty`` / ``git_diff_digest`` when it records them, and the digests of
+    a bench document's ``builds`` block (runtime -> build identity) when it has one. A modified tree without a
+    digest of its changes names no build: two of its runs may have measured different edits.
+    """
+    parts: dict[str, Any] = {"commit": env.get("git_commit")}
+    for field in ("git_dirty", "git_diff_digest"):
+        if env.get(field) is not None:
+            parts[field] = env[field]
+    if isinstance(builds, dict) and builds:
+        parts["builds"] = {str(name): _build_identity(info) for name, info in sorted(builds.items())}
+    if parts["commit"] is None and "builds" not in parts:
+        return None
+    if parts.get("git_dirty") is True and not parts.get("git_diff_digest") and "builds" not in parts:
+        return None
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _build_identity(info: Any) -> Any:
+    """What identifies one runtime's build: its digest when the block gives one (not its path: the same build may
+    be installed in two places), else the whole entry."""
+    if isinstance(info, dict):
+        for field in ("digest", "build_id", "sha256", "id"):
+            if info.get(field):
+                return info[field]
+        return {k: v for k, v in info.items() if k not in ("path", "paths")}
+    return info
+
+
 def bench_records(
     bench: dict[str, Any],
     profiles: list[dict[str, Any]] | None = None,
@@ -54,6 +88,7 @@ def bench_records(
         env = env if isinstance(env, dict) else {}
         cells = entry_cells(entry, profiles)
         at = entry.get("created_unix", when) if created is None else when  # a merged bench keeps each shard's
+        builds = entry.get("builds") if isinstance(entry.get("builds"), dict) else bench.get("builds")
         if not cells or not isinstance(at, int | float):
             continue
         out.append(
@@ -68,6 +103,7 @@ def bench_records(
                 rmprof_version=(env.get("packages") or {}).get("rmprof")
                 if isinstance(env.get("packages"), dict)
                 else None,
+                build=build_key(env, builds),
             )
         )
     return out

@@ -3,13 +3,15 @@
 Tables (schema version 1)::
 
     runs(id, key UNIQUE, created_unix, recorded_unix, scenario, commit_id, branch, machine_id, machine, source,
-         rmprof_version)
+         rmprof_version, build_id)
     cells(run_id -> runs.id, runtime, metric, unit, value, lo, hi, n)   PRIMARY KEY (run_id, runtime, metric)
 
 One row of ``runs`` is one scenario measured once on one machine. ``key`` (start time, scenario, machine)
 makes recording idempotent: the shards recorded on their runners and the merged folder recorded again add
 each measurement once. ``machine_id`` hashes the fingerprint without the commit (CPU, cores, architecture,
-OS, Python, rustc): figures of different machines never share a series.
+OS, Python, rustc): figures of different machines never share a series. ``build_id`` (added later, NULL in older
+rows; ``rmprof.history.record.build_key``) names the build measured, so that runs of one build are known to be
+identical (A/A) pairs: the between-run drift of a machine is estimated from them (``rmprof.bench.drift``).
 
 The path: ``--history PATH``, else ``$RMPROF_HISTORY``, else ``$XDG_DATA_HOME/rmprof/history.sqlite``
 (``~/.local/share/rmprof/history.sqlite``). ``--no-history``, or ``RMPROF_HISTORY`` set to ``off``, ``0``,
@@ -50,7 +52,8 @@ CREATE TABLE IF NOT EXISTS runs (
     machine_id TEXT NOT NULL,
     machine TEXT NOT NULL,
     source TEXT,
-    rmprof_version TEXT
+    rmprof_version TEXT,
+    build_id TEXT
 );
 CREATE TABLE IF NOT EXISTS cells (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -103,6 +106,7 @@ class RunRecord:
     cells: tuple[Cell, ...]
     source: str | None = None
     rmprof_version: str | None = None
+    build: str | None = None
 
     @property
     def key(self) -> str:
@@ -149,14 +153,25 @@ def _check_schema(conn: sqlite3.Connection, path: Path, create: bool) -> None:
         raise RmprofError(f"{path}: history schema {row[0] if row else '?'} (this rmprof reads {SCHEMA_VERSION})")
 
 
+def _has_build_column(conn: sqlite3.Connection) -> bool:
+    return any(r[1] == "build_id" for r in conn.execute("PRAGMA table_info(runs)"))
+
+
+def _add_build_column(conn: sqlite3.Connection) -> None:
+    # An additive column keeps the schema version: an older rmprof names its columns and never sees it.
+    if not _has_build_column(conn):
+        conn.execute("ALTER TABLE runs ADD COLUMN build_id TEXT")
+
+
 def record(path: Path, records: list[RunRecord]) -> int:
     """Add ``records`` to the history at ``path`` in one transaction; how many were new."""
     added = 0
     with open_store(path) as conn:
+        _add_build_column(conn)
         for r in records:
             cur = conn.execute(
                 "INSERT OR IGNORE INTO runs (key, created_unix, recorded_unix, scenario, commit_id, branch, "
-                "machine_id, machine, source, rmprof_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "machine_id, machine, source, rmprof_version, build_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     r.key,
                     r.created_unix,
@@ -168,6 +183,7 @@ def record(path: Path, records: list[RunRecord]) -> int:
                     json.dumps(r.fingerprint, sort_keys=True),
                     r.source,
                     r.rmprof_version,
+                    r.build,
                 ),
             )
             if cur.rowcount == 0:
@@ -194,7 +210,8 @@ class Filters:
 
 
 def query(path: Path, filters: Filters = Filters()) -> list[dict[str, Any]]:
-    """Every matching figure, oldest first: run fields + cell fields, one dict per figure."""
+    """Every matching figure, oldest first: run fields (``build`` None where it was not recorded) + cell fields,
+    one dict per figure."""
     where: list[str] = []
     args: list[Any] = []
     for column, values in (("r.scenario", filters.scenarios), ("c.runtime", filters.runtimes)):
@@ -213,15 +230,17 @@ def query(path: Path, filters: Filters = Filters()) -> list[dict[str, Any]]:
     if filters.branch:
         where.append("r.branch = ?")
         args.append(filters.branch)
-    sql = (
-        "SELECT r.id, r.created_unix, r.scenario, r.commit_id, r.branch, r.machine_id, r.machine, r.source, "
-        "c.runtime, c.metric, c.unit, c.value, c.lo, c.hi, c.n FROM runs r JOIN cells c ON c.run_id = r.id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY r.created_unix, r.id, c.runtime, c.metric"
-    )
     with open_store(path, create=False) as conn:
+        build = "r.build_id" if _has_build_column(conn) else "NULL"  # a history written before builds were named
+        sql = (
+            "SELECT r.id, r.created_unix, r.scenario, r.commit_id, r.branch, r.machine_id, r.machine, r.source, "
+            f"{build}, c.runtime, c.metric, c.unit, c.value, c.lo, c.hi, c.n "
+            "FROM runs r JOIN cells c ON c.run_id = r.id"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY r.created_unix, r.id, c.runtime, c.metric"
+        )
         rows = conn.execute(sql, args).fetchall()
-    keys = ("run", "created_unix", "scenario", "commit", "branch", "machine_id", "machine", "source")
+    keys = ("run", "created_unix", "scenario", "commit", "branch", "machine_id", "machine", "source", "build")
     keys += ("runtime", "metric", "unit", "value", "lo", "hi", "n")
     out = []
     for row in rows:

@@ -241,23 +241,31 @@ def _rounds_flag(summary: dict[str, Any]) -> str | None:
 
 
 def _noise(block: Any) -> dict[str, Any]:
-    """The A/A calibration behind the floor column: when, how many runs, the coverage it measured."""
-    if not isinstance(block, dict) or not block.get("calibrated"):
-        return {"calibrated": False}
-    cov, rerun = block.get("coverage"), block.get("rerun_coverage")
+    """The A/A calibration behind the floor column: when, how many runs, the coverage it measured; uncalibrated,
+    where the drift in the rerun column came from (the history's runs of one build, or a prior)."""
+    block = block if isinstance(block, dict) else {}
     drift = block.get("drift") if isinstance(block.get("drift"), dict) else {}
+    spread = ", ".join(
+        f"{kind.replace('_', ' ')} ±{format_share(d, 1)}" for kind, d in sorted(drift.items()) if finite(d) and d > 0
+    )
+    if not block.get("calibrated"):
+        source = block.get("drift_source") if isinstance(block.get("drift_source"), dict) else {}
+        runs = source.get("runs")
+        origin = {
+            "history": f"this machine's history ({runs} earlier runs of the same builds), pooled with a prior",
+            "prior": "a conservative prior (no earlier runs of one build on this machine yet)",
+        }.get(source.get("source"))
+        if not (spread and origin):  # a run recorded before drift had other sources than calibrate
+            return {"calibrated": False, "drift": "", "drift_from": None}
+        return {"calibrated": False, "drift": spread, "drift_from": origin}
+    cov, rerun = block.get("coverage"), block.get("rerun_coverage")
     return {
         "calibrated": True,
         "date": _date(block.get("created_unix")),
         "runs": format_count(block.get("runs")),
         "coverage": format_share(cov, 0) if finite(cov) else MISSING,
         "rerun_coverage": format_share(rerun, 0) if finite(rerun) else MISSING,
-        "drift": ", ".join(
-            f"{kind.replace('_', ' ')} ±{format_share(d, 1)}"
-            for kind, d in sorted(drift.items())
-            if finite(d) and d > 0
-        )
-        or "none measured",
+        "drift": spread or "none measured",
     }
 
 
