@@ -594,4 +594,8 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
             "targets": targets(results),
         }
     )
+    # Which compiled builds were measured: each binary's path, what chose it, and every build's identity.
+    from rmprof.runtimes.provenance import build_identities
+
+    doc["builds"] = build_identities(doc["runtimes"])
     return doc

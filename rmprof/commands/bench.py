@@ -9,6 +9,7 @@ import click
 from rmprof.commands.common import (
     Progress,
     allow_code_option,
+    allow_mixed_builds_option,
     echo_json,
     rounds_option,
     scenario_options,
@@ -40,6 +41,7 @@ from rmprof.shard import Shard
 @shard_option
 @history_options
 @allow_code_option
+@allow_mixed_builds_option
 def bench(
     scenario: str | None,
     manifest: str | None,
@@ -57,6 +59,7 @@ def bench(
     history_path: Path | None,
     no_history: bool,
     allow_code: bool,
+    allow_mixed_builds: bool,
 ) -> None:
     """Measure init, run time, throughput, memory and cold start per runtime, interleaved (default: all scenarios)."""
     from rmprof.bench.harness import BenchConfig, run_bench
@@ -71,6 +74,9 @@ def bench(
 
         scenarios = select_shard(scenarios, shard)
     history = history_target(history_path, no_history)
+    from rmprof.runtimes.provenance import check_builds, measured_runtimes
+
+    check_builds(measured_runtimes([sc.manifest for sc in scenarios], runtimes), allow_mixed_builds)
     say = Progress(quiet)
     config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, step=say.advance)
     doc = run_bench(scenarios, list(runtimes) or None, config)

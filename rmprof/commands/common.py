@@ -25,6 +25,16 @@ def allow_code_option(func: F) -> F:
     )(func)
 
 
+def allow_mixed_builds_option(func: F) -> F:
+    """--allow-mixed-builds: measure an extension beside a binary of another build (refused without it)."""
+    return click.option(
+        "--allow-mixed-builds",
+        is_flag=True,
+        help="Measure a Rust extension and its standalone binary even when they are different builds "
+        "(their boundary then means nothing; refused without this).",
+    )(func)
+
+
 def rounds_option(func: F) -> F:
     """--rounds: fresh processes per runtime that the run and init samples are spread over."""
     return click.option(

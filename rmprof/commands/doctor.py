@@ -73,6 +73,26 @@ def _row(name: str, found: bool, **fields: Any) -> dict[str, Any]:
     return row
 
 
+def build_line(row: dict[str, Any]) -> str:
+    """What chose a runtime's file and which build it is: ``from next to interpreter; build 1a2b3c4d5e6f7a8b
+    (release, rustc 1.95.0, commit 4cecbb7, dirty)``; empty for a runtime without a compiled build."""
+    parts = []
+    if row.get("source"):
+        parts.append(f"from {row['source']}")
+    build = row.get("build")
+    if isinstance(build, dict):
+        details = [str((build.get("profile") or {}).get("name") or "")]
+        rustc = str(build.get("rustc") or "").split(" (")[0].removeprefix("rustc ")
+        details.append(f"rustc {rustc}" if rustc else "")
+        git = build.get("git") or {}
+        if git.get("commit"):
+            details.append(f"commit {str(git['commit'])[:7]}" + (", dirty" if git.get("dirty") else ""))
+        parts.append(f"build {build.get('build_id')} ({', '.join(d for d in details if d)})")
+    elif "build" in row:
+        parts.append("build unknown (built before rmprof named builds: rebuild with ./scripts/setup.sh)")
+    return "; ".join(parts)
+
+
 def _table(title: str, rows: list[dict[str, Any]], console: Any, widths: tuple[int, int] = (0, 0)) -> Any:
     """One section as a rich table: name, found, allowed, version, and where it is (or what is wrong, the
     fix and where it looked) in a last column that wraps within the terminal's width. ``widths`` (name,
@@ -98,6 +118,9 @@ def _table(title: str, rows: list[dict[str, Any]], console: Any, widths: tuple[i
             where.append(str(r["problem"]), "yellow")
         else:
             where.append(str(r.get("path") or ""))
+            provenance = build_line(r)
+            if provenance:
+                where.append("\n" + provenance, "dim")
         if r.get("fix"):
             where.append("\nfix: ", "bold")
             where.append(str(r["fix"]))

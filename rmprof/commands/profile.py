@@ -9,6 +9,7 @@ import click
 from rmprof.commands.common import (
     Progress,
     allow_code_option,
+    allow_mixed_builds_option,
     rounds_option,
     scenario_options,
 )
@@ -57,6 +58,7 @@ def _profiler_names() -> tuple[str, ...]:
 @shard_option
 @history_options
 @allow_code_option
+@allow_mixed_builds_option
 def profile(
     scenario: str | None,
     manifest: str | None,
@@ -77,6 +79,7 @@ def profile(
     history_path: Path | None,
     no_history: bool,
     allow_code: bool,
+    allow_mixed_builds: bool,
 ) -> None:
     """Bench and profile a scenario on every runtime; write results.json, profiles/, raw/ and report.html."""
     from rmprof.commands.common import echo_json
@@ -92,6 +95,9 @@ def profile(
     history = history_target(history_path, no_history)
     chosen = [] if profilers == ("none",) else list(profilers or _profiler_names())
     check_profilers(chosen)
+    from rmprof.runtimes.provenance import check_builds, measured_runtimes
+
+    check_builds(measured_runtimes([sc.manifest for sc in scenarios], runtimes), allow_mixed_builds)
     request = ProfileRequest(
         scenarios=scenarios,
         runtimes=list(runtimes),

@@ -98,5 +98,7 @@ def _side(
         "created_unix": created if isinstance(created, int | float) else None,
         "environment": environment if isinstance(environment, dict) else {},
         "drift": drift if isinstance(drift, dict) else None,
+        # The compiled builds it measured (runtime -> identity, rmprof/compare/builds.py); None: not recorded.
+        "builds": bench.get("builds") if isinstance(bench.get("builds"), dict) else None,
         "scenarios": scenarios,
     }

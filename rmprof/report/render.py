@@ -372,6 +372,13 @@ def _date(created: Any) -> str:
     return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def build_rows(builds: Any) -> list[dict[str, str]]:
+    """The compiled builds the bench measured, as rows (rmprof/runtimes/provenance.py)."""
+    from rmprof.runtimes.provenance import build_rows as rows
+
+    return rows(builds)
+
+
 def build_context(
     results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
 ) -> dict[str, Any]:
@@ -434,6 +441,7 @@ def build_context(
         "profiler_rows": profiler_rows(results, run_dir),
         "gaps": _gaps(results, sc),
         "environment": _environment(bench),
+        "builds": build_rows(bench.get("builds")),
         "notes": [str(n) for n in notes or []],
         "categories": [{"name": c, "colour": i} for i, c in enumerate(CATEGORY_ORDER)],
     }

@@ -27,16 +27,27 @@ RUSTPYTHON_FIX = (
 )
 
 
+# Where a binary was found (``binary_source``), as results.json and `rmprof doctor` name it.
+FROM_INTERPRETER = "next to interpreter"
+FROM_PATH = "PATH"
+FROM_CARGO = "cargo target"
+
+
 def candidate_paths(name: str = BINARY_NAME, env_var: str | None = None) -> list[Path]:
-    """Where the binary ``name`` is looked for, in order (first the environment variable ``env_var``)."""
+    """Where the binary ``name`` is looked for, in order: the environment variable ``env_var``, the folder of
+    the running interpreter (the build installed with this rmprof), PATH, then cargo's target folders.
+
+    The interpreter's folder comes before PATH: another checkout's venv on PATH holds another build, and
+    measuring it beside this checkout's extension would compare two builds without a word.
+    """
     paths = []
     env_var = env_var or ENV_VARS.get(name, ENV_VAR)
     if os.environ.get(env_var):
         paths.append(Path(os.environ[env_var]))
+    paths.append(Path(sys.executable).parent / name)
     found = shutil.which(name)
     if found:
         paths.append(Path(found))
-    paths.append(Path(sys.executable).parent / name)
     repo = Path(__file__).resolve().parents[2]
     default_target = Path.home() / ".cache" / "rmprof" / "cargo-target"
     for target in (
@@ -53,6 +64,10 @@ def candidate_paths(name: str = BINARY_NAME, env_var: str | None = None) -> list
 def find_binary(name: str = BINARY_NAME, env_var: str | None = None) -> Path:
     """The first executable candidate, or RuntimeUnavailable listing where it looked."""
     env_var = env_var or ENV_VARS.get(name, ENV_VAR)
+    chosen = os.environ.get(env_var)
+    if chosen and not (Path(chosen).is_file() and os.access(chosen, os.X_OK)):
+        # The user named a build: falling back to another one would measure what they did not ask for.
+        raise RuntimeUnavailable(f"{env_var}={chosen} is not an executable file; unset it to use the {name} built here")
     paths = candidate_paths(name, env_var)
     for path in paths:
         if path.is_file() and os.access(path, os.X_OK):
@@ -60,6 +75,42 @@ def find_binary(name: str = BINARY_NAME, env_var: str | None = None) -> Path:
     looked = ", ".join(str(p) for p in paths)
     command = BUILD_COMMANDS.get(name, "./scripts/setup.sh")
     raise RuntimeUnavailable(f"{name} not found (looked in: {looked}); build it with {command} or set {env_var}")
+
+
+def binary_source(path: Path, name: str = BINARY_NAME, env_var: str | None = None) -> str:
+    """Why ``path`` is the binary ``name`` in use: the environment variable's name when it chose it, else
+    ``FROM_INTERPRETER``, ``FROM_PATH`` or ``FROM_CARGO`` (checked in ``candidate_paths``'s order)."""
+    env_var = env_var or ENV_VARS.get(name, ENV_VAR)
+    if os.environ.get(env_var) and Path(os.environ[env_var]) == path:
+        return env_var
+    if path == Path(sys.executable).parent / name:
+        return FROM_INTERPRETER
+    found = shutil.which(name)
+    if found and Path(found) == path:
+        return FROM_PATH
+    return FROM_CARGO
+
+
+# --build-info answers, per binary file as it is now (path, size, mtime): the file does not change under a bench.
+_BUILD_INFO: dict[tuple[str, int, int], dict[str, Any] | None] = {}
+
+
+def binary_build_info(path: Path) -> dict[str, Any] | None:
+    """The build identity ``path --build-info`` prints (``rmprof_runtime::build_info``), or None for a binary
+    that cannot tell (built before builds were named, or not an rmprof-runtime at all)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _BUILD_INFO:
+        try:
+            proc = subprocess.run([str(path), "--build-info"], capture_output=True, text=True, timeout=30)
+            doc = json.loads(proc.stdout) if proc.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+            doc = None
+        _BUILD_INFO[key] = doc if isinstance(doc, dict) and isinstance(doc.get("build_id"), str) else None
+    return _BUILD_INFO[key]
 
 
 def run_binary(args: list[str], timeout: float | None = 600.0, name: str = BINARY_NAME) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from rmprof.runtimes.binary import (
     RUSTPYTHON_BINARY_NAME,
     RUSTPYTHON_ENV_VAR,
     RUSTPYTHON_FIX,
+    binary_build_info,
+    binary_source,
     candidate_paths,
     find_binary,
     run_binary_at,
@@ -112,7 +114,13 @@ class RustBinaryRuntime(Runtime):
             return {"looked": [str(p) for p in looked]}
         out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
         version = out.stdout.strip().partition(" ")[2] if out.returncode == 0 else None
-        return {"path": str(path), "version": version, "looked": [str(p) for p in looked]}
+        return {
+            "path": str(path),
+            "version": version,
+            "source": binary_source(path, self.binary, self.env_var),
+            "build": binary_build_info(path),
+            "looked": [str(p) for p in looked],
+        }
 
     def build(self) -> Path | None:
         """The binary itself (saved with baselines for paired comparisons)."""
@@ -120,6 +128,19 @@ class RustBinaryRuntime(Runtime):
             return self.binary_path()
         except RuntimeUnavailable:
             return None
+
+    def build_identity(self) -> dict[str, Any] | None:
+        """The binary in use: ``{"kind": "binary", "path", "source", "build_id", "build"}``; ``source`` says what
+        chose it (``RMPROF_RUNTIME_BIN``, "next to interpreter", "PATH", "cargo target"), ``build`` is what its
+        ``--build-info`` prints and ``build_id`` its id (None when it cannot tell). None when there is no binary."""
+        try:
+            path = self.binary_path()
+        except RuntimeUnavailable:
+            return None
+        source = binary_source(path, self.binary, self.env_var)
+        build = binary_build_info(path)
+        build_id = build.get("build_id") if build else None
+        return {"kind": "binary", "path": str(path), "source": source, "build_id": build_id, "build": build}
 
     def prepare(self, manifest: Manifest) -> Prepared:
         """Check the binary exists and stage the manifest."""

@@ -37,6 +37,13 @@ def load_native(module: str = "rmprof._native") -> Any:
         ) from None
 
 
+def extension_build_info(native: Any) -> dict[str, Any] | None:
+    """The extension module's build identity (``build_info()``, as the binary's ``--build-info``), or None for
+    one built before it had that function."""
+    build_info = getattr(native, "build_info", None)
+    return build_info() if callable(build_info) else None
+
+
 class RustPrepared(Prepared):
     """A native Pipeline built from the manifest text."""
 
@@ -117,7 +124,26 @@ class RustRuntime(Runtime):
             native = load_native(self.module)
         except RuntimeUnavailable:
             return {}
-        return {"path": native.__file__, "version": native.version()}
+        return {"path": native.__file__, "version": native.version(), "build": extension_build_info(native)}
+
+    def build_identity(self) -> dict[str, Any] | None:
+        """The extension in use: ``{"kind": "extension", "module", "path", "build_id", "build", "standalone"}``;
+        ``build`` is its ``build_info()`` and ``build_id`` its id (None for an extension built before builds were
+        named), ``standalone`` the binary runtime whose build must be the same for the boundary to mean anything.
+        None when it is not built."""
+        try:
+            native = load_native(self.module)
+        except RuntimeUnavailable:
+            return None
+        build = extension_build_info(native)
+        return {
+            "kind": "extension",
+            "module": self.module,
+            "path": native.__file__,
+            "build_id": build.get("build_id") if build else None,
+            "build": build,
+            "standalone": self.standalone,
+        }
 
     def build(self) -> Path | None:
         """The extension module's file (found without importing it)."""

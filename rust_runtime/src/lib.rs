@@ -15,6 +15,7 @@
 //! ```
 
 pub mod alloc_counter;
+pub mod build_info;
 pub mod code;
 pub mod error;
 pub mod executor;

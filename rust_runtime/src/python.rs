@@ -1091,5 +1091,6 @@ fn add_members(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(text_transform, m)?)?;
     m.add_function(wrap_pyfunction!(machine_reference, m)?)?;
     m.add_function(wrap_pyfunction!(machine_reference_source, m)?)?;
+    m.add_function(wrap_pyfunction!(crate::build_info::py_build_info, m)?)?;
     Ok(())
 }

@@ -97,9 +97,12 @@ fn runs_and_reports_timings() {
             "run_ns",
             "items",
             "alloc",
-            "peak_rss_bytes"
+            "peak_rss_bytes",
+            "build"
         ]
     );
+    // The build a measurement ran: the same identity --build-info prints.
+    assert_eq!(o["build"], run(&["--build-info"]).stdout);
 
     // Without --init-samples only the first build is timed.
     assert_eq!(o["warm_init_ns"].as_array().unwrap().len(), 0);
@@ -287,4 +290,23 @@ fn node_timing_adds_an_instrumented_pass() {
     assert_eq!(r.stdout["error"]["node"], "calc");
     let r = run(&["--manifest", &m, "--input", &i, "--node-timing=1"]);
     assert_eq!(r.stdout["error"]["kind"], "usage");
+}
+
+#[test]
+fn build_info_names_this_build() {
+    let r = run(&["--build-info"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let b = &r.stdout;
+    assert_eq!(b["schema"], "rmprof.build/1");
+    assert_eq!(b["build_id"], rmprof_runtime::build_info::BUILD_ID);
+    assert_eq!(
+        b["source_digest"],
+        rmprof_runtime::build_info::SOURCE_DIGEST
+    );
+    // Built without the extension's `python` feature, and still the same build id as the library.
+    assert!(!b["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "python"));
 }

@@ -6,11 +6,12 @@
 //! included: [`timed_pipeline_run`]), then once more to count its allocations and keep its outputs,
 //! and prints one JSON object on stdout:
 //! `{"outputs": {...}, "iterations": N, "init_ns": ..., "warm_init_ns": [...], "vm_init_ns": ...,
-//! "run_ns": [...], "items": ..., "alloc": {...}, "peak_rss_bytes": ...}`. `alloc` is that last run's:
+//! "run_ns": [...], "items": ..., "alloc": {...}, "peak_rss_bytes": ..., "build": {...}}`. `alloc` is that last run's:
 //! `run_peak_heap_bytes` its heap peak above the heap live before it (what a run itself needs),
 //! `bytes_allocated` and `allocations` what it allocated. Allocations are counted only inside that
 //! run, so the timed runs pay no counting (an always-on counter cost 11 % of the text scenario's run).
-//! `peak_rss_bytes` is the process's VmHWM.
+//! `peak_rss_bytes` is the process's VmHWM. `build` is the binary's build identity, as `--build-info`
+//! prints it alone (`rmprof_runtime::build_info`): which build a measurement ran.
 //!
 //! `warm_init_ns` holds `--init-samples` builds timed after the runs and after `--init-warmup`
 //! untimed builds (empty without `--init-samples`): initialization as the in-process bench samples
@@ -51,7 +52,7 @@ use rmprof_runtime::{parse_input_bytes, CodeEngine, EdgeTiming, Error, Manifest,
 #[global_allocator]
 static ALLOC: alloc_counter::WindowCountingAlloc = alloc_counter::WindowCountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N] [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing] [--output FILE] | --version";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N] [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing] [--output FILE] | --version | --build-info";
 
 /// Starts a Python engine (for PythonNode), when the binary has one.
 pub type EngineFactory = fn() -> Box<dyn CodeEngine>;
@@ -129,8 +130,15 @@ struct Args {
     output: Option<String>,
 }
 
-/// The run's arguments, or `None` when only the version was asked for.
-fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
+/// What the command line asks for: a run, or a description of the binary itself.
+enum Request {
+    Run(Box<Args>),
+    Version,
+    BuildInfo,
+}
+
+/// The run's arguments, or what else was asked for.
+fn parse_args(argv: &[String]) -> Result<Request, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
@@ -166,11 +174,12 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
             "--allow-code" if inline.is_none() => allow_code = true,
             "--node-timing" if inline.is_none() => node_timing = true,
             "-h" | "--help" => return Err(usage("help requested".to_owned())),
-            "-V" | "--version" => return Ok(None),
+            "-V" | "--version" => return Ok(Request::Version),
+            "--build-info" if inline.is_none() => return Ok(Request::BuildInfo),
             other => return Err(usage(format!("unknown argument '{other}'"))),
         }
     }
-    Ok(Some(Args {
+    Ok(Request::Run(Box::new(Args {
         manifest: manifest.ok_or_else(|| usage("--manifest is required".to_owned()))?,
         input: input.ok_or_else(|| usage("--input is required".to_owned()))?,
         iterations,
@@ -181,7 +190,7 @@ fn parse_args(argv: &[String]) -> Result<Option<Args>, Failure> {
         allow_code,
         node_timing,
         output,
-    }))
+    })))
 }
 
 fn read(path: &str, what: &str) -> Result<Vec<u8>, Failure> {
@@ -345,7 +354,7 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     let run_ns: Vec<String> = run_ns.iter().map(u64::to_string).collect();
     let warm_init_ns: Vec<String> = warm_init_ns.iter().map(u64::to_string).collect();
     out.push_str(&format!(
-        "\"iterations\":{},\"init_ns\":{},\"warm_init_ns\":[{}],\"vm_init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{}}}",
+        "\"iterations\":{},\"init_ns\":{},\"warm_init_ns\":[{}],\"vm_init_ns\":{},\"run_ns\":[{}],\"items\":{},\"alloc\":{{\"bytes_allocated\":{},\"run_peak_heap_bytes\":{},\"allocations\":{}}},\"peak_rss_bytes\":{},\"build\":{}}}",
         args.iterations,
         init_ns,
         warm_init_ns.join(","),
@@ -355,7 +364,8 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         alloc.allocated_bytes,
         alloc.peak_bytes,
         alloc.allocations,
-        peak_rss
+        peak_rss,
+        rmprof_runtime::build_info::build_info_json()
     ));
     // After everything above is measured and written, so that the extra pass changes none of it.
     if args.node_timing {
@@ -459,8 +469,9 @@ fn main() -> ExitCode {
 pub fn main_with(engine: Option<EngineFactory>) -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let result = match parse_args(&argv) {
-        Ok(Some(args)) => run(&args, engine),
-        Ok(None) => Ok(format!(
+        Ok(Request::Run(args)) => run(&args, engine),
+        Ok(Request::BuildInfo) => Ok(rmprof_runtime::build_info::build_info_json()),
+        Ok(Request::Version) => Ok(format!(
             "rmprof-runtime {}{}",
             rmprof_runtime::VERSION,
             if engine.is_some() {
