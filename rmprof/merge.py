@@ -243,6 +243,7 @@ def merge_bench_files(
             "config": first.get("config"),
             "environment": first.get("environment"),
             "drift": first.get("drift"),
+            "drift_source": first.get("drift_source"),
             "scenarios": entries,
             "targets": targets(entries),
             "merge": merge_record(found, warnings),

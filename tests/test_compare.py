@@ -236,7 +236,8 @@ def test_run_compared_with_itself_is_no_change_everywhere(run_dirs: dict[str, Pa
     assert doc["environment"]["warnings"] == []
     assert [p["name"] for p in doc["profiles"]] == ["python.py-spy", "rust-bin.callgrind"]
     assert all(p["movers"] == [] and p["appeared_count"] == p["disappeared_count"] == 0 for p in doc["profiles"])
-    assert len(proc.stdout.strip().splitlines()) == len(rows) + 2 + len(gate["inconclusive"])
+    assert len(proc.stdout.strip().splitlines()) == len(rows) + 3 + len(gate["inconclusive"])
+    assert "builds: same build (checkout " in proc.stdout and doc["builds"]["same_build"]  # an A/A, named
     assert "No change in performance detected." in proc.stdout
     assert f"gate: {gate['outcome'].upper()}" in proc.stdout
 
@@ -539,6 +540,7 @@ def test_page_draws_grown_frames_red_and_shrunk_blue(tmp_path: Path) -> None:
       const f = [...document.querySelectorAll('#cmp-flame-0 .rmprof-frame')]
         .find(e => e.getAttribute('data-name') === name);
       if (!f) return null;
+      f.scrollIntoView({block: 'center'});  // hover needs it inside the viewport, wherever the page put it
       const r = f.getBoundingClientRect();
       const rgb = getComputedStyle(f).backgroundColor.match(/[\\d.]+/g).slice(0, 3).map(Number);
       return {x: r.x + r.width / 2, y: r.y + r.height / 2, rgb: rgb, delta: +f.getAttribute('data-delta')};
@@ -547,7 +549,7 @@ def test_page_draws_grown_frames_red_and_shrunk_blue(tmp_path: Path) -> None:
         session.goto_file(page_file)
         page = session.page
         page.wait_for_selector("#cmp-flame-0 .rmprof-frame")
-        grew, shrank = page.evaluate(info, ["Queue.get"]), page.evaluate(info, ["shrinks"])
+        shrank, grew = page.evaluate(info, ["shrinks"]), page.evaluate(info, ["Queue.get"])
         assert grew["delta"] > 0 and shrank["delta"] < 0
         r, g, b = grew["rgb"]
         assert r > b + 40 and r > g + 40, grew

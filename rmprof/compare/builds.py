@@ -27,7 +27,7 @@ def compare_builds(before_side: dict[str, Any], after_side: dict[str, Any]) -> d
     build ids differ or are unknown, and for the checkout when its commit (``git_commit``, which carries the
     dirty digest) differs; ``mixed`` names, per side, each extension measured beside a binary of another build
     (``"rust/rust-bin"``); ``same_build`` is True only when both sides name their builds, share at least one
-    runtime build, and nothing differs; ``summary`` is ``"same build"`` or one line saying what differs.
+    runtime build (or both measured only the Python baseline, whose build is the checkout), and nothing differs; ``summary`` is ``"same build"`` or one line saying what differs.
     """
     before, after = _side_builds(before_side), _side_builds(after_side)
     differences: list[dict[str, Any]] = []
@@ -44,12 +44,14 @@ def compare_builds(before_side: dict[str, Any], after_side: dict[str, Any]) -> d
         for label, builds in (("before", before), ("after", after))
     }
     missing = [label for label, builds in (("before", before), ("after", after)) if builds is None]
-    same = not missing and bool(common) and not differences
+    # Only the Python baseline measured (no compiled build on either side): the checkout is the whole build.
+    python_only = not missing and not before and not after
+    same = not missing and (bool(common) or python_only) and not differences
     if same:
-        summary = "same build"
+        summary = "same build" if common else f"same build (checkout {commits[0]}; no compiled runtime measured)"
     elif missing:
         summary = f"builds not recorded on the {' and '.join(missing)} side (measured before rmprof named builds)"
-    elif not common:
+    elif not common and not differences:
         summary = "no runtime build measured on both sides"
     else:
         summary = "different builds: " + ", ".join(

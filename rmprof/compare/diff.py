@@ -11,6 +11,7 @@ schema ``rmprof.bench/1``).
       "thresholds": {"wall time": 0.05, "exact": 0.02},
       "machine": {"moves": {scenario: {kind: {"kind", "digest", "change", "ci95", "p_value", "moved"}}},
                   "notes": [str]},                 # frozen machine references (rmprof/compare/machine.py)
+      "builds": {"before", "after", "same_build", "differences", "mixed", "summary"},   # rmprof/compare/builds.py
       "before": SIDE_INFO, "after": SIDE_INFO,     # {"path", "kind": "run"|"bench", "label", "created_unix",
                                                    #  "scenarios": [names], "environment": {...}}
       "comparisons": [{
@@ -49,6 +50,7 @@ from typing import Any
 
 from rmprof.bench import stats
 from rmprof.compare import gate as gate_rules
+from rmprof.compare.builds import compare_builds
 from rmprof.compare.machine import machine_moves, move_warning, reference_kind
 from rmprof.compare.profile_diff import profile_diffs, profile_key
 from rmprof.errors import RmprofError
@@ -550,6 +552,13 @@ def compare_runs(
     disagreements = _decide_signals(rows)
     environment = _environment(before, after)
     environment["warnings"].extend(warnings)
+    builds = compare_builds(before, after)
+    for side, pairs in (builds.get("mixed") or {}).items():
+        if pairs:
+            environment["warnings"].append(
+                f"{side}: an extension was measured beside a binary of another build ({', '.join(pairs)}): "
+                "its boundary figure subtracts two builds"
+            )
     return {
         "schema": SCHEMA,
         "created_unix": time.time(),
@@ -557,6 +566,7 @@ def compare_runs(
         "thresholds": {"wall time": thresholds["time"], "exact": thresholds["exact"]},
         "noise_floor": {"applied": bool(floors), "floors": floors},
         "machine": machine,
+        "builds": builds,
         "before": _side_info(before),
         "after": _side_info(after),
         "comparisons": rows,

@@ -45,11 +45,16 @@ def write_comparison(
     before_side, after_side = load_side(before), load_side(after)
     shown = "defaults" if threshold is None else f"{100 * threshold:g}%"
     say(f"comparing {before} -> {after} (threshold {shown})")
-    floors = None
+    floors, stored = None, None
     if use_floor and fingerprint(before_side["environment"]) == fingerprint(after_side["environment"]):
         stored = floors_for(after_side["environment"])
         floors = stored["floors"] if stored else None
     doc = compare_runs(before_side, after_side, threshold, floors, gate_cold_start)
+    if stored and floors:
+        # A floor is an estimate of its day: say how old and on how many agreeing runs it rests.
+        doc["noise_floor"].update(
+            {k: stored.get(k) for k in ("created_unix", "age_days", "runs", "floor_runs") if k in stored}
+        )
     write_document(doc, out_dir or default_out_dir(after, after_side["kind"]), say, as_json)
     return doc
 

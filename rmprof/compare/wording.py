@@ -37,6 +37,9 @@ def format_summary(doc: dict[str, Any]) -> str:
     thresholds = doc.get("thresholds") or {"wall time": gate["threshold"]}
     bar = ", ".join(f"{100 * t:g}% {what}" for what, t in thresholds.items())
     lines = [f"{s['total']} comparisons: {counts}"]
+    builds = doc.get("builds")
+    if builds:
+        lines.append(f"builds: {builds['summary']}")
     outcome = gate.get("outcome") or ("pass" if gate["passed"] else "fail")
     if outcome == "pass":
         lines.append(f"gate: PASS (no gated metric regressed beyond {bar}, each conclusive; {gate['gated']} gated)")
