@@ -156,7 +156,8 @@ def load_code_function(index: int, node: Node) -> Callable[[Any], Any]:
     where = f"nodes[{index}].params"
     code, function = node.params["code"], node.params["function"]
     try:
-        compiled = compile(code, f"<{node.id}>", "exec")
+        # Frames of this code name their node (`<node shout>`): profiles attribute them to it.
+        compiled = compile(code, f"<node {node.id}>", "exec")
     except SyntaxError as exc:
         raise ManifestError(f"{where}.code: syntax error at line {max(exc.lineno or 1, 1)}") from None
     namespace: dict[str, Any] = {"__name__": f"<{node.id}>"}

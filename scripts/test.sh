@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust formatting, lints and unit tests (with and without the RustPython VM), Python lint,
-# then pytest, which runs the RustPython runtimes too. After ./scripts/setup.sh --rustpython (the README's test
-# command is `./scripts/setup.sh --rustpython && ./scripts/test.sh`); arguments go to pytest.
+# then pytest, which runs the RustPython runtimes too, then the CLI, runtime, profiler and report tests on the other
+# supported Pythons (scripts/test-pythons.sh). After ./scripts/setup.sh --rustpython (the README's test command is
+# `./scripts/setup.sh --rustpython && ./scripts/test.sh`); arguments go to pytest (and skip the other Pythons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rmprof/cargo-target}"
@@ -31,3 +32,5 @@ cargo test -q --release --manifest-path rust_runtime/Cargo.toml --features rustp
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"
+# The same CLI, runtime, profiler and report tests on the other supported Pythons (README: supported Pythons).
+if [ $# -eq 0 ]; then ./scripts/test-pythons.sh; fi

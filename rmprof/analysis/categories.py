@@ -42,7 +42,8 @@ NODE_TASK = re.compile(r"(?:^|\.)node ([A-Za-z0-9_-]+) \(([A-Za-z_][A-Za-z0-9_]*
 # scalene's line frames (`nodes.py:68 def text(...)`): their function frame, one level up, says what they are.
 _SCALENE_LINE = re.compile(r"^[^\s/:]+\.py:\d+(?: |$)")
 # PythonNode code is compiled under `<node id>`; CPython's own pseudo-files are not node code.
-_NODE_CODE_FILE = re.compile(r"^<([A-Za-z0-9_-]+)>$")
+# PythonNode code is compiled under the file name `<node ID>` (`<ID>` in runs and runtimes before that).
+_NODE_CODE_FILE = re.compile(r"^<(?:node )?([A-Za-z0-9_-]+)>$")
 _PSEUDO_FILES = frozenset({"<string>", "<stdin>", "<unknown>", "<module>"})
 # The profiled child (rmprof/profilers/profiled_loop.py, or scalene's launcher of it): the harness, not the pipeline.
 # child.py is the same file in runs saved before it was renamed.
@@ -292,7 +293,7 @@ def node_task(frame: Frame) -> tuple[str, str] | None:
 
 
 def node_code_id(frame: Frame) -> str | None:
-    """The node id when ``frame`` runs a PythonNode's own code (compiled under the file name `<id>`)."""
+    """The node id when ``frame`` runs a PythonNode's own code (compiled under the file name `<node id>`)."""
     if frame.file is None or frame.file in _PSEUDO_FILES or "::" in frame.name or frame.name == "<module>":
         return None
     match = _NODE_CODE_FILE.match(frame.file)

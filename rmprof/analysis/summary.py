@@ -6,6 +6,7 @@ from typing import Any
 
 from rmprof.analysis.bottlenecks import analyse_profile
 from rmprof.analysis.hypotheses import judge_all
+from rmprof.analysis.mixed import mixed_stacks
 from rmprof.analysis.nodes import node_analysis
 from rmprof.profile_model import Profile
 
@@ -41,4 +42,5 @@ def analyse(bench_scenario: dict[str, Any], profiles: dict[str, Profile]) -> dic
         "nodes": pipeline["nodes"],
         "edges": pipeline["edges"],
         "instrumentation": pipeline["instrumentation"],
+        "mixed_stacks": mixed_stacks(profiles),
     }

@@ -1,5 +1,7 @@
-"""perf on the binary runtimes: cpu-clock samples with DWARF call graphs, parsed from `perf script` text.
+"""perf: cpu-clock samples with DWARF call graphs, parsed from `perf script` text.
 
+On the binary runtimes perf runs rmprof-runtime (here); on the in-process ones it runs the profiled Python child
+with CPython's perf support, so Python and native frames share one stack (rmprof/profilers/perf_inprocess.py).
 The helpers perf shares with callgrind and massif live in rmprof/profilers/binary_tools.py.
 """
 
@@ -12,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from rmprof.profilers.binary_tools import (
     tool_version,
 )
 from rmprof.profilers.native_names import ADDRESS_NAME, unknown_in
+from rmprof.profilers.perf_jit import python_frame
 from rmprof.profilers.process import signal_name
 from rmprof.runtimes.binary import last_line
 
@@ -40,7 +43,10 @@ PERF_INSTALL_FIX = "install perf: apt-get install linux-perf (Debian) or linux-t
 # ---------------------------------------------------------------------------------------------------------
 # perf script parsing
 
-_HEADER = re.compile(r"^(?P<comm>\S.*?)\s+(?P<tid>\d+)\s+(?P<time>\d+\.\d+):\s+(?P<period>\d+)\s+(?P<event>\S+):\s*$")
+# "comm tid time: period event:", or "comm pid/tid ..." when the pid is asked for too.
+_HEADER = re.compile(
+    r"^(?P<comm>\S.*?)\s+(?:(?P<pid>\d+)/)?(?P<tid>\d+)\s+(?P<time>\d+\.\d+):\s+(?P<period>\d+)\s+(?P<event>\S+):\s*$"
+)
 # "<addr> <symbol> (<dso>)"; inlined frames have no dso. Symbols may contain parentheses themselves,
 # so the dso is only the trailing group that starts with "/" or "[".
 _FRAME = re.compile(r"^\s*(?P<addr>[0-9a-f]+)\s+(?P<sym>.+?)(?:\s+\((?P<dso>[/\[][^()]*)\))?\s*$")
@@ -49,11 +55,14 @@ _SRCLINE = re.compile(r"^\s+(?P<file>.+):(?P<line>\d+)(?P<inlined> \(inlined\))?
 
 @dataclass
 class PerfSample:
-    """One sample: the process name and its stack, leaf first, as (name, file, line) triples."""
+    """One sample: the process name and its stack, leaf first, as (name, file, line) triples; ``python`` holds
+    the indices (in ``frames``) of Python functions named by CPython's perf support (file = the code's file)."""
 
     comm: str
     period: int
     frames: list[tuple[str, str | None, int | None]]
+    python: set[int] = field(default_factory=set)
+    pid: int | None = None
 
 
 def parse_perf_script(text: str) -> list[PerfSample]:
@@ -67,7 +76,7 @@ def parse_perf_script(text: str) -> list[PerfSample]:
         if not raw.startswith((" ", "\t")):
             m = _HEADER.match(raw)
             if m:
-                current = PerfSample(m["comm"], int(m["period"]), [])
+                current = PerfSample(m["comm"], int(m["period"]), [], pid=int(m["pid"]) if m["pid"] else None)
                 samples.append(current)
             continue
         if current is None:
@@ -75,11 +84,16 @@ def parse_perf_script(text: str) -> list[PerfSample]:
         if raw.startswith("\t"):
             m = _FRAME.match(raw)
             if m:
-                current.frames.append((_frame_name(m["sym"], m["dso"]), None, None))
+                py = python_frame(m["sym"], m["dso"])
+                if py is not None:
+                    current.python.add(len(current.frames))
+                    current.frames.append((py[0], py[1], None))
+                else:
+                    current.frames.append((_frame_name(m["sym"], m["dso"]), None, None))
             continue
         # A srcline line (two spaces) belongs to the frame line just before it.
         src = _SRCLINE.match(raw)
-        if src and current.frames and src["file"] != "??":
+        if src and current.frames and src["file"] != "??" and len(current.frames) - 1 not in current.python:
             name, _, _ = current.frames[-1]
             current.frames[-1] = (name, src["file"], int(src["line"]))
     _check_complete(text, samples)
@@ -113,21 +127,29 @@ def samples_to_profile(samples: list[PerfSample], runtime: str, **kwargs: Any) -
     # into it (core's ptr/mod.rs for Op::apply), which would split one function into several boxes.
     seen: dict[str, Counter[str]] = {}
     for sample in samples:
-        for name, file, _ in sample.frames:
-            if file is not None:
+        for i, (name, file, _) in enumerate(sample.frames):
+            if file is not None and i not in sample.python:
                 seen.setdefault(name, Counter())[file] += 1
     file_of = {name: files.most_common(1)[0][0] for name, files in seen.items()}
     hot_lines: Counter[tuple[str, str, int]] = Counter()
     skipped = 0
     reached_main = 0
+    python_samples = 0
     for sample in samples:
         # perf-exec is perf's own child before it execs the binary: not the program's time.
         if sample.comm == "perf-exec" or not sample.frames:
             skipped += 1
             continue
-        # Frames carry no line: the same function at different lines must stay one flame graph box.
-        frames = [Frame(name, file_of.get(name)) for name, _, _ in reversed(sample.frames)]
+        # Frames carry no line: the same function at different lines must stay one flame graph box. A Python
+        # function keeps its own file: two functions of one name (`process` of two nodes) are two frames.
+        last = len(sample.frames) - 1
+        frames = [
+            Frame(name, file if last - i in sample.python else file_of.get(name))
+            for i, (name, file, _) in enumerate(reversed(sample.frames))
+        ]
         profile.add_stack(frames, 1)
+        if sample.python:
+            python_samples += 1
         leaf_name, leaf_file, leaf_line = sample.frames[0]
         if leaf_file is not None and leaf_line is not None:
             hot_lines[(leaf_name, leaf_file, leaf_line)] += 1
@@ -137,6 +159,7 @@ def samples_to_profile(samples: list[PerfSample], runtime: str, **kwargs: Any) -
     stats = {
         "samples_skipped": skipped,
         "stacks_reaching_main": reached_main,
+        "samples_with_python_frames": python_samples,
         "top_lines": [{"name": n, "file": f, "line": ln, "samples": c} for (n, f, ln), c in hot_lines.most_common(20)],
     }
     return profile, stats
@@ -218,6 +241,12 @@ class Perf(Profiler):
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Calibrate, record with perf, check the child's outputs, and parse the samples."""
+        from rmprof.runtimes import get_runtime
+
+        if get_runtime(job.runtime).in_process:
+            from rmprof.profilers.perf_inprocess import profile_in_process
+
+            return profile_in_process(job)
         binary = require_binary(job.runtime)
         perf = require_tool("perf", PERF_INSTALL_FIX)
         record = script_path("record.sh")

@@ -108,6 +108,14 @@ def run_profilers(
 
     applies = {runtime: get_runtime(runtime).profilers for runtime in runtimes}
     pairs = [(runtime, p) for runtime in runtimes for p in loaded if p.name in applies[runtime]]
+    if explicit:
+        # Asked for by name but applying to none of the runtimes: said, or the run would claim "gaps: none".
+        for p in loaded:
+            if not any(p.name == q.name for _, q in pairs):
+                where = ", ".join(p.runtimes) or "no registered runtime"
+                for runtime in runtimes:
+                    reason = f"{p.name} does not apply to {runtime}"
+                    gaps.append(_gap(runtime, p.name, reason, f"it applies to {where}"))
     unavailable = _unavailable_runtimes({runtime for runtime, _ in pairs})
     results: list[dict[str, Any]] = []
     task = f"{getattr(scenario, 'name', 'scenario')}: profilers"

@@ -372,6 +372,25 @@ def _date(created: Any) -> str:
     return datetime.fromtimestamp(float(created), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def mixed_stack_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """py-spy beside perf per runtime both profiled: samples in PythonNode code (below Rust) and unresolved."""
+    rows = []
+    for entry in analysis.get("mixed_stacks") or []:
+        for name, c in entry["profilers"].items():
+            total = c["samples"] or 1.0
+            rows.append(
+                {
+                    "runtime": runtime_label(str(entry["runtime"])),
+                    "profiler": name,
+                    "samples": int(c["samples"]),
+                    "node_code": f"{int(c['node_code'])} ({100 * c['node_code'] / total:.0f} %)",
+                    "under_rust": f"{int(c['node_code_under_rust'])} ({100 * c['node_code_under_rust'] / total:.0f} %)",
+                    "unresolved": f"{int(c['unresolved'])} ({100 * c['unresolved'] / total:.0f} %)",
+                }
+            )
+    return rows
+
+
 def build_rows(builds: Any) -> list[dict[str, str]]:
     """The compiled builds the bench measured, as rows (rmprof/runtimes/provenance.py)."""
     from rmprof.runtimes.provenance import build_rows as rows
@@ -436,6 +455,7 @@ def build_context(
         "floor": _floor(sc),
         "bottlenecks": bottleneck_rows(analysis, summaries),
         "hypotheses": hypothesis_rows(analysis),
+        "mixed_stacks": mixed_stack_rows(analysis),
         "cpu_flames": cpu_flames,
         "mem_flames": mem_flames,
         "profiler_rows": profiler_rows(results, run_dir),

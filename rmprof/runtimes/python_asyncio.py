@@ -512,7 +512,7 @@ class PythonRuntime(Runtime):
     label = "python (asyncio baseline)"
     description = "Python asyncio executor (baseline): a task per node, a queue per edge"
     order = 10
-    profilers = ("py-spy", "scalene", "memray")
+    profilers = ("py-spy", "scalene", "memray", "perf")
     fix = "reinstall rmprof (./scripts/setup.sh or pip install .)"
     machine_reference = "python"  # its time is interpreted Python's: judged against the Python reference
 

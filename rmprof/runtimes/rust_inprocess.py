@@ -105,7 +105,7 @@ class RustRuntime(Runtime):
     standalone = "rust-bin"
     description = "Rust executor in-process through PyO3 (one boundary crossing per run)"
     order = 20
-    profilers = ("py-spy",)
+    profilers = ("py-spy", "perf")  # perf: Python ≥ 3.13 (rmprof/profilers/perf_jit.py)
     native_frames = True
     module = "rmprof._native"
     fix = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"

@@ -710,7 +710,7 @@ impl CPythonEngine {
     fn compile<'py>(py: Python<'py>, node_id: &str, code: &str) -> PyResult<Bound<'py, PyAny>> {
         py.import("builtins")?
             .getattr("compile")?
-            .call1((code, format!("<{node_id}>"), "exec"))
+            .call1((code, format!("<node {node_id}>"), "exec"))
     }
 }
 
