@@ -159,6 +159,33 @@ def test_a_side_too_noisy_to_see_the_threshold_is_inconclusive_and_named(tmp_pat
     assert "**Gate: INCONCLUSIVE**" in md and 'data-outcome="inconclusive"' in html
 
 
+def test_a_loaded_side_whose_rounds_still_disagree_cannot_support_its_outcome(tmp_path: Path) -> None:
+    """Most of the before run's processes ran at twice the time (a neighbour's load): the pooled median says the
+    after run is much faster, but load only inflates, so that PASS could hide a regression; a loaded after run
+    likewise cannot prove one."""
+    loaded = rounds_of(3e5, 1)[:4] + rounds_of(6e5, 2)[:16]
+    before = bench_of({"python": {"run": loaded}})
+    after = bench_of({"python": {"run": rounds_of(3.2e5, 3)}})
+    flag = {"between_within": 40.0, "relative_se": 0.1, "added_rounds": 20, "still_noisy": True}
+    before["scenarios"][0]["runtimes"]["python"]["run"]["rounds_check"] = flag
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    row = by_id(doc)["simple/python/run"]
+    assert row["change"] < 0 and row["outcome"] == "inconclusive", row
+    assert "would pass, but the before run's rounds still disagreed" in row["outcome_reason"]
+    # The same flag on the after side of a regression: no FAIL on a loaded run either.
+    after_loaded = bench_of({"python": {"run": [[x * 1.5 for x in r] for r in loaded]}})
+    after_loaded["scenarios"][0]["runtimes"]["python"]["run"]["rounds_check"] = flag
+    plain = bench_of({"python": {"run": rounds_of(3e5, 5)}})
+    doc = compare_runs(side_of(plain, tmp_path, "b2"), side_of(after_loaded, tmp_path, "a2"))
+    row = by_id(doc)["simple/python/run"]
+    assert row["change"] > 0.5 and row["outcome"] == "inconclusive", row
+    assert "would fail, but the after run's rounds still disagreed" in row["outcome_reason"]
+    # Unflagged, the same regression fails.
+    del after_loaded["scenarios"][0]["runtimes"]["python"]["run"]["rounds_check"]
+    doc = compare_runs(side_of(plain, tmp_path, "b3"), side_of(after_loaded, tmp_path, "a3"))
+    assert by_id(doc)["simple/python/run"]["outcome"] == "fail"
+
+
 def test_a_run_that_cannot_be_called_fails_on_a_node_that_regressed(tmp_path: Path) -> None:
     """The run time's rounds are too noisy to call a +9 % change, but its calc node went +49 % with evidence."""
     before = bench_of({"python": {"run": rounds_of(3e5, 1, between=0.06)}})

@@ -12,7 +12,9 @@ A gate that says PASS is believed, so PASS needs evidence of its own, not only t
   regressed" is an intersection-union test, which needs no multiplicity correction (Berger 1982).
 - **inconclusive** (exit 3): anything in between, with the reason: the machine moved and the outcome depends
   on it; a change beyond the user's threshold but within this machine's A/A noise floor; an estimate beyond
-  the threshold without the evidence to call it; or a row too noisy to rule out a threshold-sized regression.
+  the threshold without the evidence to call it; a row too noisy to rule out a threshold-sized regression; or
+  a PASS resting on a before run (a FAIL on an after run) whose rounds still disagreed after the bench added
+  rounds: load inflates a median, it never deflates one.
 
 Every sampled row also carries ``mdc``: the smallest regression it could have detected against no change at
 the gate's corrected level (``alpha`` / rows, two-sided) with 80 % power.
@@ -103,6 +105,21 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
     return "pass", f"no regression beyond ±{100 * user:g} %: 95 % upper bound {format_percent(max(uppers))}"
 
 
+def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tuple[str, str]:
+    """A side whose rounds still disagreed after the bench added rounds (load or drift during that run) has a
+    median that load may have inflated, and load only ever slows. An inflated before hides a regression, so it
+    cannot support a PASS; an inflated after invents one, so it cannot support a FAIL."""
+    noise = row.get("side_noise") or {}
+    side = "before" if outcome == "pass" else "after" if outcome == "fail" else None
+    if side is None or not noise.get(f"{side}_still_noisy"):
+        return outcome, reason
+    why = f" ({reason})" if outcome == "fail" else ""
+    return "inconclusive", (
+        f"would {outcome}{why}, but the {side} run's rounds still disagreed after added rounds (the machine's load "
+        f"or speed changed during it), so its median may be inflated{_noisier_side(row)}. {ADVICE}"
+    )
+
+
 def _node_failures(
     rows: list[dict[str, Any]], distributions: dict[str, list[float]], run: dict[str, Any], alpha: float
 ) -> list[str]:
@@ -144,12 +161,13 @@ def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alp
         r["mdc"] = stats.detectable_change(r["log_se"], alpha / m, POWER)
     rejected = stats.holm([r["p_beyond"] for r in sampled], alpha)
     for r, rej in zip(sampled, rejected, strict=True):
-        r["outcome"], r["outcome_reason"] = _sampled_outcome(r, distributions[r["id"]], rej, m, alpha)
+        outcome, reason = _sampled_outcome(r, distributions[r["id"]], rej, m, alpha)
+        r["outcome"], r["outcome_reason"] = _distrust_noisy_sides(r, outcome, reason)
         if r["outcome"] == "inconclusive" and r["metric"] == "run":
             nodes = _node_failures(rows, distributions, r, alpha)
             if nodes:
-                r["outcome"] = "fail"
-                r["outcome_reason"] = f"run time inconclusive, but {'; '.join(nodes)}"
+                outcome, reason = "fail", f"run time inconclusive, but {'; '.join(nodes)}"
+                r["outcome"], r["outcome_reason"] = _distrust_noisy_sides(r, outcome, reason)
     for r in rows:
         if r["gated"] and r["method"] == "exact":
             regressed = r["verdict"] == "regressed"
