@@ -28,6 +28,7 @@ class ProfileRequest:
     explicit: bool = False  # the profilers were named by the user (a missing one is then a gap, not skipped)
     iterations: int | None = None
     rounds: int = 20
+    time_budget_s: float | None = None  # per scenario, bench and profilers together (rmprof/bench/budget.py)
     min_samples: int = 1000
     label: str = "run"  # names the default run directory
     shard: Shard | None = None  # this run is shard I/N of all_scenarios
@@ -115,17 +116,39 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
     from rmprof.bench.harness import BenchConfig, run_bench
     from rmprof.bench.noise import floor_block
     from rmprof.files import write_json_atomic
-    from rmprof.profilers.run_all import run_profilers
+    from rmprof.profilers.run_all import run_profilers, run_seconds
     from rmprof.report.markdown import write_summary
     from rmprof.report.render import render_report
     from rmprof.run_dir import SCHEMA
 
     started = time.time()
     run.create()
+    if request.time_budget_s is not None:
+        from rmprof.bench.budget import format_duration
+
+        split = ": about half for the bench, the rest for the profilers" if request.profilers else ""
+        say(f"{sc.name}: time budget {format_duration(request.time_budget_s)}{split}")
     say(f"{sc.name}: benchmarking {', '.join(runtimes)}")
     step: Callable[..., None] | None = getattr(say, "advance", None)  # bars on a terminal
-    config = BenchConfig(iterations=request.iterations, rounds=request.rounds, progress=say, step=step)
+    from rmprof.bench.budget import BENCH_SHARE
+
+    total = request.time_budget_s
+    bench_budget = total * BENCH_SHARE if total is not None and request.profilers else total
+    config = BenchConfig(
+        iterations=request.iterations,
+        rounds=request.rounds,
+        time_budget_s=bench_budget,
+        sample_dir=run.raw_dir,
+        progress=say,
+        step=step,
+    )
     bench = run_bench([sc], runtimes, config)
+    sample = bench["scenarios"][0].get("sample")
+    if sample:
+        import dataclasses
+
+        # A large NDJSON input: the profilers and the results' scenario use the sample the bench timed.
+        sc = dataclasses.replace(sc, input_path=Path(sample["input"]), expected_path=None)
     write_json_atomic(run.raw_dir / "bench.json", bench)
     profiled: dict[str, Any] = {"profiles": [], "gaps": []}
     if request.profilers:
@@ -138,6 +161,10 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
             progress=say,
             explicit=request.explicit,
             step=step,
+            # What the bench left of the budget, and each runtime's run time: the costly profilers choose
+            # their iterations or an input subset from these.
+            budget_s=None if total is None else max(0.0, total - (time.time() - started)),
+            run_s=run_seconds(bench["scenarios"][0]),
         )
     loaded, _ = run.load_profiles(profiled["profiles"])
     run.write_results(

@@ -23,13 +23,14 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rmprof.bench import stats
+from rmprof.bench import budget, stats
 from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
@@ -57,6 +58,11 @@ class BenchConfig:
     # Rounds in all when rounds disagree and more are added (stats.rounds_disagreement); None: twice ``rounds``.
     # ``rounds`` (or less) adds none.
     max_rounds: int | None = None
+    # Where the sample of a large NDJSON input is written (rmprof/bench/large_input.py); None: a temporary folder.
+    sample_dir: Path | None = None
+    # Seconds the bench of one scenario may take (rmprof/bench/budget.py): the counts above are lowered to fit,
+    # never below the floors. None: the counts above, whatever they cost.
+    time_budget_s: float | None = None
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
     # Long steps (the rounds): (task, steps done, steps in all, what runs now), e.g. Progress.advance, which
@@ -77,8 +83,16 @@ def check_scenario(scenario: Scenario) -> None:
     A pipeline that fails on its own input (a type mismatch, an overflow) has nothing to measure: that is
     the user's input error, reported with node and item before anything is timed or written.
     """
+    if scenario.__dict__.get("_checked_on_baseline"):
+        return  # the CLI checked it when it chose the scenario: a second run of seconds would tell nothing new
+    from rmprof.bench.large_input import SAMPLE_ITEMS, first_items
+    from rmprof.ndjson import is_ndjson
+
+    # A large NDJSON input is checked on the items the timed runs use, never loaded whole (large_input.py).
+    items = first_items(scenario.input_path, SAMPLE_ITEMS) if is_ndjson(scenario.input_path) else scenario.items
     with get_runtime(BASELINE).prepare(scenario.manifest) as prepared:
-        prepared.run(scenario.items)
+        prepared.run(items)
+    scenario.__dict__["_checked_on_baseline"] = True
 
 
 @dataclass
@@ -121,15 +135,18 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
             available[name] = rt
 
     config.progress(f"{scenario.name}: checking outputs of {', '.join(available)}")
-    prepared, correct = _checked(scenario, available, gaps)
+    started = time.monotonic()
+    prepared, correct, costs = _checked(scenario, available, gaps)
     measured = {n: rt for n, rt in available.items() if correct.get(n)}
     for name in list(prepared):
         if name not in measured:
             prepared.pop(name).close()
+    costs.run_s = {n: s for n, s in costs.run_s.items() if n in measured or n == FUSED}
+    plan = _plan(scenario, measured, iterations, costs, config)
     try:
-        samples = _measure_rounds(scenario, measured, iterations, config)
-        config.progress(f"{scenario.name}: measuring memory")
-        memory = _memory(scenario, measured, prepared, samples, iterations)
+        samples = _measure_rounds(scenario, measured, iterations, config, plan, costs, started)
+        config.progress(f"{scenario.name}: measuring memory (peak RSS over {plan.memory_iterations} runs)")
+        memory = _memory(scenario, measured, prepared, samples, plan.memory_iterations)
     finally:
         for p in prepared.values():
             p.close()
@@ -149,6 +166,16 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         "iterations": iterations,
         "rounds": samples.rounds,
         "added_rounds": samples.added_rounds,
+        # The counts this figure rests on, what limited them, and what the bench took (rmprof/bench/budget.py).
+        "budget": {
+            **plan.to_json(),
+            "rounds_run": samples.rounds,
+            "run_samples_per_runtime": samples.rounds * samples.request.samples,
+            "memory_iterations": plan.memory_iterations,
+            "first_run_s": {n: round(s, 6) for n, s in costs.run_s.items()},
+            "bench_s": round(time.monotonic() - started, 2),
+            "notes": samples.budget_notes,
+        },
         "correct": correct,
         "gaps": gaps,
         "runtimes": results,
@@ -176,27 +203,64 @@ class Samples:
     references: dict[str, Rounds] = field(default_factory=dict)  # machine reference kind -> its samples
     reference_info: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> what, digest, identity, unit
     references_mixed: set[str] = field(default_factory=set)  # kinds whose digest changed between rounds
+    budget_notes: list[str] = field(default_factory=list)  # what the budget changed while the rounds ran
 
 
-def _measure_rounds(scenario: Scenario, measured: dict[str, Runtime], iterations: int, config: BenchConfig) -> Samples:
-    """The rounds: each round group once per round (order alternating), cold starts spread over the configured
-    rounds; then more rounds while rounds disagree, up to ``config.max_rounds``."""
+def _plan(
+    scenario: Scenario, measured: dict[str, Runtime], iterations: int, costs: budget.Costs, config: BenchConfig
+) -> budget.Plan:
+    """The counts of this scenario's bench under ``config.time_budget_s``, said when the budget lowered them."""
+    plan = budget.plan_bench(
+        costs,
+        rounds=config.rounds,
+        iterations=iterations,
+        init_samples=config.init_samples,
+        cold_starts=config.cold_starts,
+        instrumented=config.instrumented,
+        warmup=config.warmup,
+        max_rounds=config.max_rounds,
+        budget_s=config.time_budget_s,
+    )
+    if plan.limited:
+        slowest = max(costs.run_s, key=lambda n: costs.run_s[n])
+        config.progress(
+            f"{scenario.name}: one {slowest} run takes {costs.run_s[slowest]:.3g} s: bench of {plan.describe()}"
+        )
+    else:
+        config.progress(f"{scenario.name}: bench of {plan.describe()}")
+    return plan
+
+
+def _measure_rounds(
+    scenario: Scenario,
+    measured: dict[str, Runtime],
+    iterations: int,
+    config: BenchConfig,
+    plan: budget.Plan | None = None,
+    costs: budget.Costs | None = None,
+    started: float | None = None,
+) -> Samples:
+    """The rounds: each round group once per round (order alternating), cold starts spread over the planned
+    rounds; then more rounds while rounds disagree, up to ``plan.max_rounds`` and within the time budget."""
     # Who shares a round's process is the runtime class's call. The python-fused floor and the machine references
     # are timed in the worker of the in-process runtimes, which runs even when none of them is measured.
     floor_group = Runtime.round_group(None)
     groups: dict[str, tuple[type[Runtime], list[Runtime]]] = {floor_group: (Runtime, [])}
     for rt in measured.values():
         groups.setdefault(type(rt).round_group(rt), (type(rt), []))[1].append(rt)
-    n_rounds = max(1, min(config.rounds, iterations))
-    budget = max(n_rounds, config.max_rounds if config.max_rounds is not None else 2 * n_rounds)
-    per_round = -(-iterations // n_rounds)
+    costs = costs or budget.Costs(run_s={}, init_s={}, groups=len(groups))
+    plan = plan or _plan(scenario, measured, iterations, costs, config)
+    started = time.monotonic() if started is None else started
+    n_rounds, per_round = plan.rounds, plan.samples_per_round
     request = RoundRequest(
         manifest_path=Path(scenario.manifest_path).resolve(),
         input_path=Path(scenario.input_path).resolve(),
         samples=per_round,
-        init_samples=-(-config.init_samples // n_rounds) if config.init_samples else 0,
-        warmup=config.warmup,
-        instrumented=config.instrumented,
+        init_samples=plan.init_per_round,
+        warmup=plan.warmup,
+        instrumented=plan.instrumented,
+        instrumented_warmup=plan.instrumented_warmup,
+        inner=budget.fixed_inner(costs) or None if plan.skip_calibration else None,
     )
     out = Samples(
         rounds=n_rounds,
@@ -210,28 +274,60 @@ def _measure_rounds(scenario: Scenario, measured: dict[str, Runtime], iterations
     )
     task = f"{scenario.name}: bench rounds"
     planned, r = n_rounds, 0
+    round_times: list[float] = []
     while r < planned:
         message = f"{scenario.name}: round {r + 1}/{planned} ({per_round} run samples per runtime, fresh processes)"
         config.advance(task, r, planned, message)
+        t0 = time.monotonic()
         order = list(groups.items())
         if r % 2:
             order.reverse()  # alternate who goes first, so that no runtime always follows the same one
         for key, (cls, members) in order:
             request.fused = request.machine_reference = key == floor_group
             _add(out, cls.measure_round(members, request))
-        # Cold starts are spread over the configured rounds too: a burst at the end would see only that moment's
+        # Cold starts are spread over the planned rounds too: a burst at the end would see only that moment's
         # machine. Added rounds take none (they are for run and init).
-        for _ in range(_share(config.cold_starts, r, n_rounds) if r < n_rounds else 0):
+        share = _share(plan.cold_starts, r, n_rounds) if r < n_rounds else 0
+        for _ in range(share):
             for name, rt in measured.items():
                 # A cold start's build is its process's first: part of cold start, not an init sample.
                 out.cold[name].append(_cold_start(rt.process_command(request.manifest_path, request.input_path, 1)))
+        round_times.append(time.monotonic() - t0)
         r += 1
+        if r == 1 and n_rounds > 1:
+            cut = _fewer_rounds(scenario.name, plan, round_times[0], time.monotonic() - started, config, out)
+            if cut < n_rounds:
+                # The cold starts are then spread over the fewer rounds (_share): none are lost.
+                n_rounds = planned = cut
         if r == planned:
-            planned += _more_rounds(scenario.name, out, planned, budget, n_rounds, config)
+            planned += _more_rounds(scenario.name, out, planned, plan, n_rounds, config, round_times, started)
     out.rounds, out.added_rounds = planned, planned - n_rounds
     out.checks = _final_checks(scenario.name, out, config)
     config.advance(task, planned, planned)
     return out
+
+
+def _fewer_rounds(
+    name: str, plan: budget.Plan, round_s: float, spent_s: float, config: BenchConfig, out: Samples
+) -> int:
+    """The planned rounds, or fewer (never below the floor) when the first round shows that they would overrun
+    the budget by more than half: the estimate came from one run, and a busy machine can make rounds longer."""
+    # Only a plan the budget already lowered: the configured counts (every seed scenario's) are never cut.
+    if config.time_budget_s is None or plan.short or not plan.limited:
+        return plan.rounds
+    left = config.time_budget_s - spent_s
+    if round_s * (plan.rounds - 1) <= 1.5 * max(left, 0.0):
+        return plan.rounds
+    floor = min(budget.MIN_ROUNDS, plan.rounds)
+    fit = max(floor, 1 + budget.rounds_that_fit(left, round_s, plan.rounds - 1))
+    if fit < plan.rounds:
+        note = (
+            f"the first round took {budget.format_duration(round_s)}: {fit} rounds instead of {plan.rounds} "
+            f"to stay near the budget of {budget.format_duration(config.time_budget_s)}"
+        )
+        out.budget_notes.append(note)
+        config.progress(f"{name}: {note}")
+    return fit
 
 
 def _rounds_checks(out: Samples) -> dict[tuple[str, str], dict[str, Any]]:
@@ -255,15 +351,34 @@ def _worst(checks: dict[tuple[str, str], dict[str, Any]]) -> tuple[list[tuple[st
     return sides, f"{name} {metric} (between/within {checks[sides[0]]['between_within']:.1f}x){more}"
 
 
-def _more_rounds(name: str, out: Samples, done: int, budget: int, configured: int, config: BenchConfig) -> int:
-    """Rounds to add after ``done``: half the configured rounds (at least two) while some side's rounds disagree,
-    within ``budget``; 0 when they agree or the budget is spent."""
-    if done >= budget:
+def _more_rounds(
+    name: str,
+    out: Samples,
+    done: int,
+    plan: budget.Plan,
+    configured: int,
+    config: BenchConfig,
+    round_times: list[float],
+    started: float,
+) -> int:
+    """Rounds to add after ``done``: half the planned rounds (at least two) while some side's rounds disagree,
+    within ``plan.max_rounds`` and the time budget; 0 when they agree or either is spent."""
+    if done >= plan.max_rounds:
         return 0
     sides, phrase = _worst(_rounds_checks(out))
     if not sides:
         return 0
-    add = min(budget - done, max(2, configured // 2))
+    add = min(plan.max_rounds - done, max(2, configured // 2))
+    if config.time_budget_s is not None and round_times:
+        left = config.time_budget_s - (time.monotonic() - started)
+        fit = budget.rounds_that_fit(left, sum(round_times) / len(round_times), add)
+        if fit < add:
+            note = f"rounds disagree for {phrase}, but the time budget leaves room for {fit} more rounds"
+            out.budget_notes.append(note)
+            config.progress(f"{name}: {note}")
+            add = fit
+            if not add:
+                return 0
     config.progress(f"{name}: rounds disagree for {phrase}: adding {add} rounds")
     return add
 
@@ -394,28 +509,52 @@ def _machine_reference(samples: Samples, seed: int) -> dict[str, dict[str, Any]]
 
 def _checked(
     scenario: Scenario, runtimes: dict[str, Runtime], gaps: dict[str, str]
-) -> tuple[dict[str, Prepared], dict[str, bool]]:
-    """Each runtime prepared and run once on the scenario: the prepared executors and whose outputs are right.
+) -> tuple[dict[str, Prepared], dict[str, bool], budget.Costs]:
+    """Each runtime prepared and run once on the scenario: the prepared executors, whose outputs are right, and
+    what that first build and run took (the time budget's estimates; the python-fused floor's run too).
 
     A runtime that fails or computes something else becomes a gap saying so (its first difference).
     """
     expected = scenario.expected
     prepared: dict[str, Prepared] = {}
     correct: dict[str, bool] = {}
+    costs = budget.Costs(run_s={}, init_s={}, groups=1)
+    worker_group = Runtime.round_group(None)
     for name, rt in runtimes.items():
         try:
+            t0 = time.perf_counter()
             prepared[name] = rt.prepare_text(scenario.manifest.text)
+            t1 = time.perf_counter()
             outputs = prepared[name].run(scenario.items)
+            t2 = time.perf_counter()
         except RmprofError as exc:
             gaps[name] = f"failed: {exc.message}"
             continue
+        costs.init_s[name], costs.run_s[name] = t1 - t0, t2 - t1
+        if t2 - t1 < 0.5:
+            # A process's first run pays first-use costs (imports, caches) that can be many times a short run:
+            # the budget's plan must not take a fast pipeline for a slow one on that account. A second, cheap run.
+            t1 = time.perf_counter()
+            prepared[name].run(scenario.items)
+            costs.run_s[name] = min(costs.run_s[name], time.perf_counter() - t1)
+        # A binary's run is a whole process (its start-up is a round's fixed cost): its own timer says the run.
+        own = getattr(prepared[name], "last_result", None) or {}
+        if own.get("run_ns"):
+            costs.run_s[name] = min(own["run_ns"]) / 1e9
+            costs.init_s[name] = (own.get("init_ns") or 0) / 1e9
+        if type(rt).round_group(rt) != worker_group:
+            costs.groups += 1  # a binary: a fresh process of its own in every round
         if expected is None:
             expected = outputs
         diff = first_difference(expected, outputs)
         correct[name] = diff is None
         if diff:
             gaps[name] = f"wrong output: {diff}"
-    return prepared, correct
+    fused = fused_function(scenario)
+    t0 = time.perf_counter()
+    fused(scenario.items)
+    costs.run_s[FUSED] = time.perf_counter() - t0
+    return prepared, correct, costs
 
 
 def _share(total: int, r: int, n: int) -> int:
@@ -553,6 +692,28 @@ def _union_of_defaults(scenarios: list[Scenario]) -> list[str]:
     return ordered(r for sc in scenarios for r in default_runtimes(sc.manifest))
 
 
+def _bench_sampled(sc: Scenario, runtimes: list[str] | None, config: BenchConfig, folder: Path) -> dict[str, Any]:
+    """bench_scenario, on the first items of a large NDJSON input with the whole stream streamed once per runtime
+    after (large_input.py); the entry's ``sample`` says so."""
+    from rmprof.bench import large_input
+
+    whole = sc
+    sc, sample = large_input.sampled(sc, folder)
+    if sample is not None:
+        config.progress(
+            f"{sc.name}: {whole.input_path.name} has more than {large_input.SAMPLE_ITEMS} items: the timed runs use "
+            f"its first {large_input.SAMPLE_ITEMS}; each runtime then streams all of it once"
+        )
+    result = bench_scenario(sc, runtimes or default_runtimes(sc.manifest), config)
+    if sample is not None:
+        measured = {n: get_runtime(n) for n, ok in result["correct"].items() if ok}
+        stream = large_input.stream_throughput(whole.input_path, sc.manifest.text, measured, folder, config.progress)
+        if config.sample_dir is None:
+            sample["input"] = None  # a temporary file, gone when the bench ends
+        result["sample"] = {**sample, "stream": stream}
+    return result
+
+
 def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: BenchConfig) -> dict[str, Any]:
     """The whole bench document: environment, per-scenario results, the plan's comparison and targets."""
     from rmprof.bench.comparison import comparison, targets
@@ -565,11 +726,12 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
     estimate = drift_estimate(env)
     drift = estimate["drift"]
     results = []
-    for k, sc in enumerate(scenarios, 1):
-        config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
-        result = bench_scenario(sc, runtimes or default_runtimes(sc.manifest), config)
-        widen_for_drift(result, drift)
-        results.append(result)
+    with tempfile.TemporaryDirectory(prefix="rmprof-sample-") as tmp:
+        for k, sc in enumerate(scenarios, 1):
+            config.progress(f"scenario {k}/{len(scenarios)}: {sc.name}")
+            result = _bench_sampled(sc, runtimes, config, config.sample_dir or Path(tmp))
+            widen_for_drift(result, drift)
+            results.append(result)
     doc = comparison(results)
     doc.update(
         {
@@ -584,6 +746,7 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
                 "init_samples": config.init_samples,
                 "init_warmup": INIT_WARMUP,
                 "cold_starts": config.cold_starts,
+                "time_budget_s": config.time_budget_s,
                 "seed": config.seed,
                 "min_sample_ns": MIN_SAMPLE_NS,
             },

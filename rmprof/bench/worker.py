@@ -6,7 +6,8 @@ document on stdin; the answer one JSON line on stdout::
 
     request:  {"manifest": path, "input": path, "runtimes": [name, ...], "fused": bool, "samples": k,
                "init_samples": j, "warmup": w, "init_warmup": b, "inner": {name: n} | null,
-               "native": {runtime: path} | null, "instrumented": m, "machine_reference": bool}
+               "native": {runtime: path} | null, "instrumented": m, "instrumented_warmup": bool,
+               "machine_reference": bool}
     answer:   {"run_ns": {name: [k floats]}, "init_ns": {name: [j floats]}, "inner": {name: n},
                "instrumented": {name: [m passes of Prepared.run_instrumented, without outputs]},
                "machine_reference": {kind: {"what", "digest", "identity", "unit", "samples": [k floats]}}}
@@ -126,7 +127,8 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
                 del p
                 if i >= warmup:
                     init[name].append(elapsed)
-        instrumented = {n: _instrumented(p, items, request.get("instrumented", 0)) for n, p in prepared.items()}
+        passes, warm = request.get("instrumented", 0), request.get("instrumented_warmup", True)
+        instrumented = {n: _instrumented(p, items, passes, warm) for n, p in prepared.items()}
     finally:
         for p in prepared.values():
             p.close()
@@ -139,13 +141,14 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _instrumented(prepared: Any, items: list[Any], passes: int) -> list[dict[str, Any]]:
-    """``passes`` instrumented passes (none when the runtime has no instrumented run)."""
+def _instrumented(prepared: Any, items: list[Any], passes: int, warmup: bool = True) -> list[dict[str, Any]]:
+    """``passes`` instrumented passes (none when the runtime has no instrumented run), after an untimed one
+    unless ``warmup`` is false."""
     from rmprof.bench.nodes import without_outputs
 
     out = []
     try:
-        if passes:
+        if passes and warmup:
             prepared.run_instrumented(items)  # warm-up: the instrumented path's own first-call costs
         for _ in range(passes):
             out.append(without_outputs(prepared.run_instrumented(items)))

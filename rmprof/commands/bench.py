@@ -13,6 +13,7 @@ from rmprof.commands.common import (
     echo_json,
     rounds_option,
     scenario_options,
+    time_budget_option,
 )
 from rmprof.commands.distributed import history_options, history_target, shard_option
 from rmprof.files import write_json_atomic
@@ -26,6 +27,7 @@ from rmprof.shard import Shard
     "--iterations", "-n", type=click.IntRange(min=3), help="Run samples per runtime (default: the scenario's)."
 )
 @rounds_option
+@time_budget_option("the bench")
 @click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON results here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON results instead of the table.")
@@ -50,6 +52,7 @@ def bench(
     runtimes: tuple[str, ...],
     iterations: int | None,
     rounds: int,
+    time_budget_s: float,
     cold_starts: int,
     output: Path | None,
     as_json: bool,
@@ -78,7 +81,14 @@ def bench(
 
     check_builds(measured_runtimes([sc.manifest for sc in scenarios], runtimes), allow_mixed_builds)
     say = Progress(quiet)
-    config = BenchConfig(iterations=iterations, rounds=rounds, cold_starts=cold_starts, progress=say, step=say.advance)
+    config = BenchConfig(
+        iterations=iterations,
+        rounds=rounds,
+        cold_starts=cold_starts,
+        time_budget_s=time_budget_s,
+        progress=say,
+        step=say.advance,
+    )
     doc = run_bench(scenarios, list(runtimes) or None, config)
     if shard:
         doc["shard"] = {**shard.to_json(), "all_scenarios": sorted(set(every_scenario))}

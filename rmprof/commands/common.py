@@ -46,6 +46,40 @@ def rounds_option(func: F) -> F:
     )(func)
 
 
+class Duration(click.ParamType):
+    """A duration on the command line: ``90``, ``90s``, ``3m``, ``1h`` (seconds as a float)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        from rmprof.bench.budget import parse_duration
+
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def time_budget_option(what: str) -> Callable[[F], F]:
+    """--time-budget: the seconds one scenario's ``what`` may take; counts scale down to stated floors."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "--time-budget",
+            "time_budget_s",
+            type=Duration(),
+            default="3m",
+            show_default=True,
+            metavar="DURATION",
+            help=f"Time per scenario for {what} (90s, 3m, 1h). Samples and rounds are lowered to fit, never below "
+            "the floors (5 rounds, 2 samples per round, 10 in all); the seed scenarios fit with today's counts.",
+        )(func)
+
+    return decorate
+
+
 def scenario_options(with_all: bool = False) -> Callable[[F], F]:
     """--scenario NAME|DIR (or ``all`` where several are accepted), or --manifest FILE with --input FILE
     (and optional --expected FILE)."""
@@ -103,6 +137,8 @@ class Progress:
         self._live: bool | None = None
         self._bars: Any | None = None  # the rich Progress while some task is unfinished
         self._tasks: dict[str, Any] = {}
+        # Line mode: task -> (when it began, steps done then, when a step last finished, steps done then).
+        self._begun: dict[str, tuple[float, int, float, int]] = {}
 
     def __call__(self, message: str) -> None:
         if self.quiet:
@@ -137,7 +173,7 @@ class Progress:
             return
         if not self.live():
             if message:
-                self(message)
+                self(message + self._left(task, done, total))
             return
         scope = task.partition(": ")[0] + ": "
         if message and ": " in task and message.startswith(scope):
@@ -159,6 +195,28 @@ class Progress:
                 self.close()
                 return
         bars.refresh()  # show a new step at once, not at the next tick
+
+    def _left(self, task: str, done: int, total: int) -> str:
+        """`` [~1 min 20 s left]`` for a line: the mean time of the steps finished since the task began, times the
+        steps left, less the time the current step has run (as the bar's RemainingColumn on a terminal); nothing
+        before a step has finished."""
+        import time
+
+        from rmprof.bench.budget import format_duration
+
+        now = time.monotonic()
+        begun = self._begun.get(task)
+        if begun is None or done < begun[1]:  # a new task, or one run again from the start
+            self._begun[task] = (now, done, now, done)
+            return ""
+        start, first, last_at, last = begun
+        if done != last:
+            last_at, last = now, done
+            self._begun[task] = (start, first, last_at, last)
+        if last <= first or done >= total:
+            return ""
+        mean = (last_at - start) / (last - first)
+        return f" [~{format_duration(max(0.0, mean * (total - done) - (now - last_at)))} left]"
 
     def _start(self) -> Any:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn

@@ -12,6 +12,7 @@ from rmprof.commands.common import (
     allow_mixed_builds_option,
     rounds_option,
     scenario_options,
+    time_budget_option,
 )
 from rmprof.commands.distributed import history_options, history_target, shard_option
 from rmprof.shard import Shard
@@ -35,6 +36,7 @@ def _profiler_names() -> tuple[str, ...]:
 )
 @click.option("--iterations", "-n", type=click.IntRange(min=3), help="Bench run samples per runtime.")
 @rounds_option
+@time_budget_option("the bench and the profilers together")
 @click.option(
     "--min-samples",
     type=click.IntRange(min=10),
@@ -68,6 +70,7 @@ def profile(
     profilers: tuple[str, ...],
     iterations: int | None,
     rounds: int,
+    time_budget_s: float,
     min_samples: int,
     out_dir: Path | None,
     force: bool,
@@ -105,6 +108,7 @@ def profile(
         explicit=bool(profilers),
         iterations=iterations,
         rounds=rounds,
+        time_budget_s=time_budget_s,
         min_samples=min_samples,
         shard=shard,
         all_scenarios=every_scenario,

@@ -68,6 +68,8 @@ class ProfileJob:
     min_samples: int = 1000
     timeout_s: float = 180.0
     progress: Callable[[str], None] = field(default=lambda message: None)
+    run_s: float | None = None  # one run of the scenario on this runtime, as the bench measured it
+    budget_s: float | None = None  # this profiler's share of the time budget (None: no budget)
 
 
 class Profiler(ABC):

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
+from rmprof.profilers import subset
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, malformed_output
 from rmprof.profilers.binary_tools import (
     VALGRIND_INSTALL_FIX,
@@ -316,6 +317,15 @@ class ValgrindProfiler(Profiler):
     """A valgrind tool (its name is the profiler's) on an rmprof binary, for a few iterations of the input."""
 
     iterations = 3
+    slowdown = 60.0  # a run under the tool against a plain run (measured on the seed scenarios: 30-60x)
+    fixed_s = 3.0  # valgrind's start-up and reading its output back
+
+    def choose(self, job: ProfileJob) -> tuple[ProfileJob, subset.Choice]:
+        """The job on the input and with the iterations that fit its share of the time budget (subset.py)."""
+        choice = subset.choose(job, self.iterations, subset.room(job, self.slowdown, self.fixed_s), extra_runs=1)
+        if choice.reason:
+            job.progress(f"{self.name}: {choice.reason}")
+        return subset.apply(job, choice, self.name), choice
 
     def status(self) -> ToolStatus:
         """valgrind found, its version, and whether this tool runs."""
@@ -337,12 +347,14 @@ class Callgrind(ValgrindProfiler):
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Count the pipeline runs' instructions; fall back to the whole process if none were counted."""
         binary, wrapper, version = self.tools(job)
+        job, choice = self.choose(job)
+        iterations = choice.iterations
         scope = COLLECT_SCOPE
-        data, doc, out_file = self._run(job, binary, wrapper, COLLECT_PATTERN)
+        data, doc, out_file = self._run(job, binary, wrapper, COLLECT_PATTERN, iterations)
         if not data.totals:
             # The function was renamed or inlined away: count everything rather than nothing.
             scope = "whole process (no timed_pipeline_run function found)"
-            data, doc, out_file = self._run(job, binary, wrapper, None)
+            data, doc, out_file = self._run(job, binary, wrapper, None, iterations)
         if not data.totals:
             raise ProfilerGap(f"callgrind counted no instructions (see {out_file})", None)
         outputs_check = check_outputs(doc, job.expected_path, "callgrind")
@@ -356,8 +368,9 @@ class Callgrind(ValgrindProfiler):
         profile.sample_count = total
         profile.meta = {
             "total_instructions": total,
-            "iterations": self.iterations,
-            "instructions_per_iteration": total / self.iterations,
+            "iterations": iterations,
+            "instructions_per_iteration": total / iterations,
+            "budget": choice.to_json(),
             "items_per_iteration": doc.get("items"),
             "event": data.events[0] if data.events else "Ir",
             "scope": scope,
@@ -369,14 +382,14 @@ class Callgrind(ValgrindProfiler):
         return [profile]
 
     def _run(
-        self, job: ProfileJob, binary: Path, wrapper: Path, pattern: str | None
+        self, job: ProfileJob, binary: Path, wrapper: Path, pattern: str | None, iterations: int
     ) -> tuple[CallgrindData, dict[str, Any], Path]:
         """One callgrind run; its parsed file, the binary's JSON, and the file's path."""
         job.raw_dir.mkdir(parents=True, exist_ok=True)
         out_file = job.raw_dir / f"{job.runtime}.callgrind.out"
         out_file.unlink(missing_ok=True)
         toggle = ["-t", pattern] if pattern else []
-        job.progress(f"callgrind: {self.iterations} iterations of {job.scenario_name}")
+        job.progress(f"callgrind: {iterations} iterations of {job.scenario_name}")
         cmd = [
             bash(),
             str(wrapper),
@@ -385,7 +398,7 @@ class Callgrind(ValgrindProfiler):
             *toggle,
             "--",
             str(binary),
-            *pipeline_args(job, self.iterations),
+            *pipeline_args(job, iterations),
             "--warmup",
             str(WARMUP_RUNS),
         ]

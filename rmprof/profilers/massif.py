@@ -233,15 +233,18 @@ class Massif(ValgrindProfiler):
 
     name = "massif"
     kind = "memory"
+    slowdown = 30.0  # massif tracks each heap block: slower than a plain run, faster than callgrind
 
     def profile(self, job: ProfileJob) -> list[Profile]:
         """Run massif, check the child's outputs, and turn the peak snapshot into a bytes profile."""
         binary, wrapper, version = self.tools(job)
         job.raw_dir.mkdir(parents=True, exist_ok=True)
+        job, choice = self.choose(job)
+        iterations = choice.iterations
         out_file = job.raw_dir / f"{job.runtime}.massif.out"
         out_file.unlink(missing_ok=True)
-        job.progress(f"massif: {self.iterations} iterations of {job.scenario_name}")
-        cmd = [bash(), str(wrapper), "-o", str(out_file), "--", str(binary), *pipeline_args(job, self.iterations)]
+        job.progress(f"massif: {iterations} iterations of {job.scenario_name}")
+        cmd = [bash(), str(wrapper), "-o", str(out_file), "--", str(binary), *pipeline_args(job, iterations)]
         proc, _ = run_logged(cmd, job.raw_dir, f"{job.runtime}.massif", job.timeout_s, "massif")
         doc = binary_result(binary, proc, "massif")
         if not out_file.is_file():
@@ -261,7 +264,8 @@ class Massif(ValgrindProfiler):
             "peak_time_instructions": peak.time,
             "snapshots": len(snapshots),
             "top_sites": top_sites,
-            "iterations": self.iterations,
+            "iterations": iterations,
+            "budget": choice.to_json(),
             "outputs_check": outputs_check,
             "binary": str(binary),
             "raw": [str(out_file)],

@@ -22,13 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Frame, Profile
-from rmprof.profilers import python_tools
+from rmprof.profilers import python_tools, subset
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus
 
 # The loop only has to reach its steady state; memray's capture grows with every allocation (~12 KB per
 # iteration of the text scenario), so a quarter second of unprofiled work is plenty (memray slows the text loop ~8x).
 LOOP_SECONDS = 0.25
 MAX_ITERATIONS = 2000
+# Under memray a run of the 200-node chain took ~8x longer, and reading the capture back about as long again.
+SLOWDOWN = 16.0
+FIXED_S = 3.0  # three child processes' start-up
 DISK_FIX = "free disk space (or raise the file-size limit) where the run directory is, and rerun"
 INSTALL_FIX = "pip install memray (or pip install 'rmprof[profilers]') into the interpreter that runs rmprof"
 
@@ -146,9 +149,19 @@ class Memray(Profiler):
         if not status.found:
             raise ProfilerGap(status.problem or "memray is not usable", status.fix)
         job.raw_dir.mkdir(parents=True, exist_ok=True)
-        job.progress(f"memray: calibrating {job.runtime}")
-        probe = python_tools.run_child(job, "memray.calibrate", seconds=python_tools.CALIBRATION_SECONDS)
-        iterations = max(1, min(MAX_ITERATIONS, math.ceil(LOOP_SECONDS * 1e9 / max(probe.per_iteration_ns, 1.0))))
+        if job.run_s is not None:
+            per_iteration_ns = job.run_s * 1e9  # the bench timed it: no calibration child
+        else:
+            job.progress(f"memray: calibrating {job.runtime}")
+            probe = python_tools.run_child(job, "memray.calibrate", seconds=python_tools.CALIBRATION_SECONDS)
+            per_iteration_ns = probe.per_iteration_ns
+        iterations = max(1, min(MAX_ITERATIONS, math.ceil(LOOP_SECONDS * 1e9 / max(per_iteration_ns, 1.0))))
+        # A run longer than the loop needs is cut to the first items (said in meta["budget"] and the report).
+        choice = subset.choose(job, iterations, subset.room(job, SLOWDOWN, FIXED_S, cap_s=LOOP_SECONDS))
+        whole_job, job = job, subset.apply(job, choice, "memray")
+        iterations = choice.iterations
+        if choice.reason:
+            whole_job.progress(f"memray: {choice.reason}")
         unprofiled = python_tools.run_child(job, "memray.unprofiled", iterations=iterations)
 
         raw = job.raw_dir / f"{job.runtime}.memray.bin"
@@ -173,6 +186,7 @@ class Memray(Profiler):
             raise ProfilerGap(f"memray recorded no live allocation at the peak in {raw.name}")
         python_tools.record_overhead(profile, unprofiled, profiled)
         profile.meta["iterations"] = profiled.iterations
+        profile.meta["budget"] = choice.to_json()
         profile.meta["raw"] = raw.name
         # What the figures cover: a reader comparing them with RSS or cold-start memory must know.
         profile.meta["scope"] = "measured loop (memray.Tracker; start-up, imports and preparation excluded)"

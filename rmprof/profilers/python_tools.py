@@ -176,12 +176,17 @@ class Calibration:
 def calibrate(
     job: ProfileJob, rate_hz: float, *, min_seconds: float = 1.0, max_seconds: float = 60.0, tag: str = "calibrate"
 ) -> Calibration:
-    """Iterations for a loop lasting ≥ min_samples / rate_hz (with a margin), within [min_s, max_s]."""
-    report = run_child(job, tag, seconds=CALIBRATION_SECONDS)
+    """Iterations for a loop lasting ≥ min_samples / rate_hz (with a margin), within [min_s, max_s]. The
+    bench's run time (``job.run_s``) stands in for the calibration child when known: for a run of seconds, the
+    child's warm-up and one iteration would cost as much as the profile."""
+    if job.run_s is not None and job.run_s > 0:
+        per_iteration_ns = job.run_s * 1e9
+    else:
+        per_iteration_ns = run_child(job, tag, seconds=CALIBRATION_SECONDS).per_iteration_ns
     target = min(max(job.min_samples / rate_hz * SAMPLE_MARGIN, min_seconds), max_seconds)
-    per_iter_s = max(report.per_iteration_ns, 1.0) / 1e9
+    per_iter_s = max(per_iteration_ns, 1.0) / 1e9
     iterations = max(1, math.ceil(target / per_iter_s))
-    return Calibration(report.per_iteration_ns, iterations, target)
+    return Calibration(per_iteration_ns, iterations, target)
 
 
 def record_overhead(profile: Profile, unprofiled: ChildReport, profiled: ChildReport) -> None:

@@ -7,6 +7,7 @@ becomes a gap with a reason and a fix; the other pairs go on and nothing already
 from __future__ import annotations
 
 import functools
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,10 @@ from rmprof.profile_model import Profile
 from rmprof.profilers import PROFILERS, get_profiler
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap
 from rmprof.run_dir import PROFILES, RAW
+
+# Each (runtime, profiler) pair gets at least this much of the budget, even when the bench spent it: a profile
+# of a hundred items is worth little, and the costly profilers' usual runs of a fast pipeline take less.
+MIN_PAIR_S = 10.0
 
 
 def _gap(runtime: str, profiler: str, reason: str, fix: str | None) -> dict[str, Any]:
@@ -88,6 +93,8 @@ def run_profilers(
     explicit: bool = False,
     timeout_s: float = 180.0,
     step: Callable[[str, int, int, str | None], None] | None = None,
+    budget_s: float | None = None,
+    run_s: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Profile ``scenario`` on each runtime with each applicable profiler; {"profiles": [...], "gaps": [...]}.
 
@@ -95,6 +102,9 @@ def run_profilers(
     is missing is reported as a gap instead of being skipped. ``step`` (task, done, total, message), e.g.
     Progress.advance, reports each (runtime, profiler) pair as a step of one task, and the profilers' own
     messages as what runs now; without it they go to ``progress`` as lines. Gaps always go to ``progress``.
+    ``budget_s`` is the time the profilers may take together: each pair gets an even share of what is left
+    when it starts, and the profilers whose cost is a multiple of the run (memray, callgrind, massif) choose
+    their iterations or an input subset from it and ``run_s`` (seconds of one run per runtime, from the bench).
     """
     # Absolute paths: profiled children run in the package's parent folder (see python_tools.run_tool).
     out_dir = Path(out_dir).resolve()
@@ -126,8 +136,13 @@ def run_profilers(
         elif message:
             progress(message)
 
+    started = time.monotonic()
     for n, (runtime, profiler) in enumerate(pairs, start=1):
         advance(n - 1, f"profiling {runtime} with {profiler.name} ({n}/{len(pairs)})…")
+        share = None
+        if budget_s is not None:
+            left = max(0.0, budget_s - (time.monotonic() - started)) / (len(pairs) - n + 1)
+            share = max(left, MIN_PAIR_S)
         if runtime in unavailable:
             gaps.append(
                 _gap(
@@ -148,6 +163,8 @@ def run_profilers(
             min_samples=min_samples,
             timeout_s=timeout_s,
             progress=functools.partial(advance, n - 1),
+            run_s=(run_s or {}).get(runtime),
+            budget_s=share,
         )
         try:
             for profile in profiler.profile(job):
@@ -164,6 +181,16 @@ def run_profilers(
     if pairs:
         advance(len(pairs), None)
     return {"profiles": results, "gaps": gaps}
+
+
+def run_seconds(bench_scenario: dict[str, Any]) -> dict[str, float]:
+    """Seconds one run takes per runtime: the bench's median, else its first timed run (from the budget block)."""
+    out = dict((bench_scenario.get("budget") or {}).get("first_run_s") or {})
+    for name, entry in (bench_scenario.get("runtimes") or {}).items():
+        median = (entry.get("run") or {}).get("median")
+        if median:
+            out[name] = median / 1e9
+    return out
 
 
 def _unavailable_runtimes(names: set[str]) -> dict[str, str]:

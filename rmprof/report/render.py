@@ -26,7 +26,9 @@ from rmprof.profile_model import Profile
 from rmprof.report.templates import asset, render
 from rmprof.report.view_common import FLOOR, bounds_text, ordered, rank, runtime_label
 from rmprof.report.view_nodes import (
+    SHOWN_NODES,
     bottleneck_nodes,
+    collapsed_summary,
     edge_rows,
     instrumentation_rows,
     node_paths,
@@ -49,6 +51,63 @@ TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
 # ---------------------------------------------------------------------------
 # View model
 # ---------------------------------------------------------------------------
+
+
+def _samples_text(sc: dict[str, Any], scenario: dict[str, Any]) -> str:
+    """``100``, or ``10 in 5 processes (time budget)`` when the time budget lowered the configured count."""
+    configured = format_count(scenario.get("iterations", sc.get("iterations")))
+    plan = sc.get("budget") or {}
+    if not plan.get("limited"):
+        return configured
+    return f"{format_count(plan.get('run_samples_per_runtime'))} in {format_count(plan.get('rounds_run'))} processes"
+
+
+def budget_notes(sc: dict[str, Any], profiles: list[dict[str, Any]]) -> list[str]:
+    """What the time budget changed: the bench's counts (and whether the floors fit), each costly profiler's
+    iterations or input subset."""
+    plan = sc.get("budget") or {}
+    out = []
+    if plan.get("limited"):
+        budget_s = plan.get("budget_s") or 0.0
+        line = (
+            f"Time budget: the bench had {format_time(budget_s * 1e9)}; one run of the slowest runtime took "
+            f"{format_time(max((plan.get('first_run_s') or {}).values() or [0.0]) * 1e9)}, so it measured "
+            f"{format_count(plan.get('rounds_run'))} processes x {format_count(plan.get('samples_per_round'))} run "
+            f"samples, {format_count(plan.get('cold_starts'))} cold starts and peak RSS over "
+            f"{format_count(plan.get('memory_iterations'))} runs, instead of the configured "
+            f"{format_count(sc.get('iterations'))} samples (it would have taken about "
+            f"{format_time((plan.get('configured_s') or 0.0) * 1e9)})."
+        )
+        if plan.get("short"):
+            line += (
+                f" Even the floors ({plan.get('floors', {}).get('rounds')} processes, "
+                f"{plan.get('floors', {}).get('run_samples')} samples) needed about "
+                f"{format_time((plan.get('floors_s') or 0.0) * 1e9)}: measured at the floors, over budget."
+            )
+        out.append(line)
+    out.extend(str(n) for n in plan.get("notes") or [])
+    sample = sc.get("sample") or {}
+    if sample:
+        stream = sample.get("stream") or {}
+        rates = "; ".join(f"{runtime_label(name)} " + _rate(r) for name, r in (stream.get("runtimes") or {}).items())
+        out.append(
+            f"Large NDJSON input ({Path(str(sample.get('source'))).name}): the timed runs and the profiles use its "
+            "first "
+            f"{format_count(sample.get('items'))} items; every runtime streamed all "
+            f"{format_count(stream.get('items'))} items once (one run each, no interval): {rates}."
+        )
+    for p in profiles:
+        reason = ((p.get("meta") or {}).get("budget") or {}).get("reason")
+        if reason:
+            out.append(f"{p.get('profiler')} on {runtime_label(str(p.get('runtime')))}: {reason}.")
+    return out
+
+
+def _rate(stream_run: dict[str, Any]) -> str:
+    """``1,234,567 items/s`` of one streamed run, or why it has none."""
+    if finite(stream_run.get("items_per_s")):
+        return f"{format_count(round(stream_run['items_per_s']))} items/s"
+    return str(stream_run.get("error") or MISSING)
 
 
 def _speedup_phrase(metric: str, entry: dict[str, Any] | None, pipeline: str) -> str | None:
@@ -413,6 +472,7 @@ def build_context(
         str(s.get("name") or f"{s.get('runtime')}.{s.get('profiler')}"): s for s in results.get("profiles") or []
     }
     cpu_flames, mem_flames = flame_views(results, profiles)
+    nodes = node_rows(analysis)
     env = bench.get("environment") or {}
     fastest = headline.get("fastest_runtime")
     return {
@@ -421,9 +481,13 @@ def build_context(
         "description": str(scenario.get("description") or sc.get("description") or ""),
         "pipeline": pipeline,
         "items": format_count(scenario.get("items", sc.get("items"))),
-        "iterations": format_count(scenario.get("iterations", sc.get("iterations"))),
+        "iterations": _samples_text(sc, scenario),
+        "budget_notes": budget_notes(sc, results.get("profiles") or []),
         "node_paths": node_paths(scenario, node_shades(analysis)),
-        "nodes": node_rows(analysis),
+        "nodes": nodes,
+        "node_count": len({str(n["node"]) for n in analysis.get("nodes") or []}),
+        "shown_nodes": SHOWN_NODES,
+        "nodes_rest_summary": collapsed_summary(nodes, "nodes"),
         "bottleneck_nodes": bottleneck_nodes(analysis),
         "edges": edge_rows(analysis),
         "instrumentation": instrumentation_rows(analysis),

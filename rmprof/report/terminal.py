@@ -237,10 +237,10 @@ def run_summary(results: dict[str, Any], console: Console, report: Path | str | 
     headline = analysis.get("headline") or {}
     top = {str(k): str(v) for k, v in (headline.get("top_bottleneck") or {}).items()}
     name = scenario.get("name") or sc.get("scenario") or "?"
-    facts = [
-        f"{scenario.get('items', sc.get('items', '?'))} items",
-        f"{sc.get('iterations', scenario.get('iterations', '?'))} run samples per runtime",
-    ]
+    # The samples the figures rest on: fewer than configured when the time budget lowered them.
+    planned = (sc.get("budget") or {}).get("run_samples_per_runtime")
+    samples = planned or sc.get("iterations", scenario.get("iterations"))
+    facts = [f"{scenario.get('items', sc.get('items', '?'))} items", f"{samples or '?'} run samples per runtime"]
     if sc.get("rounds"):
         facts.append(f"{sc['rounds']} rounds")
     out: list[RenderableType] = [Text.assemble((f"{name}", "bold"), f": {', '.join(facts)}")]

@@ -24,14 +24,30 @@ def node_shades(analysis: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# Pipelines with more nodes than this show the costliest first and the rest collapsed (a <details> element,
+# which a browser's find-in-page still searches and opens); the header's drawing keeps this many nodes.
+SHOWN_NODES = 20
+# Longest path the header draws node by node; longer ones collapse runs of cheap nodes into one mark.
+DRAWN_PATH = 24
+
+
+def costliest_first(by_node: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Node ids by their largest share of any runtime's run, largest first (pipeline order among equals)."""
+    order = {node: k for k, node in enumerate(by_node)}
+    return sorted(by_node, key=lambda n: (-max(float(e.get("share") or 0.0) for e in by_node[n]), order[n]))
+
+
 def node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Nodes table: one group per node (pipeline order), one row per runtime."""
+    """The Nodes table: one group per node, one row per runtime; pipeline order up to SHOWN_NODES nodes, else the
+    costliest first, the rows of nodes past SHOWN_NODES marked ``collapsed``."""
     rows: list[dict[str, Any]] = []
     by_node: dict[str, list[dict[str, Any]]] = {}
     for n in analysis.get("nodes") or []:
         by_node.setdefault(str(n["node"]), []).append(n)
     bottleneck = (analysis.get("headline") or {}).get("bottleneck_node") or {}
-    for node, entries in by_node.items():
+    many = len(by_node) > SHOWN_NODES
+    for position, node in enumerate(costliest_first(by_node) if many else by_node):
+        entries = by_node[node]
         entries = sorted(entries, key=lambda e: rank(e["runtime"]))
         for k, e in enumerate(entries):
             cost = e.get("ns_per_item") or {}
@@ -52,6 +68,7 @@ def node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                     + f" per {per}",
                     "speedup": "baseline" if e["runtime"] == BASELINE else format_x(sp) if finite(sp) else MISSING,
                     "bottleneck": bottleneck.get(e["runtime"]) == node,
+                    "collapsed": many and position >= SHOWN_NODES,
                 }
             )
     return rows
@@ -81,10 +98,18 @@ def bottleneck_nodes(analysis: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
-    """The boundary ledger: one row per runtime × edge."""
+    """The boundary ledger: one row per runtime × edge; past SHOWN_NODES edges per runtime, the costliest first and
+    the rest marked ``collapsed``."""
     rows = []
     edges = sorted(analysis.get("edges") or [], key=lambda e: rank(e["runtime"]))
+    per_runtime: dict[str, int] = {}
     for e in edges:
+        per_runtime[str(e["runtime"])] = per_runtime.get(str(e["runtime"]), 0) + 1
+    if max(per_runtime.values(), default=0) > SHOWN_NODES:
+        edges = sorted(edges, key=lambda e: (rank(e["runtime"]), -float(e.get("share") or 0.0)))
+    seen: dict[str, int] = {}
+    for e in edges:
+        k = seen[str(e["runtime"])] = seen.get(str(e["runtime"]), 0) + 1
         cost = e.get("ns_per_item") or {}
         b = e.get("bytes_per_item")
         rows.append(
@@ -96,9 +121,17 @@ def edge_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                 "ci": bounds_text(cost.get("ci95"), format_time),
                 "bytes": format_bytes(b) if finite(b) else MISSING,
                 "share": format_share(e.get("share")),
+                "collapsed": per_runtime[str(e["runtime"])] > SHOWN_NODES and k > SHOWN_NODES,
             }
         )
     return rows
+
+
+def collapsed_summary(rows: list[dict[str, Any]], what: str) -> str:
+    """``180 more nodes (41 % of the python run together)``: the summary line of the collapsed rows."""
+    hidden = [r for r in rows if r.get("collapsed")]
+    count = len({r["node"] for r in hidden if r.get("node")}) if what == "nodes" else len(hidden)
+    return f"{count} more {what}, cheaper than those above (open, or search the page)"
 
 
 def instrumentation_rows(analysis: dict[str, Any]) -> list[dict[str, str]]:
@@ -140,4 +173,33 @@ def node_paths(scenario: dict[str, Any], costs: dict[str, dict[str, Any]] | None
         if not following:
             paths.append([{"id": n, "type": nodes[n], **costs.get(n, {"shade": None, "title": ""})} for n in path])
         stack.extend(path + [n] for n in reversed(following) if n not in path)
-    return paths
+    return [_collapse_cheap(p, costs) for p in paths]
+
+
+def _collapse_cheap(path: list[dict[str, Any]], costs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """A path of more than DRAWN_PATH nodes with its ends and its costliest nodes kept, and each run of other
+    (cheaper) nodes drawn as one mark: ``⋯ 37 nodes``, titled with their ids and their share together."""
+    if len(path) <= DRAWN_PATH:
+        return path
+    inner = path[1:-1]
+    ranked = sorted(inner, key=lambda n: -(n.get("shade") or 0.0))
+    keep = {n["id"] for n in ranked[: DRAWN_PATH // 2] if n.get("shade")}
+    out: list[dict[str, Any]] = [path[0]]
+    run: list[dict[str, Any]] = []
+    for n in [*inner, None]:
+        if n is not None and n["id"] not in keep:
+            run.append(n)
+            continue
+        if len(run) == 1:
+            out.append(run.pop())  # one node takes no more room than its mark
+        if run:
+            share = sum(m.get("shade") or 0.0 for m in run)
+            known = any(m.get("shade") is not None for m in run)
+            ids = ", ".join(m["id"] for m in run)
+            title = f"{len(run)} nodes: {ids}" + (f"; together {format_share(share)} of the run" if known else "")
+            out.append({"id": f"⋯ {len(run)} nodes", "type": "", "collapsed": True, "shade": None, "title": title})
+            run = []
+        if n is not None:
+            out.append(n)
+    out.append(path[-1])
+    return out

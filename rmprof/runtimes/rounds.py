@@ -43,6 +43,8 @@ class RoundRequest:
     warmup: int = 3  # untimed runs before the run samples
     init_warmup: int = INIT_WARMUP  # untimed builds before the init samples
     instrumented: int = 0  # instrumented passes per runtime (per-node costs), apart from the timing
+    # An untimed instrumented pass first (its path's first-call costs); a budget skips it for runs of seconds.
+    instrumented_warmup: bool = True
     inner: dict[str, int] | None = None  # runs per sample, as calibrated by an earlier round
     fused: bool = False  # also time the python-fused floor (in-process rounds)
     machine_reference: bool = False  # also time the machine references (rmprof/bench/reference.py; worker rounds)
@@ -79,6 +81,7 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
         "inner": request.inner,
         "native": {n: str(p) for n, p in request.builds.items() if n in names},
         "instrumented": request.instrumented,
+        "instrumented_warmup": request.instrumented_warmup,
         "machine_reference": request.machine_reference,
     }
     cmd = [sys.executable, "-m", "rmprof.bench.worker"]
