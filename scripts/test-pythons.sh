@@ -45,7 +45,9 @@ for version in 3.11 3.12 3.13; do
   VENV=".venv-$version" PYTHON="$python" CARGO_TARGET_DIR="$HOME/.cache/rmprof/cargo-target-$version" \
     ./scripts/setup.sh 2>&1 | sed "s/^/[$version] /" >&2
   built=$SECONDS
-  ".venv-$version/bin/python" -m pytest -q -p no:cacheprovider "${DESELECT[@]}" "${TESTS[@]}"
+  # Without CI=...: in CI a missing runtime fails a test, and the RustPython ones are missing here by design (the
+  # run on .venv already failed if they were missing there); they are skipped, each with its reason.
+  env -u CI ".venv-$version/bin/python" -m pytest -q -p no:cacheprovider "${DESELECT[@]}" "${TESTS[@]}"
   echo "test: python$version ($python): setup $((built - start)) s, tests $((SECONDS - built)) s" >&2
 done
 if [ "${#missing[@]}" -gt 0 ] && [ "${RMPROF_REQUIRE_PYTHONS:-0}" = 1 ]; then
