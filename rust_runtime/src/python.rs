@@ -708,9 +708,11 @@ struct CPythonEngine;
 
 impl CPythonEngine {
     fn compile<'py>(py: Python<'py>, node_id: &str, code: &str) -> PyResult<Bound<'py, PyAny>> {
-        py.import("builtins")?
-            .getattr("compile")?
-            .call1((code, format!("<node {node_id}>"), "exec"))
+        py.import("builtins")?.getattr("compile")?.call1((
+            code,
+            format!("<node {node_id}>"),
+            "exec",
+        ))
     }
 }
 
