@@ -10,14 +10,12 @@ import errno
 import io
 import json
 import os
-import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from rmprof.errors import InputError, RmprofError
-from rmprof.values import I64_MAX, I64_MIN, _check_value
+from rmprof.values import I64_MAX, I64_MIN, MAX_DEPTH, check_value, deep_values, has_surrogate, nesting
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 # JSON's own whitespace: a line holding nothing else is blank (skipped, but counted).
@@ -25,8 +23,6 @@ _BLANK = b" \t\r\n"
 _decode = json.JSONDecoder().decode
 _scan_once = json.scanner.make_scanner(json.JSONDecoder())
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
-# Deepest nesting of arrays and objects inside one item (as the Rust reader's MAX_DEPTH).
-MAX_DEPTH = 1000
 # Lines are written in batches of this many: one write call per batch instead of one per line.
 WRITE_BATCH = 1024
 
@@ -49,7 +45,7 @@ def _line_value(raw: bytes, label: str, line: int) -> Any:
     try:
         with deep_values():
             value = _decode(text)
-            why = _check_value(value)
+            why = check_value(value)
     except json.JSONDecodeError as exc:
         raise InputError(f"{label}:{line}: invalid JSON at column {exc.colno}: {exc.msg}") from None
     except ValueError:  # an integer literal past Python's digit limit: far outside 64 bits
@@ -80,7 +76,7 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
                 elif kind is float:
                     valid = value - value == 0.0  # finite
                 elif kind is str:
-                    valid = not _has_surrogate(value)
+                    valid = not has_surrogate(value)
                 else:  # containers are checked for depth on the slow path
                     valid = kind is bool or value is None
                 if valid:
@@ -90,51 +86,6 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
             raw = text.encode("utf-8", "surrogateescape")
             if raw.strip(_BLANK):
                 yield _line_value(raw, label, line)
-
-
-def nesting(text: str) -> int:
-    """How deep arrays and objects nest in the JSON text (brackets inside strings not counted)."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # cannot go deeper than the limit: no need to look closer
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-@contextmanager
-def deep_values() -> Iterator[None]:
-    """Room on Python's stack for values nested up to the limit (1,000 levels: decoding, checking, writing
-    and copying them recurse once per level, beyond Python's default recursion limit of 1,000)."""
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def _has_surrogate(text: str) -> bool:
-    """Whether ``text`` holds a surrogate code point (a lone escape, or an undecodable byte kept as one)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def open_input(path: str | Path) -> IO[bytes]:

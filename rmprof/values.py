@@ -1,14 +1,20 @@
-"""Pipeline values: JSON items with 64-bit ints, finite doubles and Unicode strings (SEMANTICS.md)."""
+"""Pipeline values: JSON items with 64-bit ints, finite doubles and Unicode strings (SEMANTICS.md), and the JSON
+limits every reader of items applies (``MAX_DEPTH``; ndjson.py reads NDJSON files with the same rules)."""
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rmprof.errors import InputError
 
 I64_MIN = -(2**63)
 I64_MAX = 2**63 - 1
+# Deepest nesting of arrays and objects inside one item (as the Rust reader's input::MAX_DEPTH).
+MAX_DEPTH = 1000
 
 
 def type_name(value: Any) -> str:
@@ -30,7 +36,8 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _has_lone_surrogate(s: str) -> bool:
+def has_surrogate(s: str) -> bool:
+    """Whether ``s`` holds a surrogate code point (a lone escape, or an undecodable byte kept as one)."""
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
@@ -38,7 +45,7 @@ def _has_lone_surrogate(s: str) -> bool:
     return False
 
 
-def _check_value(value: Any) -> str | None:
+def check_value(value: Any) -> str | None:
     """Why ``value`` is not a valid item, or None."""
     if isinstance(value, bool) or value is None:
         return None
@@ -47,20 +54,56 @@ def _check_value(value: Any) -> str | None:
     if isinstance(value, float):
         return None if value == value and value not in (float("inf"), float("-inf")) else "non-finite number"
     if isinstance(value, str):
-        return "string contains a lone surrogate" if _has_lone_surrogate(value) else None
+        return "string contains a lone surrogate" if has_surrogate(value) else None
     if isinstance(value, list):
         for v in value:
-            why = _check_value(v)
+            why = check_value(v)
             if why:
                 return why
         return None
     if isinstance(value, dict):
         for k, v in value.items():
-            why = ("string contains a lone surrogate" if _has_lone_surrogate(k) else None) or _check_value(v)
+            why = ("string contains a lone surrogate" if has_surrogate(k) else None) or check_value(v)
             if why:
                 return why
         return None
     return f"unsupported value of type {type(value).__name__}"
+
+
+def nesting(text: str) -> int:
+    """How deep arrays and objects nest in the JSON text (brackets inside strings not counted)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0  # cannot go deeper than the limit: no need to look closer
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+@contextmanager
+def deep_values() -> Iterator[None]:
+    """Room on Python's stack for values nested up to the limit (1,000 levels: decoding, checking, writing
+    and copying them recurse once per level, beyond Python's default recursion limit of 1,000)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * MAX_DEPTH + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def validate_items(items: Any) -> list[Any]:
@@ -68,7 +111,7 @@ def validate_items(items: Any) -> list[Any]:
     if not isinstance(items, list):
         raise InputError(f"input: expected a JSON array, got {type_name(items)}")
     for i, item in enumerate(items):
-        why = _check_value(item)
+        why = check_value(item)
         if why:
             raise InputError(f"input[{i}]: {why}")
     return items
@@ -76,8 +119,6 @@ def validate_items(items: Any) -> list[Any]:
 
 def parse_input(text: str, source: str = "input") -> list[Any]:
     """Decode input JSON text (a JSON array of items) and validate every item."""
-    from rmprof.ndjson import MAX_DEPTH, deep_values, nesting
-
     if nesting(text) > MAX_DEPTH + 1:  # the array holding the items is one level more
         raise InputError(f"{source}: an item nests deeper than {MAX_DEPTH} levels")
     try:

@@ -58,6 +58,29 @@ def t975(df: float) -> float:
     )
 
 
+def metric_kind(fid: str) -> str:
+    """The metric kind of a figure id (``run``, ``cold_start``, ``speedup.init``, ...)."""
+    return fid.rsplit("/", 1)[1]
+
+
+def excess_by_kind(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, float]:
+    """Per metric kind, the mean over figures (each in at least two runs) of the variance of their log estimates
+    across runs minus their mean squared standard error: an unbiased variance, so it may come out negative."""
+    if len(per_run) < 2:
+        return {}
+    excess: dict[str, list[float]] = {}
+    for fid in sorted({fid for e in per_run for fid in e}):
+        points = [e[fid] for e in per_run if fid in e]
+        if len(points) < 2 or any(p <= 0 or lo <= 0 or hi <= 0 for p, lo, hi in points):
+            continue
+        logs = [math.log(p) for p, _, _ in points]
+        mean = sum(logs) / len(logs)
+        spread = sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
+        se2 = sum(((math.log(hi) - math.log(lo)) / (2 * 1.96)) ** 2 for _, lo, hi in points) / len(points)
+        excess.setdefault(metric_kind(fid), []).append(spread - se2)
+    return {k: sum(v) / len(v) for k, v in excess.items()}
+
+
 def history_path() -> Path | None:
     """The history the runs are recorded in ($RMPROF_HISTORY or the default), None when it is off."""
     from rmprof.history.store import resolve_path
@@ -103,8 +126,6 @@ def history_drift(env: dict[str, Any], path: Path | None) -> dict[str, Any]:
     ``estimate`` is the pooled spread per kind, ``drift`` what rerun intervals are widened by (the estimate times
     t/z for its degrees of freedom: the prior's plus ``df``, the history's).
     """
-    from rmprof.bench.noise import excess_by_kind
-
     sums = {kind: [PRIOR_DF * d * d, float(PRIOR_DF)] for kind, d in PRIOR.items()}
     groups = history_groups(env, path)
     df: dict[str, int] = {}

@@ -27,6 +27,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rmprof.bench.drift import PRIOR, excess_by_kind, history_drift, history_path, metric_kind
+
 NOISE_FILE = "noise-floor.json"
 SCHEMA = "rmprof.noise/1"
 TIME_METRICS = ("run", "init", "cold_start")
@@ -68,7 +70,6 @@ def aa_analysis(benches: list[dict[str, Any]]) -> dict[str, Any]:
     since it checks the intervals against whatever the machine did.
     """
     from rmprof.bench.agreement import check_agreement, kept_estimates
-    from rmprof.bench.drift import PRIOR
 
     per_run = [estimates(b) for b in benches]
     out = _coverage(per_run)
@@ -84,11 +85,6 @@ def aa_analysis(benches: list[dict[str, Any]]) -> dict[str, Any]:
     return {"runs": len(benches), **out}
 
 
-def _kind(fid: str) -> str:
-    """The metric kind of a figure id (``run``, ``cold_start``, ``speedup.init``, ...)."""
-    return fid.rsplit("/", 1)[1]
-
-
 def between_run_drift(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, float]:
     """Per metric kind, the spread between identical runs that their own intervals do not explain.
 
@@ -99,24 +95,6 @@ def between_run_drift(per_run: list[dict[str, tuple[float, float, float]]]) -> d
     degrees of freedom): `calibrate --runs 5` measures it better than 3.
     """
     return {k: round(math.sqrt(max(0.0, v)), 6) for k, v in excess_by_kind(per_run).items()}
-
-
-def excess_by_kind(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str, float]:
-    """Per metric kind, the mean over figures (each in at least two runs) of the variance of their log estimates
-    across runs minus their mean squared standard error: an unbiased variance, so it may come out negative."""
-    if len(per_run) < 2:
-        return {}
-    excess: dict[str, list[float]] = {}
-    for fid in sorted({fid for e in per_run for fid in e}):
-        points = [e[fid] for e in per_run if fid in e]
-        if len(points) < 2 or any(p <= 0 or lo <= 0 or hi <= 0 for p, lo, hi in points):
-            continue
-        logs = [math.log(p) for p, _, _ in points]
-        mean = sum(logs) / len(logs)
-        spread = sum((x - mean) ** 2 for x in logs) / (len(logs) - 1)
-        se2 = sum(((math.log(hi) - math.log(lo)) / (2 * 1.96)) ** 2 for _, lo, hi in points) / len(points)
-        excess.setdefault(_kind(fid), []).append(spread - se2)
-    return {k: sum(v) / len(v) for k, v in excess.items()}
 
 
 def _floors(per_run: list[dict[str, tuple[float, float, float]]]) -> tuple[dict[str, float], dict[str, int]]:
@@ -147,7 +125,7 @@ def _coverage(per_run: list[dict[str, tuple[float, float, float]]]) -> dict[str,
     pairs = sum(h[1] for h in covered.values())
     by_metric: dict[str, list[int]] = {}
     for fid, (h, n) in covered.items():
-        key = _kind(fid)
+        key = metric_kind(fid)
         acc = by_metric.setdefault(key, [0, 0])
         acc[0] += h
         acc[1] += n
@@ -248,7 +226,6 @@ def drift_estimate(env: dict[str, Any]) -> dict[str, Any]:
             "created_unix": stored.get("created_unix"),
             "age_days": stored.get("age_days"),
         }
-    from rmprof.bench.drift import history_drift, history_path
 
     return history_drift(env, history_path())
 
