@@ -54,6 +54,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RmprofError
+from rmprof.results_model import RUN_SCHEMA
+from rmprof.results_model import load_results as load_checked
 
 if TYPE_CHECKING:
     from rmprof.profile_model import Profile
@@ -62,7 +64,7 @@ RESULTS = "results.json"
 REPORT = "report.html"
 PROFILES = "profiles"
 RAW = "raw"
-SCHEMA = "rmprof.run/1"
+SCHEMA = RUN_SCHEMA
 
 
 def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
@@ -80,17 +82,12 @@ def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
 
 
 def load_results(run_dir: Path) -> dict[str, Any]:
-    """results.json of a run directory, or a one-line error saying what is wrong."""
+    """results.json of a run directory, checked against rmprof/results.schema.json (rmprof/results_model.py), or a
+    one-line error saying what is wrong."""
     path = Path(run_dir) / RESULTS
     if not path.is_file():
         raise RmprofError(f"{run_dir}: not a run directory (no {RESULTS})")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RmprofError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise RmprofError(f"{path}: not an rmprof results file (schema {SCHEMA!r} expected)")
-    return doc
+    return load_checked(path)
 
 
 class RunDir:

@@ -117,6 +117,7 @@ def test_run_directory_adds_callgrind_instructions_per_run(tmp_path: Path) -> No
             "kind": "cpu",
             "unit": "instructions",
             "total": 201440.0,
+            "sample_count": 1,
             "meta": {"total_instructions": 201440, "iterations": 3, "instructions_per_iteration": 67146.67},
         }
     )
