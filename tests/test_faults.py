@@ -350,10 +350,17 @@ def test_an_interrupted_bench_keeps_the_old_results_and_its_children_stop(tmp_pa
     results.write_text('{"earlier": true}\n', encoding="utf-8")
     proc = rmprof("bench", "-s", "simple", "-r", "python", "-r", "rust-bin", "--rounds", "8", "-q", "-o", str(results))
     tree: set[int] = set()
+    seen_worker = False
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any("rmprof.bench.worker" in command_line(p) for p in tree):
+    while time.monotonic() < deadline and not seen_worker:
         tree = descendants(proc.pid)
-        time.sleep(0.02)
+        seen_worker = any("rmprof.bench.worker" in command_line(p) for p in tree)
+        if not seen_worker:
+            time.sleep(0.02)
+    # Without a worker there is nothing to interrupt and the checks below would pass on an empty tree.
+    if not seen_worker:
+        proc.kill()
+    assert seen_worker, f"no rmprof.bench.worker child within 120 s (children: {sorted(tree)})"
     tree |= descendants(proc.pid)
     proc.send_signal(signal.SIGINT)
     code, _, err = finished(proc, timeout=30)
