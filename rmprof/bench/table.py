@@ -16,6 +16,14 @@ from rmprof.formatting import MISSING, format_bytes, format_ratio, format_time
 from rmprof.report.terminal import PLAIN_WIDTH, boundary_text, emit, make_console, new_table, render_plain, to_text
 
 
+def samples_per_runtime(sc: dict[str, Any]) -> str:
+    """``100``, or ``10 in 5 processes (time budget)`` when the time budget lowered the configured count."""
+    plan = sc.get("budget") or {}
+    if not plan.get("limited"):
+        return str(sc.get("iterations"))
+    return f"{plan.get('run_samples_per_runtime')} in {plan.get('rounds_run')} processes (time budget)"
+
+
 def _time_cell(summary: dict[str, Any] | None) -> Text:
     if not summary:
         return to_text(MISSING, "dim")
@@ -74,7 +82,7 @@ def renderables(doc: dict[str, Any], console: Console) -> list[RenderableType]:
         out.append(
             Text.assemble(
                 (sc["scenario"], "bold"),
-                f": {sc['nodes']} nodes, {sc['items']} items, {sc['iterations']} samples per runtime",
+                f": {sc['nodes']} nodes, {sc['items']} items, {samples_per_runtime(sc)} samples per runtime",
             )
         )
         table = new_table(console, "metric", *names)

@@ -53,13 +53,15 @@ TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
 # ---------------------------------------------------------------------------
 
 
-def _samples_text(sc: dict[str, Any], scenario: dict[str, Any]) -> str:
-    """``100``, or ``10 in 5 processes (time budget)`` when the time budget lowered the configured count."""
+def _samples_text(sc: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, str]:
+    """Run samples per runtime the figures rest on, and where they came from when the time budget lowered the
+    configured count (``in 5 processes; the time budget lowered 100``), else ""."""
     configured = format_count(scenario.get("iterations", sc.get("iterations")))
     plan = sc.get("budget") or {}
     if not plan.get("limited"):
-        return configured
-    return f"{format_count(plan.get('run_samples_per_runtime'))} in {format_count(plan.get('rounds_run'))} processes"
+        return configured, ""
+    where = f"in {format_count(plan.get('rounds_run'))} processes; the time budget lowered {configured}"
+    return format_count(plan.get("run_samples_per_runtime")), where
 
 
 def budget_notes(sc: dict[str, Any], profiles: list[dict[str, Any]]) -> list[str]:
@@ -473,6 +475,7 @@ def build_context(
     }
     cpu_flames, mem_flames = flame_views(results, profiles)
     nodes = node_rows(analysis)
+    samples, samples_where = _samples_text(sc, scenario)
     env = bench.get("environment") or {}
     fastest = headline.get("fastest_runtime")
     return {
@@ -481,7 +484,8 @@ def build_context(
         "description": str(scenario.get("description") or sc.get("description") or ""),
         "pipeline": pipeline,
         "items": format_count(scenario.get("items", sc.get("items"))),
-        "iterations": _samples_text(sc, scenario),
+        "iterations": samples,
+        "samples_where": samples_where,
         "budget_notes": budget_notes(sc, results.get("profiles") or []),
         "node_paths": node_paths(scenario, node_shades(analysis)),
         "nodes": nodes,
