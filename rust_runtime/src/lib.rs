@@ -19,6 +19,8 @@ pub mod build_info;
 pub mod code;
 pub mod error;
 pub mod executor;
+/// The rust-fused floor: the node operations composed by hand in one loop per sink.
+pub mod fused;
 pub mod input;
 mod json_tree;
 /// A frozen workload timed beside the runtimes as the machine's reference (shares no pipeline code).
@@ -42,6 +44,7 @@ pub mod value;
 pub use code::{CodeEngine, CodeFunction};
 pub use error::{Error, InputError, ManifestError, RuntimeError};
 pub use executor::{Outputs, Pipeline, StreamError, DEFAULT_CHUNK_SIZE};
+pub use fused::Fused;
 pub use input::{parse_input, parse_input_bytes, parse_line, LineError};
 pub use manifest::{Manifest, NodeKind};
 pub use nodes::text_transform;

@@ -1,5 +1,5 @@
 //! `rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N]
-//! [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing]`
+//! [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing] [--fused-iterations N]`
 //!
 //! Validates the manifest, builds the pipeline (timed: `init_ns`, the first build of the process),
 //! runs it over the input `--warmup` times untimed, then N times each timed (freeing its outputs
@@ -21,6 +21,13 @@
 //! A manifest with PythonNode code is refused unless `--allow-code` is given; this binary has no
 //! Python engine (`rmprof-runtime-rustpython`, the same program with the RustPython VM, has one and
 //! adds `vm_init_ns`, the VM's start-up, to the JSON).
+//!
+//! `--fused-iterations N` adds the rust-fused floor (`rmprof_runtime::Fused`: the node operations
+//! composed by hand in one plain loop per sink) after all of the above, which it leaves unchanged: its
+//! outputs are checked to equal the executor's (else a `fused` error), then it runs `--warmup` times
+//! untimed and N times timed (freeing its outputs included), as `"fused_run_ns": [...]` (and
+//! `"fused_outputs"` unless `--no-outputs`). A failing run must fail alike in both: the error is the
+//! executor's, or a `fused` error when the floor's differs. A manifest with PythonNode code has none.
 //!
 //! `--node-timing` adds one instrumented pass after all of the above (which it leaves unchanged):
 //! the input file is parsed again, run with every node timed per chunk, and the outputs serialized,
@@ -45,14 +52,17 @@ use std::time::Instant;
 use rmprof_runtime::alloc_counter;
 use rmprof_runtime::stream::{self, NdjsonError, StreamFailure};
 use rmprof_runtime::timing::{elapsed_ns, timing_json};
-use rmprof_runtime::{parse_input_bytes, CodeEngine, EdgeTiming, Error, Manifest, Pipeline};
+use rmprof_runtime::{
+    parse_input_bytes, CodeEngine, EdgeTiming, Error, Fused, Manifest, Outputs, Pipeline,
+    RuntimeError, Value,
+};
 
 // With the python feature the library installs the same allocator itself.
 #[cfg(not(feature = "python"))]
 #[global_allocator]
 static ALLOC: alloc_counter::WindowCountingAlloc = alloc_counter::WindowCountingAlloc;
 
-const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N] [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing] [--output FILE] | --version | --build-info";
+const USAGE: &str = "usage: rmprof-runtime --manifest FILE --input FILE [--iterations N] [--warmup N] [--init-samples N] [--init-warmup N] [--no-outputs] [--allow-code] [--node-timing] [--fused-iterations N] [--output FILE] | --version | --build-info";
 
 /// Starts a Python engine (for PythonNode), when the binary has one.
 pub type EngineFactory = fn() -> Box<dyn CodeEngine>;
@@ -127,6 +137,8 @@ struct Args {
     outputs: bool,
     allow_code: bool,
     node_timing: bool,
+    /// Timed runs of the rust-fused floor (0: none).
+    fused_iterations: usize,
     output: Option<String>,
 }
 
@@ -142,7 +154,7 @@ fn parse_args(argv: &[String]) -> Result<Request, Failure> {
     let usage = |msg: String| Failure::new("usage", format!("{msg} ({USAGE})"));
     let (mut manifest, mut input) = (None, None);
     let (mut iterations, mut warmup, mut outputs) = (1usize, 0usize, true);
-    let (mut init_samples, mut init_warmup) = (0usize, 0usize);
+    let (mut init_samples, mut init_warmup, mut fused_iterations) = (0usize, 0usize, 0usize);
     let (mut allow_code, mut node_timing, mut output) = (false, false, None);
     let mut it = argv.iter();
     while let Some(arg) = it.next() {
@@ -170,6 +182,7 @@ fn parse_args(argv: &[String]) -> Result<Request, Failure> {
             "--warmup" => warmup = count(flag, value(flag)?, 0)?,
             "--init-samples" => init_samples = count(flag, value(flag)?, 0)?,
             "--init-warmup" => init_warmup = count(flag, value(flag)?, 0)?,
+            "--fused-iterations" => fused_iterations = count(flag, value(flag)?, 1)?,
             "--no-outputs" if inline.is_none() => outputs = false,
             "--allow-code" if inline.is_none() => allow_code = true,
             "--node-timing" if inline.is_none() => node_timing = true,
@@ -189,6 +202,7 @@ fn parse_args(argv: &[String]) -> Result<Request, Failure> {
         outputs,
         allow_code,
         node_timing,
+        fused_iterations,
         output,
     })))
 }
@@ -257,13 +271,89 @@ fn node_timing(args: &Args, pipeline: &Pipeline) -> Result<String, Failure> {
 /// Never inlined: callgrind counts this function's instructions (rmprof/profilers/callgrind.py), so
 /// warm-up runs, whose first allocations grow the heap, and the allocation-counting run stay out.
 #[inline(never)]
-fn timed_pipeline_run(
-    pipeline: &Pipeline,
-    input: &[rmprof_runtime::Value],
-) -> Result<u64, Failure> {
+fn timed_pipeline_run(pipeline: &Pipeline, input: &[Value]) -> Result<u64, RuntimeError> {
     let t = Instant::now();
-    drop(pipeline.run(input).map_err(Error::from)?);
+    drop(pipeline.run(input)?);
     Ok(elapsed_ns(t))
+}
+
+/// One timed run of the rust-fused floor, timed as [`timed_pipeline_run`] (its outputs freed inside).
+#[inline(never)]
+fn timed_fused_run(fused: &Fused, input: &[Value]) -> Result<u64, RuntimeError> {
+    let t = Instant::now();
+    drop(fused.run(input)?);
+    Ok(elapsed_ns(t))
+}
+
+/// Where the floor's outputs first differ from the executor's, if they do (values compared exactly).
+fn fused_difference(executor: &Outputs, fused: &Outputs) -> Option<String> {
+    if executor.len() != fused.len() {
+        return Some(format!("{} sinks, not {}", fused.len(), executor.len()));
+    }
+    for ((sink, a), (other, b)) in executor.iter().zip(fused.iter()) {
+        if sink != other {
+            return Some(format!("sink '{other}' where the executor has '{sink}'"));
+        }
+        if a.len() != b.len() {
+            return Some(format!(
+                "sink '{sink}' has {} items, not {}",
+                b.len(),
+                a.len()
+            ));
+        }
+        if let Some(i) = (0..a.len()).find(|&i| !a[i].exact_eq(&b[i])) {
+            return Some(format!(
+                "sink '{sink}' item {i} is {}, not {}",
+                b[i].to_json(),
+                a[i].to_json()
+            ));
+        }
+    }
+    None
+}
+
+/// The executor's failure; when the floor is asked for, the floor must fail alike (or it is a `fused` error).
+fn executor_failed(fused: Option<&Fused>, input: &[Value], e: RuntimeError) -> Failure {
+    match fused.map(|f| f.run(input)) {
+        Some(Err(theirs)) if theirs != e => Failure::new(
+            "fused",
+            format!("the fused loop fails with '{theirs}' where the executor fails with '{e}'"),
+        ),
+        Some(Ok(_)) => Failure::new(
+            "fused",
+            format!("the fused loop succeeds where the executor fails with '{e}'"),
+        ),
+        _ => Failure::from(Error::from(e)),
+    }
+}
+
+/// `--fused-iterations`: the floor's outputs checked against the executor's, then its warm-up and timed runs.
+fn fused_samples(
+    args: &Args,
+    fused: &Fused,
+    input: &[Value],
+    expected: &Outputs,
+) -> Result<(Vec<u64>, Outputs), Failure> {
+    let outputs = fused.run(input).map_err(|e| {
+        Failure::new(
+            "fused",
+            format!("the fused loop fails where the executor does not: {e}"),
+        )
+    })?;
+    if let Some(diff) = fused_difference(expected, &outputs) {
+        return Err(Failure::new(
+            "fused",
+            format!("the fused loop's outputs differ from the executor's: {diff}"),
+        ));
+    }
+    for _ in 0..args.warmup {
+        drop(fused.run(input).map_err(Error::from)?);
+    }
+    let samples = (0..args.fused_iterations)
+        .map(|_| timed_fused_run(fused, input))
+        .collect::<Result<Vec<u64>, _>>()
+        .map_err(Error::from)?;
+    Ok((samples, outputs))
 }
 
 /// Manifest text → ready pipeline (what `init_ns` times), and the Python engine's start-up in ns when
@@ -330,19 +420,32 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
     let input = parse_input_bytes(&input_bytes).map_err(Error::from)?;
     drop(input_bytes);
 
+    let fused = match args.fused_iterations {
+        0 => None,
+        _ => Some(
+            Fused::new(pipeline.manifest())
+                .map_err(|why| Failure::new("usage", format!("--fused-iterations: {why}")))?,
+        ),
+    };
+    let failed = |e: RuntimeError| executor_failed(fused.as_ref(), &input, e);
     for _ in 0..args.warmup {
-        pipeline.run(&input).map_err(Error::from)?;
+        pipeline.run(&input).map_err(failed)?;
     }
     let mut run_ns = Vec::with_capacity(args.iterations);
     for _ in 0..args.iterations {
-        run_ns.push(timed_pipeline_run(&pipeline, &input)?);
+        run_ns.push(timed_pipeline_run(&pipeline, &input).map_err(failed)?);
     }
     let (outputs, alloc) = alloc_counter::measure_window(|| pipeline.run(&input));
-    let outputs = outputs.map_err(Error::from)?;
+    let outputs = outputs.map_err(failed)?;
 
     // Read before the warm builds below, which are no part of what the runs needed.
     let peak_rss = peak_rss_bytes().map_or("null".to_owned(), |b| b.to_string());
     let warm_init_ns = warm_init_samples(args, &manifest_text, engine)?;
+    // After every figure of the executor, so that asking for the floor changes none of them.
+    let fused = match &fused {
+        Some(f) => Some(fused_samples(args, f, &input, &outputs)?),
+        None => None,
+    };
 
     let mut out = String::with_capacity(256);
     out.push('{');
@@ -367,6 +470,16 @@ fn run(args: &Args, engine: Option<EngineFactory>) -> Result<String, Failure> {
         peak_rss,
         rmprof_runtime::build_info::build_info_json()
     ));
+    if let Some((samples, fused_outputs)) = fused {
+        let samples: Vec<String> = samples.iter().map(u64::to_string).collect();
+        out.pop();
+        out.push_str(&format!(",\"fused_run_ns\":[{}]", samples.join(",")));
+        if args.outputs {
+            out.push_str(",\"fused_outputs\":");
+            out.push_str(&fused_outputs.to_json());
+        }
+        out.push('}');
+    }
     // After everything above is measured and written, so that the extra pass changes none of it.
     if args.node_timing {
         let timing = node_timing(args, &pipeline)?;
@@ -387,10 +500,10 @@ fn run_streamed(
     vm_init: &str,
 ) -> Result<String, Failure> {
     let repeats = args.warmup + args.init_samples + args.init_warmup;
-    if args.iterations != 1 || repeats != 0 || args.node_timing {
+    if args.iterations != 1 || repeats != 0 || args.node_timing || args.fused_iterations != 0 {
         return Err(Failure::new(
             "usage",
-            format!("--output streams one run: it takes no --iterations, --warmup, --init-samples, --init-warmup or --node-timing ({USAGE})"),
+            format!("--output streams one run: it takes no --iterations, --warmup, --init-samples, --init-warmup, --node-timing or --fused-iterations ({USAGE})"),
         ));
     }
     ignore_file_size_signal();
