@@ -7,6 +7,7 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -305,3 +306,70 @@ def test_a_large_ndjson_input_is_timed_on_a_sample_and_streamed_whole_once(tmp_p
     for name in ("python", "rust"):
         assert sc["sample"]["stream"]["runtimes"][name]["items_per_s"] > 0
     assert f"first {SAMPLE_ITEMS}" in proc.stderr
+
+
+def _sleepy_rounds(monkeypatch: pytest.MonkeyPatch, seconds: float, disagree: bool) -> Any:
+    """FakeRounds (tests/test_adaptive_rounds.py) whose every round takes ``seconds``."""
+    from rmprof.runtimes.base import Runtime
+    from tests.test_adaptive_rounds import FakeRounds
+
+    fake = FakeRounds((lambda r: 130.0 if r % 2 else 100.0) if disagree else (lambda r: 100.0))
+
+    def slow(cls: type, runtimes: list[Any], request: Any) -> Any:
+        time.sleep(seconds)
+        return fake(cls, runtimes, request)
+
+    monkeypatch.setattr(Runtime, "measure_round", classmethod(slow))
+    return fake
+
+
+def _rounds_config(budget_s: float, **kw: Any) -> Any:
+    from rmprof.bench.harness import BenchConfig
+
+    said: list[str] = []
+    cfg = BenchConfig(warmup=0, init_samples=0, instrumented=0, cold_starts=0, progress=said.append, **kw)
+    cfg.time_budget_s = budget_s
+    return cfg, said
+
+
+def test_the_budget_bounds_the_added_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmprof.bench import harness
+    from rmprof.scenarios import get_scenario
+
+    fake = _sleepy_rounds(monkeypatch, 0.05, disagree=True)
+    cfg, said = _rounds_config(0.5, rounds=4, max_rounds=40)
+    plan = _limited_plan(4, limited=False)
+    plan.max_rounds = 40
+    t0 = time.monotonic()
+    samples = harness._measure_rounds(get_scenario("simple"), {}, 40, cfg, plan, Costs({}, {}, 1), t0)
+    took = time.monotonic() - t0
+    assert 4 <= samples.rounds < 40 and fake.calls == samples.rounds
+    assert took <= 0.5 + 0.2, took  # within the budget, give or take a round and the bookkeeping
+    assert any("the time budget leaves room for" in m for m in said), said
+    assert samples.budget_notes and samples.checks["run"]["python-fused"]["still_noisy"]
+
+
+def _limited_plan(rounds: int, limited: bool) -> budget.Plan:
+    return budget.Plan(
+        rounds=rounds, samples_per_round=2, init_per_round=0, cold_starts=0, instrumented=0, warmup=0,
+        memory_iterations=1, max_rounds=rounds, estimate_s=0.2, configured_s=1.0, floors_s=0.1, budget_s=0.6,
+        limited=limited,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("limited", [True, False])
+def test_a_first_round_far_over_the_estimate_cuts_only_a_lowered_plan(
+    monkeypatch: pytest.MonkeyPatch, limited: bool
+) -> None:
+    from rmprof.bench import harness
+    from rmprof.scenarios import get_scenario
+
+    _sleepy_rounds(monkeypatch, 0.1, disagree=False)
+    cfg, said = _rounds_config(0.6, rounds=10)
+    plan = _limited_plan(10, limited)
+    samples = harness._measure_rounds(get_scenario("simple"), {}, 20, cfg, plan, Costs({}, {}, 1), time.monotonic())
+    if limited:
+        assert budget.MIN_ROUNDS <= samples.rounds < 10, said
+        assert any("rounds instead of 10" in n for n in samples.budget_notes)
+    else:
+        assert samples.rounds == 10 and not samples.budget_notes  # the configured counts are never cut

@@ -221,7 +221,7 @@ def _plan(
         max_rounds=config.max_rounds,
         budget_s=config.time_budget_s,
     )
-    if plan.limited:
+    if plan.limited and costs.run_s:
         slowest = max(costs.run_s, key=lambda n: costs.run_s[n])
         config.progress(
             f"{scenario.name}: one {slowest} run takes {costs.run_s[slowest]:.3g} s: bench of {plan.describe()}"
@@ -275,6 +275,7 @@ def _measure_rounds(
     task = f"{scenario.name}: bench rounds"
     planned, r = n_rounds, 0
     round_times: list[float] = []
+    cold_shares = [_share(plan.cold_starts, k, n_rounds) for k in range(n_rounds)]
     while r < planned:
         message = f"{scenario.name}: round {r + 1}/{planned} ({per_round} run samples per runtime, fresh processes)"
         config.advance(task, r, planned, message)
@@ -287,8 +288,7 @@ def _measure_rounds(
             _add(out, cls.measure_round(members, request))
         # Cold starts are spread over the planned rounds too: a burst at the end would see only that moment's
         # machine. Added rounds take none (they are for run and init).
-        share = _share(plan.cold_starts, r, n_rounds) if r < n_rounds else 0
-        for _ in range(share):
+        for _ in range(cold_shares[r] if r < len(cold_shares) else 0):
             for name, rt in measured.items():
                 # A cold start's build is its process's first: part of cold start, not an init sample.
                 out.cold[name].append(_cold_start(rt.process_command(request.manifest_path, request.input_path, 1)))
@@ -297,7 +297,9 @@ def _measure_rounds(
         if r == 1 and n_rounds > 1:
             cut = _fewer_rounds(scenario.name, plan, round_times[0], time.monotonic() - started, config, out)
             if cut < n_rounds:
-                # The cold starts are then spread over the fewer rounds (_share): none are lost.
+                # The cold starts not yet taken are spread over the rounds left: none are lost.
+                left = plan.cold_starts - cold_shares[0]
+                cold_shares = [cold_shares[0], *(_share(left, k, cut - 1) for k in range(cut - 1))]
                 n_rounds = planned = cut
         if r == planned:
             planned += _more_rounds(scenario.name, out, planned, plan, n_rounds, config, round_times, started)
