@@ -67,24 +67,26 @@ def _samples_text(sc: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, st
 def budget_notes(sc: dict[str, Any], profiles: list[dict[str, Any]]) -> list[str]:
     """What the time budget changed: the bench's counts (and whether the floors fit), each costly profiler's
     iterations or input subset."""
+    from rmprof.bench.budget import format_duration
+
     plan = sc.get("budget") or {}
     out = []
     if plan.get("limited"):
         budget_s = plan.get("budget_s") or 0.0
         line = (
-            f"Time budget: the bench had {format_time(budget_s * 1e9)}; one run of the slowest runtime took "
+            f"Time budget: the bench had {format_duration(budget_s)}; one run of the slowest runtime took "
             f"{format_time(max((plan.get('first_run_s') or {}).values() or [0.0]) * 1e9)}, so it measured "
             f"{format_count(plan.get('rounds_run'))} processes x {format_count(plan.get('samples_per_round'))} run "
             f"samples, {format_count(plan.get('cold_starts'))} cold starts and peak RSS over "
             f"{format_count(plan.get('memory_iterations'))} runs, instead of the configured "
             f"{format_count(sc.get('iterations'))} samples (it would have taken about "
-            f"{format_time((plan.get('configured_s') or 0.0) * 1e9)})."
+            f"{format_duration(plan.get('configured_s') or 0.0)})."
         )
         if plan.get("short"):
             line += (
                 f" Even the floors ({plan.get('floors', {}).get('rounds')} processes, "
                 f"{plan.get('floors', {}).get('run_samples')} samples) needed about "
-                f"{format_time((plan.get('floors_s') or 0.0) * 1e9)}: measured at the floors, over budget."
+                f"{format_duration(plan.get('floors_s') or 0.0)}: measured at the floors, over budget."
             )
         out.append(line)
     out.extend(str(n) for n in plan.get("notes") or [])
