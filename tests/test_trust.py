@@ -53,7 +53,8 @@ def test_calibrate_stores_a_floor_that_the_report_shows(tmp_path: Path, baseline
     proc = run_cli("calibrate", *SMALL, "-r", "python", "-r", "rust", "--runs", "2", "--cold-starts", "3", "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["runs"] == 2 and 0.0 <= doc["coverage"] <= 1.0 and 0.0 <= doc["rerun_coverage"] <= 1.0
+    # Two runs, or up to two more when they disagreed (a loaded machine): calibrate measures more then.
+    assert 2 <= doc["runs"] <= 4 and 0.0 <= doc["coverage"] <= 1.0 and 0.0 <= doc["rerun_coverage"] <= 1.0
     assert "simple/python/run" in doc["floors"] and "simple/rust/speedup.run" in doc["floors"]
     assert Path(doc["saved_to"]) == baselines / "noise-floor.json"
     assert doc["pooled_calibrations"] == 1 and doc["pooled_drift"] == doc["drift"]

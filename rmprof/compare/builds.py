@@ -27,7 +27,8 @@ def compare_builds(before_side: dict[str, Any], after_side: dict[str, Any]) -> d
     build ids differ or are unknown, and for the checkout when its commit (``git_commit``, which carries the
     dirty digest) differs; ``mixed`` names, per side, each extension measured beside a binary of another build
     (``"rust/rust-bin"``); ``same_build`` is True only when both sides name their builds, share at least one
-    runtime build (or both measured only the Python baseline, whose build is the checkout), and nothing differs; ``summary`` is ``"same build"`` or one line saying what differs.
+    runtime build (or both measured only the Python baseline, whose build is the checkout), and nothing
+    differs; ``summary`` is ``"same build"`` or one line saying what differs.
     """
     before, after = _side_builds(before_side), _side_builds(after_side)
     differences: list[dict[str, Any]] = []

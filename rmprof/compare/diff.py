@@ -84,9 +84,10 @@ CALLGRIND = "callgrind"
 COLD_START_NOTE = "cold start is informational unless --gate-cold-start (it drifts between runs beyond its interval)"
 # Family-wise error rate of the gate over every sampled row it judges (Holm's procedure).
 GATE_ALPHA = gate_rules.ALPHA
-# The fused comprehension is the Python baseline's floor: shown, never gated. It composes the pipeline's own
-# node functions, so it moves with node code and is no machine reference (rmprof/compare/machine.py).
-REFERENCE_RUNTIMES = ("python-fused",)
+# The fused loops are floors (Python's comprehension, the Rust binary's plain loop): shown, never gated. Each
+# composes the pipeline's own node operations, so it moves with node code and is no machine reference
+# (rmprof/compare/machine.py).
+REFERENCE_RUNTIMES = ("python-fused", "rust-fused")
 # Memory verdicts in memory words: "performance has regressed" reads wrong for a byte count.
 MEMORY_MESSAGES = {
     "improved": "Memory use has decreased.",
@@ -218,6 +219,9 @@ def _compare_runtime(
             distributions=distributions,
         )
         row["side_noise"] = _side_noise(before.get(metric), after.get(metric))
+        for side, samples, sizes_ in (("before", xs, sizes[0]), ("after", ys, sizes[1])):
+            if row["side_noise"].get(f"{side}_still_noisy"):
+                row["side_noise"][f"{side}_fastest_round"] = _fastest_round(samples, sizes_)
         rows.append(row)
     rows.extend(_node_rows(scenario, runtime, before, after, thresholds["time"], distributions))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}
@@ -230,6 +234,15 @@ def _compare_runtime(
         result["message"] = MEMORY_MESSAGES[result["verdict"]]
         rows.append(_row(scenario, runtime, f"memory.{key}", label, "bytes", False, result, "memory is informational"))
     return rows
+
+
+def _fastest_round(samples: list[float], sizes: list[int] | None) -> float | None:
+    """The fastest round's median relative to the pooled median (≤ 1): where a run's level would be had load
+    inflated all but its least loaded process. None without rounds."""
+    if not sizes:
+        return None
+    medians = [stats.median(r) for r in stats.split_rounds(samples, sizes)]
+    return min(medians) / stats.median(samples)
 
 
 def _side_noise(before: Any, after: Any) -> dict[str, Any]:

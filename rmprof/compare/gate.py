@@ -108,11 +108,23 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
 def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tuple[str, str]:
     """A side whose rounds still disagreed after the bench added rounds (load or drift during that run) has a
     median that load may have inflated, and load only ever slows. An inflated before hides a regression, so it
-    cannot support a PASS; an inflated after invents one, so it cannot support a FAIL."""
+    supports a PASS only if the PASS holds against its fastest process too; an inflated after invents one, so
+    it supports a FAIL only if the FAIL holds against its fastest process too."""
     noise = row.get("side_noise") or {}
     side = "before" if outcome == "pass" else "after" if outcome == "fail" else None
     if side is None or not noise.get(f"{side}_still_noisy"):
         return outcome, reason
+    # The outcome still holds if it holds against that side's least loaded process.
+    fastest = noise.get(f"{side}_fastest_round")
+    if isinstance(fastest, int | float) and fastest > 0 and row.get("ci95"):
+        if outcome == "pass":
+            bound = (1.0 + row["upper95"]) / fastest - 1.0
+            if bound <= row["user_threshold"]:
+                return outcome, f"{reason}; also against the before run's fastest process ({format_percent(bound)})"
+        else:
+            bound = (1.0 + row["ci95"][0]) * fastest - 1.0
+            if bound > row["threshold"]:
+                return outcome, f"{reason}; also against the after run's fastest process ({format_percent(bound)})"
     why = f" ({reason})" if outcome == "fail" else ""
     return "inconclusive", (
         f"would {outcome}{why}, but the {side} run's rounds still disagreed after added rounds (the machine's load "
