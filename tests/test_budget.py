@@ -373,3 +373,24 @@ def test_a_first_round_far_over_the_estimate_cuts_only_a_lowered_plan(
         assert any("rounds instead of 10" in n for n in samples.budget_notes)
     else:
         assert samples.rounds == 10 and not samples.budget_notes  # the configured counts are never cut
+
+
+def test_progress_lines_end_with_the_time_left(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from rmprof.commands.common import Progress
+
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    say = Progress(quiet=False)
+    monkeypatch.setattr(say, "live", lambda: False)  # lines, as in CI and pipes
+    say.advance("m: bench rounds", 0, 5, "round 1/5")
+    now[0] += 30.0
+    say.advance("m: bench rounds", 1, 5, "round 2/5")  # one round in 30 s: four left
+    now[0] += 10.0
+    say.advance("m: bench rounds", 1, 5, "still round 2/5")  # counts down while the step runs
+    say.advance("m: bench rounds", 5, 5, None)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "rmprof: round 1/5",
+        "rmprof: round 2/5 [~2 min 00 s left]",
+        "rmprof: still round 2/5 [~1 min 50 s left]",
+    ]
