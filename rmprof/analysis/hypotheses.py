@@ -36,6 +36,14 @@ def orchestration(bench: dict[str, Any], bottlenecks: dict[str, Any]) -> dict[st
             f"the same computation as a plain Python loop takes {format_time(fused)} vs {format_time(py)} "
             f"through asyncio: {_pct(share)} of the baseline's run time is orchestration"
         )
+    overhead = bench.get("executor_overhead") or {}
+    if "ratio" in overhead:
+        # The Rust executor's own orchestration, beside Python's (context: the verdict is about the baseline).
+        lo, hi = overhead["ci95"]
+        evidence.append(
+            f"the Rust executor ({overhead['executor']}) takes {overhead['ratio']:.2f}× [{lo:.2f}, {hi:.2f}] the time "
+            f"of its plain-loop floor ({overhead['floor']}): its chunks and per-node passes"
+        )
     cpu = bottlenecks.get(f"{BASELINE}.py-spy")
     if cpu:
         share = cpu["categories"].get("orchestration", 0.0)
@@ -176,7 +184,7 @@ def _binaries(rts: dict[str, Any]) -> list[str]:
             if get_runtime(name).kind == BINARY:
                 found.append(name)
         except RmprofError:
-            continue  # not a registered runtime (the python-fused floor, a plugin gone)
+            continue  # not a registered runtime (a fused floor, a plugin gone)
     return found
 
 

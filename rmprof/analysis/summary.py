@@ -16,7 +16,8 @@ def analyse(bench_scenario: dict[str, Any], profiles: dict[str, Profile]) -> dic
     bottlenecks = {name: analyse_profile(p) for name, p in profiles.items()}
     headline: dict[str, Any] = {"top_bottleneck": {}}
     speedups = bench_scenario.get("speedups", {})
-    runs = {n: m["run"]["speedup"] for n, m in speedups.items() if "run" in m and n != "python-fused"}
+    floors = ("python-fused", "rust-fused")
+    runs = {n: m["run"]["speedup"] for n, m in speedups.items() if "run" in m and n not in floors}
     if runs:
         best = max(runs, key=runs.get)
         headline.update(fastest_runtime=best, speedup=runs[best])

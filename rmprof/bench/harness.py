@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rmprof.bench import budget, stats
+from rmprof.bench import budget, rust_fused, stats
 from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
@@ -150,7 +150,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     finally:
         for p in prepared.values():
             p.close()
-    names = [*measured, FUSED]
+    names = [*measured, FUSED, *rust_fused.measured_floors(samples)]
     results = {n: _entry(n, samples, memory.get(n, {}), scenario, config.seed) for n in names}
     if samples.references_mixed:
         config.progress(
@@ -181,6 +181,7 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
         "runtimes": results,
         "speedups": _speedups(results, config.seed),
         "boundary": _boundaries(measured, results, len(scenario.items), config.seed),
+        "executor_overhead": rust_fused.executor_overhead(results, scenario, measured, config.seed),
         "machine_reference": _machine_reference(samples, config.seed),
     }
 
@@ -272,6 +273,7 @@ def _measure_rounds(
         passes={n: [] for n in measured},
         alloc={},
     )
+    rust_fused.prepare(out, scenario, measured)
     task = f"{scenario.name}: bench rounds"
     planned, r = n_rounds, 0
     round_times: list[float] = []

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from rmprof.bench.rust_fused import overhead_text
 from rmprof.formatting import MISSING, format_bytes, format_ratio, format_time
 from rmprof.report.terminal import PLAIN_WIDTH, boundary_text, emit, make_console, new_table, render_plain, to_text
 
@@ -94,6 +95,8 @@ def renderables(doc: dict[str, Any], console: Console) -> list[RenderableType]:
         if sc["speedups"]:
             out += [Text(""), _speedup_table(sc["speedups"], console)]
         out.extend(to_text(boundary_text(name, b)) for name, b in (sc.get("boundary") or {}).items())
+        if sc.get("executor_overhead"):
+            out.append(to_text(overhead_text(sc["executor_overhead"])))
         for name, reason in sc["gaps"].items():
             out.append(to_text(f"gap: {name}: {reason}", "yellow"))
         noisy = [

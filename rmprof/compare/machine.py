@@ -17,8 +17,8 @@ from rmprof.bench import stats
 from rmprof.formatting import format_percent
 
 # The reference a row's runtime is judged against when it is not a registered runtime (the python-fused floor
-# runs interpreted Python).
-FLOOR_REFERENCES = {"python-fused": "python"}
+# runs interpreted Python, the rust-fused floor native code).
+FLOOR_REFERENCES = {"python-fused": "python", "rust-fused": "native"}
 
 
 def reference_kind(runtime: str) -> str | None:

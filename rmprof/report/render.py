@@ -17,6 +17,7 @@ from rmprof.formatting import (
     finite,
     format_bytes,
     format_count,
+    format_ratio,
     format_share,
     format_time,
     format_x,
@@ -24,7 +25,7 @@ from rmprof.formatting import (
 )
 from rmprof.profile_model import Profile
 from rmprof.report.templates import asset, render
-from rmprof.report.view_common import FLOOR, bounds_text, ordered, rank, runtime_label
+from rmprof.report.view_common import FLOOR, FLOORS, bounds_text, ordered, rank, runtime_label
 from rmprof.report.view_nodes import (
     SHOWN_NODES,
     bottleneck_nodes,
@@ -170,7 +171,7 @@ def _verdicts(sc: dict[str, Any], pipeline: str) -> list[dict[str, Any]]:
     gaps = sc.get("gaps") or {}
     names = ordered([*sc.get("runtimes", {}), *gaps])
     for name in names:
-        if name in (BASELINE, FLOOR):
+        if name == BASELINE or name in FLOORS:
             continue
         label = runtime_label(name)
         if name not in speedups:
@@ -256,8 +257,8 @@ def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> 
             if entry is None:
                 row["missing"] = f"not measured: {gaps.get(name, 'no measurement')}"
             elif not summary:
-                if metric != "run" and name == FLOOR:
-                    continue  # the floor is only a run-time reference
+                if metric != "run" and name in FLOORS:
+                    continue  # a floor is only a run-time reference
                 row["missing"] = "not measured for this runtime"
             else:
                 ci, pm = _spread(summary, format_time)
@@ -395,6 +396,24 @@ def _floor(sc: dict[str, Any]) -> str | None:
     )
 
 
+def _rust_floor(sc: dict[str, Any]) -> str | None:
+    """What the rust-fused floor says about the Rust executor's overhead (or why the scenario has none)."""
+    overhead = sc.get("executor_overhead")
+    if not overhead:
+        return None
+    if "ratio" not in overhead:
+        return f"No rust-fused floor for this scenario: {overhead.get('absent', 'not measured')}."
+    runtimes = sc.get("runtimes") or {}
+    floor = ((runtimes.get(overhead["floor"]) or {}).get("run") or {}).get("median")
+    return (
+        f"rust-fused runs the same node operations in one plain Rust loop per sink (no executor, no chunks, no "
+        f"per-node passes), in the {overhead['executor']} process of every round, its outputs checked equal to the "
+        f"executor's: {format_time(floor)} per pass. Executor overhead ({overhead['executor']} ÷ rust-fused): "
+        f"{format_ratio(overhead['ratio'], *overhead['ci95'])} (95 % CI, paired by round over "
+        f"{overhead.get('rounds', MISSING)} rounds)."
+    )
+
+
 def _gaps(results: dict[str, Any], sc: dict[str, Any]) -> list[dict[str, str]]:
     rows = []
     for name, reason in (sc.get("gaps") or {}).items():
@@ -523,6 +542,7 @@ def build_context(
         "throughput_rows": _throughput_rows(sc),
         "memory_rows": _memory_rows(sc),
         "floor": _floor(sc),
+        "rust_floor": _rust_floor(sc),
         "bottlenecks": bottleneck_rows(analysis, summaries),
         "hypotheses": hypothesis_rows(analysis),
         "mixed_stacks": mixed_stack_rows(analysis),

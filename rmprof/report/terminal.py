@@ -32,6 +32,7 @@ PLAIN_WIDTH = 160
 # The rule under a header in plain output: ASCII, so logs show no box-drawing characters.
 PLAIN_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
 FLOOR = "python-fused"
+FLOORS = (FLOOR, "rust-fused")  # the fused floors: no runtime's row, shown beside them
 
 
 def make_console(
@@ -246,7 +247,7 @@ def run_summary(results: dict[str, Any], console: Console, report: Path | str | 
     out: list[RenderableType] = [Text.assemble((f"{name}", "bold"), f": {', '.join(facts)}")]
 
     speedups = sc.get("speedups") or {}
-    runtimes = ordered_runtimes([n for n in [*(sc.get("runtimes") or {}), *(sc.get("gaps") or {})] if n != FLOOR])
+    runtimes = ordered_runtimes([n for n in [*(sc.get("runtimes") or {}), *(sc.get("gaps") or {})] if n not in FLOORS])
     table = new_table(console, "runtime", "run speedup over python [95 % CI]", "bottleneck node")
     for runtime in runtimes:
         if runtime == BASELINE:
@@ -258,6 +259,10 @@ def run_summary(results: dict[str, Any], console: Console, report: Path | str | 
         table.add_row(to_text(runtime, "bold"), to_text(speed, style), to_text(_node_cell(analysis, runtime)))
     out.append(table)
     out.extend(Text(boundary_text(n, b)) for n, b in (sc.get("boundary") or {}).items())
+    if "ratio" in (sc.get("executor_overhead") or {}):
+        from rmprof.bench.rust_fused import overhead_text
+
+        out.append(Text(overhead_text(sc["executor_overhead"])))
     # Below the table, not in a column: frame names are long, and a narrow column would cut them.
     if top:
         out.append(Text("top bottleneck (CPU profiles):"))

@@ -9,6 +9,9 @@ from rmprof import runtimes as registry
 from rmprof.formatting import MISSING
 
 FLOOR = "python-fused"  # the bench's plain-Python floor: not a runtime, shown beside them
+RUST_FLOOR = "rust-fused"  # the Rust binary's plain loop over the node operations: the executor's floor
+FLOORS = (FLOOR, RUST_FLOOR)
+_FLOOR_LABELS = {FLOOR: "python-fused (plain Python loop)", RUST_FLOOR: "rust-fused (plain Rust loop)"}
 # Relative links into the run directory only: no scheme, no absolute path, no parent hops.
 _SAFE_LINK = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!/)(?!.*(^|/)\.\.(/|$))[^\\\s]+$")
 
@@ -21,7 +24,7 @@ def bounds_text(bounds: Any, fmt: Any) -> str:
 
 def runtime_label(name: str) -> str:
     """The reader's name of a runtime, e.g. ``rust (in-process)`` (each runtime names itself)."""
-    return "python-fused (plain Python loop)" if name == FLOOR else registry.label(name)
+    return _FLOOR_LABELS.get(name) or registry.label(name)
 
 
 def safe_link(path: Any) -> str | None:
@@ -30,7 +33,7 @@ def safe_link(path: Any) -> str | None:
 
 
 def rank(name: str) -> int:
-    """A runtime's place in the report's order (unknown runtimes and the python-fused floor last)."""
+    """A runtime's place in the report's order (unknown runtimes and the fused floors last)."""
     return ordered([*registry.runtime_names(), name]).index(name)
 
 

@@ -30,6 +30,8 @@ CHILD_CWD = Path(__file__).resolve().parents[2]
 # the binary's init intervals were ±40 %. After 20, 18 of 480 samples in three benches were over twice the fastest
 # (before: every other one on simple and text).
 INIT_WARMUP = 20
+# The floor a binary times after its own figures when asked (``RoundRequest.rust_fused``; rmprof/bench/rust_fused.py).
+RUST_FUSED = "rust-fused"
 
 
 @dataclass
@@ -48,6 +50,8 @@ class RoundRequest:
     inner: dict[str, int] | None = None  # runs per sample, as calibrated by an earlier round
     fused: bool = False  # also time the python-fused floor (in-process rounds)
     machine_reference: bool = False  # also time the machine references (rmprof/bench/reference.py; worker rounds)
+    # The binary runtime whose process also times the rust-fused floor after its own figures (bench/rust_fused.py)
+    rust_fused: str | None = None
     builds: dict[str, Path] = field(default_factory=dict)  # runtime -> a saved build to time instead of the current
 
 
@@ -120,13 +124,21 @@ def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> Round
     ]
     if request.instrumented:
         args.append("--node-timing")
-    init_args = ["--init-samples", str(request.init_samples), "--init-warmup", str(request.init_warmup)]
-    try:
-        doc = run_binary_at(binary, [*args, *init_args] if request.init_samples else args, timeout=300)
-    except ChildFailed as exc:
-        if not request.init_samples or "unknown argument '--init-samples'" not in exc.message:
-            raise
-        doc = run_binary_at(binary, args, timeout=300)
+    # Optional figures: a saved build older than one of these flags refuses it, and its round gives none of it.
+    optional = []
+    if request.init_samples:
+        optional.append(["--init-samples", str(request.init_samples), "--init-warmup", str(request.init_warmup)])
+    if request.rust_fused == runtime.name:
+        optional.append(["--fused-iterations", str(request.samples)])
+    while True:
+        try:
+            doc = run_binary_at(binary, [*args, *(a for group in optional for a in group)], timeout=300)
+            break
+        except ChildFailed as exc:
+            refused = [g for g in optional if f"unknown argument '{g[0]}'" in exc.message]
+            if not refused:
+                raise
+            optional.remove(refused[0])
     name = runtime.name
     # Empty for a build older than --init-samples: callers add no init samples for it (paired compares skip it).
     result = RoundResult(run_ns={name: doc["run_ns"]}, init_ns={name: doc.get("warm_init_ns") or []})
@@ -136,6 +148,9 @@ def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> Round
         result.passes[name] = [doc["node_timing"]]
     if doc.get("alloc") is not None:
         result.alloc[name] = doc["alloc"]
+    if doc.get("fused_run_ns"):
+        # The floor's samples, from the same process as the executor's (round-paired with them).
+        result.run_ns[RUST_FUSED] = doc["fused_run_ns"]
     return result
 
 
