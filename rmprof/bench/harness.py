@@ -145,7 +145,8 @@ def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig)
     plan = _plan(scenario, measured, iterations, costs, config)
     try:
         samples = _measure_rounds(scenario, measured, iterations, config, plan, costs, started)
-        config.progress(f"{scenario.name}: measuring memory (peak RSS over {plan.memory_iterations} runs)")
+        runs = f"{plan.memory_iterations} run{'' if plan.memory_iterations == 1 else 's'}"
+        config.progress(f"{scenario.name}: measuring memory (peak RSS over {runs})")
         memory = _memory(scenario, measured, prepared, samples, plan.memory_iterations)
     finally:
         for p in prepared.values():

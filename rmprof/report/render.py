@@ -79,7 +79,7 @@ def budget_notes(sc: dict[str, Any], profiles: list[dict[str, Any]]) -> list[str
             f"{format_time(max((plan.get('first_run_s') or {}).values() or [0.0]) * 1e9)}, so it measured "
             f"{format_count(plan.get('rounds_run'))} processes x {format_count(plan.get('samples_per_round'))} run "
             f"samples, {format_count(plan.get('cold_starts'))} cold starts and peak RSS over "
-            f"{format_count(plan.get('memory_iterations'))} runs, instead of the configured "
+            f"{_runs(plan.get('memory_iterations'))}, instead of the configured "
             f"{format_count(sc.get('iterations'))} samples (it would have taken about "
             f"{format_duration(plan.get('configured_s') or 0.0)})."
         )
@@ -106,6 +106,11 @@ def budget_notes(sc: dict[str, Any], profiles: list[dict[str, Any]]) -> list[str
         if reason:
             out.append(f"{p.get('profiler')} on {runtime_label(str(p.get('runtime')))}: {reason}.")
     return out
+
+
+def _runs(count: Any) -> str:
+    """``1 run``, ``3 runs``."""
+    return f"{format_count(count)} run{'' if count == 1 else 's'}"
 
 
 def _rate(stream_run: dict[str, Any]) -> str:

@@ -173,17 +173,19 @@ def node_paths(scenario: dict[str, Any], costs: dict[str, dict[str, Any]] | None
         if not following:
             paths.append([{"id": n, "type": nodes[n], **costs.get(n, {"shade": None, "title": ""})} for n in path])
         stack.extend(path + [n] for n in reversed(following) if n not in path)
-    return [_collapse_cheap(p, costs) for p in paths]
+    # The costliest nodes of the whole pipeline, so that a trunk shared by several paths is drawn alike in each.
+    ranked = sorted((n for n in nodes if (costs.get(n) or {}).get("shade")), key=lambda n: -costs[n]["shade"])
+    keep = set(ranked[: DRAWN_PATH // 2])
+    return [_collapse_cheap(p, keep) for p in paths]
 
 
-def _collapse_cheap(path: list[dict[str, Any]], costs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """A path of more than DRAWN_PATH nodes with its ends and its costliest nodes kept, and each run of other
-    (cheaper) nodes drawn as one mark: ``⋯ 37 nodes``, titled with their ids and their share together."""
+def _collapse_cheap(path: list[dict[str, Any]], keep: set[str]) -> list[dict[str, Any]]:
+    """A path of more than DRAWN_PATH nodes with its ends and the nodes in ``keep`` (the costliest) drawn, and each
+    run of two or more other (cheaper) nodes drawn as one mark: ``⋯ 37 nodes``, titled with their ids and their
+    share together."""
     if len(path) <= DRAWN_PATH:
         return path
     inner = path[1:-1]
-    ranked = sorted(inner, key=lambda n: -(n.get("shade") or 0.0))
-    keep = {n["id"] for n in ranked[: DRAWN_PATH // 2] if n.get("shade")}
     out: list[dict[str, Any]] = [path[0]]
     run: list[dict[str, Any]] = []
     for n in [*inner, None]:
