@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ _BLANK = b" \t\r\n"
 _decode = json.JSONDecoder().decode
 _scan_once = json.scanner.make_scanner(json.JSONDecoder())
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
+# Items the timed runs of bench and profile take from a large NDJSON input (rmprof/bench/large_input.py): a run of
+# seconds on a pipeline of hundreds of nodes, whatever the file's length.
+SAMPLE_ITEMS = 10_000
 # Lines are written in batches of this many: one write call per batch instead of one per line.
 WRITE_BATCH = 1024
 
@@ -86,6 +90,11 @@ def read_items(path: str | Path, label: str | None = None) -> Iterator[Any]:
             raw = text.encode("utf-8", "surrogateescape")
             if raw.strip(_BLANK):
                 yield _line_value(raw, label, line)
+
+
+def first_items(path: str | Path, count: int) -> list[Any]:
+    """The first ``count`` items of an NDJSON file, read no further (each validated, errors naming file and line)."""
+    return list(itertools.islice(read_items(path), count))
 
 
 def open_input(path: str | Path) -> IO[bytes]:

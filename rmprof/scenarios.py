@@ -26,6 +26,8 @@ class Scenario:
     expected_path: Path | None = None
     description: str = ""
     iterations: int = DEFAULT_ITERATIONS
+    # Run once on the baseline by check_scenario: the bench does not run a pipeline of seconds again for it.
+    checked: bool = False
 
     @cached_property
     def manifest(self) -> Manifest:
@@ -142,8 +144,6 @@ def chosen_scenarios(
 ) -> list:
     """The scenarios named by --scenario NAME|DIR|all, or the one of --manifest/--input, each checked once
     on the baseline: bad input fails here, before anything is measured or written."""
-    from rmprof.bench.harness import check_scenario
-
     if scenario and not (manifest or input_path):
         scenarios = select_scenarios(scenario, allow_code)
     else:
@@ -152,6 +152,24 @@ def chosen_scenarios(
     for sc in scenarios:
         check_scenario(sc)
     return scenarios
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Validate the manifest and input and run the pipeline once on the baseline.
+
+    A pipeline that fails on its own input (a type mismatch, an overflow) has nothing to measure: that is the
+    user's input error, reported with node and item before anything is timed or written. A large NDJSON input is
+    checked on the items the timed runs use (ndjson.SAMPLE_ITEMS), never loaded whole.
+    """
+    if scenario.checked:
+        return
+    from rmprof.ndjson import SAMPLE_ITEMS, first_items, is_ndjson
+    from rmprof.runtimes import BASELINE, get_runtime
+
+    items = first_items(scenario.input_path, SAMPLE_ITEMS) if is_ndjson(scenario.input_path) else scenario.items
+    with get_runtime(BASELINE).prepare(scenario.manifest) as prepared:
+        prepared.run(items)
+    scenario.checked = True
 
 
 def select_scenarios(name: str, allow_code: bool = False) -> list:

@@ -71,11 +71,6 @@ def test_runtime_names_are_read_from_the_registry() -> None:
 # its test is expected to fail (strict: once the cycle is gone the xfail fails too, and its entry must be removed).
 # The other cycles are checked with these edges left out, so a new cycle anywhere else still fails.
 BLOCKED_EDGES = {
-    ("rmprof.scenarios", "rmprof.bench.harness"): (
-        "scenarios.chosen_scenarios imports bench.harness.check_scenario, whose new large-input check imports "
-        "bench.large_input, which imports scenarios: the check moves into scenarios.py once harness.py and "
-        "bench/large_input.py settle (first_items/SAMPLE_ITEMS beside read_items in ndjson.py)"
-    ),
     ("rmprof.profilers.perf", "rmprof.profilers.perf_inprocess"): (
         "perf.Perf hands in-process runtimes to perf_inprocess, which imports perf's parser and constants: the "
         "shared parts belong in a module both import"

@@ -39,7 +39,7 @@ from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
 from rmprof.runtimes.binary import last_line
 from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
-from rmprof.scenarios import Scenario
+from rmprof.scenarios import Scenario, check_scenario
 from rmprof.values import first_difference
 
 FUSED = "python-fused"
@@ -75,24 +75,6 @@ class BenchConfig:
             self.step(task, done, total, message)
         elif message:
             self.progress(message)
-
-
-def check_scenario(scenario: Scenario) -> None:
-    """Validate the manifest and input and run the pipeline once on the baseline.
-
-    A pipeline that fails on its own input (a type mismatch, an overflow) has nothing to measure: that is
-    the user's input error, reported with node and item before anything is timed or written.
-    """
-    if scenario.__dict__.get("_checked_on_baseline"):
-        return  # the CLI checked it when it chose the scenario: a second run of seconds would tell nothing new
-    from rmprof.bench.large_input import SAMPLE_ITEMS, first_items
-    from rmprof.ndjson import is_ndjson
-
-    # A large NDJSON input is checked on the items the timed runs use, never loaded whole (large_input.py).
-    items = first_items(scenario.input_path, SAMPLE_ITEMS) if is_ndjson(scenario.input_path) else scenario.items
-    with get_runtime(BASELINE).prepare(scenario.manifest) as prepared:
-        prepared.run(items)
-    scenario.__dict__["_checked_on_baseline"] = True
 
 
 @dataclass

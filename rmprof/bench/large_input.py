@@ -10,7 +10,6 @@ says so in ``sample``.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import time
 from collections.abc import Callable
@@ -18,18 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rmprof.files import write_text_atomic
-from rmprof.ndjson import is_ndjson, read_items
+from rmprof.ndjson import SAMPLE_ITEMS, first_items, is_ndjson
 
-if TYPE_CHECKING:  # scenarios imports the harness, which imports this module: the type alone, no cycle
+if TYPE_CHECKING:
     from rmprof.scenarios import Scenario
-
-# Items the timed runs use from a large NDJSON input: a run of seconds on a pipeline of hundreds of nodes.
-SAMPLE_ITEMS = 10_000
-
-
-def first_items(path: Path, count: int) -> list[Any]:
-    """The first ``count`` items of an NDJSON file (each validated, errors naming file and line)."""
-    return list(itertools.islice(read_items(path), count))
 
 
 def sampled(sc: Scenario, folder: Path) -> tuple[Scenario, dict[str, Any] | None]:
