@@ -117,8 +117,9 @@ class Plan:
             doc[key] = round(doc[key], 2)
         return doc
 
-    def describe(self) -> str:
-        """One line: the counts, and what limited them."""
+    def describe(self, share: float = 1.0) -> str:
+        """One line: the counts, and what limited them; ``share`` is the part of ``--time-budget`` the bench got
+        (BENCH_SHARE in ``profile``), to name the --time-budget that would fit the floors."""
         counts = (
             f"{self.rounds} rounds x {self.samples_per_round} run samples, {self.cold_starts} cold starts, "
             f"~{format_duration(self.estimate_s)}"
@@ -127,7 +128,7 @@ class Plan:
             return (
                 f"{counts}: the floors need ~{format_duration(self.floors_s)}, over the budget of "
                 f"{format_duration(self.budget_s or 0)}; measuring at the floors (--time-budget "
-                f"{math.ceil(self.floors_s / BENCH_SHARE)}s would fit the floors and the profilers)"
+                f"{math.ceil(self.floors_s / share)}s would fit them{' and the profilers' if share < 1 else ''})"
             )
         if self.limited:
             return (

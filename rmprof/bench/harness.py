@@ -63,6 +63,9 @@ class BenchConfig:
     # Seconds the bench of one scenario may take (rmprof/bench/budget.py): the counts above are lowered to fit,
     # never below the floors. None: the counts above, whatever they cost.
     time_budget_s: float | None = None
+    # The part of the user's --time-budget that ``time_budget_s`` is (profile gives the bench half): what the
+    # budget would have to be to fit the floors is said in the user's terms.
+    budget_share: float = 1.0
     seed: int = 0
     progress: Callable[[str], None] = field(default=lambda message: None)
     # Long steps (the rounds): (task, steps done, steps in all, what runs now), e.g. Progress.advance, which
@@ -207,11 +210,10 @@ def _plan(
     )
     if plan.limited and costs.run_s:
         slowest = max(costs.run_s, key=lambda n: costs.run_s[n])
-        config.progress(
-            f"{scenario.name}: one {slowest} run takes {costs.run_s[slowest]:.3g} s: bench of {plan.describe()}"
-        )
+        took = f"one {slowest} run takes {costs.run_s[slowest]:.3g} s"
+        config.progress(f"{scenario.name}: {took}: bench of {plan.describe(config.budget_share)}")
     else:
-        config.progress(f"{scenario.name}: bench of {plan.describe()}")
+        config.progress(f"{scenario.name}: bench of {plan.describe(config.budget_share)}")
     return plan
 
 
