@@ -17,6 +17,13 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ["RMPROF_HISTORY"] = "off"
 
 
+def examples(full: int) -> int:
+    """Hypothesis examples for a property test: ``full``, or at most $RMPROF_HYPOTHESIS_EXAMPLES (the fast tier,
+    ``./scripts/test.sh --fast``, sets it) — fewer examples, the same properties."""
+    cap = os.environ.get("RMPROF_HYPOTHESIS_EXAMPLES")
+    return min(full, int(cap)) if cap else full
+
+
 def chain_manifest(*nodes: tuple[str, str, dict[str, Any]], name: str = "t") -> dict[str, Any]:
     """A manifest v1 document whose nodes are connected in the given order."""
     return {

@@ -135,6 +135,7 @@ def test_plan_comparison_format_exactly() -> None:
     }
 
 
+@pytest.mark.heavy
 def test_bench_cli_writes_json_with_the_plan_format(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     runtimes = _available("python", "rust")

@@ -141,6 +141,7 @@ def test_export_bmf_cli_writes_or_prints(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_bench_format_bmf_writes_the_file_and_prints_it(tmp_path: Path) -> None:
     out = tmp_path / "bench.bmf.json"

@@ -18,6 +18,9 @@ from rmprof.profilers.base import ProfileJob
 from rmprof.report.view_nodes import DRAWN_PATH, SHOWN_NODES, node_paths, node_rows
 from tests.conftest import chain_manifest, require_runtime, run_cli, write_json
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 DEFAULTS = {"rounds": 20, "init_samples": 30, "cold_starts": 20, "instrumented": 2, "warmup": 5, "max_rounds": None}
 
 

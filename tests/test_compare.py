@@ -580,6 +580,7 @@ def test_page_draws_grown_frames_red_and_shrunk_blue(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_save_and_resolve_baselines(run_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RMPROF_BASELINE_DIR", str(tmp_path / "baselines"))
     assert list_baselines() == []

@@ -268,6 +268,7 @@ def test_history_keeps_each_runs_build_and_reads_an_older_history(homes: dict[st
     assert [r["build"] for r in query(homes["history"])][-1] == build_key({"git_commit": "abc"})
 
 
+@pytest.mark.heavy
 def test_rerun_intervals_hold_reruns_with_history_and_prior_drift(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from rmprof.scenarios import get_scenario, scenario_names
 from rmprof.values import I64_MAX, I64_MIN, first_difference
-from tests.conftest import require_runtime
+from tests.conftest import examples, require_runtime
 from tests.pipelines import assert_same, pipelines, reference
 
 RUNTIMES = ("python", "rust", "rust-bin")
@@ -100,7 +100,9 @@ def test_manifest_errors_agree() -> None:
             assert str(info.value) == message, case_id
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=examples(1000), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(pipelines())
 def test_random_pipelines_agree_across_runtimes(case: tuple[dict[str, Any], list[Any]]) -> None:
     doc, data = case

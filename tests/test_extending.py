@@ -59,6 +59,7 @@ QUICK = ("--scenario", "simple", "-n", "4", "--rounds", "2")
 RUNTIMES = ("-r", "python", "-r", "mock", "-r", "mock-bin")
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(RustBinaryRuntime().unavailable_reason() is not None, reason="rmprof-runtime is not built")
 def test_a_runtime_defined_in_a_test_file_goes_through_every_command(tmp_path: Path) -> None:
     bench = _cli("bench", *QUICK, *RUNTIMES, "--cold-starts", "3", "--json", "-q", cwd=tmp_path)

@@ -44,6 +44,9 @@ from tests.fault_tools import (
     kill_when_seen,
 )
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 PANIC = "thread 'main' panicked at src/executor.rs:1:1: injected fault"
 # A short bench before the profilers: the faults under test come after it.
 QUICK = ["--rounds", "2", "-n", "4"]

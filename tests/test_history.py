@@ -136,6 +136,7 @@ def test_bad_history_files_are_one_line_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.heavy
 def test_history_records_every_bench_run_with_its_ci(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     quick = ["-s", "simple", "-r", "python", "-r", "rust", "-n", "3", "--rounds", "2", "--cold-starts", "3", "-q"]

@@ -147,6 +147,7 @@ def test_a_reference_whose_digest_changes_between_rounds_is_left_out(monkeypatch
     assert set(_machine_reference(samples, 0)) == {"python"}
 
 
+@pytest.mark.heavy
 def test_a_short_real_bench_times_both_references_in_every_round(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     runtimes = ["-r", "python", *(["-r", "rust"] if _native_available() else [])]

@@ -24,7 +24,7 @@ from rmprof.ndjson import deep_values, format_value, read_outputs
 from rmprof.runtimes import get_runtime
 from rmprof.streaming import run_ndjson_input
 from rmprof.values import first_difference
-from tests.conftest import REPO, SIMPLE, chain_manifest, require_runtime, run_cli, write_json
+from tests.conftest import REPO, SIMPLE, chain_manifest, examples, require_runtime, run_cli, write_json
 from tests.fault_tools import ctrl_c_rmprof
 from tests.pipelines import items as item_values
 from tests.pipelines import outcome, pipelines
@@ -185,14 +185,14 @@ def test_values_nested_1000_levels_deep_stream_alike(tmp_path: Path) -> None:
         _assert_streams_agree(chain_manifest(("p", "PassThroughNode", {})), [deep, {"k": deep}], tmp_path)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=pipelines())
 def test_random_pipelines_stream_alike_on_every_runtime(case: tuple[dict[str, Any], list[Any]], tmp_path: Path) -> None:
     doc, values = case
     _assert_streams_agree(doc, values, tmp_path)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     values=st.lists(
         st.recursive(
@@ -350,6 +350,7 @@ def peak_rss_mb(args: list[str], cwd: Path) -> float:
     return maxrss_kb / 1024
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_two_million_items_stream_in_bounded_memory(big_input: Path, runtime: str) -> None:
     out = big_input.parent / f"{runtime}.ndjson"

@@ -12,6 +12,9 @@ import pytest
 from rmprof.analysis.nodes import node_analysis
 from tests.conftest import run_cli, write_json
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 RUNTIMES = ("python", "rust", "rust-bin")
 
 

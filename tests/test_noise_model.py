@@ -109,6 +109,7 @@ def bench_run(rng: random.Random, slowdown: float = 1.0) -> list[list[float]]:
     return one_run(rng, slowdown, rounds=20, per_round=5)
 
 
+@pytest.mark.heavy
 def test_identical_builds_pass_the_gate_with_evidence_at_least_19_times_in_20() -> None:
     """A/A: PASS (every row conclusive), not merely "no FAIL": measured 40 of 40 at the default 5 % threshold."""
     rng = random.Random(13)
@@ -121,6 +122,7 @@ def test_identical_builds_pass_the_gate_with_evidence_at_least_19_times_in_20() 
     assert outcomes.count("fail") <= 1, outcomes
 
 
+@pytest.mark.heavy
 def test_a_ten_percent_slowdown_never_passes_and_mostly_fails() -> None:
     """A 10 % slowdown of one runtime in six: never PASS; FAIL naming it in 34 of 40 here, inconclusive otherwise
     (its lower bound after Holm's correction has 5 % of room above the threshold against a ~1.4 % standard error)."""

@@ -24,6 +24,9 @@ from rmprof.profile_model import Frame, Profile
 from rmprof.report.markdown import summary_markdown
 from tests.conftest import REPO, run_cli
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 FIXTURE = REPO / "tests" / "fixtures" / "run_text"
 TOP_ROW = re.compile(r"^\s*(-?[\d.]+)([a-zA-Z]*)\s+-?[\d.]+%\s+-?[\d.]+%\s+-?[\d.]+[a-zA-Z]*\s+-?[\d.]+%\s+(.+)$")
 

@@ -286,6 +286,7 @@ def test_callgrind_names_the_loader_entry_start_from_its_elf_file() -> None:
     assert {profile.frames[s[0]].name for s in profile.stacks} == {"_start"}
 
 
+@pytest.mark.heavy
 def test_start_up_share_does_not_move_frames_of_the_measured_loop() -> None:
     """The child's imports take a fixed time while its loop's length is calibrated: an A/A pair whose loops
     ran 381k and 168k iterations had the imports' share doubled. Only the loop's stacks are tested."""

@@ -22,6 +22,9 @@ from rmprof.profilers.run_all import run_profilers
 from rmprof.scenarios import from_files, get_scenario
 from tests.conftest import chain_manifest, write_json
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 NATIVE_BUILT = any((Path(__file__).resolve().parents[1] / "rmprof").glob("_native*.so"))
 
 

@@ -15,6 +15,9 @@ from rmprof.runtimes.binary import ENV_VAR, find_binary
 from rmprof.scenarios import get_scenario
 from tests.conftest import SIMPLE, write_json
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def binary() -> Path:

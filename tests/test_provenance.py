@@ -190,6 +190,7 @@ def test_a_binary_of_another_build_beside_the_extension_is_refused(
     assert not out.exists()
 
 
+@pytest.mark.heavy
 def test_mixed_builds_are_measured_when_allowed_and_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     require_runtime("rust")
     log = tmp_path / "calls"
@@ -313,6 +314,7 @@ def test_load_side_carries_the_builds(tmp_path: Path) -> None:
 # doctor
 
 
+@pytest.mark.heavy
 def test_doctor_names_the_binary_in_use_where_it_came_from_and_its_build() -> None:
     own_binary()
     proc = run_cli("doctor", "--json")

@@ -22,7 +22,7 @@ from rmprof.runtimes import get_runtime
 from rmprof.runtimes.binary import RUSTPYTHON_BINARY_NAME, find_binary
 from rmprof.scenarios import get_scenario
 from rmprof.values import I64_MAX, I64_MIN, first_difference
-from tests.conftest import run_cli, write_json
+from tests.conftest import examples, run_cli, write_json
 from tests.fault_tools import ctrl_c_rmprof
 from tests.pipelines import assert_same, outcome
 
@@ -247,7 +247,7 @@ CASES = st.one_of(
 
 
 @settings(
-    max_examples=int(os.environ.get("RMPROF_PYNODE_EXAMPLES", "40")),
+    max_examples=examples(int(os.environ.get("RMPROF_PYNODE_EXAMPLES", "40"))),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -10,10 +10,11 @@ from rmprof.errors import PipelineError
 from rmprof.manifest import parse_manifest
 from rmprof.runtimes import get_runtime
 from rmprof.values import first_difference
+from tests.conftest import examples
 from tests.pipelines import pipelines, reference
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pipelines())
 def test_asyncio_runtime_matches_reference(case) -> None:
     doc, data = case

@@ -17,6 +17,9 @@ from rmprof.results_model import SCHEMA_PATH, load_results, problem
 from rmprof.run_dir import load_results as load_run
 from tests.conftest import REPO, require_runtime, run_cli
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 FIXTURE = REPO / "tests" / "fixtures" / "run_text"
 QUICK = ("-r", "python", "-r", "rust", "-p", "none", "--rounds", "2", "-n", "3", "-q")
 

@@ -16,6 +16,9 @@ from rmprof.shard import Shard, assign, parse_shard
 from tests.conftest import run_cli
 from tests.test_compare import noise_reason
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 # Small settings: the structure and the cells are under test here, not the figures.
 QUICK = ["-p", "none", "-n", "3", "--rounds", "2", "-r", "python", "-r", "rust", "-q"]
 SHIPPED = [n for n in scenario_names() if not n.startswith("python-nodes")]  # --scenario all leaves code out

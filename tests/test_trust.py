@@ -16,6 +16,9 @@ import pytest
 from tests.conftest import REPO, run_cli
 from tests.fault_tools import descendants, interruptible
 
+# Real profiler, bench or profile runs: left out of the fast tier (./scripts/test.sh --fast).
+pytestmark = pytest.mark.heavy
+
 SMALL = ["-s", "simple", "-n", "12", "--rounds", "3", "-q"]
 
 
