@@ -189,7 +189,7 @@ def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def noise_reason(reason: str) -> bool:
     """Whether an inconclusive row's reason is noise: a side too noisy, or rounds that disagreed under load."""
-    return "too noisy" in reason or "rounds still disagreed" in reason
+    return "too noisy" in reason or "cannot locate its own level" in reason
 
 
 def one_line_error(proc: Any) -> str:

@@ -19,7 +19,7 @@ from rmprof.exporters import from_speedscope
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers import get_profiler, perf_jit
 from rmprof.profilers.base import ProfileJob, ProfilerGap
-from rmprof.profilers.perf import parse_perf_script, samples_to_profile
+from rmprof.profilers.perf_script import parse_perf_script, samples_to_profile
 from rmprof.profilers.run_all import run_profilers
 from rmprof.scenarios import get_scenario
 from tests.conftest import chain_manifest, require_runtime, run_cli, write_json

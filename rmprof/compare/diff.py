@@ -220,8 +220,7 @@ def _compare_runtime(
         )
         row["side_noise"] = _side_noise(before.get(metric), after.get(metric))
         for side, samples, sizes_ in (("before", xs, sizes[0]), ("after", ys, sizes[1])):
-            if row["side_noise"].get(f"{side}_still_noisy"):
-                row["side_noise"][f"{side}_fastest_round"] = _fastest_round(samples, sizes_)
+            row["side_noise"][f"{side}_fastest_round"] = _fastest_round(samples, sizes_)
         rows.append(row)
     rows.extend(_node_rows(scenario, runtime, before, after, thresholds["time"], distributions))
     b_mem, a_mem = before.get("memory") or {}, after.get("memory") or {}

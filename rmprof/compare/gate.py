@@ -13,8 +13,8 @@ A gate that says PASS is believed, so PASS needs evidence of its own, not only t
 - **inconclusive** (exit 3): anything in between, with the reason: the machine moved and the outcome depends
   on it; a change beyond the user's threshold but within this machine's A/A noise floor; an estimate beyond
   the threshold without the evidence to call it; a row too noisy to rule out a threshold-sized regression; or
-  a PASS resting on a before run (a FAIL on an after run) whose rounds still disagreed after the bench added
-  rounds: load inflates a median, it never deflates one.
+  a PASS resting on a before run (a FAIL on an after run) too noisy to locate its own median within the
+  threshold, unless it holds against that run's fastest process: load inflates a median, never deflates one.
 
 Every sampled row also carries ``mdc``: the smallest regression it could have detected against no change at
 the gate's corrected level (``alpha`` / rows, two-sided) with 80 % power.
@@ -105,14 +105,26 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
     return "pass", f"no regression beyond ±{100 * user:g} %: 95 % upper bound {format_percent(max(uppers))}"
 
 
+def _unsettled(noise: dict[str, Any], side: str, threshold: float) -> bool:
+    """Whether a side cannot locate its own level within the threshold: its 95 % interval is wider than
+    ±threshold, or its rounds still disagreed after the bench added some and its least loaded process ran more
+    than the threshold faster than its median (a run partly under load). Rounds that disagree a little
+    (between-process layout effects) are no reason: the two-stage interval already carries them."""
+    width = noise.get(side)
+    if isinstance(width, int | float) and width / 2 > threshold:
+        return True
+    fastest = noise.get(f"{side}_fastest_round")
+    return bool(noise.get(f"{side}_still_noisy")) and isinstance(fastest, int | float) and fastest < 1 - threshold
+
+
 def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tuple[str, str]:
-    """A side whose rounds still disagreed after the bench added rounds (load or drift during that run) has a
-    median that load may have inflated, and load only ever slows. An inflated before hides a regression, so it
-    supports a PASS only if the PASS holds against its fastest process too; an inflated after invents one, so
-    it supports a FAIL only if the FAIL holds against its fastest process too."""
+    """A side that cannot locate its own level within the threshold (``_unsettled``: load or drift during that
+    run) has a median that load may have inflated, and load only ever slows. An inflated before hides a
+    regression, so it supports a PASS only if the PASS holds against its fastest process too; an inflated after
+    invents one, so it supports a FAIL only if the FAIL holds against its fastest process too."""
     noise = row.get("side_noise") or {}
     side = "before" if outcome == "pass" else "after" if outcome == "fail" else None
-    if side is None or not noise.get(f"{side}_still_noisy"):
+    if side is None or not _unsettled(noise, side, row["user_threshold"]):
         return outcome, reason
     # The outcome still holds if it holds against that side's least loaded process.
     fastest = noise.get(f"{side}_fastest_round")
@@ -127,8 +139,9 @@ def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tup
                 return outcome, f"{reason}; also against the after run's fastest process ({format_percent(bound)})"
     why = f" ({reason})" if outcome == "fail" else ""
     return "inconclusive", (
-        f"would {outcome}{why}, but the {side} run's rounds still disagreed after added rounds (the machine's load "
-        f"or speed changed during it), so its median may be inflated{_noisier_side(row)}. {ADVICE}"
+        f"would {outcome}{why}, but the {side} run cannot locate its own level within ±"
+        f"{100 * row['user_threshold']:g} % (the machine's load or speed changed during it), and load only inflates"
+        f"{_noisier_side(row)}. {ADVICE}"
     )
 
 

@@ -18,7 +18,7 @@ from rmprof.profile_model import Profile
 from rmprof.profilers import perf_jit, python_tools
 from rmprof.profilers.base import ProfileJob, ProfilerGap, malformed_output
 from rmprof.profilers.binary_tools import require_tool, tool_version
-from rmprof.profilers.perf import PERF_INSTALL_FIX, Perf, parse_perf_script, samples_to_profile
+from rmprof.profilers.perf_script import PERF_INSTALL_FIX, parse_perf_script, permission_fix, samples_to_profile
 
 # Lower than on the binary: each sample copies STACK_BYTES of stack, and Python's C stack is deep.
 FREQUENCY_HZ = 1000
@@ -79,7 +79,7 @@ def _record(job: ProfileJob, perf: str, iterations: int) -> tuple[Profile, pytho
             text = run.stderr.lower()
             if "perf_event_paranoid" in text or "permission denied" in text:
                 why = python_tools.child_failure(run)
-                raise ProfilerGap(f"perf may not record here: {why}", Perf._permission_fix())
+                raise ProfilerGap(f"perf may not record here: {why}", permission_fix())
             raise ProfilerGap(f"the scenario failed under perf on {job.runtime}: {python_tools.child_failure(run)}")
         child_report = python_tools.read_report(report)
         job.progress(f"perf: reading the samples of {job.runtime} (perf inject --jit, perf script)")
