@@ -127,16 +127,20 @@ def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tup
     if side is None or not _unsettled(noise, side, row["user_threshold"]):
         return outcome, reason
     # The outcome still holds if it holds against that side's least loaded process.
-    fastest = noise.get(f"{side}_fastest_round")
-    if isinstance(fastest, int | float) and fastest > 0 and row.get("ci95"):
+    # Its least loaded level: the fastest process's median, or (samples without rounds) its interval's low end.
+    fastest, width = noise.get(f"{side}_fastest_round"), noise.get(side)
+    level, what = (fastest, "fastest process") if isinstance(fastest, int | float) else (None, "")
+    if level is None and isinstance(width, int | float):
+        level, what = 1.0 - width / 2, "interval's low end"
+    if level is not None and level > 0 and row.get("ci95"):
         if outcome == "pass":
-            bound = (1.0 + row["upper95"]) / fastest - 1.0
+            bound = (1.0 + row["upper95"]) / level - 1.0
             if bound <= row["user_threshold"]:
-                return outcome, f"{reason}; also against the before run's fastest process ({format_percent(bound)})"
+                return outcome, f"{reason}; also against the before run's {what} ({format_percent(bound)})"
         else:
-            bound = (1.0 + row["ci95"][0]) * fastest - 1.0
+            bound = (1.0 + row["ci95"][0]) * level - 1.0
             if bound > row["threshold"]:
-                return outcome, f"{reason}; also against the after run's fastest process ({format_percent(bound)})"
+                return outcome, f"{reason}; also against the after run's {what} ({format_percent(bound)})"
     why = f" ({reason})" if outcome == "fail" else ""
     return "inconclusive", (
         f"would {outcome}{why}, but the {side} run cannot locate its own level within ±"
