@@ -53,6 +53,7 @@ from rmprof.compare import gate as gate_rules
 from rmprof.compare.builds import compare_builds
 from rmprof.compare.machine import machine_moves, move_warning, reference_kind
 from rmprof.compare.profile_diff import profile_diffs, profile_key
+from rmprof.compare.samples import usable_samples
 from rmprof.errors import RmprofError
 from rmprof.formatting import format_percent
 
@@ -161,17 +162,6 @@ def _row(
     }
 
 
-def _usable(samples: Any) -> list[float] | None:
-    """Samples as floats when there are any and all are positive (a ratio of medians needs that)."""
-    if not isinstance(samples, list) or not samples:
-        return None
-    try:
-        xs = [float(x) for x in samples]
-    except (TypeError, ValueError):
-        return None
-    return xs if min(xs) > 0 and all(math.isfinite(x) for x in xs) else None
-
-
 def _compare_runtime(
     scenario: str,
     runtime: str,
@@ -193,7 +183,7 @@ def _compare_runtime(
     note = "reference floor, not gated" if reference else None
     b_samples, a_samples = before.get("samples") or {}, after.get("samples") or {}
     for metric, (key, label) in TIME_METRICS.items():
-        xs, ys = _usable(b_samples.get(key)), _usable(a_samples.get(key))
+        xs, ys = usable_samples(b_samples.get(key)), usable_samples(a_samples.get(key))
         if xs is None and ys is None:
             continue  # not measured for this runtime on either side (e.g. init of the fused floor)
         if xs is None or ys is None:
@@ -275,7 +265,7 @@ def _node_rows(
     for n in (after.get("nodes") or {}).get("nodes") or []:
         b = b_nodes.get(n["node"])
         xs, ys = (b or {}).get("ns_per_item") or {}, n.get("ns_per_item") or {}
-        bx, ay = _usable(xs.get("samples")), _usable(ys.get("samples"))
+        bx, ay = usable_samples(xs.get("samples")), usable_samples(ys.get("samples"))
         if bx is None or ay is None:
             continue
         result = stats.compare(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from rmprof.bench import stats
+from rmprof.compare.samples import usable_samples
 from rmprof.formatting import format_percent
 
 # The reference a row's runtime is judged against when it is not a registered runtime (the python-fused floor
@@ -38,12 +39,12 @@ def _usable(block: Any) -> tuple[str, list[float], list[int] | None] | None:
     """(digest, samples, round sizes) of one side's reference block, when it has them."""
     if not isinstance(block, dict) or not isinstance(block.get("digest"), str):
         return None
-    xs = block.get("samples")
-    if not isinstance(xs, list) or len(xs) < 2 or not all(isinstance(x, int | float) and x > 0 for x in xs):
+    xs = usable_samples(block.get("samples"))
+    if xs is None or len(xs) < 2:
         return None
     sizes = block.get("round_sizes")
     ok = isinstance(sizes, list) and all(isinstance(k, int) and k > 0 for k in sizes) and sum(sizes) == len(xs)
-    return block["digest"], [float(x) for x in xs], sizes if ok else None
+    return block["digest"], xs, sizes if ok else None
 
 
 def machine_moves(scenario: str, before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
