@@ -1,5 +1,5 @@
 """Reading JSON with a one-line error, and writing files so that a reader never sees half of one: a temporary
-sibling, fsync, then a rename."""
+sibling, fsync, then a rename (one writer for text, bytes and files that another process writes by name)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import json
 import os
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+# The mode of a new output file: results and reports are meant to be shared like any other output, and
+# mkstemp would leave them 0600. A file being replaced keeps its own mode.
+NEW_FILE_MODE = 0o644
 
 
 def read_json(path: Path) -> Any:
@@ -32,18 +38,26 @@ def write_json_atomic(path: Path, doc: Any) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    """Write text (UTF-8) to ``path`` atomically (temp file in the same folder, fsync, rename)."""
     write_texts_atomic({Path(path): text})
 
 
-def write_texts_atomic(files: dict[Path, str]) -> None:
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    write_texts_atomic({Path(path): data})
+
+
+def write_texts_atomic(files: dict[Path, str | bytes]) -> None:
     """Write several files as one: each is staged as a temporary sibling first, and only when all are
     staged are they renamed into place, with SIGINT/SIGTERM held off meanwhile. A failure or an interrupt
     leaves every file as it was (old contents, or absent), never a new one beside an old one."""
     staged: dict[Path, Path] = {}
     try:
-        for path, text in files.items():
-            staged[Path(path)] = _stage(Path(path), text)
+        for path, content in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            staged[path] = _stage(path, lambda fh, data=data: fh.write(data))
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             for path, tmp in list(staged.items()):
@@ -56,23 +70,58 @@ def write_texts_atomic(files: dict[Path, str]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _stage(path: Path, text: str) -> Path:
-    """``text`` written and fsynced to a temporary sibling of ``path``; its path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+@contextmanager
+def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary sibling of ``path`` for the block to write by name (a native runtime or another process
+    may); when the block completes it is fsynced and renamed to ``path``, and on any error it is removed and
+    ``path`` left as it was. The folder must exist: a missing one is the caller's error, named as ``path``."""
+    path = Path(path)
+    tmp = _stage(path, lambda fh: None, suffix)
     try:
-        # mkstemp creates 0600 files; results and reports are meant to be shared like any other output.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        yield tmp
+        _sync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _stage(path: Path, write: Any, suffix: str = ".tmp") -> Path:
+    """A temporary sibling of ``path`` with ``path``'s mode (or 0644), ``write(binary file)`` called on it and
+    fsynced; its path. It is removed on any error, and an OSError names ``path``, not the temporary file."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _mode(path))
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if exc.filename is None:  # a failed write names no file: say which one it was
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
         raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return Path(tmp)
+    return tmp
+
+
+def _mode(path: Path) -> int:
+    """The permission bits a new version of ``path`` gets: those of the file it replaces, else 0644."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        return NEW_FILE_MODE
+
+
+def _sync(path: Path) -> None:
+    """Flush to disk what another writer wrote to ``path`` by name, so the rename never publishes less."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.errors import RmprofError
+from rmprof.files import atomic_path
 from rmprof.ndjson import check_readable, deep_values, is_ndjson, read_outputs, write_outputs
 from rmprof.runtimes.base import Outputs, Prepared
 
@@ -22,19 +23,15 @@ from rmprof.runtimes.base import Outputs, Prepared
 @contextmanager
 def partial_output(path: Path | None) -> Iterator[Path]:
     """A temporary file beside ``path`` (or in the temp folder when None) that is removed unless the block
-    completes; when it completes and ``path`` is given, the file is renamed to ``path``."""
-    folder = path.parent if path is not None else Path(tempfile.gettempdir())
-    name = path.name if path is not None else "rmprof-outputs.ndjson"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.partial-", suffix=".ndjson", dir=folder)
-    except OSError as exc:  # name the file asked for, not the temporary one
-        raise OSError(exc.errno, exc.strerror or str(exc), str(path if path is not None else folder)) from None
+    completes; when it completes and ``path`` is given, the file is renamed to ``path`` (files.atomic_path)."""
+    if path is not None:
+        with atomic_path(path, suffix=".partial.ndjson") as tmp:
+            yield tmp
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".rmprof-outputs.ndjson.partial-", suffix=".ndjson")
     os.close(fd)
     try:
         yield Path(tmp)
-        if path is not None:
-            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; outputs are meant to be shared like any file
-            os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -20,14 +20,13 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from rmprof.bench.drift import PRIOR, excess_by_kind, history_drift, history_path, metric_kind
+from rmprof.files import write_text_atomic
 
 NOISE_FILE = "noise-floor.json"
 SCHEMA = "rmprof.noise/1"
@@ -168,11 +167,7 @@ def save_floors(analysis: dict[str, Any], env: dict[str, Any], command: list[str
         **analysis,
         "drift_history": history[-DRIFT_HISTORY:],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=2)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(doc, indent=2))
     return path
 
 

@@ -21,13 +21,12 @@ Mapping of the Profile model:
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from rmprof.files import write_bytes_atomic
 from rmprof.profile_model import Profile, merge_stacks
 
 PACKAGE = "perftools.profiles"
@@ -234,17 +233,5 @@ def read_pprof(data: bytes) -> Any:
 def write_pprof(profile: Profile, path: Path) -> Path:
     """Write ``profile`` as a gzipped profile.proto to ``path`` atomically (temp file + rename); return it."""
     path = Path(path)
-    data = pprof_bytes(profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # shared like every other output file, not mkstemp's 0600
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, pprof_bytes(profile))
     return path

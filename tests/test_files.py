@@ -1,0 +1,90 @@
+"""The one atomic writer (rmprof/files.py) and the writers that use it: whole files or none, shared modes,
+no temporary file left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from rmprof.files import atomic_path, write_bytes_atomic, write_text_atomic
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_text_and_bytes_land_whole_with_a_shared_mode(tmp_path: Path) -> None:
+    text, data = tmp_path / "deep" / "a.txt", tmp_path / "b.bin"
+    write_text_atomic(text, "héllo\n")
+    write_bytes_atomic(data, b"\x00\x01\xff")
+    assert text.read_bytes() == "héllo\n".encode()
+    assert data.read_bytes() == b"\x00\x01\xff"
+    assert (_mode(text), _mode(data)) == (0o644, 0o644)  # not mkstemp's 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.bin", "deep"]
+
+
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "private.json"
+    path.write_text("old\n", encoding="utf-8")
+    path.chmod(0o600)
+    write_text_atomic(path, "new\n")
+    assert (path.read_text(encoding="utf-8"), _mode(path)) == ("new\n", 0o600)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"old")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError) as caught:
+        write_bytes_atomic(path, b"new")
+    assert caught.value.filename == str(path), "the error names the file asked for, not the temporary one"
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.bin"]
+
+
+def test_atomic_path_publishes_what_was_written_by_name_only_when_the_block_completes(tmp_path: Path) -> None:
+    path = tmp_path / "out.ndjson"
+    path.write_text("earlier\n", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic_path(path, suffix=".partial.ndjson") as tmp:
+        assert tmp.parent == tmp_path and tmp.name.endswith(".partial.ndjson")
+        tmp.write_text("half\n", encoding="utf-8")
+        raise RuntimeError("the run failed")
+    assert path.read_text(encoding="utf-8") == "earlier\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.ndjson"]
+    with atomic_path(path) as tmp:
+        tmp.write_text("1\n2\n", encoding="utf-8")
+    assert (path.read_text(encoding="utf-8"), _mode(path)) == ("1\n2\n", 0o644)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.ndjson"]
+
+
+def test_atomic_path_in_a_missing_folder_names_the_file_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "no" / "o.ndjson"
+    with pytest.raises(FileNotFoundError) as caught, atomic_path(path):
+        pytest.fail("the block must not run")
+    assert caught.value.filename == str(path)
+
+
+def test_pprof_and_noise_files_go_through_the_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exporters and the noise floors write whole files with the shared mode (the noise file was 0600)."""
+    from rmprof.bench.noise import read_noise_file, save_floors
+    from rmprof.exporters.pprof import read_pprof, write_pprof
+    from rmprof.profile_model import Profile
+
+    monkeypatch.setenv("RMPROF_BASELINE_DIR", str(tmp_path / "baselines"))
+    noise = save_floors({"runs": 3, "floors": {"python/run": 0.02}}, {"machine": "m"}, ["rmprof", "calibrate"])
+    assert read_noise_file(noise)["machines"]
+    assert json.loads(noise.read_text(encoding="utf-8"))["schema"] == "rmprof.noise/1"
+    profile = Profile(runtime="python", profiler="cprofile", kind="cpu", unit="samples")
+    pprof = write_pprof(profile, tmp_path / "p" / "x.pb.gz")
+    assert read_pprof(pprof.read_bytes()) is not None
+    assert (_mode(noise), _mode(pprof)) == (0o644, 0o644)
+    assert [p.name for p in noise.parent.iterdir()] == [noise.name]
+    assert [p.name for p in pprof.parent.iterdir()] == ["x.pb.gz"]
