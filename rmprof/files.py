@@ -1,10 +1,13 @@
 """Reading JSON with a one-line error, and writing files so that a reader never sees half of one: a temporary
-sibling, fsync, then a rename (one writer for text, bytes and files that another process writes by name)."""
+sibling, fsync, then a rename (one writer for text, bytes and files that another process writes by name);
+directories likewise: built beside their place and swapped in (``staged_dir``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import tempfile
 from collections.abc import Iterator
@@ -125,3 +128,50 @@ def _sync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """A new empty directory beside ``final`` for the block to fill; when the block completes it takes
+    ``final``'s place (``swap_dir``), and on any error or interrupt it is removed and ``final`` is left as it
+    was. OSError when the directory cannot be made or swapped in."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        yield new
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    swap_dir(new, final)
+
+
+def swap_dir(new: Path, final: Path) -> None:
+    """Put the finished directory ``new`` in ``final``'s place (replacing it whole). The old ``final`` is moved
+    aside first and deleted only once ``new`` is in: when the swap fails it is put back and ``new`` removed,
+    so nothing written before is lost. SIGINT/SIGTERM wait for the two renames."""
+    aside = None
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        if os.path.lexists(final):
+            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            os.replace(final, aside / final.name)
+        os.replace(new, final)
+    except BaseException:
+        if aside is not None:
+            _put_back(aside, final)
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+def _put_back(aside: Path, final: Path) -> None:
+    """After a failed swap: the old directory back in ``final``'s place (left aside, never deleted, if even
+    that fails)."""
+    with contextlib.suppress(OSError):
+        if not os.path.lexists(final):
+            os.replace(aside / final.name, final)
+        aside.rmdir()

@@ -12,34 +12,8 @@ Layout::
       profiles/<runtime>.<profiler>.pb.gz             the same profile as gzipped pprof profile.proto
       raw/                               the tools' own outputs, as written
 
-results.json (schema "rmprof.run/1")::
-
-    {
-      "schema": "rmprof.run/1",
-      "created_unix": float, "duration_s": float, "rmprof_version": str, "command": [argv...],
-      "scenario": {"name", "description", "pipeline", "items", "iterations",
-                   "nodes": [{"id", "node_type", "params"}], "connections": [{"from", "to"}]},
-      "bench": <the `rmprof bench` document: comparison, summary, environment, targets,
-                scenarios: [one entry: runtimes -> {run, init, cold_start (stats.summarize dicts, ns, with
-                ci95 over rounds of fresh processes and rerun95), throughput, memory, samples, round_sizes,
-                nodes (rmprof/bench/nodes.py)}, speedups, gaps, correct, rounds]>,
-      "profiles": [Profile.summary() + {"file": "profiles/....speedscope.json", "folded": "profiles/....folded",
-                   "pprof": "profiles/....pb.gz"}],
-      "gaps": [{"runtime", "profiler", "reason", "fix"}],
-      "analysis": {
-        "bottlenecks": {"<runtime>.<profiler>": {"unit", "total", "top_self": [{"name", "file", "line",
-                        "self", "self_share", "total", "total_share", "category"}],
-                        "categories": {category: share}, "per_node": {node_id: share} | null}},
-        "hypotheses": [{"id", "title", "verdict": "supported"|"refuted"|"inconclusive", "evidence": [str]}],
-        "headline": {"fastest_runtime", "speedup", "top_bottleneck": {runtime: str},
-                     "bottleneck_node": {runtime: node_id}},
-        "nodes": [{"runtime", "node", "node_type", "granularity", "ns_per_item": {"median", "ci95": [lo, hi]},
-                   "share", "p50_ns", "p95_ns", "p99_ns", "speedup_vs_python"}],
-        "edges": [{"runtime", "edge", "kind", "ns_per_item", "bytes_per_item", "share"}],
-        "instrumentation": {runtime: {"overhead", "passes", "rounds", "granularity", "unattributed_share"}}
-      },
-      "noise_floor": {"calibrated": bool, "floors": {"runtime/metric": fraction}, "runs", "coverage", ...}
-    }
+results.json (schema "rmprof.run/1") is typed in rmprof/model/run.py (``RunDocument``: the scenario, the bench
+document, profile summaries, gaps, analysis, noise floor) and checked by rmprof/results.schema.json when read back.
 
 Every write is atomic (temp file + rename), so a reader never sees half a file.
 """
@@ -47,17 +21,17 @@ Every write is atomic (temp file + rename), so a reader never sees half a file.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RmprofError
-from rmprof.results_model import RUN_SCHEMA
-from rmprof.results_model import load_results as load_checked
+from rmprof.files import staged_dir
+from rmprof.model.load import load_results as load_checked
+from rmprof.model.schemas import RUN_SCHEMA
 
 if TYPE_CHECKING:
+    from rmprof.model.run import RunDocument, ScenarioBlock
     from rmprof.profile_model import Profile
 
 RESULTS = "results.json"
@@ -67,7 +41,7 @@ RAW = "raw"
 SCHEMA = RUN_SCHEMA
 
 
-def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
+def scenario_block(scenario: Any, iterations: int) -> ScenarioBlock:
     """``results["scenario"]``: what was run (name, pipeline, nodes, connections, input size)."""
     m = scenario.manifest
     return {
@@ -81,8 +55,8 @@ def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
     }
 
 
-def load_results(run_dir: Path) -> dict[str, Any]:
-    """results.json of a run directory, checked against rmprof/results.schema.json (rmprof/results_model.py), or a
+def load_results(run_dir: Path) -> RunDocument:
+    """results.json of a run directory, checked against rmprof/results.schema.json (rmprof/model/load.py), or a
     one-line error saying what is wrong."""
     path = Path(run_dir) / RESULTS
     if not path.is_file():
@@ -123,11 +97,11 @@ class RunDir:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         return self
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> RunDocument:
         """results.json, checked (a one-line error when it is missing or not rmprof's)."""
         return load_results(self.path)
 
-    def write_results(self, doc: dict[str, Any]) -> None:
+    def write_results(self, doc: RunDocument) -> None:
         """Write results.json atomically."""
         from rmprof.files import write_json_atomic
 
@@ -182,6 +156,7 @@ class StagedRun:
         self.final = Path(final)
         self.force = force
         self.path = self.final
+        self._staged = ExitStack()
 
     def __enter__(self) -> StagedRun:
         final = self.final
@@ -190,24 +165,17 @@ class StagedRun:
         if final.is_dir() and any(final.iterdir()) and not self.force:
             raise RmprofError(f"{final}: exists and is not empty: choose another --out, or pass --force to replace it")
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+            self.path = self._staged.enter_context(staged_dir(final))
         except OSError as exc:
             raise RmprofError(f"{final}: cannot create the run directory: {exc.strerror or exc}") from None
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
-            return
         try:
-            if self.final.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.old-", dir=self.final.parent))
-                os.replace(self.final, old / "run")
-                os.replace(self.path, self.final)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(self.path, self.final)
-        except OSError as exc:
-            shutil.rmtree(self.path, ignore_errors=True)
-            raise RmprofError(f"{self.final}: cannot move the finished run into place: {exc.strerror or exc}") from None
+            self._staged.__exit__(exc_type, exc, tb)
+        except OSError as error:
+            if exc_type is not None:
+                raise
+            raise RmprofError(
+                f"{self.final}: cannot move the finished run into place: {error.strerror or error}"
+            ) from None

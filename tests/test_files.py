@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rmprof.files import atomic_path, write_bytes_atomic, write_text_atomic
+from rmprof.files import atomic_path, staged_dir, write_bytes_atomic, write_text_atomic
 
 
 def _mode(path: Path) -> int:
@@ -88,3 +88,57 @@ def test_pprof_and_noise_files_go_through_the_writer(tmp_path: Path, monkeypatch
     assert (_mode(noise), _mode(pprof)) == (0o644, 0o644)
     assert [p.name for p in noise.parent.iterdir()] == [noise.name]
     assert [p.name for p in pprof.parent.iterdir()] == ["x.pb.gz"]
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_staged_dir_replaces_the_old_one_whole(tmp_path: Path) -> None:
+    final = tmp_path / "run"
+    final.mkdir()
+    (final / "old.txt").write_text("old\n", encoding="utf-8")
+    with staged_dir(final) as new:
+        assert new.parent == tmp_path and not final.samefile(new)
+        (new / "results.json").write_text("{}\n", encoding="utf-8")
+    assert _tree(final) == {"results.json": "{}\n"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_failed_block_leaves_the_old_dir_and_nothing_beside_it(tmp_path: Path) -> None:
+    final = tmp_path / "run"
+    final.mkdir()
+    (final / "old.txt").write_text("old\n", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt), staged_dir(final) as new:
+        (new / "half.txt").write_text("half", encoding="utf-8")
+        raise KeyboardInterrupt
+    assert _tree(final) == {"old.txt": "old\n"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_failed_swap_puts_the_old_dir_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old directory is moved aside before the new one goes in: when that second rename fails, the old
+    one comes back rather than being lost in its hiding place."""
+    from rmprof.errors import RmprofError
+    from rmprof.run_dir import StagedRun
+
+    final = tmp_path / "run"
+    final.mkdir()
+    (final / "old.txt").write_text("old\n", encoding="utf-8")
+    real_replace = os.replace
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if Path(dst) == final and ".partial-" in Path(src).name:  # the new one going in, not the old coming back
+            raise OSError(18, "Invalid cross-device link")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OSError), staged_dir(final) as new:
+        (new / "new.txt").write_text("new\n", encoding="utf-8")
+    assert _tree(final) == {"old.txt": "old\n"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    refused = pytest.raises(RmprofError, match="run: cannot move the finished run into place: Invalid cross-device")
+    with refused, StagedRun(final, force=True) as staged:
+        (staged.path / "results.json").write_text("{}\n", encoding="utf-8")
+    assert _tree(final) == {"old.txt": "old\n"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]

@@ -15,10 +15,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 from rmprof.errors import RmprofError
+from rmprof.files import staged_dir
 from rmprof.run_dir import PROFILES, RESULTS, load_results
 
 # Names become folder names: keep them to one portable path component.
@@ -133,26 +133,17 @@ def save_baseline(run_dir: str | Path, name: str) -> Path:
         for sc in (results.get("bench") or {}).get("scenarios") or []:
             measured.update(sc.get("runtimes") or {})
     target = baselines_root() / _check_name(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Build the copy beside the target and swap it in by renames, so an interrupted save never leaves a
-    # half-copied baseline under the name.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+    # Build the copy beside the target and swap it in, so an interrupted save never leaves a half-copied
+    # baseline under the name, and a failed one keeps the baseline saved before.
     try:
-        for part in parts:
-            dest = staging if part == run_dir else staging / part.name
-            dest.mkdir(exist_ok=True)
-            shutil.copy2(part / RESULTS, dest / RESULTS)
-            if (part / PROFILES).is_dir():
-                shutil.copytree(part / PROFILES, dest / PROFILES)
-        _save_artifacts(staging / ARTIFACTS, measured)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=target.parent))
-            os.replace(target, old / name)
-        os.replace(staging, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        with staged_dir(target) as staging:
+            for part in parts:
+                dest = staging if part == run_dir else staging / part.name
+                dest.mkdir(exist_ok=True)
+                shutil.copy2(part / RESULTS, dest / RESULTS)
+                if (part / PROFILES).is_dir():
+                    shutil.copytree(part / PROFILES, dest / PROFILES)
+            _save_artifacts(staging / ARTIFACTS, measured)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise RmprofError(f"cannot save baseline '{name}' to {target}: {exc}") from None
     return target
