@@ -21,7 +21,6 @@ frozen workloads that share no code with the pipeline: what they move is the mac
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import tempfile
 import time
@@ -34,10 +33,10 @@ from rmprof.bench import budget, rust_fused, stats
 from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
+from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, RmprofError
 from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
-from rmprof.runtimes.binary import last_line
 from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
 from rmprof.scenarios import Scenario, check_scenario
 from rmprof.values import first_difference
@@ -641,7 +640,7 @@ def _peak_rss(cmd: list[str]) -> int | None:
     """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
     if proc.returncode != 0:
-        raise _child_failed("peak-RSS child", cmd, proc.returncode, proc.stderr)
+        raise ChildFailed(child_failed("peak-RSS child", proc.returncode, proc.stderr, cmd))
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     try:
         value = json.loads(lines[-1]).get("peak_rss_bytes") if lines else None
@@ -664,17 +663,9 @@ def _cold_start(cmd: list[str]) -> float:
         proc.wait()
         raise
     if proc.returncode != 0 or not first:
-        raise _child_failed("cold-start child", cmd, proc.returncode, err)
+        problem = " and printed nothing" if proc.returncode == 0 else ""
+        raise ChildFailed(child_failed("cold-start child", proc.returncode, err, cmd, problem))
     return float(elapsed)
-
-
-def _child_failed(what: str, cmd: list[str], returncode: int, stderr: str) -> ChildFailed:
-    """The error for a measuring child that failed: how it ended and the last line of its stderr."""
-    if returncode < 0:
-        how = f"was killed by {signal.Signals(-returncode).name}"
-    else:
-        how = f"exited with {returncode}" if returncode else "printed nothing"
-    return ChildFailed(f"{what} {cmd[0]} {how}: {last_line(stderr)}")
 
 
 def _union_of_defaults(scenarios: list[Scenario]) -> list[str]:

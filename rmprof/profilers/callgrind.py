@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rmprof.child_failure import last_line
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers import subset
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, malformed_output
@@ -45,7 +46,6 @@ from rmprof.profilers.binary_tools import (
     tool_version,
 )
 from rmprof.profilers.native_names import ADDRESS_NAME, name_in_object, unknown_in
-from rmprof.runtimes.binary import last_line
 
 # `rmprof_runtime::timed_pipeline_run` (rmprof-runtime), `rmprof_runtime_rustpython::base::timed_pipeline_run`.
 COLLECT_PATTERN = "*::timed_pipeline_run"

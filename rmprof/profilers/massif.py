@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from rmprof.child_failure import last_line
 from rmprof.profile_model import Frame, Profile
 from rmprof.profilers.base import ProfileJob, ProfilerGap, malformed_output
 from rmprof.profilers.binary_tools import (
@@ -24,7 +25,6 @@ from rmprof.profilers.binary_tools import (
     rust_name,
 )
 from rmprof.profilers.callgrind import ValgrindProfiler
-from rmprof.runtimes.binary import last_line
 
 TOP_SITES = 15
 

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from rmprof.child_failure import child_failed, last_line, signal_name
 from rmprof.profile_model import Profile
 from rmprof.profilers.base import ProfileJob, Profiler, ProfilerGap, ToolStatus, malformed_output, overhead_record
 from rmprof.profilers.binary_tools import (
@@ -35,8 +36,6 @@ from rmprof.profilers.perf_script import (
     read_paranoid,
     samples_to_profile,
 )
-from rmprof.profilers.process import signal_name
-from rmprof.runtimes.binary import last_line
 
 # ---------------------------------------------------------------------------------------------------------
 # The profiler
@@ -216,7 +215,7 @@ class Perf(Profiler):
                 return doc
         if "perf_event_paranoid" in proc.stderr or "Permission denied" in proc.stderr:
             raise ProfilerGap(f"perf may not record here: {last_line(proc.stderr)}", Perf._permission_fix())
-        raise ProfilerGap(f"perf record failed (exit {proc.returncode}): {last_line(proc.stderr)}", None)
+        raise ProfilerGap(child_failed("perf record", proc.returncode, proc.stderr), None)
 
     @staticmethod
     def _record_wall(out_dir: Path) -> float:

@@ -83,16 +83,6 @@ def run_process(
     return ToolRun(proc.returncode, stdout, stderr, time.perf_counter() - start)
 
 
-def signal_name(returncode: int) -> str | None:
-    """The signal that ended a process, from its return code (negative: killed by that signal); else None."""
-    if returncode >= 0:
-        return None
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"signal {-returncode}"
-
-
 def kill_group(proc: subprocess.Popen[str]) -> None:
     """Kill the process group started for ``proc`` (a tool and whatever it started)."""
     with contextlib.suppress(ProcessLookupError):  # it may have exited on its own meanwhile

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import rmprof
+from rmprof.child_failure import failure_reason, signal_name
 from rmprof.profile_model import Profile
 from rmprof.profilers.base import ProfileJob, ProfilerGap, overhead_record
-from rmprof.profilers.process import ToolRun, run_process, signal_name
+from rmprof.profilers.process import ToolRun, run_process
 
 # The calibration run is short: it only needs a per-iteration time good to ~20 %.
 CALIBRATION_SECONDS = 0.4
@@ -127,15 +128,8 @@ def raise_if_killed(run: ToolRun, what: str, runtime: str) -> None:
 
 
 def child_failure(run: ToolRun) -> str:
-    """The one-line reason a child (possibly under a tool) failed, from its stderr."""
-    killed = signal_name(run.returncode)
-    if killed is not None:
-        return f"killed by {killed}"
-    lines = [line.strip() for line in run.stderr.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if line.startswith("rmprof child:"):
-            return line.removeprefix("rmprof child:").strip()
-    return lines[-1] if lines else f"exit code {run.returncode}"
+    """The one-line reason a child (possibly under a tool) failed, from its stderr (child_failure.py)."""
+    return failure_reason(run.returncode, run.stderr)
 
 
 def read_report(path: Path) -> ChildReport:

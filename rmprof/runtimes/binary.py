@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, InputError, ManifestError, PipelineError, RmprofError, RuntimeUnavailable
 
 BINARY_NAME = "rmprof-runtime"
@@ -151,12 +151,11 @@ def run_node_timing(
 def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str) -> dict[str, Any]:
     """Turn the binary's exit code and JSON into a result or the matching rmprof error."""
     if returncode < 0:
-        name = signal.Signals(-returncode).name
-        raise ChildFailed(f"{binary} was killed by {name}: {last_line(stderr)}")
+        raise ChildFailed(child_failed(str(binary), returncode, stderr))
     try:
         doc = json.loads(stdout)
     except json.JSONDecodeError:
-        raise ChildFailed(f"{binary} exited with {returncode} without JSON output: {last_line(stderr)}") from None
+        raise ChildFailed(child_failed(str(binary), returncode, stderr, problem=" without JSON output")) from None
     if "error" in doc:
         err = doc["error"]
         kind, message = err.get("kind"), err.get("message", "")
@@ -173,11 +172,5 @@ def parse_binary_output(binary: Path, returncode: int, stdout: str, stderr: str)
             raise RmprofError(message)
         raise ChildFailed(f"{binary}: {message}")
     if returncode != 0:
-        raise ChildFailed(f"{binary} exited with {returncode}: {last_line(stderr)}")
+        raise ChildFailed(child_failed(str(binary), returncode, stderr))
     return doc
-
-
-def last_line(text: str) -> str:
-    """The last non-empty line of ``text`` (where binaries and tools put their error)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rmprof.child_failure import child_failed
 from rmprof.errors import RmprofError
 
 if TYPE_CHECKING:
@@ -91,8 +92,7 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
     cmd = [sys.executable, "-m", "rmprof.bench.worker"]
     proc = subprocess.run(cmd, input=json.dumps(doc), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
     if proc.returncode != 0:
-        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        raise RmprofError(f"bench worker for {', '.join(names)} failed: {tail[0][-300:]}")
+        raise RmprofError(child_failed(f"bench worker for {', '.join(names)}", proc.returncode, proc.stderr, cmd))
     answer = json.loads(proc.stdout.strip().splitlines()[-1])
     return RoundResult(
         run_ns=answer["run_ns"],
