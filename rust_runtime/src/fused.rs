@@ -2,6 +2,11 @@
 //! items, per sink path, with no executor, no chunks and no per-node pass over the data. What the
 //! hardware allows for the pipeline's work; the executor's run divided by this one is its overhead.
 //!
+//! The floor has the executor's interface (the same `&[Value]` in, the same `Value`s out, so that the
+//! ratio measures the executor and not a data representation), but between the two everything is
+//! native: one type check per item, then the path's operations on an `i64`, `f64` or byte string in
+//! registers, no `Value` between operations, and one allocation per output string at most.
+//!
 //! The values are the executor's (`nodes.rs`): the same checked integer arithmetic, the same
 //! finiteness checks, the same text transforms, the same first error (the smallest failing item,
 //! then the node first in topological order). A manifest with PythonNode code has no fused floor.
@@ -12,24 +17,54 @@ use crate::manifest::{CalcOp, Manifest, NodeKind, Operand, Params, TextOp};
 use crate::nodes::{text_transform, text_transform_in_place, Failure};
 use crate::value::Value;
 
-/// One node's operation on one item, its parameters resolved when the floor is built.
+/// A calculation on an integer item that stays an integer (an int operand, not a division).
 #[derive(Debug, Clone, Copy)]
-enum ItemOp {
-    AddInt(i64),
-    SubInt(i64),
-    MulInt(i64),
-    AddFloat(f64),
-    SubFloat(f64),
-    MulFloat(f64),
-    /// Divide: always a float, `float(x) / float(operand)`.
+enum IntOp {
+    Add(i64),
+    Sub(i64),
+    Mul(i64),
+}
+
+/// A calculation on a float (an int operand converted, as `nodes::apply_calc` does).
+#[derive(Debug, Clone, Copy)]
+enum FloatOp {
+    Add(f64),
+    Sub(f64),
+    Mul(f64),
     Div(f64),
-    Text(TextOp),
+}
+
+/// How one path's operations run on an item, chosen when the floor is built.
+#[derive(Debug, Clone)]
+enum Plan {
+    /// No operation: the items are copied.
+    Copy,
+    /// Calculations: an int item runs `int` exactly, then, from the first operation that makes a
+    /// float, `float[int.len()..]` on its `f64`; a float item runs all of `float`.
+    Calc {
+        int: Vec<IntOp>,
+        float: Vec<FloatOp>,
+        /// `int` as `v * m + a` each (an add is `m = 1`, a multiply `a = 0`, a subtract adds the
+        /// negated operand: the same results and overflows, with no branch on the operation), in
+        /// blocks of four, the last padded with `v * 1 + 0`: a block is straight-line code.
+        blocks: Vec<[(i64, i64); 4]>,
+        /// Whether `blocks` stand for `int` (not when one subtracts `i64::MIN`, which has no
+        /// negation).
+        exact: bool,
+    },
+    /// Text transforms: an ASCII string is made in one pass (its bytes in order or reversed, each
+    /// mapped by the last case operation: on ASCII, the case mappings override each other and
+    /// commute with reversing); other strings go through the operations one by one.
+    Text {
+        ops: Vec<TextOp>,
+        case: Option<TextOp>,
+        reversed: bool,
+    },
 }
 
 /// One operation of a path and the node it stands for.
 #[derive(Debug, Clone)]
 struct Step {
-    op: ItemOp,
     /// Index of the node in the manifest (for the error).
     node: usize,
     /// Position of the node in topological order (which failure wins a tie).
@@ -41,6 +76,11 @@ struct Step {
 struct SinkPath {
     sink: String,
     steps: Vec<Step>,
+    /// How the steps before `wall` run.
+    plan: Plan,
+    /// The first step whose kind (calculation or text) differs from the first step's: every item
+    /// that reaches it fails there (a number is no string, a string no number).
+    wall: Option<usize>,
 }
 
 /// A manifest composed into one loop per sink.
@@ -49,6 +89,9 @@ pub struct Fused {
     manifest: Manifest,
     paths: Vec<SinkPath>,
 }
+
+/// A failure of a path: (item index, step index, why).
+type PathFailure = (usize, usize, Fail);
 
 impl Fused {
     /// The floor of `manifest`, or why it has none (a PythonNode: its code runs only in an executor).
@@ -70,22 +113,28 @@ impl Fused {
             .leaves()
             .into_iter()
             .map(|leaf| {
+                let mut params = Vec::new();
                 let mut steps = Vec::new();
                 let mut node = Some(leaf);
                 while let Some(n) = node {
-                    if let Some(op) = item_op(&manifest.nodes[n].params) {
+                    let p = &manifest.nodes[n].params;
+                    if matches!(p, Params::Calculator { .. } | Params::TextTransform { .. }) {
+                        params.push(p);
                         steps.push(Step {
-                            op,
                             node: n,
                             position: position[n],
                         });
                     }
                     node = manifest.parent[n];
                 }
+                params.reverse();
                 steps.reverse();
+                let (plan, wall) = plan(&params);
                 SinkPath {
                     sink: manifest.nodes[leaf].id.clone(),
                     steps,
+                    plan,
+                    wall,
                 }
             })
             .collect();
@@ -102,7 +151,8 @@ impl Fused {
         let mut earliest: Option<(usize, usize, usize, Fail)> = None;
         for path in &self.paths {
             let mut out = Vec::with_capacity(input.len());
-            if let Err((i, step, failure)) = path.run(input, &mut out) {
+            if let Err((i, k, failure)) = path.run(input, &mut out) {
+                let step = &path.steps[k];
                 let key = (i, step.position);
                 if earliest.as_ref().is_none_or(|(a, b, _, _)| key < (*a, *b)) {
                     earliest = Some((i, step.position, step.node, failure));
@@ -125,47 +175,370 @@ impl Fused {
     }
 }
 
-impl SinkPath {
-    /// The plain loop: every item through every operation of the path, into `out`, where the
-    /// operations after the first change it in place. Stops at the
-    /// first failing item: (its index, the step, why).
-    #[inline]
-    fn run(&self, input: &[Value], out: &mut Vec<Value>) -> Result<(), (usize, &Step, Fail)> {
-        let Some((first, rest)) = self.steps.split_first() else {
-            out.extend_from_slice(input);
-            return Ok(());
-        };
-        // The operations as locals: the loop's stores into `out` cannot change them, so they stay in
-        // registers instead of being read again for every item.
-        let op0 = first.op;
-        let ops: Vec<ItemOp> = rest.iter().map(|s| s.op).collect();
-        // A calculation starts from a copy of the item made in its place in `out` and changes it
-        // there: a number built on the stack and then copied into `out` was read back with wide loads
-        // over its narrow stores (a stalled store forward: 67 % of the loop on `large`).
-        let copy_first = !matches!(op0, ItemOp::Text(_));
-        for (i, item) in input.iter().enumerate() {
-            let result = if copy_first {
-                out.push(item.clone());
-                let v = out.last_mut().expect("just pushed");
-                apply_mut(op0, v).map_err(|f| (i, first, f))
-            } else {
-                apply_text_into(op0, item, out).map_err(|f| (i, first, f))
+/// The plan of a path's operations (root first) and its wall (see [`SinkPath::wall`]).
+fn plan(params: &[&Params]) -> (Plan, Option<usize>) {
+    let is_text = |p: &Params| matches!(p, Params::TextTransform { .. });
+    let Some(first) = params.first() else {
+        return (Plan::Copy, None);
+    };
+    let text = is_text(first);
+    let wall = params.iter().position(|p| is_text(p) != text);
+    let same = &params[..wall.unwrap_or(params.len())];
+    if text {
+        let ops: Vec<TextOp> = same
+            .iter()
+            .filter_map(|p| match p {
+                Params::TextTransform { operation } => Some(*operation),
+                _ => None,
+            })
+            .collect();
+        let case = ops.iter().rev().copied().find(|&t| t != TextOp::Reverse);
+        let reversed = ops.iter().filter(|&&t| t == TextOp::Reverse).count() % 2 == 1;
+        return (
+            Plan::Text {
+                ops,
+                case,
+                reversed,
+            },
+            wall,
+        );
+    }
+    let calcs: Vec<(CalcOp, Operand)> = same
+        .iter()
+        .filter_map(|p| match p {
+            Params::Calculator { operation, operand } => Some((*operation, *operand)),
+            _ => None,
+        })
+        .collect();
+    let int: Vec<IntOp> = calcs
+        .iter()
+        .map_while(|&(op, operand)| match (op, operand) {
+            (CalcOp::Add, Operand::Int(o)) => Some(IntOp::Add(o)),
+            (CalcOp::Subtract, Operand::Int(o)) => Some(IntOp::Sub(o)),
+            (CalcOp::Multiply, Operand::Int(o)) => Some(IntOp::Mul(o)),
+            _ => None,
+        })
+        .collect();
+    let float = calcs
+        .iter()
+        .map(|&(op, operand)| {
+            let o = match operand {
+                Operand::Int(o) => o as f64,
+                Operand::Float(o) => o,
             };
-            result
-                .and_then(|()| {
-                    let v = out.last_mut().expect("just pushed");
-                    for (k, &op) in ops.iter().enumerate() {
-                        apply_mut(op, v).map_err(|f| (i, &rest[k], f))?;
-                    }
-                    Ok(())
-                })
-                .inspect_err(|_| {
-                    // The failing item is no output (the executor keeps only the items before it).
-                    out.truncate(i);
-                })?;
+            match op {
+                CalcOp::Add => FloatOp::Add(o),
+                CalcOp::Subtract => FloatOp::Sub(o),
+                CalcOp::Multiply => FloatOp::Mul(o),
+                CalcOp::Divide => FloatOp::Div(o),
+            }
+        })
+        .collect();
+    let mut blocks: Vec<[(i64, i64); 4]> = Vec::new();
+    for (k, &op) in int.iter().enumerate() {
+        if k % 4 == 0 {
+            blocks.push([(1, 0); 4]);
+        }
+        blocks[k / 4][k % 4] = match op {
+            IntOp::Add(o) => (1, o),
+            IntOp::Sub(o) => (1, o.wrapping_neg()),
+            IntOp::Mul(o) => (o, 0),
+        };
+    }
+    let exact = !int.iter().any(|op| matches!(op, IntOp::Sub(i64::MIN)));
+    (
+        Plan::Calc {
+            int,
+            float,
+            blocks,
+            exact,
+        },
+        wall,
+    )
+}
+
+impl SinkPath {
+    /// The plain loop: every item through every operation of the path, into `out`. Stops at the
+    /// first failing item: (its index, the step, why).
+    fn run(&self, input: &[Value], out: &mut Vec<Value>) -> Result<(), PathFailure> {
+        match &self.plan {
+            Plan::Copy => {
+                out.extend_from_slice(input);
+                Ok(())
+            }
+            Plan::Calc {
+                int,
+                float,
+                blocks,
+                exact,
+            } => self.run_calc(int, float, (blocks, *exact), input, out),
+            Plan::Text {
+                ops,
+                case,
+                reversed,
+            } => match (case, reversed) {
+                // One loop per kind of byte map and direction, chosen here and not per item.
+                (None, false) => self.run_text(ops, input, out, Bytes::Same, |b| b),
+                (None, true) => self.run_text(ops, input, out, Bytes::Reversed, |b| b),
+                (Some(TextOp::Uppercase), false) => {
+                    self.run_text(ops, input, out, Bytes::Same, |b| b.to_ascii_uppercase())
+                }
+                (Some(TextOp::Uppercase), true) => {
+                    self.run_text(ops, input, out, Bytes::Reversed, |b| b.to_ascii_uppercase())
+                }
+                (Some(_), false) => {
+                    self.run_text(ops, input, out, Bytes::Same, |b| b.to_ascii_lowercase())
+                }
+                (Some(_), true) => {
+                    self.run_text(ops, input, out, Bytes::Reversed, |b| b.to_ascii_lowercase())
+                }
+            },
+        }
+    }
+
+    /// An item that went through the steps before the wall fails at it (`made` is its type).
+    #[inline(always)]
+    fn at_wall(&self, i: usize, made: &'static str) -> Result<(), PathFailure> {
+        match (self.wall, &self.plan) {
+            (None, _) => Ok(()),
+            (Some(k), Plan::Text { .. }) => Err((i, k, Fail::Number(made))),
+            (Some(k), _) => Err((i, k, Fail::Text(made))),
+        }
+    }
+
+    fn run_calc(
+        &self,
+        int: &[IntOp],
+        float: &[FloatOp],
+        (blocks, exact): (&[[(i64, i64); 4]], bool),
+        input: &[Value],
+        out: &mut Vec<Value>,
+    ) -> Result<(), PathFailure> {
+        if self.wall.is_some() {
+            // Every item fails at or before the wall, so the first item decides.
+            let mut first = Vec::new();
+            let input = &input[..input.len().min(1)];
+            with_tail(input, &mut first, int, float, |x| int_ops(int, x).ok())?;
+            return match first.first() {
+                Some(v) => self.at_wall(0, v.type_name()),
+                None => Ok(()),
+            };
+        }
+        // The integer operations chosen here, once, not per item: one operation (simple, large)
+        // as itself, several as straight-line blocks (complex: one block).
+        match *int {
+            [IntOp::Add(o)] => with_tail(input, out, int, float, |x| x.checked_add(o)),
+            [IntOp::Sub(o)] => with_tail(input, out, int, float, |x| x.checked_sub(o)),
+            [IntOp::Mul(o)] => with_tail(input, out, int, float, |x| x.checked_mul(o)),
+            _ => {
+                if exact && blocks.len() == 1 {
+                    let block = blocks[0];
+                    with_tail(input, out, int, float, move |x| int_block(&block, x))
+                } else if exact {
+                    with_tail(input, out, int, float, |x| {
+                        blocks.iter().try_fold(x, |v, block| int_block(block, v))
+                    })
+                } else {
+                    with_tail(input, out, int, float, |x| int_ops(int, x).ok())
+                }
+            }
+        }
+    }
+
+    fn run_text(
+        &self,
+        ops: &[TextOp],
+        input: &[Value],
+        out: &mut Vec<Value>,
+        order: Bytes,
+        map: impl Fn(u8) -> u8,
+    ) -> Result<(), PathFailure> {
+        for (i, item) in input.iter().enumerate() {
+            let Value::Str(s) = item else {
+                return Err((i, 0, Fail::Text(item.type_name())));
+            };
+            let made = if s.is_ascii() {
+                let bytes = s.as_bytes();
+                let mapped: Vec<u8> = match order {
+                    Bytes::Same => bytes.iter().map(|&b| map(b)).collect(),
+                    Bytes::Reversed => bytes.iter().rev().map(|&b| map(b)).collect(),
+                };
+                // SAFETY: ASCII bytes, each mapped to an ASCII byte, are valid UTF-8.
+                unsafe { String::from_utf8_unchecked(mapped) }
+            } else {
+                let mut t = text_transform(ops[0], s);
+                for &op in &ops[1..] {
+                    text_transform_in_place(op, &mut t);
+                }
+                t
+            };
+            self.at_wall(i, "string")?;
+            out.push(Value::Str(made));
         }
         Ok(())
     }
+}
+
+/// The order an ASCII string's bytes are written in.
+#[derive(Debug, Clone, Copy)]
+enum Bytes {
+    Same,
+    Reversed,
+}
+
+/// The integer operations of a path on `x`, or the step that overflows.
+#[inline(always)]
+fn int_ops(ops: &[IntOp], x: i64) -> Result<i64, (usize, Fail)> {
+    let mut v = x;
+    for (k, &op) in ops.iter().enumerate() {
+        let (r, calc) = match op {
+            IntOp::Add(o) => (v.checked_add(o), CalcOp::Add),
+            IntOp::Sub(o) => (v.checked_sub(o), CalcOp::Subtract),
+            IntOp::Mul(o) => (v.checked_mul(o), CalcOp::Multiply),
+        };
+        v = r.ok_or((k, Fail::Overflow(calc)))?;
+    }
+    Ok(v)
+}
+
+/// Four integer operations as `v * m + a` (None: one overflows).
+#[inline(always)]
+fn int_block(block: &[(i64, i64); 4], x: i64) -> Option<i64> {
+    let [(m0, a0), (m1, a1), (m2, a2), (m3, a3)] = *block;
+    let v = x.checked_mul(m0)?.checked_add(a0)?;
+    let v = v.checked_mul(m1)?.checked_add(a1)?;
+    let v = v.checked_mul(m2)?.checked_add(a2)?;
+    v.checked_mul(m3)?.checked_add(a3)
+}
+
+/// The step of `ops` at which `x` overflows (off the hot path: only for a failing item).
+#[cold]
+fn int_failure(ops: &[IntOp], x: i64) -> (usize, Fail) {
+    int_ops(ops, x).expect_err("int_failure is called for an overflowing item")
+}
+
+/// The float operations on `x`, unchecked: a non-finite result stays non-finite through the
+/// operations that follow (finite operands), so one check at the end finds every failure.
+#[inline(always)]
+fn float_ops(ops: &[FloatOp], x: f64) -> f64 {
+    ops.iter().fold(x, |v, &op| float_op(op, v))
+}
+
+#[inline(always)]
+fn float_op(op: FloatOp, v: f64) -> f64 {
+    match op {
+        FloatOp::Add(o) => v + o,
+        FloatOp::Sub(o) => v - o,
+        FloatOp::Mul(o) => v * o,
+        FloatOp::Div(o) => v / o,
+    }
+}
+
+/// The float step that made `x` non-finite (off the hot path: only for a failing item).
+#[cold]
+fn float_failure(ops: &[FloatOp], x: f64, first_step: usize) -> (usize, Fail) {
+    let mut v = x;
+    for (k, &op) in ops.iter().enumerate() {
+        v = float_op(op, v);
+        if !v.is_finite() {
+            let calc = match op {
+                FloatOp::Add(_) => CalcOp::Add,
+                FloatOp::Sub(_) => CalcOp::Subtract,
+                FloatOp::Mul(_) => CalcOp::Multiply,
+                FloatOp::Div(_) => CalcOp::Divide,
+            };
+            return (first_step + k, Fail::NotFinite(calc));
+        }
+    }
+    unreachable!("float_failure is called for a non-finite result")
+}
+
+/// [`calc_loop`] with what an int item does after its integer operations chosen once: nothing (it
+/// stays an int), one float operation as itself, or several.
+#[inline(always)]
+fn with_tail(
+    input: &[Value],
+    out: &mut Vec<Value>,
+    int: &[IntOp],
+    float: &[FloatOp],
+    int_fn: impl Fn(i64) -> Option<i64>,
+) -> Result<(), PathFailure> {
+    let rest = &float[int.len()..];
+    let ops = Ops { int, float };
+    match *rest {
+        [] => calc_loop(input, out, ops, int_fn, None::<fn(f64) -> f64>),
+        [FloatOp::Add(o)] => calc_loop(input, out, ops, int_fn, Some(move |v| v + o)),
+        [FloatOp::Sub(o)] => calc_loop(input, out, ops, int_fn, Some(move |v| v - o)),
+        [FloatOp::Mul(o)] => calc_loop(input, out, ops, int_fn, Some(move |v| v * o)),
+        [FloatOp::Div(o)] => calc_loop(input, out, ops, int_fn, Some(move |v| v / o)),
+        _ => calc_loop(input, out, ops, int_fn, Some(|v| float_ops(rest, v))),
+    }
+}
+
+/// A calculation path's operations as written (for the failures): its leading integer ones, and
+/// all of them on floats.
+#[derive(Clone, Copy)]
+struct Ops<'a> {
+    int: &'a [IntOp],
+    float: &'a [FloatOp],
+}
+
+/// The loop of a calculation path: an int item goes through `int_fn` (None: it overflows), then
+/// `tail` when the path makes a float of it; a float item through all the operations.
+#[inline(always)]
+fn calc_loop(
+    input: &[Value],
+    out: &mut Vec<Value>,
+    ops: Ops<'_>,
+    int_fn: impl Fn(i64) -> Option<i64>,
+    tail: Option<impl Fn(f64) -> f64>,
+) -> Result<(), PathFailure> {
+    let start = out.len();
+    out.reserve(input.len());
+    // Each result is written straight into its slot of `out` (a value built first and then pushed
+    // went through the stack: a second copy of every item).
+    let slots = &mut out.spare_capacity_mut()[..input.len()];
+    let mut done = 0;
+    let result = (|| {
+        for (i, (item, slot)) in input.iter().zip(slots.iter_mut()).enumerate() {
+            match *item {
+                Value::Int(x) => {
+                    let Some(n) = int_fn(x) else {
+                        let (k, f) = int_failure(ops.int, x);
+                        return Err((i, k, f));
+                    };
+                    match &tail {
+                        None => {
+                            slot.write(Value::Int(n));
+                        }
+                        Some(tail) => {
+                            let r = tail(n as f64);
+                            if !r.is_finite() {
+                                let rest = &ops.float[ops.int.len()..];
+                                let (k, f) = float_failure(rest, n as f64, ops.int.len());
+                                return Err((i, k, f));
+                            }
+                            slot.write(Value::Float(r));
+                        }
+                    }
+                }
+                Value::Float(x) => {
+                    let r = float_ops(ops.float, x);
+                    if !r.is_finite() {
+                        let (k, f) = float_failure(ops.float, x, 0);
+                        return Err((i, k, f));
+                    }
+                    slot.write(Value::Float(r));
+                }
+                ref other => return Err((i, 0, Fail::Number(other.type_name()))),
+            }
+            done = i + 1;
+        }
+        Ok(())
+    })();
+    // SAFETY: the first `done` slots after `start` were written above.
+    unsafe { out.set_len(start + done) };
+    result
 }
 
 /// Why an item failed, small and `Copy` so that the item loop carries no `String`
@@ -185,92 +558,6 @@ impl From<Fail> for Failure {
             Fail::NotFinite(op) => Failure::NotFinite(op),
             Fail::Number(t) => Failure::ExpectedNumber(t),
             Fail::Text(t) => Failure::ExpectedString(t),
-        }
-    }
-}
-
-/// The operation of a node with parameters, None for the nodes that pass items through.
-fn item_op(params: &Params) -> Option<ItemOp> {
-    use CalcOp::*;
-    match *params {
-        Params::Calculator { operation, operand } => Some(match (operation, operand) {
-            (Add, Operand::Int(o)) => ItemOp::AddInt(o),
-            (Subtract, Operand::Int(o)) => ItemOp::SubInt(o),
-            (Multiply, Operand::Int(o)) => ItemOp::MulInt(o),
-            (Add, Operand::Float(o)) => ItemOp::AddFloat(o),
-            (Subtract, Operand::Float(o)) => ItemOp::SubFloat(o),
-            (Multiply, Operand::Float(o)) => ItemOp::MulFloat(o),
-            (Divide, Operand::Int(o)) => ItemOp::Div(o as f64),
-            (Divide, Operand::Float(o)) => ItemOp::Div(o),
-        }),
-        Params::TextTransform { operation } => Some(ItemOp::Text(operation)),
-        Params::None | Params::Python { .. } => None,
-    }
-}
-
-#[inline(always)]
-fn finite(op: CalcOp, r: f64) -> Result<Value, Fail> {
-    if r.is_finite() {
-        Ok(Value::Float(r))
-    } else {
-        Err(Fail::NotFinite(op))
-    }
-}
-
-/// A calculator operation on a number (as `nodes::apply_calc`: an int operand on a float item is
-/// converted, a float operand converts an int item, overflow of ints is an error).
-#[inline(always)]
-fn calc(op: ItemOp, v: &Value) -> Result<Value, Fail> {
-    let (x_int, x_float) = match *v {
-        Value::Int(x) => (Some(x), x as f64),
-        Value::Float(x) => (None, x),
-        ref other => return Err(Fail::Number(other.type_name())),
-    };
-    let int = |r: Option<i64>, op| r.map(Value::Int).ok_or(Fail::Overflow(op));
-    match (op, x_int) {
-        (ItemOp::AddInt(o), Some(x)) => int(x.checked_add(o), CalcOp::Add),
-        (ItemOp::SubInt(o), Some(x)) => int(x.checked_sub(o), CalcOp::Subtract),
-        (ItemOp::MulInt(o), Some(x)) => int(x.checked_mul(o), CalcOp::Multiply),
-        (ItemOp::AddInt(o), None) => finite(CalcOp::Add, x_float + o as f64),
-        (ItemOp::SubInt(o), None) => finite(CalcOp::Subtract, x_float - o as f64),
-        (ItemOp::MulInt(o), None) => finite(CalcOp::Multiply, x_float * o as f64),
-        (ItemOp::AddFloat(o), _) => finite(CalcOp::Add, x_float + o),
-        (ItemOp::SubFloat(o), _) => finite(CalcOp::Subtract, x_float - o),
-        (ItemOp::MulFloat(o), _) => finite(CalcOp::Multiply, x_float * o),
-        (ItemOp::Div(o), _) => finite(CalcOp::Divide, x_float / o),
-        (ItemOp::Text(_), _) => unreachable!("a text operation is no calculation"),
-    }
-}
-
-/// A text operation as the first of a path: its result is made in its place in `out` (pushed as
-/// an empty string first, for the reason of the calculations' copy).
-#[inline(always)]
-fn apply_text_into(op: ItemOp, v: &Value, out: &mut Vec<Value>) -> Result<(), Fail> {
-    let (ItemOp::Text(t), Value::Str(src)) = (op, v) else {
-        return Err(Fail::Text(v.type_name()));
-    };
-    out.push(Value::Str(String::new()));
-    if let Some(Value::Str(s)) = out.last_mut() {
-        *s = text_transform(t, src);
-    }
-    Ok(())
-}
-
-/// A later operation, on the value the one before made: a string changes in place.
-#[inline(always)]
-fn apply_mut(op: ItemOp, v: &mut Value) -> Result<(), Fail> {
-    match (op, &mut *v) {
-        (ItemOp::Text(t), Value::Str(s)) => {
-            text_transform_in_place(t, s);
-            Ok(())
-        }
-        (ItemOp::Text(_), other) => Err(Fail::Text(other.type_name())),
-        _ => {
-            let r = calc(op, v)?;
-            // Only a number succeeds: the old value owns nothing and is overwritten without its
-            // drop glue (as the executor's `calc_map` does).
-            std::mem::forget(std::mem::replace(v, r));
-            Ok(())
         }
     }
 }
@@ -379,8 +666,15 @@ mod tests {
             r#""node_type":"TextTransformNode","params":{"operation":"lowercase"}"#,
             r#""node_type":"TextTransformNode","params":{"operation":"reverse"}"#,
             r#""node_type":"PassThroughNode""#,
+            // Signed zeros, a division by a subnormal (large results fail), a sign change and a
+            // subtraction of i64::MIN (no negated operand).
+            r#""node_type":"CalculatorNode","params":{"operation":"multiply","operand":0}"#,
+            r#""node_type":"CalculatorNode","params":{"operation":"subtract","operand":-0.0}"#,
+            r#""node_type":"CalculatorNode","params":{"operation":"divide","operand":1e-310}"#,
+            r#""node_type":"CalculatorNode","params":{"operation":"multiply","operand":-1}"#,
+            r#""node_type":"CalculatorNode","params":{"operation":"subtract","operand":-9223372036854775808}"#,
         ];
-        for case in 0..300 {
+        for case in 0..1000 {
             let n = 1 + next(7);
             let mut nodes = vec![r#"{"id":"n0","node_type":"DataSourceNode"}"#.to_owned()];
             let mut conns = Vec::new();
@@ -394,8 +688,10 @@ mod tests {
                 .map(|_| match (strings, next(10)) {
                     (_, 0) => Value::Null,
                     (true, k) => Value::from(["aB", "straße", "ǅx", "", "ΟΔΟΣ"][k % 5]),
+                    (false, 1) => Value::Int([i64::MAX, i64::MIN, 0][next(3)]),
                     (false, k) if k < 5 => Value::Int(next(1 << 20) as i64 - (1 << 19)),
-                    (false, _) => Value::Float(next(1000) as f64 / 7.0),
+                    (false, 5) => Value::Float(-0.0),
+                    (false, _) => Value::Float(next(1000) as f64 / 7.0 - 50.0),
                 })
                 .collect();
             assert_same(&p, &input);
