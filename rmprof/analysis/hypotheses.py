@@ -7,7 +7,7 @@ from typing import Any
 from rmprof.analysis.bottlenecks import share_of
 from rmprof.formatting import format_share, format_time
 from rmprof.profile_model import Frame, Profile
-from rmprof.runtimes import BASELINE
+from rmprof.runtimes import BASELINE, PYTHON_FUSED
 
 
 def _pct(x: float) -> str:
@@ -28,7 +28,7 @@ def orchestration(bench: dict[str, Any], bottlenecks: dict[str, Any]) -> dict[st
     """H1: asyncio queue/task overhead dominates the baseline."""
     evidence, signals = [], []
     rts = bench.get("runtimes", {})
-    py, fused = _median(rts.get(BASELINE), "run"), _median(rts.get("python-fused"), "run")
+    py, fused = _median(rts.get(BASELINE), "run"), _median(rts.get(PYTHON_FUSED), "run")
     if py and fused:
         share = max(0.0, 1 - fused / py)
         signals.append(share >= 0.5)
@@ -115,7 +115,7 @@ def allocations(bench: dict[str, Any], profiles: dict[str, Profile], bottlenecks
     rts = bench.get("runtimes", {})
     mem = {n: e.get("memory", {}) for n, e in rts.items()}
     py_alloc = mem.get(BASELINE, {}).get("run_alloc_peak_bytes")
-    fused_alloc = mem.get("python-fused", {}).get("run_alloc_peak_bytes")
+    fused_alloc = mem.get(PYTHON_FUSED, {}).get("run_alloc_peak_bytes")
     if py_alloc and fused_alloc:
         evidence.append(
             f"one asyncio run allocates a peak of {py_alloc / 1024:.1f} KiB of Python heap, "

@@ -9,6 +9,7 @@ from rmprof.analysis.hypotheses import judge_all
 from rmprof.analysis.mixed import mixed_stacks
 from rmprof.analysis.nodes import node_analysis
 from rmprof.profile_model import Profile
+from rmprof.runtimes import REFERENCE_RUNTIMES
 
 
 def analyse(bench_scenario: dict[str, Any], profiles: dict[str, Profile]) -> dict[str, Any]:
@@ -16,8 +17,7 @@ def analyse(bench_scenario: dict[str, Any], profiles: dict[str, Profile]) -> dic
     bottlenecks = {name: analyse_profile(p) for name, p in profiles.items()}
     headline: dict[str, Any] = {"top_bottleneck": {}}
     speedups = bench_scenario.get("speedups", {})
-    floors = ("python-fused", "rust-fused")
-    runs = {n: m["run"]["speedup"] for n, m in speedups.items() if "run" in m and n not in floors}
+    runs = {n: m["run"]["speedup"] for n, m in speedups.items() if "run" in m and n not in REFERENCE_RUNTIMES}
     if runs:
         best = max(runs, key=runs.get)
         headline.update(fastest_runtime=best, speedup=runs[best])

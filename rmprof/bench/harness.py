@@ -35,13 +35,13 @@ from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, RmprofError
-from rmprof.runtimes import BASELINE, default_runtimes, get_runtime, ordered
+from rmprof.runtimes import BASELINE, PYTHON_FUSED, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
 from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
 from rmprof.scenarios import Scenario, check_scenario
 from rmprof.values import first_difference
 
-FUSED = "python-fused"
+FUSED = PYTHON_FUSED
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rmprof.bench import stats
-from rmprof.runtimes.rounds import RUST_FUSED
+from rmprof.runtimes import RUST_FUSED
 
 if TYPE_CHECKING:
     from rmprof.bench.harness import Samples

@@ -29,11 +29,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rmprof.runtimes import PYTHON_FUSED
+
 # A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
 MIN_SAMPLE_NS = 200_000
 # Single runs timed to choose the inner loop count (the fastest decides).
 CALIBRATION_RUNS = 5
-FUSED = "python-fused"
+FUSED = PYTHON_FUSED
 
 
 class Timed:

@@ -16,10 +16,11 @@ from typing import Any
 from rmprof.bench import stats
 from rmprof.compare.samples import usable_samples
 from rmprof.formatting import format_percent
+from rmprof.runtimes import PYTHON_FUSED, RUST_FUSED
 
 # The reference a row's runtime is judged against when it is not a registered runtime (the python-fused floor
 # runs interpreted Python, the rust-fused floor native code).
-FLOOR_REFERENCES = {"python-fused": "python", "rust-fused": "native"}
+FLOOR_REFERENCES = {PYTHON_FUSED: "python", RUST_FUSED: "native"}
 
 
 def reference_kind(runtime: str) -> str | None:

@@ -24,15 +24,15 @@ from rich.table import Table
 from rich.text import Text
 
 from rmprof.formatting import format_ratio
-from rmprof.runtimes import BASELINE
+from rmprof.runtimes import BASELINE, PYTHON_FUSED, REFERENCE_RUNTIMES
 
 # Width of plain (non-terminal) output when $COLUMNS does not say: wide enough that a bench table of six
 # runtimes keeps one line per row, since a CI log does not wrap lines but rich would wrap cells at 80.
 PLAIN_WIDTH = 160
 # The rule under a header in plain output: ASCII, so logs show no box-drawing characters.
 PLAIN_HEAD = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
-FLOOR = "python-fused"
-FLOORS = (FLOOR, "rust-fused")  # the fused floors: no runtime's row, shown beside them
+FLOOR = PYTHON_FUSED
+FLOORS = tuple(REFERENCE_RUNTIMES)  # the fused floors: no runtime's row, shown beside them
 
 
 def make_console(

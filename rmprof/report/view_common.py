@@ -8,10 +8,10 @@ from typing import Any
 from rmprof import runtimes as registry
 from rmprof.formatting import MISSING
 
-FLOOR = "python-fused"  # the bench's plain-Python floor: not a runtime, shown beside them
-RUST_FLOOR = "rust-fused"  # the Rust binary's plain loop over the node operations: the executor's floor
-FLOORS = (FLOOR, RUST_FLOOR)
-_FLOOR_LABELS = {FLOOR: "python-fused (plain Python loop)", RUST_FLOOR: "rust-fused (plain Rust loop)"}
+FLOOR = registry.PYTHON_FUSED  # the bench's plain-Python floor: not a runtime, shown beside them
+RUST_FLOOR = registry.RUST_FUSED  # the Rust binary's plain loop over the node operations: the executor's floor
+FLOORS = tuple(registry.REFERENCE_RUNTIMES)
+_FLOOR_LABELS = {name: f"{name} ({what})" for name, what in registry.REFERENCE_RUNTIMES.items()}
 # Relative links into the run directory only: no scheme, no absolute path, no parent hops.
 _SAFE_LINK = re.compile(r"^(?![a-zA-Z][a-zA-Z0-9+.-]*:)(?!/)(?!.*(^|/)\.\.(/|$))[^\\\s]+$")
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from rmprof.errors import RmprofError
 from rmprof.runtimes.base import BINARY, IN_PROCESS, Outputs, Prepared, Runtime
+from rmprof.runtimes.references import PYTHON_FUSED, REFERENCE_RUNTIMES, RUST_FUSED
 
 # name -> "module:Class", imported only when used so that the CLI starts fast.
 RUNTIMES: dict[str, str] = {
@@ -28,7 +29,8 @@ RUNTIMES: dict[str, str] = {
     "rustpython": "rmprof.runtimes.rust_binary:RustPythonRuntime",
     "rustpython-inproc": "rmprof.runtimes.rust_inprocess:RustPythonInProcessRuntime",
 }
-# The runtime every speedup is measured against.
+# The runtime every speedup is measured against. The reference runtimes (the fused floors) are registered
+# beside the runtimes, in runtimes/references.py: PYTHON_FUSED, RUST_FUSED, REFERENCE_RUNTIMES.
 BASELINE = "python"
 PLUGINS_ENV = "RMPROF_RUNTIMES"
 ENTRY_POINT_GROUP = "rmprof.runtimes"
@@ -37,7 +39,10 @@ __all__ = [
     "BASELINE",
     "BINARY",
     "IN_PROCESS",
+    "PYTHON_FUSED",
+    "REFERENCE_RUNTIMES",
     "RUNTIMES",
+    "RUST_FUSED",
     "Outputs",
     "Prepared",
     "Runtime",

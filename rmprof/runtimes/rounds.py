@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rmprof.child_failure import child_failed
 from rmprof.errors import RmprofError
+from rmprof.runtimes.references import RUST_FUSED
 
 if TYPE_CHECKING:
     from rmprof.runtimes.base import Runtime
@@ -31,8 +32,6 @@ CHILD_CWD = Path(__file__).resolve().parents[2]
 # the binary's init intervals were ±40 %. After 20, 18 of 480 samples in three benches were over twice the fastest
 # (before: every other one on simple and text).
 INIT_WARMUP = 20
-# The floor a binary times after its own figures when asked (``RoundRequest.rust_fused``; rmprof/bench/rust_fused.py).
-RUST_FUSED = "rust-fused"
 
 
 @dataclass
