@@ -37,7 +37,7 @@ from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, RmprofError
 from rmprof.runtimes import BASELINE, PYTHON_FUSED, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
-from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
+from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult, round_order
 from rmprof.scenarios import Scenario, check_scenario
 from rmprof.values import first_difference
 
@@ -266,10 +266,7 @@ def _measure_rounds(
         message = f"{scenario.name}: round {r + 1}/{planned} ({per_round} run samples per runtime, fresh processes)"
         config.advance(task, r, planned, message)
         t0 = time.monotonic()
-        order = list(groups.items())
-        if r % 2:
-            order.reverse()  # alternate who goes first, so that no runtime always follows the same one
-        for key, (cls, members) in order:
+        for key, (cls, members) in round_order(list(groups.items()), r):
             request.fused = request.machine_reference = key == floor_group
             _add(out, cls.measure_round(members, request))
         # Cold starts are spread over the planned rounds too: a burst at the end would see only that moment's

@@ -20,7 +20,7 @@ from typing import Any
 from rmprof.bench.harness import Rounds
 from rmprof.compare.diff import SCHEMA, TIME_METRICS, _summary, time_row
 from rmprof.errors import RmprofError
-from rmprof.runtimes.rounds import RoundRequest
+from rmprof.runtimes.rounds import RoundRequest, round_order
 
 
 def _scenarios(name: str, scenario_args: tuple, say: Any) -> list[Any]:
@@ -192,8 +192,7 @@ def _time_pair(
     builds = {"before": before, "after": after}
     for r in range(n_rounds):
         say(f"{sc.name}/{runtime}: paired round {r + 1}/{n_rounds} (baseline and current build)")
-        order = ("before", "after") if r % 2 == 0 else ("after", "before")
-        for which in order:
+        for which in round_order(("before", "after"), r):
             request.builds = {runtime: builds[which]}  # both builds run from their staged files, explicitly
             result = type(rt).measure_round([rt], request)
             if result.inner is not None and request.inner is None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rmprof.child_failure import child_failed
 from rmprof.errors import RmprofError
@@ -20,6 +21,8 @@ from rmprof.runtimes.references import RUST_FUSED
 
 if TYPE_CHECKING:
     from rmprof.runtimes.base import Runtime
+
+T = TypeVar("T")
 
 # Fresh processes start in the folder holding this rmprof package, so that `python -m` imports the same
 # rmprof (a checkout in the working folder would otherwise come first on sys.path).
@@ -151,6 +154,12 @@ def binary_round(runtime: Runtime, binary: Path, request: RoundRequest) -> Round
         # The floor's samples, from the same process as the executor's (round-paired with them).
         result.run_ns[RUST_FUSED] = doc["fused_run_ns"]
     return result
+
+
+def round_order(items: Sequence[T], r: int) -> list[T]:
+    """Who goes first in round ``r`` (from 0): ``items`` as given in even rounds, reversed in odd ones, so that
+    none always follows the same other (the bench's round groups and paired mode's two builds alike)."""
+    return list(items) if r % 2 == 0 else list(reversed(items))
 
 
 def binary_args(manifest_path: Path, input_path: Path) -> list[str]:
