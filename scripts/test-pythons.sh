@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 TESTS=(
   tests/test_cli.py tests/test_python_runtime.py tests/test_python_nodes.py tests/test_profilers_python.py
   tests/test_profilers_rust.py tests/test_report_render.py tests/test_analysis.py tests/test_mixed_stacks.py
+  tests/test_perf_jitdump.py
 )
 # The RustPython runtimes are built for .venv only (minutes each): their tests run there, not here.
 DESELECT=(-k "not rustpython")

@@ -1,9 +1,11 @@
 """perf on the in-process runtimes: the profiled Python child under `perf record`, with CPython's perf support.
 
-The child (rmprof/profilers/profiled_loop.py) runs with ``-X perf_jit``; `perf inject --jit` gives perf the
-trampolines' unwinding tables, so one DWARF-unwound stack goes from ``main`` through the Python loop into the
-Rust executor and back up into a PythonNode's Python function. What CPython and `perf inject` write to /tmp for
-the child, and perf's build-id cache (kept under the run's raw folder), are removed once the samples are read.
+The child (rmprof/profilers/profiled_loop.py) runs with ``-X perf_jit`` on Python ≥ 3.13; on 3.12 it runs with
+``-X perf`` and writes the trampolines' jitdump itself (rmprof/profilers/perf_trampoline_child.py). `perf inject
+--jit` gives perf the trampolines' unwinding tables, so one DWARF-unwound stack goes from ``main`` through the
+Python loop into the Rust executor and back up into a PythonNode's Python function. What CPython, the child and
+`perf inject` write for the child (in /tmp and the run's raw folder), and perf's build-id cache, are removed once
+the samples are read.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.profile_model import Profile
-from rmprof.profilers import perf_jit, python_tools
+from rmprof.profilers import perf_jit, perf_trampolines, python_tools
 from rmprof.profilers.base import ProfileJob, ProfilerGap, malformed_output
 from rmprof.profilers.binary_tools import require_tool, tool_version
 from rmprof.profilers.perf_script import PERF_INSTALL_FIX, parse_perf_script, permission_fix, samples_to_profile
@@ -26,6 +28,14 @@ FREQUENCY_HZ = 1000
 # evaluation loops, PyO3 and the executor (measured under 16 KiB; perf's maximum is 65528).
 STACK_BYTES = 32768
 SCRIPT_FIELDS = "comm,pid,tid,time,period,event,ip,sym,dso,srcline"
+# On 3.12 a frame in a trampoline arena is named by its offset in the arena's object (perf_trampolines.py).
+SCRIPT_FIELDS_3_12 = "comm,pid,tid,time,period,event,ip,sym,symoff,dso,srcline"
+TRAMPOLINE_CHILD = "rmprof.profilers.perf_trampoline_child"
+
+
+def own_jitdump() -> bool:
+    """Whether the child writes the jitdump itself: Python 3.12, whose -X perf writes only a perf map."""
+    return sys.version_info[:2] < perf_jit.JIT_VERSION
 
 
 def profile_in_process(job: ProfileJob) -> list[Profile]:
@@ -65,12 +75,18 @@ def _record(job: ProfileJob, perf: str, iterations: int) -> tuple[Profile, pytho
     report = out_dir / "report.json"
     # perf caches every object a sample touched under ~/.debug, thousands of jitted ones included: not there.
     perf_cmd = [perf, "--buildid-dir", str(out_dir / "buildid-cache")]
-    child = [sys.executable, "-X", "perf_jit", "-m", python_tools.CHILD_MODULE]
+    jit_dir = out_dir / "jit"
+    if own_jitdump():
+        child = [sys.executable, "-X", "perf", "-m", TRAMPOLINE_CHILD, "--jitdump-dir", str(jit_dir)]
+    else:
+        child = [sys.executable, "-X", "perf_jit", "-m", python_tools.CHILD_MODULE]
     child += python_tools.child_args(job, report, iterations=iterations)
+    fields = SCRIPT_FIELDS_3_12 if own_jitdump() else SCRIPT_FIELDS
     record = [*perf_cmd, "record", "-q", "-k", "1", "-e", "cpu-clock", "-F", str(FREQUENCY_HZ)]
     record += ["--call-graph", f"dwarf,{STACK_BYTES}", "-o", str(data), "--", *child]
     job.progress(f"perf: recording {iterations} iterations on {job.runtime} at {FREQUENCY_HZ} Hz")
     pids: set[int] = set()
+    names: perf_trampolines.TrampolineNames | None = None
     try:
         run = python_tools.run_tool(record, timeout_s=job.timeout_s, log=out_dir / "record.log", what="perf record")
         pids |= _pids(perf_cmd, data)
@@ -86,27 +102,31 @@ def _record(job: ProfileJob, perf: str, iterations: int) -> tuple[Profile, pytho
         _perf_step([*perf_cmd, "inject", "--jit", "-i", str(data), "-o", str(jit_data)], job, "perf inject --jit")
         with script.open("w", encoding="utf-8") as sink:
             _perf_step(
-                [*perf_cmd, "script", "-i", str(jit_data), "-F", SCRIPT_FIELDS, "--full-source-path"],
+                [*perf_cmd, "script", "-i", str(jit_data), "-F", fields, "--full-source-path"],
                 job,
                 "perf script",
                 stdout=sink,
             )
+        if own_jitdump():
+            names = perf_trampolines.TrampolineNames.load(jit_dir, pids)
     finally:
         for pid in pids:
             perf_jit.remove_leftovers(pid)
+        shutil.rmtree(jit_dir, ignore_errors=True)  # the child's jitdump and perf inject's objects of it
         jit_data.unlink(missing_ok=True)  # it names the removed jitted objects: unreadable from now on
         shutil.rmtree(out_dir / "buildid-cache", ignore_errors=True)
     with malformed_output("perf script", script):
-        samples = parse_perf_script(script.read_text(encoding="utf-8", errors="replace"))
+        samples = parse_perf_script(script.read_text(encoding="utf-8", errors="replace"), resolve=names)
         profile, stats = samples_to_profile(samples, runtime=job.runtime, rate_hz=float(FREQUENCY_HZ))
     profile.meta = {
         "event": "cpu-clock",
         "call_graph": "dwarf",
-        "python_frames": "-X perf_jit",
+        "python_frames": "-X perf + rmprof's jitdump" if own_jitdump() else "-X perf_jit",
         "frequency_hz": FREQUENCY_HZ,
         "stack_bytes": STACK_BYTES,
         "iterations": child_report.iterations,
         "interpreter": f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}",
+        **({"trampolines_uncovered": names.uncovered} if names is not None else {}),
         "raw": [str(data), str(script)],
         **stats,
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,14 @@ class PerfSample:
     pid: int | None = None
 
 
-def parse_perf_script(text: str) -> list[PerfSample]:
-    """Parse `perf script -F comm,tid,time,period,event,ip,sym,dso,srcline` text into samples."""
+# A frame's (function, file) when a caller knows it is a Python function perf names otherwise: Python 3.12's
+# trampoline arenas (rmprof/profilers/perf_trampolines.py); it gets the symbol and the object as perf prints them.
+PythonFrameResolver = Callable[[str, "str | None"], "tuple[str, str] | None"]
+
+
+def parse_perf_script(text: str, resolve: PythonFrameResolver | None = None) -> list[PerfSample]:
+    """Parse `perf script -F comm,tid,time,period,event,ip,sym,dso,srcline` text into samples; ``resolve``
+    names the Python frames that CPython's own symbols do not."""
     samples: list[PerfSample] = []
     current: PerfSample | None = None
     for raw in text.splitlines():
@@ -65,6 +72,8 @@ def parse_perf_script(text: str) -> list[PerfSample]:
             m = _FRAME.match(raw)
             if m:
                 py = python_frame(m["sym"], m["dso"])
+                if py is None and resolve is not None:
+                    py = resolve(m["sym"], m["dso"])
                 if py is not None:
                     current.python.add(len(current.frames))
                     current.frames.append((py[0], py[1], None))
@@ -94,7 +103,8 @@ def _check_complete(text: str, samples: list[PerfSample]) -> None:
 def _frame_name(sym: str, dso: str | None) -> str:
     """The frame's function name; unknown symbols name their object so they stay distinguishable, and never
     by an address, which differs between two runs of one build (ASLR)."""
-    sym = re.sub(r"\+0x[0-9a-f]+$", "", sym.strip())
+    # `-F symoff` appends "+0x<offset>", before the " (inlined)" that inlined frames carry when no srcline is asked.
+    sym = re.sub(r"\+0x[0-9a-f]+(?=( \(inlined\))?$)", "", sym.strip())
     if sym == "[unknown]" or ADDRESS_NAME.match(sym):
         return unknown_in(dso)
     return rust_name(sym)
