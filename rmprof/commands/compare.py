@@ -54,8 +54,9 @@ class GateInconclusive(RmprofError):
     type=click.FloatRange(min=0),
     default=None,
     metavar="PCT",
-    help="Regression threshold in percent, for wall times and exact counts alike (default: 5 for wall times, "
-    "2 for callgrind instruction counts). A larger stored A/A noise floor never turns a change into a pass.",
+    help="Regression threshold in percent, for every gated figure alike (default: 5 for run times, 10 for "
+    "initialization, 2 for callgrind instruction counts). A larger stored A/A noise floor never turns a change "
+    "into a pass.",
 )
 @click.option("--no-noise-floor", is_flag=True, help="Ignore the noise floor stored by `rmprof calibrate`.")
 @click.option(
@@ -116,7 +117,7 @@ def compare(
             list(runtimes),
             rounds,
             iterations,
-            thresholds_for(fraction)["time"],
+            thresholds_for(fraction),
             not no_noise_floor,
             say,
         )

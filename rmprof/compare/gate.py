@@ -14,7 +14,13 @@ A gate that says PASS is believed, so PASS needs evidence of its own, not only t
   on it; a change beyond the user's threshold but within this machine's A/A noise floor; an estimate beyond
   the threshold without the evidence to call it; a row too noisy to rule out a threshold-sized regression; or
   a PASS resting on a before run (a FAIL on an after run) too noisy to locate its own median within the
-  threshold, unless it holds against that run's fastest process: load inflates a median, never deflates one.
+  threshold, unless it holds against that run's least loaded processes (its fastest tenth of rounds): load
+  inflates a median, never deflates one.
+
+A row left inconclusive by noise alone whose sides' rounds still disagreed (the bench's flag) is judged once
+more on the least loaded processes of both sides (compare/least_loaded.py): a code change slows every process
+of its build, so they still show it, while processes a neighbour or a slow machine state slowed drop out. It
+passes when their one-sided 95 % upper bound lies within the threshold; it never fails on them.
 
 Every sampled row also carries ``mdc``: the smallest regression it could have detected against no change at
 the gate's corrected level (``alpha`` / rows, two-sided) with 80 % power.
@@ -105,42 +111,75 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
     return "pass", f"no regression beyond ±{100 * user:g} %: 95 % upper bound {format_percent(max(uppers))}"
 
 
+def _noise_only(reason: str, final: str) -> bool:
+    """Whether an inconclusive row was left so only by noise (too noisy, an estimate without evidence, or a side
+    that cannot locate its level) — not by evidence against it (a moved machine, a change beyond the threshold
+    within the noise floor, a regression only a noisy after side shows)."""
+    return final.startswith("would pass") or reason.startswith(("too noisy", "estimate "))
+
+
+def _least_loaded_outcome(row: dict[str, Any], reason: str) -> tuple[str, str]:
+    """A row whose sides' rounds disagreed, judged on both sides' least loaded processes (compare/least_loaded.py):
+    PASS when even their one-sided 95 % upper bound lies within the user's threshold under every account of the
+    machine; otherwise the inconclusive reason stands."""
+    least = row.get("least_loaded")
+    if not isinstance(least, dict) or row["threshold"] > row["user_threshold"]:
+        return "inconclusive", reason
+    upper = max(_relative(least["upper95"], s) for s in _shifts(row))
+    if upper > row["user_threshold"]:
+        return "inconclusive", reason
+    return "pass", (
+        f"no regression beyond ±{100 * row['user_threshold']:g} % between the least loaded processes of both runs "
+        f"(fastest tenth of {least['rounds']} rounds; their rounds disagreed): 95 % upper bound {format_percent(upper)}"
+    )
+
+
 def _unsettled(noise: dict[str, Any], side: str, threshold: float) -> bool:
     """Whether a side cannot locate its own level within the threshold: its 95 % interval is wider than
-    ±threshold, or its rounds still disagreed after the bench added some and its least loaded process ran more
-    than the threshold faster than its median (a run partly under load). Rounds that disagree a little
-    (between-process layout effects) are no reason: the two-stage interval already carries them."""
+    ±threshold, or its rounds still disagreed after the bench added some and its least loaded processes (the
+    fastest tenth of its rounds, ``least_loaded.unloaded_level``) ran more than the threshold faster than its
+    median (a run partly under load). Rounds that disagree a little (between-process layout effects) are no reason: the
+    two-stage interval already carries them."""
     width = noise.get(side)
     if isinstance(width, int | float) and width / 2 > threshold:
         return True
-    fastest = noise.get(f"{side}_fastest_round")
-    return bool(noise.get(f"{side}_still_noisy")) and isinstance(fastest, int | float) and fastest < 1 - threshold
+    level = noise.get(f"{side}_unloaded_level")
+    return bool(noise.get(f"{side}_still_noisy")) and isinstance(level, int | float) and level < 1 - threshold
+
+
+def _against_unloaded(row: dict[str, Any], side: str, level: float) -> float | None:
+    """The row's change bound with ``side`` at its least loaded ``level`` (relative to its median) instead of its
+    median: the other side's median at the far end of its own 95 % interval — the upper end for a PASS (an
+    unsettled before), the lower for a FAIL (an unsettled after). None without the medians or that interval."""
+    other = "after" if side == "before" else "before"
+    b, a, width = row.get("before"), row.get("after"), (row.get("side_noise") or {}).get(other)
+    if not all(isinstance(x, int | float) and x > 0 for x in (b, a)) or not isinstance(width, int | float):
+        return None
+    if side == "before":
+        return a * (1 + width / 2) / (b * level) - 1.0
+    return a * level / (b * (1 + width / 2)) - 1.0
 
 
 def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tuple[str, str]:
     """A side that cannot locate its own level within the threshold (``_unsettled``: load or drift during that
     run) has a median that load may have inflated, and load only ever slows. An inflated before hides a
-    regression, so it supports a PASS only if the PASS holds against its fastest process too; an inflated after
-    invents one, so it supports a FAIL only if the FAIL holds against its fastest process too."""
+    regression, so it supports a PASS only if the PASS holds against its least loaded processes too; an inflated
+    after invents one, so it supports a FAIL only if the FAIL holds against its least loaded processes too."""
     noise = row.get("side_noise") or {}
     side = "before" if outcome == "pass" else "after" if outcome == "fail" else None
     if side is None or not _unsettled(noise, side, row["user_threshold"]):
         return outcome, reason
-    # The outcome still holds if it holds against that side's least loaded process.
-    # Its least loaded level: the fastest process's median, or (samples without rounds) its interval's low end.
-    fastest, width = noise.get(f"{side}_fastest_round"), noise.get(side)
-    level, what = (fastest, "fastest process") if isinstance(fastest, int | float) else (None, "")
-    if level is None and isinstance(width, int | float):
+    # Its least loaded level: its fastest tenth of processes, or (samples without rounds) its interval's low end.
+    level, width = noise.get(f"{side}_unloaded_level"), noise.get(side)
+    what = "least loaded processes"
+    if not isinstance(level, int | float) and isinstance(width, int | float):
         level, what = 1.0 - width / 2, "interval's low end"
-    if level is not None and level > 0 and row.get("ci95"):
-        if outcome == "pass":
-            bound = (1.0 + row["upper95"]) / level - 1.0
-            if bound <= row["user_threshold"]:
-                return outcome, f"{reason}; also against the before run's {what} ({format_percent(bound)})"
-        else:
-            bound = (1.0 + row["ci95"][0]) * level - 1.0
-            if bound > row["threshold"]:
-                return outcome, f"{reason}; also against the after run's {what} ({format_percent(bound)})"
+    if isinstance(level, int | float) and level > 0 and row.get("ci95"):
+        bound = _against_unloaded(row, side, level)
+        if bound is None:  # no interval of the other side: the row's own interval, from the side's level
+            bound = (1.0 + row["upper95"]) / level - 1.0 if side == "before" else (1.0 + row["ci95"][0]) * level - 1
+        if (bound <= row["user_threshold"]) if outcome == "pass" else (bound > row["threshold"]):
+            return outcome, f"{reason}; also against the {side} run's {what} ({format_percent(bound)})"
     why = f" ({reason})" if outcome == "fail" else ""
     return "inconclusive", (
         f"would {outcome}{why}, but the {side} run cannot locate its own level within ±"
@@ -192,11 +231,14 @@ def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alp
     for r, rej in zip(sampled, rejected, strict=True):
         outcome, reason = _sampled_outcome(r, distributions[r["id"]], rej, m, alpha)
         r["outcome"], r["outcome_reason"] = _distrust_noisy_sides(r, outcome, reason)
+        noise_only = r["outcome"] == "inconclusive" and _noise_only(reason, r["outcome_reason"])
         if r["outcome"] == "inconclusive" and r["metric"] == "run":
             nodes = _node_failures(rows, distributions, r, alpha)
             if nodes:
                 outcome, reason = "fail", f"run time inconclusive, but {'; '.join(nodes)}"
                 r["outcome"], r["outcome_reason"] = _distrust_noisy_sides(r, outcome, reason)
+        if r["outcome"] == "inconclusive" and noise_only:
+            r["outcome"], r["outcome_reason"] = _least_loaded_outcome(r, r["outcome_reason"])
     for r in rows:
         if r["gated"] and r["method"] == "exact":
             regressed = r["verdict"] == "regressed"

@@ -59,12 +59,12 @@ def paired_comparison(
     runtimes: list[str],
     rounds: int,
     iterations: int | None,
-    threshold: float,
+    thresholds: dict[str, float],
     use_floor: bool,
     say: Any,
 ) -> dict[str, Any]:
     """The compare document (schema rmprof.compare/1, method "paired bootstrap") of baseline ``name``'s builds
-    against the current builds."""
+    against the current builds; ``thresholds`` as ``diff.thresholds_for`` gives them."""
     from rmprof.bench.environment import environment
     from rmprof.bench.noise import floors_for
     from rmprof.compare.baselines import baseline_artifacts, baseline_dir, current_artifacts
@@ -110,7 +110,7 @@ def paired_comparison(
                     label,
                     samples,
                     sizes,
-                    threshold,
+                    thresholds["init" if metric == "init" else "time"],
                     floors,
                     True,
                     paired=True,
@@ -128,7 +128,8 @@ def paired_comparison(
         "schema": SCHEMA,
         "mode": "paired",
         "created_unix": time.time(),
-        "threshold": threshold,
+        "threshold": thresholds["time"],
+        "thresholds": {"wall time": thresholds["time"], "init": thresholds["init"], "exact": thresholds["exact"]},
         "noise_floor": {"applied": bool(floors), "floors": floors},
         "before": {
             **side,
@@ -138,7 +139,7 @@ def paired_comparison(
         },
         "after": {**side, "path": "current build", "label": "current build", "scenarios": [s.name for s in scenarios]},
         "comparisons": rows,
-        "summary": _summary(rows, threshold, [], distributions),
+        "summary": _summary(rows, thresholds["time"], [], distributions),
         "profiles": [],
         "environment": {"fields": [], "warnings": notes},
         "skipped": skipped,
