@@ -19,10 +19,11 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RmprofError
-from rmprof.files import read_json
+from rmprof.model.load import load_bench
+from rmprof.model.schemas import BENCH_SCHEMA
 from rmprof.run_tree import (
     MERGE_FILE,
     MERGE_SCHEMA,
@@ -35,6 +36,9 @@ from rmprof.run_tree import (
     scenario_name,
     scenario_runs,
 )
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchDocument
 
 # A scenario name becomes a folder name of the merged run: nothing that could leave the folder.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
@@ -182,16 +186,6 @@ def merge_runs(
     return record
 
 
-BENCH_SCHEMA = "rmprof.bench/1"
-
-
-def _read_bench(path: Path) -> dict[str, Any]:
-    doc = read_json(path)
-    if not isinstance(doc, dict) or doc.get("schema") != BENCH_SCHEMA or not isinstance(doc.get("scenarios"), list):
-        raise RmprofError(f"{path}: not an rmprof bench results file (schema {BENCH_SCHEMA!r} expected)")
-    return doc
-
-
 def merge_bench_files(
     sources: list[Path],
     out: Path,
@@ -199,7 +193,7 @@ def merge_bench_files(
     force: bool = False,
     allow_mixed_commits: bool = False,
     allow_missing: bool = False,
-) -> dict[str, Any]:
+) -> BenchDocument:
     """Merge ``rmprof bench -o`` files (shards) into one bench file at ``out``; the merged document."""
     from rmprof.bench.comparison import comparison, targets
     from rmprof.files import write_json_atomic
@@ -207,7 +201,7 @@ def merge_bench_files(
     out = Path(out)
     if out.exists() and not force:
         raise RmprofError(f"{out}: exists: choose another --out, or pass --force to replace it")
-    docs = [(Path(s), _read_bench(Path(s))) for s in sources]
+    docs = [(Path(s), load_bench(Path(s))) for s in sources]
     found = Inputs()
     entries = []
     seen: dict[str, Path] = {}

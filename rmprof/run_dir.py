@@ -12,34 +12,8 @@ Layout::
       profiles/<runtime>.<profiler>.pb.gz             the same profile as gzipped pprof profile.proto
       raw/                               the tools' own outputs, as written
 
-results.json (schema "rmprof.run/1")::
-
-    {
-      "schema": "rmprof.run/1",
-      "created_unix": float, "duration_s": float, "rmprof_version": str, "command": [argv...],
-      "scenario": {"name", "description", "pipeline", "items", "iterations",
-                   "nodes": [{"id", "node_type", "params"}], "connections": [{"from", "to"}]},
-      "bench": <the `rmprof bench` document: comparison, summary, environment, targets,
-                scenarios: [one entry: runtimes -> {run, init, cold_start (stats.summarize dicts, ns, with
-                ci95 over rounds of fresh processes and rerun95), throughput, memory, samples, round_sizes,
-                nodes (rmprof/bench/nodes.py)}, speedups, gaps, correct, rounds]>,
-      "profiles": [Profile.summary() + {"file": "profiles/....speedscope.json", "folded": "profiles/....folded",
-                   "pprof": "profiles/....pb.gz"}],
-      "gaps": [{"runtime", "profiler", "reason", "fix"}],
-      "analysis": {
-        "bottlenecks": {"<runtime>.<profiler>": {"unit", "total", "top_self": [{"name", "file", "line",
-                        "self", "self_share", "total", "total_share", "category"}],
-                        "categories": {category: share}, "per_node": {node_id: share} | null}},
-        "hypotheses": [{"id", "title", "verdict": "supported"|"refuted"|"inconclusive", "evidence": [str]}],
-        "headline": {"fastest_runtime", "speedup", "top_bottleneck": {runtime: str},
-                     "bottleneck_node": {runtime: node_id}},
-        "nodes": [{"runtime", "node", "node_type", "granularity", "ns_per_item": {"median", "ci95": [lo, hi]},
-                   "share", "p50_ns", "p95_ns", "p99_ns", "speedup_vs_python"}],
-        "edges": [{"runtime", "edge", "kind", "ns_per_item", "bytes_per_item", "share"}],
-        "instrumentation": {runtime: {"overhead", "passes", "rounds", "granularity", "unattributed_share"}}
-      },
-      "noise_floor": {"calibrated": bool, "floors": {"runtime/metric": fraction}, "runs", "coverage", ...}
-    }
+results.json (schema "rmprof.run/1") is typed in rmprof/model/run.py (``RunDocument``: the scenario, the bench
+document, profile summaries, gaps, analysis, noise floor) and checked by rmprof/results.schema.json when read back.
 
 Every write is atomic (temp file + rename), so a reader never sees half a file.
 """
@@ -53,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RmprofError
 from rmprof.files import staged_dir
-from rmprof.results_model import RUN_SCHEMA
-from rmprof.results_model import load_results as load_checked
+from rmprof.model.load import load_results as load_checked
+from rmprof.model.schemas import RUN_SCHEMA
 
 if TYPE_CHECKING:
+    from rmprof.model.run import RunDocument, ScenarioBlock
     from rmprof.profile_model import Profile
 
 RESULTS = "results.json"
@@ -66,7 +41,7 @@ RAW = "raw"
 SCHEMA = RUN_SCHEMA
 
 
-def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
+def scenario_block(scenario: Any, iterations: int) -> ScenarioBlock:
     """``results["scenario"]``: what was run (name, pipeline, nodes, connections, input size)."""
     m = scenario.manifest
     return {
@@ -80,8 +55,8 @@ def scenario_block(scenario: Any, iterations: int) -> dict[str, Any]:
     }
 
 
-def load_results(run_dir: Path) -> dict[str, Any]:
-    """results.json of a run directory, checked against rmprof/results.schema.json (rmprof/results_model.py), or a
+def load_results(run_dir: Path) -> RunDocument:
+    """results.json of a run directory, checked against rmprof/results.schema.json (rmprof/model/load.py), or a
     one-line error saying what is wrong."""
     path = Path(run_dir) / RESULTS
     if not path.is_file():
@@ -122,11 +97,11 @@ class RunDir:
         self.raw_dir.mkdir(parents=True, exist_ok=True)
         return self
 
-    def results(self) -> dict[str, Any]:
+    def results(self) -> RunDocument:
         """results.json, checked (a one-line error when it is missing or not rmprof's)."""
         return load_results(self.path)
 
-    def write_results(self, doc: dict[str, Any]) -> None:
+    def write_results(self, doc: RunDocument) -> None:
         """Write results.json atomically."""
         from rmprof.files import write_json_atomic
 

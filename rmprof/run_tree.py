@@ -14,11 +14,15 @@ which machine measured what without any other file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RmprofError
 from rmprof.files import read_json
 from rmprof.run_dir import RESULTS, load_results
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import Environment
+    from rmprof.model.run import RunDocument
 
 SHARD_FILE = "shard.json"
 MERGE_FILE = "merge.json"
@@ -38,7 +42,7 @@ def _scenario_dirs(path: Path) -> list[Path]:
     return sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith(".") and (d / RESULTS).is_file())
 
 
-def scenario_runs(path: Path) -> list[tuple[Path, dict[str, Any]]]:
+def scenario_runs(path: Path) -> list[tuple[Path, RunDocument]]:
     """Every (run directory, results) of a run folder: itself when it is one run directory, else its children."""
     path = Path(path)
     if not path.is_dir():
@@ -51,7 +55,7 @@ def scenario_runs(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     return [(d, load_results(d)) for d in dirs]
 
 
-def environment_of(results: dict[str, Any]) -> dict[str, Any]:
+def environment_of(results: RunDocument) -> Environment:
     """The environment a results.json was measured in (its bench's)."""
     bench = results.get("bench") if isinstance(results.get("bench"), dict) else {}
     env = bench.get("environment")
@@ -68,7 +72,7 @@ def machine_of(fp: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fp.items() if k != "git_commit"}
 
 
-def scenario_name(results: dict[str, Any], run_dir: Path) -> str:
+def scenario_name(results: RunDocument, run_dir: Path) -> str:
     """The scenario a results.json measured (its folder's name when the file does not say)."""
     scenario = results.get("scenario") if isinstance(results.get("scenario"), dict) else {}
     name = scenario.get("name")

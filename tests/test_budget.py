@@ -303,7 +303,11 @@ def test_a_large_ndjson_input_is_timed_on_a_sample_and_streamed_whole_once(tmp_p
         "--json",
     )
     assert proc.returncode == 0, proc.stderr
-    sc = json.loads(out.read_text())["scenarios"][0]
+    from rmprof.model.schemas import problem
+
+    doc = json.loads(out.read_text())
+    assert problem(doc, "bench") is None  # the sample block as rmprof/bench.schema.json describes it
+    sc = doc["scenarios"][0]
     assert sc["items"] == SAMPLE_ITEMS and sc["sample"]["items"] == SAMPLE_ITEMS
     assert sc["sample"]["source"] == str(inp) and sc["sample"]["stream"]["items"] == total
     for name in ("python", "rust"):

@@ -381,7 +381,14 @@ def test_synthetic_samples_with_known_differences(tmp_path: Path) -> None:
 
 def machine_reference(center: float, seed: int, digest: str = "d" * 64, kind: str = "python") -> dict[str, Any]:
     """A scenario's frozen machine-reference block as the bench records it: 10 rounds of 6 samples."""
-    return {kind: {"digest": digest, "unit": "ns", "samples": noisy(center, seed=seed), "round_sizes": [6] * 10}}
+    samples = noisy(center, seed=seed)
+    identity = {"source_sha256": digest, "passes": 1, "protocol": "worker round"}
+    return {
+        kind: {
+            "what": f"a frozen {kind} workload", "digest": digest, "identity": identity, "unit": "ns",
+            "samples": samples, "round_sizes": [6] * 10, "run": summarize(samples, "ns", sizes=[6] * 10),
+        }
+    }  # fmt: skip
 
 
 def test_environment_differences_are_warned_and_the_fused_floor_is_no_machine_reference(tmp_path: Path) -> None:
@@ -622,9 +629,9 @@ def test_bad_inputs_fail_with_one_line(benches: dict[str, Path], tmp_path: Path)
     (bad_dir / "results.json").write_text("not json\n", encoding="utf-8")
     assert "cannot read" in one_line_error(run_cli("compare", str(bad_dir), good))
     other = write_json(tmp_path / "other.json", {"hello": "world"})
-    assert "not an rmprof run or bench results file" in one_line_error(run_cli("compare", str(other), good))
+    assert 'not an rmprof document (no "schema" field' in one_line_error(run_cli("compare", str(other), good))
     broken = write_json(tmp_path / "broken.json", {"schema": "rmprof.bench/1", "scenarios": [{"x": 1}]})
-    assert "malformed bench results" in one_line_error(run_cli("compare", good, str(broken)))
+    assert "not a valid rmprof.bench/1 document: $" in one_line_error(run_cli("compare", good, str(broken)))
     assert "no such file or directory" in one_line_error(run_cli("compare", str(tmp_path / "missing"), good))
     assert not list(tmp_path.glob("rmprof-compare-*"))
     proc = run_cli("compare", good)

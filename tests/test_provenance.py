@@ -302,11 +302,14 @@ def test_compare_builds_says_same_build_only_for_an_a_a_pair() -> None:
 def test_load_side_carries_the_builds(tmp_path: Path) -> None:
     from rmprof.compare.sides import load_side
 
-    doc = {"schema": "rmprof.bench/1", "scenarios": [], "builds": {"rust-bin": identity("aaaa")}}
+    shape = {"created_unix": 1.7e9, "duration_s": 1.0, "runtimes": [], "config": {}, "environment": {}, "targets": []}
+    doc = {"schema": "rmprof.bench/1", **shape, "comparison": {}, "summary": {}, "scenarios": []}
+    doc["builds"] = {"rust-bin": identity("aaaa")}
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(doc))
     assert load_side(path)["builds"] == doc["builds"]
-    path.write_text(json.dumps({**doc, "builds": None}))
+    del doc["builds"]
+    path.write_text(json.dumps(doc))
     assert load_side(path)["builds"] is None
 
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.bench import budget, rust_fused, stats
 from rmprof.bench.fused import fused_function
@@ -40,6 +40,9 @@ from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
 from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult, round_order
 from rmprof.scenarios import Scenario, check_scenario
 from rmprof.values import first_difference
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchDocument, BenchScenario, MachineReference, RuntimeEntry, Speedups
 
 FUSED = PYTHON_FUSED
 
@@ -98,7 +101,7 @@ class Rounds:
         return [len(g) for g in self.groups]
 
 
-def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig) -> dict[str, Any]:
+def bench_scenario(scenario: Scenario, runtimes: list[str], config: BenchConfig) -> BenchScenario:
     """Every metric of one scenario for ``runtimes`` (plus the python-fused floor).
 
     Run and init times are measured in ``config.rounds`` rounds; in each, every round group (the in-process
@@ -433,7 +436,7 @@ def _memory(
     return memory
 
 
-def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenario, seed: int) -> dict[str, Any]:
+def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenario, seed: int) -> RuntimeEntry:
     """One runtime's figures: summaries with intervals, throughput, memory, raw samples and per-node costs."""
     run, init, vm_init = samples.run[name], samples.init.get(name), samples.vm_init.get(name)
     items = len(scenario.items)
@@ -476,7 +479,7 @@ def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenar
     return entry
 
 
-def _machine_reference(samples: Samples, seed: int) -> dict[str, dict[str, Any]]:
+def _machine_reference(samples: Samples, seed: int) -> dict[str, MachineReference]:
     """Per machine reference kind that ran in every worker round with one digest: what it is, its digest and
     identity, its samples (ns per pass) with their round sizes, and their summary (``run``)."""
     out: dict[str, dict[str, Any]] = {}
@@ -558,7 +561,7 @@ def _throughput(run: dict[str, Any], n_items: int) -> dict[str, Any]:
     }
 
 
-def _speedups(results: dict[str, Any], seed: int) -> dict[str, Any]:
+def _speedups(results: dict[str, RuntimeEntry], seed: int) -> dict[str, Speedups]:
     """Baseline time / runtime time per metric, with a bootstrap CI of the ratio of medians."""
     base = results.get(BASELINE)
     if not base:
@@ -669,7 +672,7 @@ def _union_of_defaults(scenarios: list[Scenario]) -> list[str]:
     return ordered(r for sc in scenarios for r in default_runtimes(sc.manifest))
 
 
-def _bench_sampled(sc: Scenario, runtimes: list[str] | None, config: BenchConfig, folder: Path) -> dict[str, Any]:
+def _bench_sampled(sc: Scenario, runtimes: list[str] | None, config: BenchConfig, folder: Path) -> BenchScenario:
     """bench_scenario, on the first items of a large NDJSON input with the whole stream streamed once per runtime
     after (large_input.py); the entry's ``sample`` says so."""
     from rmprof.bench import large_input
@@ -691,7 +694,7 @@ def _bench_sampled(sc: Scenario, runtimes: list[str] | None, config: BenchConfig
     return result
 
 
-def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: BenchConfig) -> dict[str, Any]:
+def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: BenchConfig) -> BenchDocument:
     """The whole bench document: environment, per-scenario results, the plan's comparison and targets."""
     from rmprof.bench.comparison import comparison, targets
     from rmprof.bench.environment import environment

@@ -19,9 +19,13 @@ passes of each pass's percentile (one latency sample is one item, or one chunk, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.bench import stats
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import NodeCosts
+    from rmprof.model.node_timing import NodeTiming
 
 # Edges a binary measures outside what the headline run time covers (it times the pipeline alone).
 OUTSIDE_RUN = ("json_parse", "json_serialize")
@@ -42,7 +46,7 @@ def _rounds_summary(rounds: list[list[float | None]], seed: int) -> dict[str, An
     return {**stats.summarize(flat, "ns", seed=seed, sizes=sizes, resamples=500), "samples": flat, "round_sizes": sizes}
 
 
-def aggregate(passes: list[list[dict[str, Any]]], run_median_ns: float | None, seed: int = 0) -> dict[str, Any] | None:
+def aggregate(passes: list[list[NodeTiming]], run_median_ns: float | None, seed: int = 0) -> NodeCosts | None:
     """The per-runtime node/edge block from instrumented passes grouped by round (None when there are none)."""
     passes = [r for r in passes if r]
     if not passes:
@@ -105,6 +109,6 @@ def _entry(entries: list[dict[str, Any]], key: str, name: str, position: int) ->
     return next((e for e in entries if e[key] == name), None)
 
 
-def without_outputs(doc: dict[str, Any]) -> dict[str, Any]:
+def without_outputs(doc: NodeTiming) -> NodeTiming:
     """An instrumented pass as kept: everything but its outputs."""
     return {k: v for k, v in doc.items() if k != "outputs"}

@@ -7,7 +7,7 @@ plain text with ASCII rules anywhere else. Import this module lazily (it imports
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
 from rich.text import Text
@@ -16,8 +16,11 @@ from rmprof.bench.rust_fused import overhead_text
 from rmprof.formatting import MISSING, format_bytes, format_ratio, format_time
 from rmprof.report.terminal import PLAIN_WIDTH, boundary_text, emit, make_console, new_table, render_plain, to_text
 
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchDocument, BenchScenario
 
-def samples_per_runtime(sc: dict[str, Any]) -> str:
+
+def samples_per_runtime(sc: BenchScenario) -> str:
     """``100``, or ``10 in 5 processes (time budget)`` when the time budget lowered the configured count."""
     plan = sc.get("budget") or {}
     if not plan.get("limited"):
@@ -74,7 +77,7 @@ def _speedup_table(speedups: dict[str, Any], console: Console) -> RenderableType
     return table
 
 
-def renderables(doc: dict[str, Any], console: Console) -> list[RenderableType]:
+def renderables(doc: BenchDocument, console: Console) -> list[RenderableType]:
     """The human summary of a bench document, as rich renderables for ``console``."""
     out: list[RenderableType] = []
     for sc in doc["scenarios"]:
@@ -124,13 +127,13 @@ def renderables(doc: dict[str, Any], console: Console) -> list[RenderableType]:
     return out
 
 
-def render(doc: dict[str, Any], width: int = PLAIN_WIDTH) -> str:
+def render(doc: BenchDocument, width: int = PLAIN_WIDTH) -> str:
     """The human summary of a bench document as plain text (no colour, ASCII rules)."""
     console = make_console(force_terminal=False, width=width)
     return render_plain(renderables(doc, console), width)
 
 
-def print_table(doc: dict[str, Any], console: Console | None = None) -> None:
+def print_table(doc: BenchDocument, console: Console | None = None) -> None:
     """Print the human summary of a bench document on ``console`` (default: stdout's)."""
     console = console or make_console()
     emit(console, renderables(doc, console))

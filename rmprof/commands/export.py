@@ -8,7 +8,7 @@ import click
 
 from rmprof.commands.common import echo_json
 from rmprof.errors import RmprofError
-from rmprof.files import read_json, write_json_atomic, write_text_atomic
+from rmprof.files import write_json_atomic, write_text_atomic
 
 FORMATS = ("bmf", "markdown")
 
@@ -16,7 +16,7 @@ FORMATS = ("bmf", "markdown")
 def _markdown(source: Path) -> str:
     """summary.md of a run directory (each scenario's, for the folder of a ``--scenario all`` run) or
     compare.md of a compare.json (or of the folder holding it)."""
-    from rmprof.compare.diff import SCHEMA as COMPARE_SCHEMA
+    from rmprof.model.load import load_compare
     from rmprof.report.markdown import compare_markdown, summary_markdown
     from rmprof.run_dir import RESULTS, load_results
 
@@ -30,10 +30,7 @@ def _markdown(source: Path) -> str:
         return summary_markdown(load_results(source))
     if source.name == RESULTS:
         return summary_markdown(load_results(source.parent))
-    doc = read_json(source)
-    if not isinstance(doc, dict) or doc.get("schema") != COMPARE_SCHEMA:
-        raise RmprofError(f"{source}: not a run directory, results.json or compare.json")
-    return compare_markdown(doc)
+    return compare_markdown(load_compare(source))
 
 
 @click.command()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.runtimes.provenance import build_id, mixed_pairs
+
+if TYPE_CHECKING:
+    from rmprof.model.compare import BuildsBlock, Side
 
 CHECKOUT = "checkout"  # the Python code: the rmprof checkout itself, named by its commit and dirty digest
 
@@ -13,12 +16,12 @@ def _short(value: str | None) -> str:
     return value if value else "unknown"
 
 
-def _side_builds(side: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+def _side_builds(side: Side) -> dict[str, dict[str, Any]] | None:
     builds = side.get("builds")
     return builds if isinstance(builds, dict) else None
 
 
-def compare_builds(before_side: dict[str, Any], after_side: dict[str, Any]) -> dict[str, Any]:
+def compare_builds(before_side: Side, after_side: Side) -> BuildsBlock:
     """The builds of two sides (as ``rmprof.compare.sides.load_side`` returns them) set side by side.
 
     Returns ``{"before", "after", "same_build", "differences", "mixed", "summary"}``: ``before``/``after`` are each

@@ -9,11 +9,15 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rmprof.errors import RmprofError
 from rmprof.files import json_text, write_texts_atomic
+
+if TYPE_CHECKING:
+    from rmprof.model.compare import CompareDocument
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
@@ -35,7 +39,7 @@ def write_comparison(
     as_json: bool = False,
     use_floor: bool = True,
     gate_cold_start: bool = False,
-) -> dict:
+) -> CompareDocument:
     """Compare two runs, write compare.json and compare.html, print the summary; return the document.
     ``threshold`` is a fraction for every signal, or None for the defaults (``diff.thresholds_for``)."""
     from rmprof.bench.noise import fingerprint, floors_for
@@ -59,7 +63,7 @@ def write_comparison(
     return doc
 
 
-def write_document(doc: dict, out: Path, say: Callable[[str], None], as_json: bool) -> None:
+def write_document(doc: CompareDocument, out: Path, say: Callable[[str], None], as_json: bool) -> None:
     """Write compare.json, compare.html and compare.md into ``out`` and print the rows and the gate."""
     from rmprof.compare.render import render_compare_html
     from rmprof.compare.wording import format_row, format_summary

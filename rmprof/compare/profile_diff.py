@@ -12,7 +12,7 @@ calibrated to, not on the code. Shares are then shares of the loop; the flame tr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.compare.frame_stats import (
     ALPHA,
@@ -25,6 +25,10 @@ from rmprof.compare.frame_stats import (
     side_counts,
 )
 from rmprof.profile_model import Profile
+
+if TYPE_CHECKING:
+    from rmprof.model.compare import SidePart
+    from rmprof.model.run import ProfileSummary
 
 MAX_MOVERS = 25
 MAX_LISTED = 200
@@ -188,7 +192,7 @@ def diff_profiles(before: Profile, after: Profile) -> dict[str, Any]:
     }
 
 
-def _load_profile(part: dict[str, Any], summary: dict[str, Any]) -> Profile:
+def _load_profile(part: SidePart, summary: ProfileSummary) -> Profile:
     """The Profile of a profile summary's speedscope file (ValueError/OSError when unreadable)."""
     from rmprof.run_dir import RunDir
 

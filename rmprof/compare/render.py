@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rmprof.model.compare import CompareDocument
 
 TEMPLATE = "compare.html.j2"
 VERDICT_CLASS = {
@@ -13,7 +16,7 @@ VERDICT_CLASS = {
 }
 
 
-def render_compare_html(doc: dict[str, Any]) -> str:
+def render_compare_html(doc: CompareDocument) -> str:
     """The compare page for a compare document (compare_runs output); every name is escaped as data."""
     from rmprof.report.flametree import dumps_for_html
     from rmprof.report.templates import asset, render

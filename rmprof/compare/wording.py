@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rmprof.formatting import format_percent, format_value
 
+if TYPE_CHECKING:
+    from rmprof.model.compare import CompareDocument, Row
 
-def format_change(row: dict[str, Any]) -> str:
+
+def format_change(row: Row) -> str:
     """Criterion's change clause: ``[lo point hi] (p = 0.00 < 0.05)`` or ``+1.00% (exact)``."""
     change = row["change"]
     if change is None:
@@ -20,7 +23,7 @@ def format_change(row: dict[str, Any]) -> str:
     return f"change: [{format_percent(lo)} {format_percent(change)} {format_percent(hi)}] (p = {p:.2f} {rel} 0.05)"
 
 
-def format_row(row: dict[str, Any]) -> str:
+def format_row(row: Row) -> str:
     """One terminal line per comparison, in Criterion's wording."""
     values = f"{format_value(row['before'], row['unit'])} -> {format_value(row['after'], row['unit'])}"
     outcome = row.get("outcome")
@@ -29,7 +32,7 @@ def format_row(row: dict[str, Any]) -> str:
     return f"{row['id']}: {values}  {format_change(row)}  {row['message']}{tail}{warn}"
 
 
-def format_summary(doc: dict[str, Any]) -> str:
+def format_summary(doc: CompareDocument) -> str:
     """The closing lines: verdict counts, then the gate's outcome (PASS, FAIL or INCONCLUSIVE) and why."""
     s = doc["summary"]
     counts = ", ".join(f"{n} {v}" for v, n in s["counts"].items())

@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchDocument, BenchScenario
+    from rmprof.model.run import ProfileSummary
 
 TIME_METRICS = ("run", "init", "cold_start")
 MEMORY_FIGURES = ("run_alloc_peak_bytes", "native_heap_peak_bytes", "process_peak_rss_bytes")
@@ -48,7 +52,7 @@ def metric(value: Any, bounds: Any = None) -> dict[str, float] | None:
     return out
 
 
-def _instructions_per_run(summary: dict[str, Any]) -> float | None:
+def _instructions_per_run(summary: ProfileSummary) -> float | None:
     """callgrind's instructions per pipeline run from a profile summary (per run, so that changing the
     profiled iteration count does not look like a change of the code)."""
     meta = summary.get("meta") if isinstance(summary.get("meta"), dict) else {}
@@ -59,7 +63,7 @@ def _instructions_per_run(summary: dict[str, Any]) -> float | None:
     return total / iterations if total is not None and iterations else None
 
 
-def scenario_bmf(entry: dict[str, Any], profiles: list[dict[str, Any]] | None = None) -> Bmf:
+def scenario_bmf(entry: BenchScenario, profiles: list[ProfileSummary] | None = None) -> Bmf:
     """The BMF benchmarks of one bench scenario entry (``bench["scenarios"][i]``) and its profile summaries."""
     scenario = str(entry.get("scenario", "?"))
     out: Bmf = {}
@@ -88,7 +92,7 @@ def scenario_bmf(entry: dict[str, Any], profiles: list[dict[str, Any]] | None = 
     return out
 
 
-def bench_to_bmf(bench: dict[str, Any]) -> Bmf:
+def bench_to_bmf(bench: BenchDocument) -> Bmf:
     """BMF of an ``rmprof bench`` document (schema ``rmprof.bench/1``): every scenario × runtime."""
     out: Bmf = {}
     for entry in bench.get("scenarios") or []:

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.exporters.bmf import INSTRUCTIONS, MEMORY_FIGURES, TIME_METRICS, scenario_bmf
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchScenario
+    from rmprof.model.run import ProfileSummary
 
 SPEEDUP_METRICS = ("run", "init", "cold_start")
 
@@ -50,7 +54,7 @@ def _count(n: Any) -> int | None:
     return None
 
 
-def entry_cells(entry: dict[str, Any], profiles: list[dict[str, Any]] | None = None) -> list[Cell]:
+def entry_cells(entry: BenchScenario, profiles: list[ProfileSummary] | None = None) -> list[Cell]:
     """Every figure of ``entry`` (``bench["scenarios"][i]``) and, from ``profiles``, callgrind's counts."""
     out: list[Cell] = []
     runtimes = entry.get("runtimes") if isinstance(entry.get("runtimes"), dict) else {}

@@ -7,11 +7,15 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.history.cells import entry_cells
 from rmprof.history.store import RunRecord, record
 from rmprof.run_tree import environment_of, fingerprint, scenario_runs
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchDocument
+    from rmprof.model.run import ProfileSummary
 
 # Where CI says which branch it builds (a detached checkout has no branch of its own).
 BRANCH_VARS = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH")
@@ -71,8 +75,8 @@ def _build_identity(info: Any) -> Any:
 
 
 def bench_records(
-    bench: dict[str, Any],
-    profiles: list[dict[str, Any]] | None = None,
+    bench: BenchDocument,
+    profiles: list[ProfileSummary] | None = None,
     *,
     created: Any = None,
     source: str | None = None,
@@ -131,7 +135,7 @@ def record_folder(history: Path | None, folder: Path, say: Any) -> None:
     say(f"history: {added} new scenario run(s) recorded in {history}")
 
 
-def record_bench(history: Path | None, bench: dict[str, Any], source: str | None, say: Any) -> None:
+def record_bench(history: Path | None, bench: BenchDocument, source: str | None, say: Any) -> None:
     """Record an ``rmprof bench`` document's figures in ``history`` (nothing when None)."""
     if history is None:
         return

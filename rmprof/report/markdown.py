@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.formatting import format_percent, format_value
+
+if TYPE_CHECKING:
+    from rmprof.model.compare import CompareDocument
+    from rmprof.model.run import RunDocument
 
 COMPARE_MD = "compare.md"
 SUMMARY_MD = "summary.md"
@@ -141,7 +145,7 @@ def _profile_line(i: int, p: dict[str, Any], html: str) -> str:
     return f"- [{md_text(p['name'])}]({html}#profile-{i}){totals}{tail}"
 
 
-def compare_markdown(doc: dict[str, Any], html: str = COMPARE_HTML) -> str:
+def compare_markdown(doc: CompareDocument, html: str = COMPARE_HTML) -> str:
     """compare.md for a compare document (``rmprof.compare.diff`` or ``paired``); ``html`` is the link target."""
     before, after = doc["before"], doc["after"]
     rows = doc["comparisons"]
@@ -205,7 +209,7 @@ def compare_markdown(doc: dict[str, Any], html: str = COMPARE_HTML) -> str:
 # ---------------------------------------------------------------------------
 
 
-def summary_markdown(results: dict[str, Any], html: str = REPORT_HTML) -> str:
+def summary_markdown(results: RunDocument, html: str = REPORT_HTML) -> str:
     """summary.md of a run directory's results: the report's verdict, targets and time table as Markdown."""
     from rmprof.report.render import build_context
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.formatting import (
     MISSING,
@@ -40,6 +40,10 @@ from rmprof.report.view_profiles import CATEGORY_ORDER, bottleneck_rows, flame_v
 from rmprof.run_dir import RunDir
 from rmprof.runtimes import BASELINE
 
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchDocument, BenchScenario, StreamRun
+    from rmprof.model.run import ProfileSummary, RunDocument, ScenarioBlock
+
 TEMPLATE = "report.html.j2"
 TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
 
@@ -54,7 +58,7 @@ TIME_METRICS = (("run", "run"), ("init", "init"), ("cold_start", "cold start"))
 # ---------------------------------------------------------------------------
 
 
-def _samples_text(sc: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, str]:
+def _samples_text(sc: BenchScenario, scenario: ScenarioBlock) -> tuple[str, str]:
     """Run samples per runtime the figures rest on, and where they came from when the time budget lowered the
     configured count (``in 5 processes; the time budget lowered 100``), else ""."""
     configured = format_count(scenario.get("iterations", sc.get("iterations")))
@@ -65,7 +69,7 @@ def _samples_text(sc: dict[str, Any], scenario: dict[str, Any]) -> tuple[str, st
     return format_count(plan.get("run_samples_per_runtime")), where
 
 
-def budget_notes(sc: dict[str, Any], profiles: list[dict[str, Any]]) -> list[str]:
+def budget_notes(sc: BenchScenario, profiles: list[ProfileSummary]) -> list[str]:
     """What the time budget changed: the bench's counts (and whether the floors fit), each costly profiler's
     iterations or input subset."""
     from rmprof.bench.budget import format_duration
@@ -113,7 +117,7 @@ def _runs(count: Any) -> str:
     return f"{format_count(count)} run{'' if count == 1 else 's'}"
 
 
-def _rate(stream_run: dict[str, Any]) -> str:
+def _rate(stream_run: StreamRun) -> str:
     """``1,234,567 items/s`` of one streamed run, or why it has none."""
     if finite(stream_run.get("items_per_s")):
         return f"{format_count(round(stream_run['items_per_s']))} items/s"
@@ -200,7 +204,7 @@ def _verdicts(sc: dict[str, Any], pipeline: str) -> list[dict[str, Any]]:
     return out
 
 
-def _targets(bench: dict[str, Any]) -> list[dict[str, Any]]:
+def _targets(bench: BenchDocument) -> list[dict[str, Any]]:
     """The plan's targets with status and value text."""
     out = []
     for t in bench.get("targets") or []:
@@ -240,7 +244,7 @@ def _outliers(summary: dict[str, Any]) -> str:
     return f"{mild + severe} ({severe} severe)" if severe else str(mild)
 
 
-def _timing_rows(sc: dict[str, Any], floors: dict[str, float] | None = None) -> list[dict[str, Any]]:
+def _timing_rows(sc: BenchScenario, floors: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """One row per metric × runtime: median, CI, spread, n (and processes), outliers, noise, A/A floor, speedup."""
     floors = floors or {}
     runtimes = sc.get("runtimes") or {}
@@ -338,7 +342,7 @@ def _noise(block: Any) -> dict[str, Any]:
     }
 
 
-def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
+def _throughput_rows(sc: BenchScenario) -> list[dict[str, Any]]:
     """Items per second per runtime, with the CI derived from the run-time CI."""
     rows = []
     runtimes = sc.get("runtimes") or {}
@@ -361,7 +365,7 @@ def _throughput_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _memory_rows(sc: dict[str, Any]) -> list[dict[str, Any]]:
+def _memory_rows(sc: BenchScenario) -> list[dict[str, Any]]:
     """Run memory (Python heap + native heap peaks) and process peak RSS per runtime."""
     rows = []
     runtimes = sc.get("runtimes") or {}
@@ -419,7 +423,7 @@ def _rust_floor(sc: dict[str, Any]) -> str | None:
     )
 
 
-def _gaps(results: dict[str, Any], sc: dict[str, Any]) -> list[dict[str, str]]:
+def _gaps(results: RunDocument, sc: BenchScenario) -> list[dict[str, str]]:
     rows = []
     for name, reason in (sc.get("gaps") or {}).items():
         rows.append({"runtime": runtime_label(str(name)), "profiler": "(bench)", "reason": str(reason), "fix": ""})
@@ -443,7 +447,7 @@ def _env_value(value: Any) -> str:
     return MISSING if value is None else str(value)
 
 
-def _environment(bench: dict[str, Any]) -> list[dict[str, str]]:
+def _environment(bench: BenchDocument) -> list[dict[str, str]]:
     rows = [
         {"key": str(k).replace("_", " "), "value": _env_value(v)} for k, v in (bench.get("environment") or {}).items()
     ]
@@ -486,7 +490,7 @@ def build_rows(builds: Any) -> list[dict[str, str]]:
 
 
 def build_context(
-    results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
+    results: RunDocument, profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
 ) -> dict[str, Any]:
     """Everything the template shows, formatted."""
     bench = results.get("bench") or {}
@@ -563,7 +567,7 @@ def build_context(
 
 
 def render_html(
-    results: dict[str, Any], profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
+    results: RunDocument, profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
 ) -> str:
     """The report page for ``results`` (a results.json document) and its loaded profiles, by name."""
     context = build_context(results, profiles, notes, run_dir)

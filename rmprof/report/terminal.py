@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -25,6 +25,10 @@ from rich.text import Text
 
 from rmprof.formatting import format_ratio
 from rmprof.runtimes import BASELINE, PYTHON_FUSED, REFERENCE_RUNTIMES
+
+if TYPE_CHECKING:
+    from rmprof.model.bench import BenchScenario
+    from rmprof.model.run import RunDocument
 
 # Width of plain (non-terminal) output when $COLUMNS does not say: wide enough that a bench table of six
 # runtimes keeps one line per row, since a CI log does not wrap lines but rich would wrap cells at 80.
@@ -148,7 +152,7 @@ def ordered_runtimes(names: Iterable[str]) -> list[str]:
     return ordered(names)
 
 
-def _bench_scenario(results: dict[str, Any]) -> dict[str, Any]:
+def _bench_scenario(results: RunDocument) -> BenchScenario:
     scenarios = (results.get("bench") or {}).get("scenarios") or [{}]
     name = (results.get("scenario") or {}).get("name")
     return next((s for s in scenarios if s.get("scenario") == name), scenarios[0])
@@ -229,7 +233,7 @@ def boundary_text(name: str, b: dict[str, Any]) -> str:
     )
 
 
-def run_summary(results: dict[str, Any], console: Console, report: Path | str | None = None) -> list[RenderableType]:
+def run_summary(results: RunDocument, console: Console, report: Path | str | None = None) -> list[RenderableType]:
     """The verdict of one run, short: per runtime its run-time speedup with CI, bottleneck node and top
     bottleneck; the plan's targets met or missed; the gaps; the report's path."""
     scenario = results.get("scenario") or {}

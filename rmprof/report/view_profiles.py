@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.analysis.categories import CATEGORIES
 from rmprof.formatting import MISSING, finite, format_count, format_share, format_value, format_x, sig
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
 from rmprof.report.view_common import rank, runtime_label, safe_link
+
+if TYPE_CHECKING:
+    from rmprof.model.run import RunDocument
 
 FLAME_MAX_NODES = 3000
 CATEGORY_ORDER = CATEGORIES
@@ -148,7 +151,7 @@ def flame_views(
     return cpu, mem
 
 
-def profiler_rows(results: dict[str, Any], run_dir: Path | None) -> list[dict[str, Any]]:
+def profiler_rows(results: RunDocument, run_dir: Path | None) -> list[dict[str, Any]]:
     rows = []
     for s in results.get("profiles") or []:
         unit = str(s.get("unit", ""))

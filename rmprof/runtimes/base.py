@@ -12,6 +12,7 @@ from rmprof.errors import RmprofError
 from rmprof.manifest.model import Manifest
 
 if TYPE_CHECKING:
+    from rmprof.model.node_timing import NodeTiming
     from rmprof.runtimes.rounds import RoundRequest, RoundResult
 
 Outputs = dict[str, list[Any]]
@@ -24,33 +25,15 @@ class Prepared(ABC):
     def run(self, items: list[Any]) -> Outputs:
         """Run the pipeline once over ``items``; raise PipelineError naming node and item on failure."""
 
-    def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
+    def run_instrumented(self, items: list[Any]) -> NodeTiming:
         """Run once more, instrumented, and say where the time went per node and per boundary.
 
         A separate pass from ``run``: ``run`` (the headline timing) reads no clock per item or per chunk.
         Outputs and errors are exactly those of ``run`` over the same items (the same exceptions too).
-        The result::
-
-            {"outputs": {leaf: [...]},          # as run() returns them
-             "granularity": "item" | "chunk",    # what one latency sample covers: one item at one node,
-                                                 # or one chunk at one node (runtimes that batch items)
-             "wall_ns": int,                     # the whole instrumented pass, boundaries included
-             "nodes": [                          # every node, in topological order
-                 {"node": id, "node_type": "CalculatorNode",
-                  "ns": int,                     # all the time attributable to the node (op, copies, moves)
-                  "items": int,                  # items handed to the node
-                  "calls": int,                  # latency samples: items or chunks, per "granularity"
-                  "p50_ns": int, "p95_ns": int, "p99_ns": int},  # latency per sample
-                 ...],
-             "edges": [                          # boundary crossings (none for a runtime without any)
-                 {"edge": "input (Python → Rust)", "kind": "input_conversion",
-                  "ns": int, "items": int, "bytes": int},
-                 ...]}
-
-        Node ns plus edge ns account for (close to) all of ``wall_ns``: each node's share of the run is
-        ``ns / wall_ns``. Edge kinds: ``input_conversion`` / ``output_conversion`` (in-process Rust),
-        ``json_parse`` / ``json_serialize`` (the binaries); ``bytes`` is defined by the runtime that
-        measures it (see its docstring).
+        The result is a ``NodeTiming`` (rmprof/model/node_timing.py, schema rmprof/node_timing.schema.json): the
+        outputs, the granularity of a latency sample (item or chunk), the pass's wall time, every node in
+        topological order (ns, items, calls, p50/p95/p99 per sample) and the boundary crossings; node ns plus edge
+        ns account for (close to) all of the wall time.
         """
         raise NotImplementedError(f"{type(self).__name__} has no instrumented run")
 

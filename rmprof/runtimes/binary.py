@@ -8,10 +8,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, InputError, ManifestError, PipelineError, RmprofError, RuntimeUnavailable
+
+if TYPE_CHECKING:
+    from rmprof.model.node_timing import NodeTiming
 
 BINARY_NAME = "rmprof-runtime"
 ENV_VAR = "RMPROF_RUNTIME_BIN"
@@ -134,7 +137,7 @@ def run_node_timing(
     name: str = BINARY_NAME,
     allow_code: bool = False,
     timeout: float = 600.0,
-) -> dict[str, Any]:
+) -> NodeTiming:
     """Run the binary ``name`` once with ``--node-timing`` over the files; return its ``"node_timing"`` document.
 
     The document is ``{"granularity": "chunk", "wall_ns", "nodes": [...], "edges": [...]}`` with the node

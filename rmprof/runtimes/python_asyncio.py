@@ -16,12 +16,15 @@ import types
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import PipelineError
 from rmprof.manifest.model import Manifest, Node
 from rmprof.nodes import ItemFn, NodeFailure, failure_message, item_function
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
+
+if TYPE_CHECKING:
+    from rmprof.model.node_timing import NodeTiming
 
 # Backpressure bound per edge: a long input never piles up between two nodes.
 QUEUE_SIZE = 1024
@@ -233,7 +236,7 @@ class PythonPrepared(Prepared):
         if sink_writer is not None:
             sink_writer.flush()
 
-    def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
+    def run_instrumented(self, items: list[Any]) -> NodeTiming:
         """Run once with per-node timing: where the time of a run went, by node and by queue hop.
 
         Outputs and errors are those of ``run``. The clock is read between get, function and puts of each
@@ -466,7 +469,7 @@ def _percentiles(latencies: list[int]) -> dict[str, int]:
 
 def _timing_result(
     m: Manifest, outputs: Outputs, wall_ns: int, loop_ns: int, input_items: int, times: dict[str, _NodeTimes]
-) -> dict[str, Any]:
+) -> NodeTiming:
     """The ``run_instrumented`` dictionary from what the timed tasks measured."""
     nodes = [
         {

@@ -6,7 +6,7 @@ import json
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import RuntimeUnavailable
 from rmprof.manifest.model import Manifest
@@ -25,6 +25,9 @@ from rmprof.runtimes.binary import (
 )
 from rmprof.runtimes.rounds import RoundRequest, RoundResult, binary_args, binary_round
 
+if TYPE_CHECKING:
+    from rmprof.model.node_timing import NodeTiming
+
 
 class BinaryPrepared(Prepared):
     """The manifest written where the binary can read it."""
@@ -41,7 +44,7 @@ class BinaryPrepared(Prepared):
         self.last_result = run_binary_at(self.binary, self._args(items))
         return self.last_result["outputs"]
 
-    def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
+    def run_instrumented(self, items: list[Any]) -> NodeTiming:
         """Run the binary once with ``--node-timing``: its ``node_timing`` document plus the outputs.
 
         The outputs are those of the process's plain run, which precedes the instrumented pass over the

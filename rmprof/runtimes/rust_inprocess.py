@@ -7,12 +7,15 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rmprof.errors import InputError, ManifestError, PipelineError, RuntimeUnavailable
 from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import Outputs, Prepared, Runtime
 from rmprof.runtimes.binary import RUSTPYTHON_FIX
+
+if TYPE_CHECKING:
+    from rmprof.model.node_timing import NodeTiming
 
 # How each extension is built: the RustPython one (a long build) only on request.
 BUILD_COMMANDS = {
@@ -64,7 +67,7 @@ class RustPrepared(Prepared):
         except (self._native.PipelineError, self._native.InputError) as exc:
             raise self._mapped(exc) from None
 
-    def run_instrumented(self, items: list[Any]) -> dict[str, Any]:
+    def run_instrumented(self, items: list[Any]) -> NodeTiming:
         """Run once with every node timed per chunk (``"granularity": "chunk"``), as ``Prepared`` describes.
 
         The edges are the list → Rust values conversion (``input_conversion``) and the way back
