@@ -51,7 +51,17 @@ def with_rounds(bench: dict[str, Any], runtime: str, metric: str, rounds: list[l
 def node_block(node: str, rounds: list[list[float]]) -> dict[str, Any]:
     """A per-node cost entry (ns per item in rounds) as the bench's node aggregation writes it."""
     flat = [x for r in rounds for x in r]
-    return {"node": node, "node_type": "CalculatorNode", "ns_per_item": {"samples": flat, "round_sizes": [5] * 20}}
+    sizes = [len(r) for r in rounds]
+    summary = {**stats.summarize(flat, "ns", resamples=200, sizes=sizes), "samples": flat, "round_sizes": sizes}
+    cost = {"share": 0.5, "items": 100, "calls": 100, "p50_ns": None, "p95_ns": None, "p99_ns": None}
+    return {"node": node, "node_type": "CalculatorNode", "ns_per_item": summary, **cost}
+
+
+def node_costs(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The bench's per-node cost block of one runtime around ``nodes`` (bench/nodes.aggregate's shape)."""
+    wall = stats.summarize([1e5] * 20, "ns", resamples=50, sizes=[1] * 20)
+    return {"granularity": "item", "passes": 20, "rounds": 20, "wall_ns": wall, "overhead": None,
+            "unattributed_share": 0.0, "nodes": nodes, "edges": []}  # fmt: skip
 
 
 def bench_of(runtimes: dict[str, dict[str, list[list[float]]]]) -> dict[str, Any]:
@@ -286,9 +296,9 @@ def test_a_run_that_cannot_be_called_fails_on_a_node_that_regressed(tmp_path: Pa
     before = bench_of({"python": {"run": rounds_of(3e5, 1, between=0.06)}})
     after = bench_of({"python": {"run": rounds_of(3e5 * 1.09, 2, between=0.06)}})
     for bench, calc, seed in ((before, 1000.0, 3), (after, 1490.0, 4)):
-        bench["scenarios"][0]["runtimes"]["python"]["nodes"] = {
-            "nodes": [node_block("calc", rounds_of(calc, seed, between=0.03)), node_block("sink", rounds_of(400, 9))]
-        }
+        bench["scenarios"][0]["runtimes"]["python"]["nodes"] = node_costs(
+            [node_block("calc", rounds_of(calc, seed, between=0.03)), node_block("sink", rounds_of(400, 9))]
+        )
     doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
     row = by_id(doc)["simple/python/run"]
     assert row["outcome"] == "fail", row["outcome_reason"]
