@@ -37,6 +37,9 @@ OUTCOMES = ("pass", "fail", "inconclusive")
 EXIT_CODES = {"pass": 0, "fail": 1, "inconclusive": 3}
 ALPHA = 0.05
 POWER = 0.8
+# An inconclusive row that only noise left so (not evidence of a change): it may pass on the least loaded
+# processes of both sides; reported as "inconclusive".
+NOISY = "noisy"
 ADVICE = "rmprof compare --paired NAME (both builds in one session), more --rounds, or a quieter machine"
 
 
@@ -72,7 +75,7 @@ def _noisier_side(row: dict[str, Any]) -> str:
 
 def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m: int, alpha: float) -> tuple:
     """(outcome, reason) of one sampled gated row, ``rejected`` telling whether Holm rejected "within the gate
-    threshold" for it."""
+    threshold" for it. Outcome ``NOISY`` is an inconclusive row that only noise left so."""
     shifts = _shifts(row)
     user, gate = row["user_threshold"], row["threshold"]
     lo = row["ci95"][0] if row.get("ci95") else None
@@ -97,25 +100,18 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
         )
     estimates = [_relative(row["change"], s) for s in shifts]
     if max(estimates) > user:
-        return "inconclusive", (
+        return NOISY, (
             f"estimate {format_percent(max(estimates))} is beyond ±{100 * user:g} % without the evidence to call it "
             f"(p = {row['p_beyond']:.2g}, needs < {level:.2g} after Holm over {m} gated rows)"
             f"{_noisier_side(row)}. {ADVICE}"
         )
     uppers = [_relative(row["upper95"], s) for s in shifts]
     if max(uppers) > user:
-        return "inconclusive", (
+        return NOISY, (
             f"too noisy to rule out a ±{100 * user:g} % regression: up to {format_percent(max(uppers))} cannot be "
             f"excluded (smallest detectable change {format_percent(row['mdc'])}){_noisier_side(row)}. {ADVICE}"
         )
     return "pass", f"no regression beyond ±{100 * user:g} %: 95 % upper bound {format_percent(max(uppers))}"
-
-
-def _noise_only(reason: str, final: str) -> bool:
-    """Whether an inconclusive row was left so only by noise (too noisy, an estimate without evidence, or a side
-    that cannot locate its level) — not by evidence against it (a moved machine, a change beyond the threshold
-    within the noise floor, a regression only a noisy after side shows)."""
-    return final.startswith("would pass") or reason.startswith(("too noisy", "estimate "))
 
 
 def _least_loaded_outcome(row: dict[str, Any], reason: str) -> tuple[str, str]:
@@ -181,7 +177,7 @@ def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tup
         if (bound <= row["user_threshold"]) if outcome == "pass" else (bound > row["threshold"]):
             return outcome, f"{reason}; also against the {side} run's {what} ({format_percent(bound)})"
     why = f" ({reason})" if outcome == "fail" else ""
-    return "inconclusive", (
+    return NOISY if outcome == "pass" else "inconclusive", (
         f"would {outcome}{why}, but the {side} run cannot locate its own level within ±"
         f"{100 * row['user_threshold']:g} % (the machine's load or speed changed during it), and load only inflates"
         f"{_noisier_side(row)}. {ADVICE}"
@@ -230,15 +226,14 @@ def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alp
     rejected = stats.holm([r["p_beyond"] for r in sampled], alpha)
     for r, rej in zip(sampled, rejected, strict=True):
         outcome, reason = _sampled_outcome(r, distributions[r["id"]], rej, m, alpha)
-        r["outcome"], r["outcome_reason"] = _distrust_noisy_sides(r, outcome, reason)
-        noise_only = r["outcome"] == "inconclusive" and _noise_only(reason, r["outcome_reason"])
-        if r["outcome"] == "inconclusive" and r["metric"] == "run":
+        outcome, reason = _distrust_noisy_sides(r, outcome, reason)
+        if outcome in (NOISY, "inconclusive") and r["metric"] == "run":
             nodes = _node_failures(rows, distributions, r, alpha)
             if nodes:
-                outcome, reason = "fail", f"run time inconclusive, but {'; '.join(nodes)}"
-                r["outcome"], r["outcome_reason"] = _distrust_noisy_sides(r, outcome, reason)
-        if r["outcome"] == "inconclusive" and noise_only:
-            r["outcome"], r["outcome_reason"] = _least_loaded_outcome(r, r["outcome_reason"])
+                outcome, reason = _distrust_noisy_sides(r, "fail", f"run time inconclusive, but {'; '.join(nodes)}")
+        if outcome == NOISY:
+            outcome, reason = _least_loaded_outcome(r, reason)
+        r["outcome"], r["outcome_reason"] = outcome, reason
     for r in rows:
         if r["gated"] and r["method"] == "exact":
             regressed = r["verdict"] == "regressed"
