@@ -11,6 +11,7 @@ import operator
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -244,10 +245,14 @@ writer.close()
 
 
 def _python312() -> str | None:
-    """A Python 3.12 that runs here: the test venv's, else python3.12 on PATH."""
-    for candidate in [str(REPO / ".venv-3.12" / "bin" / "python"), shutil.which("python3.12")]:
-        if candidate and subprocess.run([candidate, "-c", "import sys"], capture_output=True).returncode == 0:
-            return candidate
+    """A Python 3.12 that runs here: this one, else the checkout's .venv-3.12, else python3.12 on PATH."""
+    here = sys.executable if sys.version_info[:2] == (3, 12) else None
+    for candidate in [here, str(REPO / ".venv-3.12" / "bin" / "python"), shutil.which("python3.12")]:
+        try:
+            if candidate and subprocess.run([candidate, "-c", "import sys"], capture_output=True).returncode == 0:
+                return candidate
+        except OSError:
+            continue  # absent here
     return None
 
 
