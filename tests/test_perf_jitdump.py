@@ -268,7 +268,9 @@ def test_perf_inject_builds_unwindable_arena_objects(tmp_path: Path) -> None:
         pytest.skip(f"perf: {status.problem}")
     script, jit, data = tmp_path / "child.py", tmp_path / "jit", tmp_path / "perf.data"
     script.write_text(CHILD, encoding="utf-8")
-    record = ["perf", "record", "-q", "-k", "1", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384"]
+    # perf caches every object a sample touched (the jitted ones too) under ~/.debug unless told otherwise.
+    perf = ["perf", "--buildid-dir", str(tmp_path / "buildid-cache")]
+    record = [*perf, "record", "-q", "-k", "1", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384"]
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     child = subprocess.run(
         [*record, "-o", str(data), "--", python, "-X", "perf", str(script), str(jit)], capture_output=True, env=env
@@ -277,7 +279,7 @@ def test_perf_inject_builds_unwindable_arena_objects(tmp_path: Path) -> None:
     try:
         assert child.returncode == 0, child.stderr
         injected = tmp_path / "perf.jit.data"
-        subprocess.run(["perf", "inject", "--jit", "-i", str(data), "-o", str(injected)], check=True)
+        subprocess.run([*perf, "inject", "--jit", "-i", str(data), "-o", str(injected)], check=True)
         [elf] = jit.glob(f"jitted-{pid}-*.so")
         frames = subprocess.run(["readelf", "--debug-dump=frames", str(elf)], capture_output=True, text=True).stdout
         assert 'Augmentation:          "zR"' in frames and "DW_CFA_def_cfa: r7 (rsp) ofs 8" in frames
@@ -287,7 +289,7 @@ def test_perf_inject_builds_unwindable_arena_objects(tmp_path: Path) -> None:
         assert "DW_OP_breg16 (rip): 0; DW_OP_const8u:" in frames and "DW_OP_constu: 11; DW_OP_mod" in frames
         fields = "comm,pid,tid,time,period,event,ip,sym,symoff,dso"
         text = subprocess.run(
-            ["perf", "script", "-i", str(injected), "-F", fields], capture_output=True, text=True, check=True
+            [*perf, "script", "-i", str(injected), "-F", fields], capture_output=True, text=True, check=True
         ).stdout
         doc = json.loads((jit / f"jit-{pid}.arenas.json").read_text(encoding="utf-8"))
         assert len(doc["arenas"]) == 1 and doc["skipped"] == [] and doc["uncovered"] == 0
