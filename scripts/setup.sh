@@ -30,6 +30,12 @@ VENV="${VENV:-.venv}"
 # The interpreter: PYTHON when set (a venv made by another one is made again), else the venv's own, else python3.
 if [ -n "${PYTHON:-}" ] || [ ! -x "$VENV/bin/python" ]; then
   PYTHON="${PYTHON:-python3}"
+  # PYTHON=python3.12 where only a pyenv shim answers to that name: pyenv's 3.12 itself.
+  if [[ "$PYTHON" =~ ^python(3\.[0-9]+)$ ]] && ! "$PYTHON" -c 'import sys' 2>/dev/null; then
+    # shellcheck source=scripts/find-python.sh
+    source scripts/find-python.sh
+    PYTHON=$(find_python "${BASH_REMATCH[1]}") || PYTHON="python${BASH_REMATCH[1]}"
+  fi
   if ! version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); then
     printf 'setup: error: %s does not run here (install it, or name another with PYTHON=...)\n' "$PYTHON" >&2
     exit 2

@@ -18,20 +18,8 @@ TESTS=(
 DESELECT=(-k "not rustpython")
 
 # The interpreter for version $1: python3.X on PATH if it runs (a pyenv shim may exist and refuse), else pyenv's.
-find_python() {
-  local exe="python$1" dir
-  if command -v "$exe" >/dev/null && "$exe" -c 'import sys' 2>/dev/null; then
-    command -v "$exe"
-    return 0
-  fi
-  for dir in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".* 2>/dev/null | sort -V -r); do
-    if [ -x "$dir/bin/$exe" ]; then
-      echo "$dir/bin/$exe"
-      return 0
-    fi
-  done
-  return 1
-}
+# shellcheck source=scripts/find-python.sh
+source scripts/find-python.sh
 
 main=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 missing=()
