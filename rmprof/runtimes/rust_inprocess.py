@@ -72,7 +72,8 @@ class RustPrepared(Prepared):
 
         The edges are the list → Rust values conversion (``input_conversion``) and the way back
         (``output_conversion``); their bytes are the Rust values' footprint: 32 bytes per value plus the
-        UTF-8 bytes of strings (object keys: 24 bytes plus their bytes), recursively.
+        UTF-8 bytes of strings longer than 23 bytes (shorter ones are inline; object keys: 24 bytes plus
+        their bytes), recursively.
         """
         try:
             return self.pipeline.run_instrumented(items)
@@ -108,7 +109,7 @@ class RustRuntime(Runtime):
     standalone = "rust-bin"
     description = "Rust executor in-process through PyO3 (one boundary crossing per run)"
     order = 20
-    profilers = ("py-spy", "perf")  # perf: Python ≥ 3.13 (rmprof/profilers/perf_jit.py)
+    profilers = ("py-spy", "perf")  # perf: Python ≥ 3.12 (rmprof/profilers/perf_jit.py)
     native_frames = True
     module = "rmprof._native"
     fix = "build the extension: ./scripts/setup.sh (or pip install .) in the project folder"
