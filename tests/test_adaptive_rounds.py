@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from rmprof.bench import harness, stats
+from rmprof.bench import harness
 from rmprof.bench.harness import FUSED, BenchConfig
+from rmprof.bench.stats.rounds_disagreement import ROUNDS_DISAGREE, ROUNDS_MATERIAL_SE, rounds_disagreement
 from rmprof.report.render import _rounds_flag, render_report
 from rmprof.runtimes.base import Runtime
 from rmprof.runtimes.rounds import RoundRequest, RoundResult
@@ -37,9 +38,9 @@ def _rounds(rng: random.Random, n: int, k: int, level: Callable[[int], float], s
 def test_alike_rounds_do_not_disagree_spikes_included(k: int) -> None:
     rng = random.Random(11)
     for _ in range(50):
-        check = stats.rounds_disagreement(_rounds(rng, 20, k, lambda r: 100.0, 0.05))
+        check = rounds_disagreement(_rounds(rng, 20, k, lambda r: 100.0, 0.05))
         assert check is not None
-        assert check["between_within"] < stats.ROUNDS_DISAGREE and not check["disagree"], check
+        assert check["between_within"] < ROUNDS_DISAGREE and not check["disagree"], check
 
 
 @pytest.mark.parametrize("k", [2, 5])
@@ -47,14 +48,14 @@ def test_a_shifted_block_of_rounds_disagrees(k: int) -> None:
     # A quarter of the rounds 20 % slower (a neighbour busy for a while) while each round is steady (±2 %).
     rng = random.Random(12)
     for _ in range(20):
-        check = stats.rounds_disagreement(_rounds(rng, 20, k, lambda r: 120.0 if 5 <= r < 10 else 100.0, 0.02))
+        check = rounds_disagreement(_rounds(rng, 20, k, lambda r: 120.0 if 5 <= r < 10 else 100.0, 0.02))
         assert check is not None and check["disagree"], check
-        assert check["between_within"] > stats.ROUNDS_DISAGREE and check["relative_se"] > stats.ROUNDS_MATERIAL_SE
+        assert check["between_within"] > ROUNDS_DISAGREE and check["relative_se"] > ROUNDS_MATERIAL_SE
 
 
 def test_one_shifted_round_of_five_disagrees() -> None:
     rng = random.Random(13)
-    check = stats.rounds_disagreement(_rounds(rng, 5, 5, lambda r: 130.0 if r == 2 else 100.0, 0.02))
+    check = rounds_disagreement(_rounds(rng, 5, 5, lambda r: 130.0 if r == 2 else 100.0, 0.02))
     assert check is not None and check["disagree"] and check["between_within"] > 3, check
 
 
@@ -63,16 +64,16 @@ def test_a_steady_side_whose_rounds_differ_by_a_hair_needs_no_rounds() -> None:
     # already known to ±0.2 %: more rounds would buy nothing.
     rng = random.Random(14)
     groups = _rounds(rng, 20, 5, lambda r: 100.0 * (1.003 if r % 2 else 0.997), 0.0002)
-    check = stats.rounds_disagreement(groups)
+    check = rounds_disagreement(groups)
     assert check is not None and check["between_within"] > 10
-    assert check["relative_se"] < stats.ROUNDS_MATERIAL_SE and not check["disagree"]
+    assert check["relative_se"] < ROUNDS_MATERIAL_SE and not check["disagree"]
 
 
 def test_the_rule_cannot_tell_without_samples_within_rounds() -> None:
-    assert stats.rounds_disagreement([[1.0], [2.0], [3.0]]) is None  # one sample per round
-    assert stats.rounds_disagreement([[1.0, 2.0, 3.0]]) is None  # one round
-    assert stats.rounds_disagreement([[5.0, 5.0], [7.0, 7.0]]) is None  # no spread within rounds
-    assert stats.rounds_disagreement([]) is None
+    assert rounds_disagreement([[1.0], [2.0], [3.0]]) is None  # one sample per round
+    assert rounds_disagreement([[1.0, 2.0, 3.0]]) is None  # one round
+    assert rounds_disagreement([[5.0, 5.0], [7.0, 7.0]]) is None  # no spread within rounds
+    assert rounds_disagreement([]) is None
 
 
 class FakeRounds:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rmprof.bench.stats import summarize
+from rmprof.bench.stats.summary import summarize
 from rmprof.compare import baseline_dir, compare_runs, diff_profiles, list_baselines, load_side, save_baseline
 from rmprof.compare.render import render_compare_html
 from rmprof.errors import RmprofError

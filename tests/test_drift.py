@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from rmprof.bench import stats as S
 from rmprof.bench.noise import estimates
+from rmprof.bench.stats.summary import summarize
 from tests.conftest import run_cli, write_json
 from tests.test_noise_model import flat, one_run, sizes
 
@@ -53,9 +53,7 @@ def bench(
             for metric in metrics:
                 rounds = [[x * level * (1 + j) for x in r] for r in one_run(rng)]
                 seed = rng.randrange(1 << 30)
-                entries[rt][metric] = S.summarize(
-                    flat(rounds), "ns", resamples=RESAMPLES, seed=seed, sizes=sizes(rounds)
-                )
+                entries[rt][metric] = summarize(flat(rounds), "ns", resamples=RESAMPLES, seed=seed, sizes=sizes(rounds))
         shape = {"pipeline": name, "nodes": 3, "items": 10, "iterations": 10, "correct": {}, "gaps": {}}
         scenarios.append({"scenario": name, **shape, "created_unix": created + k, "runtimes": entries, "speedups": {}})
     return {

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from rmprof.bench import stats
+from rmprof.bench.stats.significance import detectable_change
+from rmprof.bench.stats.summary import summarize
+from rmprof.bench.stats.verdicts import compare
 from rmprof.compare import compare_runs
 from tests.conftest import run_cli, write_json
 from tests.test_compare import by_id, side_of, synthetic_bench
@@ -45,21 +47,21 @@ def with_rounds(bench: dict[str, Any], runtime: str, metric: str, rounds: list[l
     sizes = [len(r) for r in rounds]
     entry["samples"][f"{metric}_ns"] = flat
     entry.setdefault("round_sizes", {})[f"{metric}_ns"] = sizes
-    entry[metric] = stats.summarize(flat, "ns", resamples=200, sizes=sizes)
+    entry[metric] = summarize(flat, "ns", resamples=200, sizes=sizes)
 
 
 def node_block(node: str, rounds: list[list[float]]) -> dict[str, Any]:
     """A per-node cost entry (ns per item in rounds) as the bench's node aggregation writes it."""
     flat = [x for r in rounds for x in r]
     sizes = [len(r) for r in rounds]
-    summary = {**stats.summarize(flat, "ns", resamples=200, sizes=sizes), "samples": flat, "round_sizes": sizes}
+    summary = {**summarize(flat, "ns", resamples=200, sizes=sizes), "samples": flat, "round_sizes": sizes}
     cost = {"share": 0.5, "items": 100, "calls": 100, "p50_ns": None, "p95_ns": None, "p99_ns": None}
     return {"node": node, "node_type": "CalculatorNode", "ns_per_item": summary, **cost}
 
 
 def node_costs(nodes: list[dict[str, Any]]) -> dict[str, Any]:
     """The bench's per-node cost block of one runtime around ``nodes`` (bench/nodes.aggregate's shape)."""
-    wall = stats.summarize([1e5] * 20, "ns", resamples=50, sizes=[1] * 20)
+    wall = summarize([1e5] * 20, "ns", resamples=50, sizes=[1] * 20)
     return {"granularity": "item", "passes": 20, "rounds": 20, "wall_ns": wall, "overhead": None,
             "unattributed_share": 0.0, "nodes": nodes, "edges": []}  # fmt: skip
 
@@ -86,16 +88,16 @@ def test_p_beyond_agrees_with_the_interval(seed: int) -> None:
     before = rounds_of(1e5, seed, between=0.03)
     after = rounds_of(1e5 * (1 + rng.uniform(0.0, 0.12)), seed + 100, between=0.03)
     flat = [[x for r in side for x in r] for side in (before, after)]
-    out = stats.compare(*flat, noise_threshold=0.05, before_sizes=[5] * 20, after_sizes=[5] * 20)
+    out = compare(*flat, noise_threshold=0.05, before_sizes=[5] * 20, after_sizes=[5] * 20)
     assert (out["p_beyond"] < 0.05) == (out["ci95"][0] > 0.05), out
     assert out["upper95"] <= out["ci95"][1] and out["log_se"] > 0
 
 
 def test_detectable_change_grows_with_noise_and_the_number_of_rows() -> None:
-    assert stats.detectable_change(0.01, 0.05) == pytest.approx(math.expm1(0.01 * (1.959964 + 0.841621)), rel=1e-5)
-    assert stats.detectable_change(0.02, 0.05) > stats.detectable_change(0.01, 0.05)
-    assert stats.detectable_change(0.01, 0.05 / 12) > stats.detectable_change(0.01, 0.05)
-    assert stats.detectable_change(math.inf, 0.05) == math.inf
+    assert detectable_change(0.01, 0.05) == pytest.approx(math.expm1(0.01 * (1.959964 + 0.841621)), rel=1e-5)
+    assert detectable_change(0.02, 0.05) > detectable_change(0.01, 0.05)
+    assert detectable_change(0.01, 0.05 / 12) > detectable_change(0.01, 0.05)
+    assert detectable_change(math.inf, 0.05) == math.inf
 
 
 # ---------------------------------------------------------------------------

@@ -17,8 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from rmprof.bench import stats as S
-from rmprof.compare.diff import _row, _summary
+from rmprof.bench.stats.bootstrap import bootstrap_ci, rounds_ci, split_rounds
+from rmprof.bench.stats.descriptive import median
+from rmprof.bench.stats.significance import beyond_threshold_p, holm
+from rmprof.bench.stats.summary import summarize
+from rmprof.bench.stats.verdicts import compare
+from rmprof.compare.rows import comparison_row
+from rmprof.compare.summary import summarize_rows
 
 ROUNDS, PER_ROUND = 10, 10
 SIGMA_B, SIGMA_W = 0.03, 0.03
@@ -58,9 +63,9 @@ def test_two_stage_ci_covers_the_true_median_and_the_naive_one_does_not() -> Non
     trials, hier, naive = 100, 0, 0
     for seed in range(trials):
         rounds = one_run(rng)
-        lo, hi = S.rounds_ci(rounds, resamples=RESAMPLES, seed=seed)
+        lo, hi = rounds_ci(rounds, resamples=RESAMPLES, seed=seed)
         hier += lo <= TRUE_MEDIAN <= hi
-        nlo, nhi = S.bootstrap_ci(flat(rounds), resamples=RESAMPLES, seed=seed)
+        nlo, nhi = bootstrap_ci(flat(rounds), resamples=RESAMPLES, seed=seed)
         naive += nlo <= TRUE_MEDIAN <= nhi
     # The median of a 3 %-lognormal process effect is the true median, so coverage is measurable exactly.
     assert hier / trials >= 0.90, hier
@@ -73,8 +78,8 @@ def test_rerun_interval_holds_an_identical_rerun_and_the_ci_holds_fewer() -> Non
     trials, in_ci, in_rerun = 100, 0, 0
     for seed in range(trials):
         first, second = one_run(rng), one_run(rng)
-        summary = S.summarize(flat(first), "ns", resamples=RESAMPLES, seed=seed, sizes=sizes(first))
-        other = S.median(flat(second))
+        summary = summarize(flat(first), "ns", resamples=RESAMPLES, seed=seed, sizes=sizes(first))
+        other = median(flat(second))
         lo, hi = summary["ci95"]
         rlo, rhi = summary["rerun95"]
         in_ci += lo <= other <= hi
@@ -88,7 +93,7 @@ def _gate(before_runs: list[list[list[float]]], after_runs: list[list[list[float
     """The gate over several gated rows (one per runtime), as compare computes it (default wall-time threshold)."""
     rows, distributions = [], {}
     for k, (b, a) in enumerate(zip(before_runs, after_runs, strict=True)):
-        result = S.compare(
+        result = compare(
             flat(b),
             flat(a),
             noise_threshold=threshold,
@@ -97,11 +102,11 @@ def _gate(before_runs: list[list[list[float]]], after_runs: list[list[list[float
             after_sizes=sizes(a),
             keep_distribution=True,
         )
-        row = _row("sim", f"rt{k}", "run", "run time", "ns", True, result)
+        row = comparison_row("sim", f"rt{k}", "run", "run time", "ns", True, result)
         row["machine_move"] = 0.0
         distributions[row["id"]] = result["distribution"]
         rows.append(row)
-    return _summary(rows, threshold, [], distributions)["gate"]
+    return summarize_rows(rows, threshold, [], distributions)["gate"]
 
 
 def bench_run(rng: random.Random, slowdown: float = 1.0) -> list[list[float]]:
@@ -149,17 +154,17 @@ def test_paired_rounds_cancel_drift_shared_by_both_builds() -> None:
         before.append([TRUE_MEDIAN * shared * rng.lognormvariate(0.0, 0.01) for _ in range(PER_ROUND)])
         after.append([TRUE_MEDIAN * 1.05 * shared * rng.lognormvariate(0.0, 0.01) for _ in range(PER_ROUND)])
     kwargs = {"resamples": RESAMPLES, "before_sizes": sizes(before), "after_sizes": sizes(after)}
-    paired = S.compare(flat(before), flat(after), paired=True, **kwargs)
-    unpaired = S.compare(flat(before), flat(after), **kwargs)
+    paired = compare(flat(before), flat(after), paired=True, **kwargs)
+    unpaired = compare(flat(before), flat(after), **kwargs)
     assert paired["paired"] and not unpaired["paired"]
     assert paired["ci95"][0] > 0.02 and paired["verdict"] == "regressed"  # the 5 % is seen through 10 % drift
     assert unpaired["ci95"][1] - unpaired["ci95"][0] > 3 * (paired["ci95"][1] - paired["ci95"][0])
 
 
 def test_holm_by_hand() -> None:
-    assert S.holm([0.01, 0.04, 0.03, 0.5], alpha=0.05) == [True, False, False, False]
-    assert S.holm([0.001, 0.01, 0.02], alpha=0.05) == [True, True, True]
-    assert S.holm([], alpha=0.05) == []
+    assert holm([0.01, 0.04, 0.03, 0.5], alpha=0.05) == [True, False, False, False]
+    assert holm([0.001, 0.01, 0.02], alpha=0.05) == [True, True, True]
+    assert holm([], alpha=0.05) == []
 
 
 def test_whole_interval_rule_and_threshold_p() -> None:
@@ -167,23 +172,21 @@ def test_whole_interval_rule_and_threshold_p() -> None:
     before = one_run(rng)
     # 3 % slower: beyond a 2 % threshold at the point, but the interval reaches back inside it.
     after = one_run(rng, slowdown=1.03)
-    out = S.compare(
-        flat(before), flat(after), resamples=RESAMPLES, before_sizes=sizes(before), after_sizes=sizes(after)
-    )
+    out = compare(flat(before), flat(after), resamples=RESAMPLES, before_sizes=sizes(before), after_sizes=sizes(after))
     if out["ci95"][0] <= 0.02:
         assert out["verdict"] in ("within noise", "no change")
     assert 0.0 <= out["p_beyond"] <= 1.0
     # From the resamples themselves: all beyond the threshold bottoms out at 1 / (B + 1), none beyond is 1.
-    assert S.beyond_threshold_p([1.5] * 10, 0.02) == 1 / 11 and S.beyond_threshold_p([1.0] * 10, 0.02) == 1.0
+    assert beyond_threshold_p([1.5] * 10, 0.02) == 1 / 11 and beyond_threshold_p([1.0] * 10, 0.02) == 1.0
 
 
 @pytest.mark.parametrize("sizes_", [None, [1, 1, 1], [2, 1]])
 def test_split_rounds(sizes_: list[int] | None) -> None:
     xs = [1.0, 2.0, 3.0]
-    rounds = S.split_rounds(xs, sizes_)
+    rounds = split_rounds(xs, sizes_)
     assert flat(rounds) == xs
     with pytest.raises(ValueError):
-        S.split_rounds(xs, [2, 2])
+        split_rounds(xs, [2, 2])
 
 
 def test_between_run_drift_is_estimated_and_widens_rerun_intervals() -> None:
@@ -199,7 +202,7 @@ def test_between_run_drift_is_estimated_and_widens_rerun_intervals() -> None:
         runtimes = {}
         for k in range(figures):
             rounds = [[x * shift for x in r] for r in one_run(seed_rng)]
-            runtimes[f"rt{k}"] = {"run": S.summarize(flat(rounds), "ns", resamples=300, sizes=sizes(rounds))}
+            runtimes[f"rt{k}"] = {"run": summarize(flat(rounds), "ns", resamples=300, sizes=sizes(rounds))}
         return {"scenarios": [{"scenario": "sim", "runtimes": runtimes, "speedups": {}}]}
 
     from rmprof.bench.noise import estimates

@@ -13,7 +13,7 @@ Metrics (their definitions are repeated in the README):
 Run and init times are measured in rounds: each round is a fresh worker process that samples the in-process
 runtimes round-robin (A B A B ...), and a fresh process of each binary beside it. Intervals are computed over
 the rounds (two-stage bootstrap, rmprof.bench.stats), so they include the noise between processes. When the
-rounds disagree (``stats.rounds_disagreement``), more rounds are added up to a budget; a side still disagreeing
+rounds disagree (``rounds_disagreement``), more rounds are added up to a budget; a side still disagreeing
 is flagged (``rounds_check``). The worker also times the machine references (rmprof/bench/reference.py),
 frozen workloads that share no code with the pipeline: what they move is the machine's move.
 """
@@ -29,9 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rmprof.bench import budget, rust_fused, stats
+from rmprof.bench import budget, rust_fused
 from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
+from rmprof.bench.stats.bootstrap import paired_difference_ci, ratio_ci
+from rmprof.bench.stats.rounds_disagreement import rounds_disagreement
+from rmprof.bench.stats.summary import rerun_interval, summarize
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, RmprofError
@@ -57,7 +60,7 @@ class BenchConfig:
     init_samples: int = 30
     instrumented: int = 2  # instrumented passes per runtime per round (per-node cost), apart from the timing
     cold_starts: int = 20  # one per round by default
-    # Rounds in all when rounds disagree and more are added (stats.rounds_disagreement); None: twice ``rounds``.
+    # Rounds in all when rounds disagree and more are added (rounds_disagreement); None: twice ``rounds``.
     # ``rounds`` (or less) adds none.
     max_rounds: int | None = None
     # Where the sample of a large NDJSON input is written (rmprof/bench/large_input.py); None: a temporary folder.
@@ -319,11 +322,11 @@ def _fewer_rounds(
 
 
 def _rounds_checks(out: Samples) -> dict[tuple[str, str], dict[str, Any]]:
-    """``stats.rounds_disagreement`` of every runtime's run and init samples, where it can be told."""
+    """``rounds_disagreement`` of every runtime's run and init samples, where it can be told."""
     checks = {}
     for metric, per_runtime in (("run", out.run), ("init", out.init)):
         for name, rounds in per_runtime.items():
-            check = stats.rounds_disagreement(rounds.groups)
+            check = rounds_disagreement(rounds.groups)
             if check is not None:
                 checks[(name, metric)] = check
     return checks
@@ -442,17 +445,17 @@ def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenar
     items = len(scenario.items)
     entry: dict[str, Any] = {"inner_loops": (samples.request.inner or {}).get(name, 1)}
     if run.groups:
-        entry["run"] = stats.summarize(run.flat, "ns", seed=seed, sizes=run.sizes)
+        entry["run"] = summarize(run.flat, "ns", seed=seed, sizes=run.sizes)
         entry["throughput"] = _throughput(entry["run"], items)
     if init and init.groups:
-        entry["init"] = stats.summarize(init.flat, "ns", seed=seed, sizes=init.sizes)
+        entry["init"] = summarize(init.flat, "ns", seed=seed, sizes=init.sizes)
     for metric in ("run", "init"):
         check = samples.checks.get(metric, {}).get(name)
         if check is not None and metric in entry:
             entry[metric]["rounds_check"] = check
     if vm_init and vm_init.groups:
         # An embedded VM's start-up alone (part of init).
-        entry["vm_init"] = stats.summarize(vm_init.flat, "ns", seed=seed, sizes=vm_init.sizes)
+        entry["vm_init"] = summarize(vm_init.flat, "ns", seed=seed, sizes=vm_init.sizes)
     code_nodes = sum(1 for n in scenario.manifest.nodes if n.node_type == "PythonNode")
     if code_nodes and items and "run" in entry:
         # PythonNode calls per run = items x PythonNodes: the run's cost per call (other nodes included).
@@ -460,7 +463,7 @@ def _entry(name: str, samples: Samples, memory: dict[str, Any], scenario: Scenar
         r = entry["run"]
         entry["per_call_ns"] = {"median": r["median"] / calls, "ci95": [v / calls for v in r["ci95"]]}
     if samples.cold.get(name):
-        entry["cold_start"] = stats.summarize(samples.cold[name], "ns", seed=seed)
+        entry["cold_start"] = summarize(samples.cold[name], "ns", seed=seed)
     entry["memory"] = {
         "run_alloc_peak_bytes": memory.get("run_alloc_peak_bytes"),
         "native_heap_peak_bytes": memory.get("native_heap_peak_bytes"),
@@ -490,7 +493,7 @@ def _machine_reference(samples: Samples, seed: int) -> dict[str, MachineReferenc
             **samples.reference_info[kind],
             "samples": rounds.flat,
             "round_sizes": rounds.sizes,
-            "run": stats.summarize(rounds.flat, "ns", seed=seed, sizes=rounds.sizes),
+            "run": summarize(rounds.flat, "ns", seed=seed, sizes=rounds.sizes),
         }
     return out
 
@@ -576,13 +579,11 @@ def _speedups(results: dict[str, RuntimeEntry], seed: int) -> dict[str, Speedups
             if num and den and min(den) > 0:
                 # Measured in the same rounds (same worker, or the binary right beside it): paired by round.
                 num_sizes, den_sizes = sample_sizes(base, key), sample_sizes(entry, key)
-                point, lo, hi = stats.ratio_ci(
-                    num, den, seed=seed, num_sizes=num_sizes, den_sizes=den_sizes, paired=True
-                )
+                point, lo, hi = ratio_ci(num, den, seed=seed, num_sizes=num_sizes, den_sizes=den_sizes, paired=True)
                 per_metric[metric] = {
                     "speedup": point,
                     "ci95": [lo, hi],
-                    "rerun95": stats.rerun_interval(point, lo, hi),
+                    "rerun95": rerun_interval(point, lo, hi),
                     "n": [len(num), len(den)],
                 }
         b_mem = base["memory"]["run_alloc_peak_bytes"]
@@ -607,7 +608,7 @@ def _boundaries(
         a_sizes, b_sizes = sample_sizes(results[name], "run_ns"), sample_sizes(results[binary], "run_ns")
         if not (a and b and a_sizes and b_sizes and len(a_sizes) == len(b_sizes)):
             continue
-        point, lo, hi = stats.paired_difference_ci(a, b, a_sizes, b_sizes, seed=seed)
+        point, lo, hi = paired_difference_ci(a, b, a_sizes, b_sizes, seed=seed)
         out[name] = {
             "binary": binary,
             "unit": "ns per item",

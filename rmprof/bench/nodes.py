@@ -5,12 +5,12 @@ binary's ``--node-timing``) beside the headline timing, never inside it. This mo
 one block per runtime::
 
     {"granularity": "item" | "chunk", "passes": n, "rounds": r,
-     "wall_ns": <stats.summarize of the instrumented passes' wall time>,
+     "wall_ns": <summarize of the instrumented passes' wall time>,
      "overhead": float | None,            # instrumented wall (inside-the-run part) / headline run median - 1
      "unattributed_share": float,         # 1 - sum of node and edge shares
-     "nodes": [{"node", "node_type", "ns_per_item": <stats.summarize + "samples", "round_sizes">, "share",
+     "nodes": [{"node", "node_type", "ns_per_item": <summarize + "samples", "round_sizes">, "share",
                 "items", "calls", "p50_ns", "p95_ns", "p99_ns"}],
-     "edges": [{"edge", "kind", "ns_per_item": <stats.summarize> | None, "bytes_per_item", "share"}]}
+     "edges": [{"edge", "kind", "ns_per_item": <summarize> | None, "bytes_per_item", "share"}]}
 
 A share is the node's (or edge's) total time over all passes divided by the passes' total wall time, so
 shares of one runtime add up to the attributed part of its run. Latency percentiles are the median over
@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rmprof.bench import stats
+from rmprof.bench.stats.descriptive import median
+from rmprof.bench.stats.summary import summarize
 
 if TYPE_CHECKING:
     from rmprof.model.bench import NodeCosts
@@ -36,14 +37,14 @@ def _per_item(ns: float, items: int) -> float | None:
 
 
 def _rounds_summary(rounds: list[list[float | None]], seed: int) -> dict[str, Any] | None:
-    """stats.summarize over rounds, dropping undefined values (a node that saw no items); the samples and
+    """summarize over rounds, dropping undefined values (a node that saw no items); the samples and
     their round sizes are kept in it, for compare."""
     kept = [[x for x in r if x is not None and x > 0] for r in rounds]
     kept = [r for r in kept if r]
     if not kept:
         return None
     flat, sizes = [x for r in kept for x in r], [len(r) for r in kept]
-    return {**stats.summarize(flat, "ns", seed=seed, sizes=sizes, resamples=500), "samples": flat, "round_sizes": sizes}
+    return {**summarize(flat, "ns", seed=seed, sizes=sizes, resamples=500), "samples": flat, "round_sizes": sizes}
 
 
 def aggregate(passes: list[list[NodeTiming]], run_median_ns: float | None, seed: int = 0) -> NodeCosts | None:
@@ -67,7 +68,7 @@ def aggregate(passes: list[list[NodeTiming]], run_median_ns: float | None, seed:
                 "share": sum(n["ns"] for n in flat) / total_wall,
                 "items": node.get("items"),
                 "calls": node.get("calls"),
-                **{p: stats.median([n[p] for n in flat]) if flat else None for p in ("p50_ns", "p95_ns", "p99_ns")},
+                **{p: median([n[p] for n in flat]) if flat else None for p in ("p50_ns", "p95_ns", "p99_ns")},
             }
         )
     edges = []
@@ -81,18 +82,18 @@ def aggregate(passes: list[list[NodeTiming]], run_median_ns: float | None, seed:
                 "edge": name,
                 "kind": edge.get("kind"),
                 "ns_per_item": _rounds_summary([[_per_item(e["ns"], e["items"]) for e in r if e] for r in mine], seed),
-                "bytes_per_item": stats.median(per_bytes) if per_bytes else None,
+                "bytes_per_item": median(per_bytes) if per_bytes else None,
                 "share": sum(e["ns"] for e in flat) / total_wall,
             }
         )
     outside = [sum(e["ns"] for e in d.get("edges") or [] if e.get("kind") in OUTSIDE_RUN) for d in docs]
-    inside_wall = stats.median([d["wall_ns"] - o for d, o in zip(docs, outside, strict=True)])
+    inside_wall = median([d["wall_ns"] - o for d, o in zip(docs, outside, strict=True)])
     attributed = sum(n["share"] for n in nodes) + sum(e["share"] for e in edges)
     return {
         "granularity": first.get("granularity"),
         "passes": len(docs),
         "rounds": len(passes),
-        "wall_ns": stats.summarize(
+        "wall_ns": summarize(
             [float(d["wall_ns"]) for d in docs], "ns", seed=seed, sizes=[len(r) for r in passes], resamples=500
         ),
         "overhead": inside_wall / run_median_ns - 1.0 if run_median_ns else None,

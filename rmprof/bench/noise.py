@@ -255,7 +255,7 @@ def pooled_drift(history: list[dict[str, Any]]) -> dict[str, float]:
 def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> None:
     """Widen every rerun interval of one scenario's bench entry by this machine's between-run drift.
 
-    A rerun lands away from this run by both runs' sampling error (the sqrt(2) of ``stats.rerun_interval``)
+    A rerun lands away from this run by both runs' sampling error (the sqrt(2) of ``stats.summary.rerun_interval``)
     and by whatever moved the machine between them, which only identical runs can measure (``calibrate``).
     ``drift`` is the spread of one run's level, so two runs' levels differ by sqrt(2) of it; all of these add
     in variance, in log space. The drift used is recorded beside each interval.

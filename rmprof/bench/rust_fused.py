@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rmprof.bench import stats
+from rmprof.bench.stats.bootstrap import ratio_ci
 from rmprof.runtimes import RUST_FUSED
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def executor_overhead(
     if not (a and b and min(b) > 0):
         return {"absent": "no samples"}
     paired = bool(a_sizes and b_sizes and len(a_sizes) == len(b_sizes))
-    point, lo, hi = stats.ratio_ci(a, b, seed=seed, num_sizes=a_sizes, den_sizes=b_sizes, paired=paired)
+    point, lo, hi = ratio_ci(a, b, seed=seed, num_sizes=a_sizes, den_sizes=b_sizes, paired=paired)
     return {
         "executor": name,
         "floor": RUST_FUSED,

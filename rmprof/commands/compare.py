@@ -98,7 +98,7 @@ def compare(
     """Compare BEFORE and AFTER (run directories, `--scenario all` run folders or `rmprof bench -o` files):
     verdict per metric, gate, diff flame graphs. Or --paired NAME: baseline NAME's builds vs the current ones."""
     say = Progress(quiet)
-    from rmprof.compare.diff import thresholds_for
+    from rmprof.compare.thresholds import thresholds_for
 
     fraction = None if threshold is None else threshold / 100.0
     if paired:

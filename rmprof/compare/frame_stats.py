@@ -40,7 +40,7 @@ import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-from rmprof.bench.stats import holm
+from rmprof.bench.stats.significance import holm
 from rmprof.profile_model import Profile
 
 ALPHA = 0.05

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rmprof.bench import stats
+from rmprof.bench.stats.significance import beyond_threshold_p, detectable_change, holm
 from rmprof.formatting import format_percent
 
 OUTCOMES = ("pass", "fail", "inconclusive")
@@ -53,7 +53,7 @@ def _shifts(row: dict[str, Any]) -> list[float]:
 def _p_beyond(ratios: list[float], threshold: float, shifts: list[float]) -> float:
     """The largest p-value of "within ``threshold``" over the machine's accounts: a regression must clear the
     threshold under each of them."""
-    return max(stats.beyond_threshold_p(ratios, (1.0 + threshold) * s - 1.0) for s in shifts)
+    return max(beyond_threshold_p(ratios, (1.0 + threshold) * s - 1.0) for s in shifts)
 
 
 def _relative(value: float, shift: float) -> float:
@@ -86,7 +86,7 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
             f"{format_percent(lo or 0.0)}, p = {row['p_beyond']:.2g}, Holm over {m} gated rows"
         )
     level = alpha / m
-    if len(shifts) > 1 and stats.beyond_threshold_p(ratios, gate) < level:
+    if len(shifts) > 1 and beyond_threshold_p(ratios, gate) < level:
         change = _relative(row["change"], shifts[1])
         return "inconclusive", (
             f"regressed {format_percent(row['change'])} as measured, but the machine moved "
@@ -216,14 +216,14 @@ def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alp
 
     ``distributions`` holds each sampled row's sorted bootstrap ratios (after/before) by row id, node rows
     included; a row carries ``threshold`` (the gate's: the user's or a larger noise floor), ``user_threshold``,
-    ``machine_move`` (0 when its reference did not move) and ``upper95``/``log_se`` from ``stats.compare``.
+    ``machine_move`` (0 when its reference did not move) and ``upper95``/``log_se`` from ``stats.verdicts.compare``.
     """
     sampled = [r for r in rows if r["gated"] and r["method"] != "exact"]
     m = max(1, len(sampled))
     for r in sampled:
         r["p_beyond"] = _p_beyond(distributions[r["id"]], r["threshold"], _shifts(r))
-        r["mdc"] = stats.detectable_change(r["log_se"], alpha / m, POWER)
-    rejected = stats.holm([r["p_beyond"] for r in sampled], alpha)
+        r["mdc"] = detectable_change(r["log_se"], alpha / m, POWER)
+    rejected = holm([r["p_beyond"] for r in sampled], alpha)
     for r, rej in zip(sampled, rejected, strict=True):
         outcome, reason = _sampled_outcome(r, distributions[r["id"]], rej, m, alpha)
         outcome, reason = _distrust_noisy_sides(r, outcome, reason)

@@ -17,7 +17,8 @@ import math
 import random
 from collections.abc import Sequence
 
-from rmprof.bench import stats
+from rmprof.bench.stats.bootstrap import split_rounds
+from rmprof.bench.stats.descriptive import median
 
 MIN_ROUNDS = 3
 FRACTION = 0.10
@@ -26,14 +27,14 @@ FRACTION = 0.10
 def fastest_share(levels: Sequence[float]) -> float:
     """The median of the fastest tenth (at least ``MIN_ROUNDS``) of round levels."""
     ordered = sorted(levels)
-    return stats.median(ordered[: max(MIN_ROUNDS, math.ceil(len(ordered) * FRACTION))])
+    return median(ordered[: max(MIN_ROUNDS, math.ceil(len(ordered) * FRACTION))])
 
 
 def round_levels(samples: Sequence[float], sizes: Sequence[int] | None) -> list[float] | None:
     """Each round's median, or None with fewer than ``MIN_ROUNDS`` rounds (no tenth to speak of)."""
     if not sizes or len(sizes) < MIN_ROUNDS:
         return None
-    return [stats.median(r) for r in stats.split_rounds(samples, sizes)]
+    return [median(r) for r in split_rounds(samples, sizes)]
 
 
 def unloaded_level(samples: Sequence[float], sizes: Sequence[int] | None) -> float | None:
@@ -41,7 +42,7 @@ def unloaded_level(samples: Sequence[float], sizes: Sequence[int] | None) -> flo
     levels = round_levels(samples, sizes)
     if levels is None:
         return None
-    return min(1.0, fastest_share(levels) / stats.median(samples))
+    return min(1.0, fastest_share(levels) / median(samples))
 
 
 def change(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rmprof.bench import stats
+from rmprof.bench.stats.verdicts import compare
 from rmprof.compare.samples import usable_samples
 from rmprof.formatting import format_percent
 from rmprof.runtimes import PYTHON_FUSED, RUST_FUSED
@@ -72,7 +72,7 @@ def machine_moves(scenario: str, before: dict[str, Any], after: dict[str, Any]) 
                 "not used, a machine move cannot be told from code"
             )
             continue
-        result = stats.compare(b[1], a[1], noise_threshold=0.0, before_sizes=b[2], after_sizes=a[2])
+        result = compare(b[1], a[1], noise_threshold=0.0, before_sizes=b[2], after_sizes=a[2])
         lo, hi = result["ci95"]
         moved = result["p_value"] < 0.05 and (lo > 0 or hi < 0)
         moves[kind] = {

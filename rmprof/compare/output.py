@@ -41,7 +41,7 @@ def write_comparison(
     gate_cold_start: bool = False,
 ) -> CompareDocument:
     """Compare two runs, write compare.json and compare.html, print the summary; return the document.
-    ``threshold`` is a fraction for every signal, or None for the defaults (``diff.thresholds_for``)."""
+    ``threshold`` is a fraction for every signal, or None for the defaults (``thresholds.thresholds_for``)."""
     from rmprof.bench.noise import fingerprint, floors_for
     from rmprof.compare.diff import compare_runs
     from rmprof.compare.sides import load_side

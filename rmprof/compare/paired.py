@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from rmprof.bench.harness import Rounds
-from rmprof.compare.diff import SCHEMA, TIME_METRICS, _summary, time_row
+from rmprof.compare.diff import SCHEMA
+from rmprof.compare.rows import time_row
+from rmprof.compare.runtime_rows import TIME_METRICS
+from rmprof.compare.summary import summarize_rows
 from rmprof.errors import RmprofError
 from rmprof.runtimes.rounds import RoundRequest, round_order
 
@@ -64,7 +67,7 @@ def paired_comparison(
     say: Any,
 ) -> dict[str, Any]:
     """The compare document (schema rmprof.compare/1, method "paired bootstrap") of baseline ``name``'s builds
-    against the current builds; ``thresholds`` as ``diff.thresholds_for`` gives them."""
+    against the current builds; ``thresholds`` as ``thresholds.thresholds_for`` gives them."""
     from rmprof.bench.environment import environment
     from rmprof.bench.noise import floors_for
     from rmprof.compare.baselines import baseline_artifacts, baseline_dir, current_artifacts
@@ -139,7 +142,7 @@ def paired_comparison(
         },
         "after": {**side, "path": "current build", "label": "current build", "scenarios": [s.name for s in scenarios]},
         "comparisons": rows,
-        "summary": _summary(rows, thresholds["time"], [], distributions),
+        "summary": summarize_rows(rows, thresholds["time"], [], distributions),
         "profiles": [],
         "environment": {"fields": [], "warnings": notes},
         "skipped": skipped,

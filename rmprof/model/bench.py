@@ -31,7 +31,7 @@ class RoundsCheck(TypedDict):
 
 
 class Summary(TypedDict):
-    """bench/stats.summarize: a robust summary of timing samples with a 95 % interval over rounds."""
+    """bench/stats/summary.summarize: a robust summary of timing samples with a 95 % interval over rounds."""
 
     n: int
     unit: str

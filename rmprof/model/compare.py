@@ -1,6 +1,6 @@
 """compare.json (schema ``rmprof.compare/1``) and a comparison's sides as compare reads them.
 
-compare/diff.compare_runs writes the document (its docstring walks through every key); compare/gate.py decides
+compare/diff.compare_runs writes the document (these types say every key); compare/gate.py decides
 its ``summary.gate``; compare/output.write_document writes it with compare.html and compare.md. Its schema is
 rmprof/compare.schema.json. A *side* (``Side``) is what compare/sides.load_side makes of a run directory, a
 folder of them, a results.json or a bench file: the bench entries of its scenarios and where their profiles are.
@@ -49,7 +49,7 @@ class SideInfo(TypedDict):
 
 
 class Row(TypedDict):
-    """One scenario × runtime × metric (compare/diff._row); ``outcome`` None: not gated."""
+    """One scenario × runtime × metric (compare/rows.comparison_row); ``outcome`` None: not gated."""
 
     id: str  # "<scenario>/<runtime>/<metric>"
     scenario: str
@@ -70,9 +70,9 @@ class Row(TypedDict):
     outcome: Outcome | None
     outcome_reason: str | None
     gate_note: NotRequired[str | None]
-    n_before: NotRequired[int | None]
+    n_before: NotRequired[int | None]  # sample counts (bootstrap only, else None)
     n_after: NotRequired[int | None]
-    p_beyond: NotRequired[float | None]
+    p_beyond: NotRequired[float | None]  # p_beyond, upper95, log_se, mdc: the gate's evidence (compare/gate.py)
     upper95: NotRequired[float | None]
     log_se: NotRequired[float | None]
     mdc: NotRequired[float | None]

@@ -9,7 +9,9 @@ import random
 import statistics
 import time
 
-from rmprof.bench import stats
+from rmprof.bench.stats.bootstrap import bootstrap_ci
+from rmprof.bench.stats.summary import summarize
+from rmprof.bench.stats.verdicts import compare
 
 
 def _timed(fn: object, repeats: int = 5) -> tuple[float, float]:
@@ -28,9 +30,9 @@ def main() -> None:
     xs = [rng.lognormvariate(0, 0.05) * 1e6 for _ in range(200)]
     ys = [rng.lognormvariate(0.05, 0.05) * 1e6 for _ in range(200)]
     cases = {
-        "bootstrap_ci 2000 resamples x 200 samples": lambda: stats.bootstrap_ci(xs, resamples=2000),
-        "compare 2000 resamples x (200 + 200) samples": lambda: stats.compare(xs, ys, resamples=2000),
-        "summarize 200 samples in 20 rounds": lambda: stats.summarize(xs, "ns", sizes=[10] * 20),
+        "bootstrap_ci 2000 resamples x 200 samples": lambda: bootstrap_ci(xs, resamples=2000),
+        "compare 2000 resamples x (200 + 200) samples": lambda: compare(xs, ys, resamples=2000),
+        "summarize 200 samples in 20 rounds": lambda: summarize(xs, "ns", sizes=[10] * 20),
     }
     for name, fn in cases.items():
         median, spread = _timed(fn)
