@@ -104,6 +104,14 @@ def profile_all(
         with lines_out or contextlib.nullcontext():
             doc = write_comparison(before, out, out, None, say, as_json=False)
         summary["compare"] = str(out / "compare.html")
+        # The reports' first screen says what changed, from the compare.json just written beside them.
+        from rmprof.report.overview import render_folder
+        from rmprof.report.render import render_report
+
+        if several:
+            render_folder(out)
+        else:
+            render_report(out)
         summary["gate_passed"] = doc["summary"]["gate"]["passed"]
         summary["gate_outcome"] = doc["summary"]["gate"]["outcome"]
     return summary

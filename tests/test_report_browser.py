@@ -1,6 +1,7 @@
 """The rendered fixture report in real headless Chromium: loads from file:// with no console errors and no
-network requests, every flame graph draws, a click zooms, search highlights; a screenshot is saved to
-tests/artifacts/report.png.
+network requests, every flame graph draws, a click zooms, search highlights; the first screen holds the verdict
+with every long section collapsed, a link opens the section it targets, no table is wider than the page; a
+screenshot is saved to tests/artifacts/report.png.
 
 Skipped without chromium/playwright, except under CI (see tests/browser.py).
 """
@@ -40,7 +41,8 @@ def browser() -> Iterator[Any]:
 def session(browser: Any, report_file: Path) -> Iterator[BrowserSession]:
     """The report opened in a fresh page, with every flame graph drawn."""
     with open_page(browser, 1280, 900) as s:
-        s.goto_file(report_file)
+        # The flame graphs are in a collapsed section: the URL hash opens it.
+        s.page.goto(report_file.resolve().as_uri() + "#flamegraphs", wait_until="load")
         s.page.wait_for_function(
             "document.querySelectorAll('[data-report-flame]').length > 0 && "
             "Array.from(document.querySelectorAll('[data-report-flame]')).every(b => b.dataset.drawn === '1')",
@@ -96,7 +98,7 @@ def test_click_zooms_and_search_highlights(session: BrowserSession) -> None:
 def test_narrow_screen_stacks_flamegraphs(browser: Any, report_file: Path) -> None:
     """On a phone-width viewport the flame graphs are stacked, one per row."""
     with open_page(browser, 600, 900) as s:
-        s.goto_file(report_file)
+        s.page.goto(report_file.resolve().as_uri() + "#flamegraphs", wait_until="load")
         lefts = s.page.eval_on_selector_all(
             ".flame-grid .flame-card", "cs => cs.map(c => c.getBoundingClientRect().left)"
         )
@@ -110,3 +112,60 @@ def test_screenshot(session: BrowserSession) -> None:
     session.page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
     session.assert_clean()
+
+
+def test_first_screen_is_the_verdict_and_long_sections_are_collapsed(browser: Any, report_file: Path) -> None:
+    """Opened without a hash: the summary is on the first screen, every long section is closed with its headline
+    visible, and the page is a few screens tall, not the ~17,000 px of every section open."""
+    with open_page(browser, 1280, 900) as s:
+        s.goto_file(report_file)
+        page = s.page
+        assert page.locator("#summary-table").is_visible()
+        assert page.locator("#summary-table").bounding_box()["y"] < 900
+        sections = page.eval_on_selector_all("details.section", "ds => ds.map(d => [d.id, d.open])")
+        assert {name for name, _ in sections} >= {"verdict", "tables", "bottlenecks", "flamegraphs", "environment"}
+        assert not any(is_open for _, is_open in sections), sections
+        assert all(page.locator(f"#{name} > summary .section-headline").is_visible() for name, _ in sections)
+        closed_height = page.evaluate("document.documentElement.scrollHeight")
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        open_height = page.evaluate("document.documentElement.scrollHeight")
+        assert closed_height < 3000 and open_height > 3 * closed_height, (closed_height, open_height)
+        s.assert_clean()
+
+
+def test_a_link_opens_the_section_it_targets(browser: Any, report_file: Path) -> None:
+    """The verdict's link to the gaps opens the Gaps section; a link into a nested block opens its parents."""
+    with open_page(browser, 1280, 900) as s:
+        s.goto_file(report_file)
+        page = s.page
+        assert not page.locator("#gaps").evaluate("d => d.open")
+        page.locator('.verdict-items a[href="#gaps"]').click()
+        page.wait_for_function("document.getElementById('gaps').open")
+        assert page.locator("#gaps table.gaps").is_visible()
+        page.evaluate("location.hash = '#profile-python.py-spy'")
+        page.wait_for_function("document.getElementById('profile-python.py-spy').open")
+        assert page.locator("#bottlenecks").evaluate("d => d.open")
+        assert page.locator("#profile-python\\.py-spy table.top-frames").is_visible()
+        s.assert_clean()
+
+
+def test_tables_fit_the_page_width(browser: Any, report_file: Path) -> None:
+    """With every section open, the page never scrolls sideways and no table outgrows the page at 1280 px; at
+    700 px a wide table scrolls inside its own box."""
+    for width in (1280, 700):
+        with open_page(browser, width, 900) as s:
+            s.goto_file(report_file)
+            page = s.page
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            loose = page.eval_on_selector_all(
+                "table", "ts => ts.filter(t => !t.closest('.table-scroll')).map(t => t.className)"
+            )
+            assert not loose, loose
+            if width == 1280:
+                wide = page.eval_on_selector_all(
+                    ".table-scroll",
+                    "ds => ds.filter(d => d.scrollWidth > d.clientWidth + 1).map(d => d.innerHTML.slice(0, 60))",
+                )
+                assert not wide, wide
+            s.assert_clean()

@@ -26,12 +26,14 @@ XSS = "<script>alert(1)</script>"
 HOSTILE_FRAMES = ["a < b", "x & y", "say \"hi\" 'there'", XSS]
 SECTIONS = [
     "header",
+    "summary",
     "verdict",
     "tables",
     "bottlenecks",
     "hypotheses",
     "flamegraphs",
     "profilers",
+    "gaps",
     "environment",
     "method",
 ]

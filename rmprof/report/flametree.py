@@ -8,6 +8,7 @@
       "total": 1234,                      # sum of all weights (== the root's total)
       "names": ["all", "main", ...],      # frame labels; index 0 is the synthetic root "all"
       "files": ["", "app.py:12", ...],    # parallel to names: "file:line", "file" or ""
+      "places": ["", "app.py:12", ...],   # parallel to files: each shortened to its package (report/paths.py)
       "tree": [[name, parent, total, self], ...],
       "node_count": 57,                   # len(tree)
       "pruned_nodes": 0,                  # nodes folded into their parent's self (see below)
@@ -44,6 +45,7 @@ from typing import Any
 from markupsafe import Markup
 
 from rmprof.profile_model import Frame, Profile
+from rmprof.report.paths import short_location
 
 PRUNE_FRACTION = 0.0005  # 0.05 % of the total
 ROOT_LABEL = "all"
@@ -203,6 +205,7 @@ def build_tree(profile: Profile, max_nodes: int = 5000) -> dict[str, Any]:
         "total": _num(root.total),
         "names": names,
         "files": files,
+        "places": [short_location(f) for f in files],
         "tree": rows,
         "node_count": len(rows),
         "pruned_nodes": pruned,
@@ -269,6 +272,7 @@ def build_diff_tree(before: Profile, after: Profile, max_nodes: int = 5000, max_
         "before_total": _num(b_total),
         "names": names,
         "files": files,
+        "places": [short_location(f) for f in files],
         "tree": rows,
         "node_count": len(rows),
         "pruned_nodes": pruned,

@@ -37,6 +37,7 @@ from rmprof.report.view_nodes import (
     node_shades,
 )
 from rmprof.report.view_profiles import CATEGORY_ORDER, bottleneck_rows, flame_views, hypothesis_rows, profiler_rows
+from rmprof.report.view_summary import runtime_rows, section_headlines, verdict_items, what_changed
 from rmprof.run_dir import RunDir
 from rmprof.runtimes import BASELINE
 
@@ -484,9 +485,10 @@ def mixed_stack_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
 
 def build_rows(builds: Any) -> list[dict[str, str]]:
     """The compiled builds the bench measured, as rows (rmprof/runtimes/provenance.py)."""
+    from rmprof.report.paths import short_path
     from rmprof.runtimes.provenance import build_rows as rows
 
-    return rows(builds)
+    return [{**r, "short_path": short_path(str(r.get("path") or ""))} for r in rows(builds)]
 
 
 def build_context(
@@ -508,7 +510,8 @@ def build_context(
     samples, samples_where = _samples_text(sc, scenario)
     env = bench.get("environment") or {}
     fastest = headline.get("fastest_runtime")
-    return {
+    changed, changed_notes = what_changed(run_dir, str(scenario.get("name", sc.get("scenario", ""))))
+    context = {
         "title": f"rmprof report: {scenario.get('name', '?')}",
         "scenario": str(scenario.get("name", "?")),
         "description": str(scenario.get("description") or sc.get("description") or ""),
@@ -561,9 +564,15 @@ def build_context(
         "gaps": _gaps(results, sc),
         "environment": _environment(bench),
         "builds": build_rows(bench.get("builds")),
-        "notes": [str(n) for n in notes or []],
+        "notes": [str(n) for n in [*(notes or []), *changed_notes]],
         "categories": [{"name": c, "colour": i} for i, c in enumerate(CATEGORY_ORDER)],
+        "summary_rows": runtime_rows(sc, analysis),
+        "baseline": BASELINE,
+        "changed": changed,
     }
+    context["verdict_items"] = verdict_items(results, sc, context["targets"])
+    context["headlines"] = section_headlines(results, sc, context)
+    return context
 
 
 def render_html(

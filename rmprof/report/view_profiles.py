@@ -9,6 +9,7 @@ from rmprof.analysis.categories import CATEGORIES
 from rmprof.formatting import MISSING, finite, format_count, format_share, format_value, format_x, sig
 from rmprof.profile_model import Profile
 from rmprof.report.flametree import build_tree, dumps_for_html
+from rmprof.report.paths import short_path
 from rmprof.report.view_common import rank, runtime_label, safe_link
 
 if TYPE_CHECKING:
@@ -47,12 +48,13 @@ def bottleneck_rows(analysis: dict[str, Any], summaries: dict[str, dict[str, Any
         ]
         top = []
         for row in b.get("top_self") or []:
-            file = row.get("file")
-            where = f"{file}:{row['line']}" if file and row.get("line") is not None else (file or "")
+            file = str(row.get("file") or "")
+            line = f":{row['line']}" if file and row.get("line") is not None else ""
             top.append(
                 {
                     "name": str(row.get("name", "")),
-                    "where": str(where),
+                    "where": short_path(file) + line,
+                    "where_full": file + line,
                     "self": format_value(row.get("self"), unit),
                     "self_pct": format_share(row.get("self_share")),
                     "total_pct": format_share(row.get("total_share")),
@@ -73,9 +75,11 @@ def bottleneck_rows(analysis: dict[str, Any], summaries: dict[str, dict[str, Any
                         "width": f"{max(0.0, min(100.0, 100 * share / top_share)):.3f}",
                     }
                 )
+        lead = max(cats, key=lambda c: c["share"], default=None)
         out.append(
             {
                 "key": str(key),
+                "lead": f"{lead['name']} {lead['pct']}" if lead else "",
                 "runtime": runtime_label(runtime),
                 "profiler": profiler,
                 "kind": str(b.get("kind") or summary.get("kind") or "cpu"),

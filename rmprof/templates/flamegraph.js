@@ -144,6 +144,7 @@
     }
     var names = data.names || [];
     var files = data.files || [];
+    var places = data.places || []; // files shortened to their package (older trees have none)
     var unit = data.unit || "none";
     var diff = options.diff === undefined ? !!data.diff : !!options.diff;
     var rowH = options.rowHeight || 18;
@@ -345,7 +346,13 @@
       var t = L.T[idx], s = L.S[idx];
       tipLine("rmprof-tip-name", names[L.N[idx]]);
       var file = files[L.N[idx]];
-      if (file) { tipLine("rmprof-tip-file", String(file)); }
+      if (file) {
+        // The place relative to its package first (asyncio/queues.py:145); the full path under it.
+        var place = String(places[L.N[idx]] || file);
+        tipLine("rmprof-tip-file", place);
+        tooltip.lastChild.setAttribute("title", String(file));
+        if (place !== String(file)) { tipLine("rmprof-tip-path", String(file)); }
+      }
       tipLine("rmprof-tip-total", "Total: " + fmtWeight(t, unit) + " (" + pct(total > 0 ? t / total : 0) + ")");
       tipLine("rmprof-tip-self", "Self: " + fmtWeight(s, unit) + " (" + pct(total > 0 ? s / total : 0) + ")");
       if (diff) {

@@ -3,6 +3,8 @@
    rest one by one when the browser is idle, so the page paints at once however many profiles it has.
    Data reaches the DOM only through RmprofFlame (textContent / setAttribute).
 
+   The report's long sections are <details>: the URL hash opens the one holding its target, printing opens all.
+
    API: RmprofReport.mount(box), RmprofReport.mountAll() -> number of graphs drawn. */
 (function (global) {
   "use strict";
@@ -68,12 +70,42 @@
     requestAnimationFrame(function () { setTimeout(function () { idle(next); }, 0); });
   }
 
-  global.addEventListener("beforeprint", mountAll);
+  /* Long sections are <details>: a link or URL hash to anything inside one opens it (and its parents). */
+  function openTarget() {
+    var id = global.location.hash.slice(1);
+    if (!id) { return; }
+    try { id = decodeURIComponent(id); } catch (e) { return; }
+    var target = document.getElementById(id);
+    if (!target) { return; }
+    var opened = false;
+    for (var node = target; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS" && !node.open) { node.open = true; opened = true; }
+    }
+    if (opened) { target.scrollIntoView(); }
+  }
+
+  function openAll() {
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+    mountAll();
+  }
+
+  global.addEventListener("hashchange", openTarget);
+  // A link to the hash already in the address bar fires no hashchange: open its target on the click too.
+  document.addEventListener("click", function (ev) {
+    var a = ev.target && ev.target.closest ? ev.target.closest('a[href^="#"]') : null;
+    if (a && a.getAttribute("href") === global.location.hash) { openTarget(); }
+  });
+  global.addEventListener("beforeprint", openAll);
   global.RmprofReport = { mount: mount, mountAll: mountAll };
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
-  } else {
+  function ready() {
+    openTarget();
     start();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })(window);
