@@ -33,6 +33,7 @@ class ProfileRequest:
     label: str = "run"  # names the default run directory
     shard: Shard | None = None  # this run is shard I/N of all_scenarios
     all_scenarios: list[str] = field(default_factory=list)
+    history: Path | None = None  # the history the run is recorded in (its earlier runs give the drift)
 
 
 def check_profilers(names: list[str]) -> None:
@@ -148,6 +149,7 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
         time_budget_s=bench_budget,
         budget_share=BENCH_SHARE if total is not None and request.profilers else 1.0,
         sample_dir=run.raw_dir,
+        history=request.history,
         progress=say,
         step=step,
     )
@@ -188,7 +190,9 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
             "profiles": profiled["profiles"],
             "gaps": profiled["gaps"],
             "analysis": analyse(bench["scenarios"][0], loaded),
-            "noise_floor": floor_block(sc.name, bench["environment"]),
+            "noise_floor": floor_block(
+                sc.name, bench["environment"], {"drift": bench["drift"], **bench["drift_source"]}
+            ),
         }
     )
     say(f"{sc.name}: rendering the report")

@@ -332,3 +332,20 @@ def test_the_report_says_where_an_uncalibrated_runs_drift_came_from(homes: dict[
     noise = _noise(block)
     assert "conservative prior" in noise["drift_from"] and "run ±5.7 %" in noise["drift"]
     assert not _noise({"calibrated": False, "floors": {}})["drift"]  # a run from before: no drift
+
+
+def test_a_bench_recorded_in_another_history_takes_its_drift_from_that_history(
+    homes: dict[str, Path], tmp_path: Path
+) -> None:
+    """`--history FILE` is where the runs are recorded, so it is where their drift comes from: the third run of
+    one build into FILE has the two before it, while the default history stays unread and uncreated."""
+    other = tmp_path / "elsewhere.sqlite"
+    args = ("bench", "-s", "simple", "-r", "rust-bin", "--rounds", "3", "--cold-starts", "3", "--iterations", "10")
+    sources = []
+    for _ in range(3):
+        proc = run_cli(*args, "--history", str(other), "--json", "-q")
+        assert proc.returncode == 0, proc.stderr
+        source = json.loads(proc.stdout)["drift_source"]
+        sources.append((source["source"], source["runs"]))
+    assert sources[0] == ("prior", 0) and sources[2] == ("history", 2), sources
+    assert not homes["history"].exists()

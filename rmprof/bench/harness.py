@@ -72,6 +72,8 @@ class BenchConfig:
     # budget would have to be to fit the floors is said in the user's terms.
     budget_share: float = 1.0
     seed: int = 0
+    # The history this run is recorded in (--history), whose earlier runs give the drift; None: the default one.
+    history: Path | None = None
     progress: Callable[[str], None] = field(default=lambda message: None)
     # Long steps (the rounds): (task, steps done, steps in all, what runs now), e.g. Progress.advance, which
     # draws a bar on a terminal. None: the message goes to ``progress`` as a line.
@@ -704,7 +706,7 @@ def run_bench(scenarios: list[Scenario], runtimes: list[str] | None, config: Ben
     started = time.time()
     env = environment()
     # The drift rerun intervals are widened by: a calibration's, else this machine's history's, else a prior.
-    estimate = drift_estimate(env)
+    estimate = drift_estimate(env, config.history)
     drift = estimate["drift"]
     results = []
     with tempfile.TemporaryDirectory(prefix="rmprof-sample-") as tmp:

@@ -198,7 +198,7 @@ def floors_for(env: dict[str, Any]) -> dict[str, Any] | None:
     return {**entry, "age_days": round(age, 2) if age is not None else None}
 
 
-def drift_estimate(env: dict[str, Any]) -> dict[str, Any]:
+def drift_estimate(env: dict[str, Any], history: Path | None = None) -> dict[str, Any]:
     """This machine's between-run drift per metric kind and where it came from: ``{"source": "calibration" |
     "history" | "prior", "drift": {kind: spread}, "runs": n, ...}``.
 
@@ -222,7 +222,7 @@ def drift_estimate(env: dict[str, Any]) -> dict[str, Any]:
             "age_days": stored.get("age_days"),
         }
 
-    return history_drift(env, history_path())
+    return history_drift(env, history or history_path())
 
 
 def drift_for(env: dict[str, Any]) -> dict[str, float]:
@@ -286,10 +286,11 @@ def widen_for_drift(bench_scenario: dict[str, Any], drift: dict[str, float]) -> 
                 widen(s, s["speedup"], f"speedup.{metric}")
 
 
-def floor_block(scenario: str, env: dict[str, Any]) -> dict[str, Any]:
+def floor_block(scenario: str, env: dict[str, Any], estimate: dict[str, Any] | None = None) -> dict[str, Any]:
     """What a run records of this machine's calibration for one scenario (results.json ``noise_floor``), and of
-    the drift its rerun intervals include (``drift``, ``drift_source``: calibration, history or prior)."""
-    estimate = drift_estimate(env)
+    the drift its rerun intervals include (``drift``, ``drift_source``: calibration, history or prior): the bench's
+    ``estimate`` (``drift_estimate``'s shape) when given, so both name the same drift."""
+    estimate = estimate or drift_estimate(env)
     source = {k: v for k, v in estimate.items() if k != "drift"}
     stored = floors_for(env)
     if stored is None:

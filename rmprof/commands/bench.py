@@ -86,6 +86,7 @@ def bench(
         rounds=rounds,
         cold_starts=cold_starts,
         time_budget_s=time_budget_s,
+        history=history,
         progress=say,
         step=say.advance,
     )

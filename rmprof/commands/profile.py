@@ -112,6 +112,7 @@ def profile(
         min_samples=min_samples,
         shard=shard,
         all_scenarios=every_scenario,
+        history=history,
     )
     label = scenario if scenario == "all" else scenarios[0].name
     label += f"-shard{shard.index}of{shard.count}" if shard else ""
