@@ -87,14 +87,18 @@ def test_in_process_instrumented_run_equals_run(runtime: str, name: str) -> None
     assert out["bytes"] >= VALUE_BYTES * produced
 
 
+LONG_TEXT = "a string of more than twenty-three bytes: ünïcödé"
+
+
 def test_conversion_bytes_are_the_values_footprint() -> None:
     with _runtime("rust").prepare(_manifest(chain_manifest(("only", "PassThroughNode", {})))) as prepared:
-        doc = prepared.run_instrumented([7, 1.5, None, True, "héllo", [1, "ab"], {"key": 2}])
+        doc = prepared.run_instrumented([7, 1.5, None, True, "héllo", [1, "ab"], {"key": 2}, LONG_TEXT])
     inp, out = doc["edges"]
-    # 32 per value; strings add their UTF-8 bytes; an object entry adds a String (24) and the key's bytes.
-    expected = 32 * 4 + (32 + 6) + (32 + 32 + 32 + 2) + (32 + 24 + 3 + 32)
+    # 32 per value; a string of up to 23 UTF-8 bytes is inside them, a longer one adds its bytes; an
+    # object entry adds a String (24) and the key's bytes.
+    expected = 32 * 4 + 32 + (32 + 32 + 32) + (32 + 24 + 3 + 32) + (32 + len(LONG_TEXT.encode()))
     assert inp["bytes"] == out["bytes"] == expected
-    assert inp["items"] == out["items"] == 7
+    assert inp["items"] == out["items"] == 8
 
 
 @pytest.mark.parametrize("runtime", IN_PROCESS)

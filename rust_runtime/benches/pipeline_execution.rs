@@ -64,7 +64,7 @@ fn scenarios(c: &mut Criterion) {
         ("TextTransformNode", r#"{"operation":"reverse"}"#),
     ];
     let text_input: Vec<Value> = (0..100)
-        .map(|i| Value::Str(format!("test string {i}")))
+        .map(|i| Value::from(format!("test string {i}")))
         .collect();
     let cases: Vec<(&str, String, Vec<Value>)> = vec![
         (

@@ -5,7 +5,8 @@
 //! The floor has the executor's interface (the same `&[Value]` in, the same `Value`s out, so that the
 //! ratio measures the executor and not a data representation), but between the two everything is
 //! native: one type check per item, then the path's operations on an `i64`, `f64` or byte string in
-//! registers, no `Value` between operations, and one allocation per output string at most.
+//! registers, no `Value` between operations, and one allocation per output string at most (none for
+//! a string short enough to be inline, see `small_str`).
 //!
 //! The values are the executor's (`nodes.rs`): the same checked integer arithmetic, the same
 //! finiteness checks, the same text transforms, the same first error (the smallest failing item,
@@ -14,8 +15,8 @@
 use crate::error::RuntimeError;
 use crate::executor::Outputs;
 use crate::manifest::{CalcOp, Manifest, NodeKind, Operand, Params, TextOp};
-use crate::nodes::{text_transform, text_transform_in_place, Failure};
-use crate::value::Value;
+use crate::nodes::{text_transform_in_place, transform, Failure};
+use crate::value::{Str, Value};
 
 /// A calculation on an integer item that stays an integer (an int operand, not a division).
 #[derive(Debug, Clone, Copy)]
@@ -277,21 +278,42 @@ impl SinkPath {
                 case,
                 reversed,
             } => match (case, reversed) {
-                // One loop per kind of byte map and direction, chosen here and not per item.
-                (None, false) => self.run_text(ops, input, out, Bytes::Same, |b| b),
-                (None, true) => self.run_text(ops, input, out, Bytes::Reversed, |b| b),
-                (Some(TextOp::Uppercase), false) => {
-                    self.run_text(ops, input, out, Bytes::Same, |b| b.to_ascii_uppercase())
-                }
-                (Some(TextOp::Uppercase), true) => {
-                    self.run_text(ops, input, out, Bytes::Reversed, |b| b.to_ascii_uppercase())
-                }
-                (Some(_), false) => {
-                    self.run_text(ops, input, out, Bytes::Same, |b| b.to_ascii_lowercase())
-                }
-                (Some(_), true) => {
-                    self.run_text(ops, input, out, Bytes::Reversed, |b| b.to_ascii_lowercase())
-                }
+                // One loop per kind of byte map and direction, chosen here and not per item (the
+                // map byte by byte, and as a word operation on an inline string).
+                (None, false) => self.run_text(ops, input, out, Bytes::Same, |b| b, |_| {}),
+                (None, true) => self.run_text(ops, input, out, Bytes::Reversed, |b| b, |_| {}),
+                (Some(TextOp::Uppercase), false) => self.run_text(
+                    ops,
+                    input,
+                    out,
+                    Bytes::Same,
+                    |b| b.to_ascii_uppercase(),
+                    Str::make_ascii_uppercase,
+                ),
+                (Some(TextOp::Uppercase), true) => self.run_text(
+                    ops,
+                    input,
+                    out,
+                    Bytes::Reversed,
+                    |b| b.to_ascii_uppercase(),
+                    Str::make_ascii_uppercase,
+                ),
+                (Some(_), false) => self.run_text(
+                    ops,
+                    input,
+                    out,
+                    Bytes::Same,
+                    |b| b.to_ascii_lowercase(),
+                    Str::make_ascii_lowercase,
+                ),
+                (Some(_), true) => self.run_text(
+                    ops,
+                    input,
+                    out,
+                    Bytes::Reversed,
+                    |b| b.to_ascii_lowercase(),
+                    Str::make_ascii_lowercase,
+                ),
             },
         }
     }
@@ -352,30 +374,62 @@ impl SinkPath {
         out: &mut Vec<Value>,
         order: Bytes,
         map: impl Fn(u8) -> u8,
+        map_inline: impl Fn(&mut Str),
     ) -> Result<(), PathFailure> {
-        for (i, item) in input.iter().enumerate() {
-            let Value::Str(s) = item else {
-                return Err((i, 0, Fail::Text(item.type_name())));
-            };
-            let made = if s.is_ascii() {
-                let bytes = s.as_bytes();
-                let mapped: Vec<u8> = match order {
-                    Bytes::Same => bytes.iter().map(|&b| map(b)).collect(),
-                    Bytes::Reversed => bytes.iter().rev().map(|&b| map(b)).collect(),
+        let start = out.len();
+        out.reserve(input.len());
+        // Each result is written straight into its slot of `out`, as `calc_loop` does.
+        let slots = &mut out.spare_capacity_mut()[..input.len()];
+        let mut done = 0;
+        let result = (|| {
+            for (i, (item, slot)) in input.iter().zip(slots.iter_mut()).enumerate() {
+                let Value::Str(s) = item else {
+                    return Err((i, 0, Fail::Text(item.type_name())));
                 };
-                // SAFETY: ASCII bytes, each mapped to an ASCII byte, are valid UTF-8.
-                unsafe { String::from_utf8_unchecked(mapped) }
-            } else {
-                let mut t = text_transform(ops[0], s);
-                for &op in &ops[1..] {
-                    text_transform_in_place(op, &mut t);
+                if s.is_ascii() && s.is_inline() {
+                    self.at_wall(i, "string")?;
+                    // A short string: the item copied whole into its slot, then mapped word by word
+                    // and reversed there (a `Value::Str` built aside was copied into the slot at odd
+                    // offsets and read back at once: two stalls on store forwarding per item).
+                    let Value::Str(t) = slot.write(item.clone()) else {
+                        unreachable!("a string was just written")
+                    };
+                    map_inline(t);
+                    if let Bytes::Reversed = order {
+                        // SAFETY: ASCII (checked above).
+                        unsafe { t.reverse_ascii() };
+                    }
+                    done = i + 1;
+                    continue;
                 }
-                t
-            };
-            self.at_wall(i, "string")?;
-            out.push(Value::Str(made));
-        }
-        Ok(())
+                let made = if s.is_ascii() {
+                    let bytes = s.as_bytes();
+                    // Written straight into the output string (inline when short: no allocation).
+                    let fill = |dst: &mut [u8]| match order {
+                        Bytes::Same => dst.iter_mut().zip(bytes).for_each(|(d, &b)| *d = map(b)),
+                        Bytes::Reversed => dst
+                            .iter_mut()
+                            .zip(bytes.iter().rev())
+                            .for_each(|(d, &b)| *d = map(b)),
+                    };
+                    // SAFETY: ASCII bytes, each mapped to an ASCII byte, are valid UTF-8.
+                    unsafe { Str::from_utf8_fill(bytes.len(), fill) }
+                } else {
+                    let mut t = transform(ops[0], s);
+                    for &op in &ops[1..] {
+                        text_transform_in_place(op, &mut t);
+                    }
+                    t
+                };
+                self.at_wall(i, "string")?;
+                slot.write(Value::Str(made));
+                done = i + 1;
+            }
+            Ok(())
+        })();
+        // SAFETY: the first `done` slots after `start` were written above.
+        unsafe { out.set_len(start + done) };
+        result
     }
 }
 

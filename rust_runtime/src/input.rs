@@ -174,7 +174,7 @@ impl Parser<'_> {
             None => self.syntax("EOF while parsing a value"),
             Some(b'"') => {
                 self.pos += 1;
-                Ok(Value::Str(self.string()?))
+                Ok(Value::from(self.string()?))
             }
             Some(b'[') => {
                 self.pos += 1;

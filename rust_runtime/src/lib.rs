@@ -34,6 +34,8 @@ pub mod nodes;
 pub mod python;
 #[cfg(feature = "rustpython")]
 pub mod rustpython;
+/// The string of a `Value::Str`: inline up to 23 bytes.
+pub mod small_str;
 pub mod stream;
 #[cfg(test)]
 mod test_support;
@@ -48,6 +50,7 @@ pub use fused::Fused;
 pub use input::{parse_input, parse_input_bytes, parse_line, LineError};
 pub use manifest::{Manifest, NodeKind};
 pub use nodes::text_transform;
+pub use small_str::Str;
 pub use timing::{EdgeTiming, NodeTiming, NodeTimings, Probe};
 pub use value::Value;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::code::CodeFunction;
 use crate::manifest::{CalcOp, NodeKind, Operand, Params, TextOp};
-use crate::value::Value;
+use crate::value::{Str, Value};
 
 /// A run of consecutive items: borrowed from the caller's input until a node has to change them.
 #[derive(Debug, Clone)]
@@ -263,10 +263,38 @@ fn apply_calc(op: CalcOp, operand: Operand, chunk: &mut Chunk<'_>) -> Option<Chu
 
 fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
     match chunk {
-        Chunk::Borrowed(_) => map_chunk(chunk, |v| match v {
-            Value::Str(s) => Ok(Value::Str(text_transform(op, s))),
-            other => Err(Failure::ExpectedString(other.type_name())),
-        }),
+        Chunk::Borrowed(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            let slots = &mut out.spare_capacity_mut()[..items.len()];
+            let mut failed = None;
+            let mut done = 0;
+            for (i, (item, slot)) in items.iter().zip(slots.iter_mut()).enumerate() {
+                match item {
+                    Value::Str(s) if s.is_inline() && s.is_ascii() => {
+                        // The item copied whole into its slot (a plain 32-byte copy) and changed
+                        // there: a `Value::Str` built aside was copied in at odd offsets and read
+                        // back, stalling on store forwarding.
+                        let Value::Str(t) = slot.write(item.clone()) else {
+                            unreachable!("a string was just written")
+                        };
+                        ascii_in_place(op, t);
+                    }
+                    Value::Str(s) => {
+                        slot.write(Value::Str(transform(op, s)));
+                    }
+                    other => {
+                        let failure = Failure::ExpectedString(other.type_name());
+                        failed = Some(ChunkFailure { index: i, failure });
+                        break;
+                    }
+                }
+                done = i + 1;
+            }
+            // SAFETY: the first `done` slots were written above.
+            unsafe { out.set_len(done) };
+            *chunk = Chunk::Owned(out);
+            failed
+        }
         Chunk::Owned(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 match item {
@@ -285,35 +313,42 @@ fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
 
 /// Python's `str.upper()`, `str.lower()` and `s[::-1]`.
 pub fn text_transform(op: TextOp, s: &str) -> String {
+    transform(op, s).into_string()
+}
+
+/// As [`text_transform`], as a [`Str`] (inline when short: no allocation for a short ASCII item).
+pub fn transform(op: TextOp, s: &str) -> Str {
     if s.is_ascii() {
-        // ASCII: one allocation and a byte-wise pass (same result as the Unicode mappings).
-        let mut out = s.to_owned();
-        text_transform_in_place(op, &mut out);
+        // ASCII: a copy and a byte-wise pass (same result as the Unicode mappings).
+        let mut out = Str::from(s);
+        ascii_in_place(op, &mut out);
         return out;
     }
-    match op {
+    Str::from(match op {
         TextOp::Uppercase => crate::unicode14::to_uppercase(s),
         TextOp::Lowercase => crate::unicode14::to_lowercase(s),
-        TextOp::Reverse => s.chars().rev().collect(),
+        TextOp::Reverse => s.chars().rev().collect::<String>(),
+    })
+}
+
+/// As [`transform`], in the string's own bytes where the result has the same length.
+#[inline]
+pub fn text_transform_in_place(op: TextOp, s: &mut Str) {
+    if s.is_ascii() {
+        ascii_in_place(op, s);
+    } else {
+        *s = transform(op, s);
     }
 }
 
-/// As [`text_transform`], reusing the string's buffer where the result has the same bytes length.
-pub fn text_transform_in_place(op: TextOp, s: &mut String) {
-    if s.is_ascii() {
-        match op {
-            TextOp::Uppercase => s.make_ascii_uppercase(),
-            TextOp::Lowercase => s.make_ascii_lowercase(),
-            // SAFETY: reversing the bytes of an ASCII string leaves valid UTF-8 (every byte is
-            // a whole character).
-            TextOp::Reverse => unsafe { s.as_mut_vec().reverse() },
-        }
-    } else {
-        *s = match op {
-            TextOp::Uppercase => crate::unicode14::to_uppercase(s),
-            TextOp::Lowercase => crate::unicode14::to_lowercase(s),
-            TextOp::Reverse => s.chars().rev().collect(),
-        };
+/// The transform of an ASCII string, in place (word by word when inline).
+#[inline(always)]
+fn ascii_in_place(op: TextOp, s: &mut Str) {
+    match op {
+        TextOp::Uppercase => s.make_ascii_uppercase(),
+        TextOp::Lowercase => s.make_ascii_lowercase(),
+        // SAFETY: the caller checked the text is ASCII.
+        TextOp::Reverse => unsafe { s.reverse_ascii() },
     }
 }
 
@@ -420,9 +455,10 @@ mod tests {
         assert_eq!(text_transform(TextOp::Reverse, "e\u{301}x"), "x\u{301}e");
         for op in [TextOp::Uppercase, TextOp::Lowercase, TextOp::Reverse] {
             for s in ["Hello World 1", "straße ΟΔΟΣ", "", "ǅ"] {
-                let mut owned = s.to_owned();
+                let mut owned = Str::from(s);
                 text_transform_in_place(op, &mut owned);
-                assert_eq!(owned, text_transform(op, s));
+                assert_eq!(owned, text_transform(op, s).as_str());
+                assert_eq!(transform(op, s), text_transform(op, s).as_str());
             }
         }
         let up = Op::Text(TextOp::Uppercase);

@@ -26,7 +26,7 @@ use crate::executor::{Outputs, Pipeline};
 use crate::input::MAX_DEPTH;
 use crate::manifest::TextOp;
 use crate::timing::{elapsed_ns, EdgeTiming, NodeTimings, GRANULARITY};
-use crate::value::{Object, Value};
+use crate::value::{Object, Str, Value};
 
 create_exception!(
     rmprof._native,
@@ -249,25 +249,13 @@ pub fn list_to_values(list: &Bound<'_, PyList>) -> Result<Vec<Value>, CoreInputE
 unsafe fn write_str(obj: *mut ffi::PyObject, slot: *mut Value) -> bool {
     unsafe {
         match ascii_of(obj) {
-            Some(s) => slot.write(Value::Str(copy_of(s))),
+            Some(s) => slot.write(Value::Str(Str::from(s))),
             None => match string_of(obj) {
                 Some(s) => slot.write(Value::Str(s)),
                 None => return false,
             },
         }
         true
-    }
-}
-
-/// `s.to_owned()`, copied by [`copy_bytes`].
-#[inline(always)]
-fn copy_of(s: &str) -> String {
-    let mut bytes = Vec::with_capacity(s.len());
-    // SAFETY: `bytes` has room for `s.len()` bytes, which are valid UTF-8 once copied.
-    unsafe {
-        copy_bytes(s.as_ptr(), bytes.as_mut_ptr(), s.len());
-        bytes.set_len(s.len());
-        String::from_utf8_unchecked(bytes)
     }
 }
 
@@ -337,10 +325,10 @@ fn is_ascii(bytes: &[u8]) -> bool {
 ///
 /// # Safety
 /// `obj` is a valid `str` object and the caller is attached to the interpreter.
-unsafe fn string_of(obj: *mut ffi::PyObject) -> Option<String> {
+unsafe fn string_of(obj: *mut ffi::PyObject) -> Option<Str> {
     unsafe {
         if let Some(s) = ascii_of(obj) {
-            return Some(s.to_owned());
+            return Some(Str::from(s));
         }
         if ffi::PyUnicode_READY(obj) != 0 {
             // Out of memory readying a legacy string: reported as the string's fault, as
@@ -355,7 +343,7 @@ unsafe fn string_of(obj: *mut ffi::PyObject) -> Option<String> {
         if !cached.is_null() {
             let bytes =
                 std::slice::from_raw_parts(cached.cast::<u8>(), (*compact).utf8_length as usize);
-            return Some(copy_of(std::str::from_utf8_unchecked(bytes)));
+            return Some(Str::from(std::str::from_utf8_unchecked(bytes)));
         }
         let len = ffi::PyUnicode_GET_LENGTH(obj) as usize;
         let data = ffi::PyUnicode_DATA(obj);
@@ -376,8 +364,8 @@ unsafe fn string_of(obj: *mut ffi::PyObject) -> Option<String> {
 
 /// The UTF-8 encoding of `units`, each one code point (`code` widens it), or `None` when one is a
 /// surrogate, which in CPython's representation is a lone one. One pass sizes the string exactly,
-/// a second writes it: pushing `char`s one by one was three times slower.
-fn utf8_of_code_points<T: Copy>(units: &[T], code: impl Fn(T) -> u32) -> Option<String> {
+/// a second writes it (inline when short): pushing `char`s one by one was three times slower.
+fn utf8_of_code_points<T: Copy>(units: &[T], code: impl Fn(T) -> u32) -> Option<Str> {
     let mut size = 0;
     for &u in units {
         size += match code(u) {
@@ -388,39 +376,42 @@ fn utf8_of_code_points<T: Copy>(units: &[T], code: impl Fn(T) -> u32) -> Option<
             _ => 4,
         };
     }
-    let mut out: Vec<u8> = Vec::with_capacity(size);
-    let p = out.as_mut_ptr();
-    let mut at = 0;
-    // SAFETY: the first pass counted exactly the bytes written here, for code points that CPython
-    // keeps at most 0x10ffff and that are not surrogates: valid UTF-8 of `size` bytes.
-    unsafe {
-        for &u in units {
-            let c = code(u);
-            if c < 0x80 {
-                p.add(at).write(c as u8);
-                at += 1;
-            } else if c < 0x800 {
-                p.add(at).write(0xc0 | (c >> 6) as u8);
-                p.add(at + 1).write(0x80 | (c & 0x3f) as u8);
-                at += 2;
-            } else if c < 0x10000 {
-                p.add(at).write(0xe0 | (c >> 12) as u8);
-                p.add(at + 1).write(0x80 | ((c >> 6) & 0x3f) as u8);
-                p.add(at + 2).write(0x80 | (c & 0x3f) as u8);
-                at += 3;
-            } else {
-                p.add(at).write(0xf0 | (c >> 18) as u8);
-                p.add(at + 1).write(0x80 | ((c >> 12) & 0x3f) as u8);
-                p.add(at + 2).write(0x80 | ((c >> 6) & 0x3f) as u8);
-                p.add(at + 3).write(0x80 | (c & 0x3f) as u8);
-                at += 4;
+    let fill = |out: &mut [u8]| {
+        let p = out.as_mut_ptr();
+        let mut at = 0;
+        // SAFETY: the first pass counted exactly `size` bytes (the slice's length) for these code
+        // points: every write is in bounds.
+        unsafe {
+            for &u in units {
+                let c = code(u);
+                if c < 0x80 {
+                    p.add(at).write(c as u8);
+                    at += 1;
+                } else if c < 0x800 {
+                    p.add(at).write(0xc0 | (c >> 6) as u8);
+                    p.add(at + 1).write(0x80 | (c & 0x3f) as u8);
+                    at += 2;
+                } else if c < 0x10000 {
+                    p.add(at).write(0xe0 | (c >> 12) as u8);
+                    p.add(at + 1).write(0x80 | ((c >> 6) & 0x3f) as u8);
+                    p.add(at + 2).write(0x80 | (c & 0x3f) as u8);
+                    at += 3;
+                } else {
+                    p.add(at).write(0xf0 | (c >> 18) as u8);
+                    p.add(at + 1).write(0x80 | ((c >> 12) & 0x3f) as u8);
+                    p.add(at + 2).write(0x80 | ((c >> 6) & 0x3f) as u8);
+                    p.add(at + 3).write(0x80 | (c & 0x3f) as u8);
+                    at += 4;
+                }
             }
         }
         debug_assert_eq!(at, size);
-        out.set_len(size);
-        debug_assert!(std::str::from_utf8(&out).is_ok());
-        Some(String::from_utf8_unchecked(out))
-    }
+    };
+    // SAFETY: the first pass counted exactly the bytes written by `fill` (the slice's length), for
+    // code points that CPython keeps at most 0x10ffff and that are not surrogates: valid UTF-8.
+    let s = unsafe { Str::from_utf8_fill(size, fill) };
+    debug_assert!(std::str::from_utf8(s.as_bytes()).is_ok());
+    Some(s)
 }
 
 fn lone_surrogate(item: usize) -> CoreInputError {
@@ -432,7 +423,7 @@ fn to_value(obj: &Bound<'_, PyAny>, item: usize, depth: usize) -> Result<Value, 
     // Exact types first (the common case), bool before int since bool subclasses int.
     if let Ok(s) = obj.cast_exact::<PyString>() {
         return match s.to_str() {
-            Ok(s) => Ok(Value::Str(s.to_owned())),
+            Ok(s) => Ok(Value::from(s)),
             Err(_) => Err(CoreInputError::at(item, "string contains a lone surrogate")),
         };
     }
@@ -458,7 +449,7 @@ fn to_value(obj: &Bound<'_, PyAny>, item: usize, depth: usize) -> Result<Value, 
     }
     if let Ok(s) = obj.cast::<PyString>() {
         return match s.to_str() {
-            Ok(s) => Ok(Value::Str(s.to_owned())),
+            Ok(s) => Ok(Value::from(s)),
             Err(_) => Err(CoreInputError::at(item, "string contains a lone surrogate")),
         };
     }

@@ -175,7 +175,7 @@ fn to_py(vm: &VirtualMachine, v: &Value) -> PyObjectRef {
 
 fn str_value(s: &PyStr) -> Result<Value, String> {
     s.to_str()
-        .map(|s| Value::Str(s.to_owned()))
+        .map(Value::from)
         .ok_or_else(|| "string contains a lone surrogate".to_owned())
 }
 

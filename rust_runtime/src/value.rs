@@ -4,19 +4,21 @@
 use indexmap::IndexMap;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+pub use crate::small_str::Str;
+
 /// A JSON object: keys keep their first position, a repeated key keeps its last value (like a
 /// Python `dict` built by `json.loads`).
 pub type Object = IndexMap<String, Value>;
 
 /// One item. Integers are signed 64-bit, floats are finite IEEE-754 doubles, strings hold Unicode
-/// scalar values.
+/// scalar values (held inline up to [`crate::small_str::INLINE_CAP`] bytes).
 #[derive(Debug, PartialEq)]
 pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
+    Str(Str),
     Array(Vec<Value>),
     /// Boxed to keep `Value` at 32 bytes.
     Object(Box<Object>),
@@ -54,13 +56,14 @@ impl Value {
     }
 
     /// The bytes this value holds as a Rust value: `size_of::<Value>()` (32) for itself, plus the
-    /// bytes of its string; for an array its elements' footprints; for an object, per entry, the
+    /// bytes of its string when they are on the heap (a string of up to 23 bytes is inside the 32); for an array its elements' footprints; for an object, per entry, the
     /// key (`size_of::<String>()` plus its bytes) and the value's footprint. Capacity slack and the
     /// allocator's and the index map's bookkeeping are not counted.
     pub fn footprint(&self) -> usize {
         std::mem::size_of::<Value>()
             + match self {
                 Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
+                Value::Str(s) if s.is_inline() => 0,
                 Value::Str(s) => s.len(),
                 Value::Array(items) => items.iter().map(Value::footprint).sum(),
                 Value::Object(map) => map
@@ -77,8 +80,8 @@ impl Value {
 }
 
 impl Clone for Value {
-    /// Scalars are copied inline (the common case in chunk copies); containers and strings take
-    /// the out-of-line path, so that the recursive clone does not stop the fast path from inlining.
+    /// Scalars and inline strings are copied inline (the common case in chunk copies); containers
+    /// and heap strings take the out-of-line path, so that the recursive clone does not stop the fast path from inlining.
     #[inline]
     fn clone(&self) -> Self {
         match self {
@@ -88,6 +91,8 @@ impl Clone for Value {
             Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => unsafe {
                 std::ptr::read(self)
             },
+            // SAFETY: an inline string owns no heap data either.
+            Value::Str(s) if s.is_inline() => unsafe { std::ptr::read(self) },
             _ => self.clone_heap(),
         }
     }
@@ -118,14 +123,16 @@ impl From<f64> for Value {
 }
 
 impl From<&str> for Value {
+    #[inline]
     fn from(v: &str) -> Self {
-        Value::Str(v.to_owned())
+        Value::Str(Str::from(v))
     }
 }
 
 impl From<String> for Value {
+    #[inline]
     fn from(v: String) -> Self {
-        Value::Str(v)
+        Value::Str(Str::from(v))
     }
 }
 
@@ -173,9 +180,11 @@ mod tests {
     #[test]
     fn footprint_counts_values_and_their_bytes() {
         assert_eq!(Value::Int(7).footprint(), 32);
-        assert_eq!(Value::from("héllo").footprint(), 32 + 6);
-        let array = Value::Array(vec![Value::Null, Value::from("ab")]);
-        assert_eq!(array.footprint(), 32 + 32 + (32 + 2));
+        assert_eq!(Value::from("héllo").footprint(), 32);
+        let long = "a string of more than twenty-three bytes";
+        assert_eq!(Value::from(long).footprint(), 32 + long.len());
+        let array = Value::Array(vec![Value::Null, Value::from("ab"), Value::from(long)]);
+        assert_eq!(array.footprint(), 32 + 32 + 32 + (32 + long.len()));
         let mut map = Object::new();
         map.insert("key".to_owned(), Value::Bool(true));
         assert_eq!(Value::Object(Box::new(map)).footprint(), 32 + (24 + 3) + 32);
