@@ -2,6 +2,8 @@
 //! order. Only one chunk per node is alive at a time (plus the leaves' outputs), so intermediate
 //! memory is bounded by `chunk_size × nodes`, whatever the input length.
 
+use std::sync::Arc;
+
 use crate::code::{self, CodeEngine};
 use crate::error::{ManifestError, RuntimeError};
 use crate::manifest::Manifest;
@@ -26,16 +28,17 @@ struct Step {
     node: usize,
 }
 
-/// The outputs of a run: each leaf's id and items, leaves in topological order.
+/// The outputs of a run: each leaf's id and items, leaves in topological order. The ids are shared
+/// with the pipeline (a reference count, not a copy of the text per run).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outputs(pub Vec<(String, Vec<Value>)>);
+pub struct Outputs(pub Vec<(Arc<str>, Vec<Value>)>);
 
 impl Outputs {
     /// The items of the leaf `id`.
     pub fn get(&self, id: &str) -> Option<&[Value]> {
         self.0
             .iter()
-            .find(|(k, _)| k == id)
+            .find(|(k, _)| &**k == id)
             .map(|(_, v)| v.as_slice())
     }
 
@@ -48,7 +51,7 @@ impl Outputs {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[Value])> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.0.iter().map(|(k, v)| (&**k, v.as_slice()))
     }
 
     /// `{"leaf": [...], ...}` as serde_json writes it.
@@ -58,7 +61,7 @@ impl Outputs {
             if i > 0 {
                 s.push(',');
             }
-            s.push_str(&serde_json::to_string(k).expect("a string serializes"));
+            s.push_str(&serde_json::to_string(&**k).expect("a string serializes"));
             s.push(':');
             s.push_str(&serde_json::to_string(v).expect("values serialize"));
         }
@@ -68,8 +71,8 @@ impl Outputs {
 }
 
 impl IntoIterator for Outputs {
-    type Item = (String, Vec<Value>);
-    type IntoIter = std::vec::IntoIter<(String, Vec<Value>)>;
+    type Item = (Arc<str>, Vec<Value>);
+    type IntoIter = std::vec::IntoIter<(Arc<str>, Vec<Value>)>;
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
     }
@@ -83,6 +86,8 @@ pub struct Pipeline {
     steps: Vec<Step>,
     roots: usize,
     leaf_ids: Vec<String>,
+    /// `leaf_ids`, shared with every run's outputs.
+    leaf_keys: Vec<Arc<str>>,
     chunk_size: usize,
 }
 
@@ -156,11 +161,13 @@ impl Pipeline {
             })
             .collect::<Vec<_>>();
         let roots = steps.iter().filter(|s| s.source.is_none()).count();
+        let leaf_keys = leaf_ids.iter().map(|id| Arc::from(id.as_str())).collect();
         Pipeline {
             manifest,
             steps,
             roots,
             leaf_ids,
+            leaf_keys,
             chunk_size: DEFAULT_CHUNK_SIZE,
         }
     }
@@ -321,7 +328,12 @@ impl Pipeline {
         mut next_chunk: impl FnMut(usize) -> Chunk<'a>,
         clock: &mut C,
     ) -> Result<Outputs, RuntimeError> {
-        let mut outputs: Vec<Vec<Value>> = (0..self.leaf_ids.len()).map(|_| Vec::new()).collect();
+        // Made in their final shape: one allocation for the list, none for the keys.
+        let mut outputs: Vec<(Arc<str>, Vec<Value>)> = self
+            .leaf_keys
+            .iter()
+            .map(|key| (Arc::clone(key), Vec::new()))
+            .collect();
         let mut state = RoundState::new(self.steps.len());
         let mut start = 0;
         while start < total || (start == 0 && total == 0) {
@@ -332,7 +344,7 @@ impl Pipeline {
                 &mut state,
                 clock,
                 |leaf, chunk| {
-                    let out = &mut outputs[leaf];
+                    let out = &mut outputs[leaf].1;
                     if out.capacity() == 0 && total > chunk.len() {
                         out.reserve_exact(total);
                     }
@@ -344,9 +356,7 @@ impl Pipeline {
                 break;
             }
         }
-        Ok(Outputs(
-            self.leaf_ids.iter().cloned().zip(outputs).collect(),
-        ))
+        Ok(Outputs(outputs))
     }
 
     /// Streams owned chunks through the pipeline: `next` gives the next chunk of input (`None` at
@@ -405,7 +415,7 @@ impl Pipeline {
         clock: &mut C,
         mut emit: impl FnMut(usize, Chunk<'a>),
     ) -> Result<(), RuntimeError> {
-        let RoundState { slots, pending } = state;
+        let slots = state.slots();
         let mut input = None;
         let mut roots_left = self.roots;
         let mut earliest: Earliest = None;
@@ -420,8 +430,9 @@ impl Pipeline {
                     take_or_clone(&mut input, roots_left)
                 }
                 Some(src) => {
-                    pending[src] -= 1;
-                    take_or_clone(&mut slots[src], pending[src])
+                    let (slot, pending) = &mut slots[src];
+                    *pending -= 1;
+                    take_or_clone(slot, *pending)
                 }
             };
             let items = chunk.len();
@@ -435,8 +446,7 @@ impl Pipeline {
             match step.leaf {
                 Some(leaf) => emit(leaf, chunk),
                 None => {
-                    slots[pos] = Some(chunk);
-                    pending[pos] = step.consumers;
+                    slots[pos] = (Some(chunk), step.consumers);
                 }
             }
             clock.stop(pos, items, mark);
@@ -462,16 +472,35 @@ pub enum StreamError<E> {
 }
 
 /// The chunks between the steps of one round, reused from round to round.
-struct RoundState<'a> {
-    slots: Vec<Option<Chunk<'a>>>,
-    pending: Vec<usize>,
+///
+/// Per step: its chunk and how many steps have still to read it. Up to [`INLINE_STEPS`] steps they
+/// live on the stack: two allocations per run were a tenth of a 100-item run's instructions.
+// Large on purpose: the inline variant is the stack storage that saves the allocations.
+#[allow(clippy::large_enum_variant)]
+enum RoundState<'a> {
+    Inline([Slot<'a>; INLINE_STEPS], usize),
+    Heap(Vec<Slot<'a>>),
 }
+
+/// A step's chunk and the number of its readers still to come.
+type Slot<'a> = (Option<Chunk<'a>>, usize);
+
+/// Pipelines of up to this many steps keep their round state on the stack.
+const INLINE_STEPS: usize = 16;
 
 impl<'a> RoundState<'a> {
     fn new(n: usize) -> RoundState<'a> {
-        RoundState {
-            slots: (0..n).map(|_| None).collect(),
-            pending: vec![0; n],
+        if n <= INLINE_STEPS {
+            RoundState::Inline(std::array::from_fn(|_| (None, 0)), n)
+        } else {
+            RoundState::Heap((0..n).map(|_| (None, 0)).collect())
+        }
+    }
+
+    fn slots(&mut self) -> &mut [Slot<'a>] {
+        match self {
+            RoundState::Inline(slots, n) => &mut slots[..*n],
+            RoundState::Heap(slots) => slots,
         }
     }
 }

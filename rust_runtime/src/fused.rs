@@ -12,6 +12,8 @@
 //! finiteness checks, the same text transforms, the same first error (the smallest failing item,
 //! then the node first in topological order). A manifest with PythonNode code has no fused floor.
 
+use std::sync::Arc;
+
 use crate::error::RuntimeError;
 use crate::executor::Outputs;
 use crate::manifest::{CalcOp, Manifest, NodeKind, Operand, Params, TextOp};
@@ -75,7 +77,8 @@ struct Step {
 /// The operations from a root to one sink, in order (nodes that pass items through left out).
 #[derive(Debug, Clone)]
 struct SinkPath {
-    sink: String,
+    /// The sink's id, shared with every run's outputs (the executor's interface).
+    sink: Arc<str>,
     steps: Vec<Step>,
     /// How the steps before `wall` run.
     plan: Plan,
@@ -132,7 +135,7 @@ impl Fused {
                 steps.reverse();
                 let (plan, wall) = plan(&params);
                 SinkPath {
-                    sink: manifest.nodes[leaf].id.clone(),
+                    sink: Arc::from(manifest.nodes[leaf].id.as_str()),
                     steps,
                     plan,
                     wall,
@@ -159,7 +162,7 @@ impl Fused {
                     earliest = Some((i, step.position, step.node, failure));
                 }
             }
-            outputs.push((path.sink.clone(), out));
+            outputs.push((Arc::clone(&path.sink), out));
         }
         match earliest {
             None => Ok(Outputs(outputs)),
@@ -625,7 +628,17 @@ mod tests {
     /// The floor's result equals the executor's: outputs bit for bit, or the same error.
     fn assert_same(p: &Pipeline, input: &[Value]) {
         let fused = Fused::new(p.manifest()).unwrap();
-        match (p.run(input), fused.run(input)) {
+        let run = p.run(input);
+        same_result(&run, &fused.run(input));
+        // The executor's fused calculator chains against one timed pass per node, and over owned
+        // chunks of three items (a failure in a later chunk).
+        same_result(&run, &p.run_instrumented(input).map(|(o, _)| o));
+        let chunked = p.clone().with_chunk_size(3);
+        same_result(&run, &chunked.run_owned(input.to_vec()));
+    }
+
+    fn same_result(a: &Result<Outputs, RuntimeError>, b: &Result<Outputs, RuntimeError>) {
+        match (a, b) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a.len(), b.len());
                 for ((ka, va), (kb, vb)) in a.iter().zip(b.iter()) {
@@ -635,7 +648,7 @@ mod tests {
                 }
             }
             (Err(a), Err(b)) => assert_eq!(a, b),
-            (a, b) => panic!("executor {a:?}, fused {b:?}"),
+            (a, b) => panic!("executor {a:?}, other {b:?}"),
         }
     }
 
