@@ -31,6 +31,10 @@ from rmprof.profile_model import Frame, Profile
         (Frame("run_owned", "/ci/rust_runtime/src/executor.rs", 90), "orchestration"),
         (Frame("apply", "/ci/rust_runtime/src/nodes.rs", 200), "node compute"),
         (Frame("to_value", "/ci/rust_runtime/src/python.rs", 44), "Python/Rust boundary"),
+        # the extension's modules (rust_runtime/src/python/), and python.rs of builds before the split
+        (Frame("to_value", "/ci/rust_runtime/src/python/convert.rs", 300), "Python/Rust boundary"),
+        (Frame("run", "/ci/rust_runtime/src/python/pipeline.rs", 140), "Python/Rust boundary"),
+        (Frame("check_fields", "/ci/rust_runtime/src/manifest/validate.rs", 90), "startup & I/O"),
         (Frame("run", "/root/.cargo/registry/src/x/rustpython-vm-0.5.0/src/frame.rs", 400), "interpreter"),
     ],
 )

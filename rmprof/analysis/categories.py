@@ -118,7 +118,7 @@ _FIRST_RULES: list[Rule] = [
         re.compile(
             r"rmprof_runtime::manifest|rmprof_runtime::executor::Pipeline::(new|new_unloaded|with_engine|from_json\w*)$"
         ),
-        re.compile(r"rust_runtime/src/manifest\.rs$"),
+        re.compile(r"rust_runtime/src/manifest(\.rs|/\w+\.rs)$"),
         kind="context",
     ),
     Rule(
@@ -185,7 +185,7 @@ _RULES: list[Rule] = [
             r"|PyEval_SaveThread|PyEval_RestoreThread|take_gil|drop_gil|PyGILState_"
         ),
         # py-spy --native names Rust frames briefly (`run`, `to_value`): their source file tells the crate.
-        re.compile(r"rust_inprocess\.py$|rust_runtime/src/python\.rs$|/pyo3-[0-9.]+/|/pyo3-ffi-[0-9.]+/"),
+        re.compile(r"rust_inprocess\.py$|rust_runtime/src/python(\.rs|/\w+\.rs)$|/pyo3-[0-9.]+/|/pyo3-ffi-[0-9.]+/"),
     ),
     Rule(
         "serialization",
