@@ -84,8 +84,8 @@ def test_bench_json_output_and_merged_bench_files_validate(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("runtime", ["python", "rust", "rust-bin"])
 def test_each_runtimes_instrumented_pass_validates_as_node_timing(runtime: str) -> None:
-    """The node-timing document of each producer: python_asyncio.py, python.rs in the extension, timing.rs in
-    the binary; with its outputs, and as the bench keeps it (without)."""
+    """The node-timing document of each producer: python_asyncio.py, python/pipeline.rs in the extension,
+    timing.rs in the binary; with its outputs, and as the bench keeps it (without)."""
     require_runtime(runtime)
     from rmprof.bench.nodes import without_outputs
     from rmprof.runtimes import get_runtime

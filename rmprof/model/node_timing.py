@@ -1,7 +1,7 @@
 """One instrumented pass, as ``Prepared.run_instrumented`` returns it and a binary's ``--node-timing`` prints it.
 
-Three producers write it: rmprof/runtimes/python_asyncio.py, rust_runtime/src/python.rs (in-process) and
-rust_runtime/src/timing.rs (the binaries); rmprof/node_timing.schema.json is its schema (tests validate each
+Three producers write it: rmprof/runtimes/python_asyncio.py, rust_runtime/src/python/pipeline.rs (in-process)
+and rust_runtime/src/timing.rs (the binaries); rmprof/node_timing.schema.json is its schema (tests validate each
 producer's). The document has no ``"schema"`` field of its own: the schema's ``$id`` (node-timing-v1) versions it.
 
 Node ns plus edge ns account for (close to) all of ``wall_ns``: each node's share of the run is ``ns / wall_ns``.
