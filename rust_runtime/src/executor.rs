@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::code::{self, CodeEngine};
 use crate::error::{ManifestError, RuntimeError};
-use crate::manifest::Manifest;
-use crate::nodes::{Chunk, ChunkFailure, Op};
+use crate::manifest::{CalcOp, Manifest, Operand};
+use crate::nodes::{CalcChain, Chunk, ChunkFailure, Op};
 use crate::timing::{elapsed_ns, NoClock, NodeTimings, Probe, StepClock};
 use crate::value::Value;
 
@@ -26,6 +26,22 @@ struct Step {
     leaf: Option<usize>,
     /// Index of the node in the manifest.
     node: usize,
+    /// The calculations from this step on, run as one pass when nodes are not timed one by one.
+    /// Boxed: a step stays small, and most steps head no chain.
+    chain: Option<Box<Chain>>,
+    /// Whether this step runs inside an earlier step's chain (then it has no pass of its own).
+    fused: bool,
+}
+
+/// Consecutive calculator steps (and the pass-throughs between and after them), each but the last
+/// read only by the next: one pass over the chunk instead of one per step.
+#[derive(Debug, Clone)]
+struct Chain {
+    ops: CalcChain,
+    /// The plan position of each calculation's step (a failure is that step's).
+    positions: Vec<usize>,
+    /// The plan position of the chain's last step: its chunk is what the steps after read.
+    last: usize,
 }
 
 /// The outputs of a run: each leaf's id and items, leaves in topological order. The ids are shared
@@ -157,9 +173,12 @@ impl Pipeline {
                     consumers,
                     leaf,
                     node,
+                    chain: None,
+                    fused: false,
                 }
             })
             .collect::<Vec<_>>();
+        let steps = with_chains(steps);
         let roots = steps.iter().filter(|s| s.source.is_none()).count();
         let leaf_keys = leaf_ids.iter().map(|id| Arc::from(id.as_str())).collect();
         Pipeline {
@@ -420,6 +439,9 @@ impl Pipeline {
         let mut roots_left = self.roots;
         let mut earliest: Earliest = None;
         for (pos, step) in self.steps.iter().enumerate() {
+            if step.fused && !C::PER_STEP {
+                continue;
+            }
             let mark = clock.start();
             let mut chunk = match step.source {
                 None => {
@@ -436,17 +458,33 @@ impl Pipeline {
                 }
             };
             let items = chunk.len();
-            if let Some(f) = step.op.apply(&mut chunk) {
+            // A chain runs only when the steps are not timed one by one (its steps have no
+            // bracket of their own); its chunk is then its last step's.
+            let (failure, out) = match &step.chain {
+                Some(chain) if !C::PER_STEP => (
+                    chain
+                        .ops
+                        .apply(&mut chunk)
+                        .map(|(k, f)| (chain.positions[k], f)),
+                    chain.last,
+                ),
+                _ => (step.op.apply(&mut chunk).map(|f| (pos, f)), pos),
+            };
+            if let Some((at, f)) = failure {
                 let item = start + f.index;
-                // Strictly smaller: on a tie the earlier position (topological order) stays.
-                if earliest.as_ref().is_none_or(|(best, _, _)| item < *best) {
-                    earliest = Some((item, pos, f));
+                // The smallest item, then the earliest position (topological order).
+                if earliest
+                    .as_ref()
+                    .is_none_or(|(best, best_at, _)| (item, at) < (*best, *best_at))
+                {
+                    earliest = Some((item, at, f));
                 }
             }
-            match step.leaf {
+            let out_step = &self.steps[out];
+            match out_step.leaf {
                 Some(leaf) => emit(leaf, chunk),
                 None => {
-                    slots[pos] = (Some(chunk), step.consumers);
+                    slots[out] = (Some(chunk), out_step.consumers);
                 }
             }
             clock.stop(pos, items, mark);
@@ -503,6 +541,51 @@ impl<'a> RoundState<'a> {
             RoundState::Heap(slots) => slots,
         }
     }
+}
+
+/// The steps with their chains: from each calculator step not already in a chain, the steps that
+/// follow it one to one (a single consumer, not a leaf) while they calculate or pass items through.
+/// A chain of one step is none.
+fn with_chains(mut steps: Vec<Step>) -> Vec<Step> {
+    // Done at every initialization: no allocation unless a chain is found.
+    let only_consumer = |steps: &[Step], of: usize| {
+        (steps[of].leaf.is_none() && steps[of].consumers == 1)
+            .then(|| (of + 1..steps.len()).find(|&p| steps[p].source == Some(of)))
+            .flatten()
+    };
+    let chained =
+        |step: &Step| step.leaf.is_none() && matches!(step.op, Op::Calc { .. } | Op::Identity);
+    for head in 0..steps.len() {
+        if steps[head].fused || !matches!(steps[head].op, Op::Calc { .. }) {
+            continue;
+        }
+        match only_consumer(&steps, head) {
+            Some(next) if chained(&steps[next]) => {}
+            _ => continue,
+        }
+        let mut ops: Vec<(CalcOp, Operand)> = Vec::new();
+        let mut positions = Vec::new();
+        let mut cur = head;
+        loop {
+            if let Op::Calc { op, operand } = steps[cur].op {
+                ops.push((op, operand));
+                positions.push(cur);
+            }
+            match only_consumer(&steps, cur) {
+                Some(next) if chained(&steps[next]) => {
+                    steps[next].fused = true;
+                    cur = next;
+                }
+                _ => break,
+            }
+        }
+        steps[head].chain = Some(Box::new(Chain {
+            ops: CalcChain::new(&ops),
+            positions,
+            last: cur,
+        }));
+    }
+    steps
 }
 
 /// Hands a chunk to one consumer: the last consumer takes it, the others get a copy.

@@ -23,6 +23,8 @@ const SAMPLE_BUFFER: usize = 256;
 
 /// Brackets the work of one node on one chunk.
 pub(crate) trait StepClock {
+    /// Whether every node is timed on its own (the executor then runs no fused passes).
+    const PER_STEP: bool;
     type Mark;
     fn start(&self) -> Self::Mark;
     /// The node at plan position `pos` has finished a chunk of `items` items begun at `mark`.
@@ -33,6 +35,7 @@ pub(crate) trait StepClock {
 pub(crate) struct NoClock;
 
 impl StepClock for NoClock {
+    const PER_STEP: bool = false;
     type Mark = ();
     #[inline(always)]
     fn start(&self) {}
@@ -99,6 +102,7 @@ impl Probe {
 }
 
 impl StepClock for Probe {
+    const PER_STEP: bool = true;
     type Mark = Instant;
 
     #[inline]
