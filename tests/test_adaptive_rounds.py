@@ -169,3 +169,26 @@ def test_the_html_report_shows_the_flag_on_its_row(tmp_path: Path) -> None:
     html = render_report(run_dir).read_text(encoding="utf-8")
     assert html.count(">still noisy</span>") == 1
     assert "7.0x as wide" in html and "10 rounds added did not settle it" in html and "quieter machine" in html
+
+
+def test_a_measured_run_interval_wider_than_the_gate_needs_gets_rounds() -> None:
+    """Twenty processes 6 % apart put a run median's interval near ±3 %: more than the ±2.5 % two sides need for
+    the gate to call an A/A within 5 %, so the bench adds rounds for it; 0.5 % apart, none; a floor never asks."""
+    rng = random.Random(21)
+
+    def rounds(between: float) -> harness.Rounds:
+        out = harness.Rounds()
+        levels = [100.0 * rng.lognormvariate(0.0, between) for _ in range(20)]
+        for group in _rounds(rng, 20, 5, lambda r: levels[r], 0.01):
+            out.add(group)
+        return out
+
+    def samples(**run: harness.Rounds) -> harness.Samples:
+        measured = {name: harness.Rounds() for name in run if name != FUSED}
+        return harness.Samples(
+            rounds=20, request=None, run=run, init=measured, vm_init={}, cold={}, passes={}, alloc={}
+        )  # type: ignore[arg-type]
+
+    assert harness._imprecise(samples(python=rounds(0.06), rust=rounds(0.005))) == ["python"]
+    assert harness._imprecise(samples(python=rounds(0.005))) == []
+    assert harness._imprecise(samples(**{FUSED: rounds(0.06)})) == []
