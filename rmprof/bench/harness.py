@@ -39,7 +39,7 @@ from rmprof.bench.stats.summary import rerun_interval, summarize
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, RmprofError
-from rmprof.runtimes import BASELINE, PYTHON_FUSED, default_runtimes, get_runtime, ordered
+from rmprof.runtimes import BASELINE, PYTHON_FUSED, REFERENCE_RUNTIMES, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
 from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult, round_order
 from rmprof.scenarios import Scenario, check_scenario
@@ -356,9 +356,8 @@ def _imprecise(out: Samples) -> list[str]:
     """The measured runtimes (not the floors) whose run median's 95 % interval over rounds is wider than
     ±``RUN_PRECISION``."""
     wide = []
-    for name in out.init:  # the measured runtimes: floors time no init
-        rounds = out.run.get(name)
-        if rounds is None or len(rounds.groups) < 2:
+    for name, rounds in out.run.items():
+        if name in REFERENCE_RUNTIMES or len(rounds.groups) < 2:
             continue
         med = median(rounds.flat)
         lo, hi = rounds_ci(rounds.groups, resamples=400)

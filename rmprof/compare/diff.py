@@ -22,7 +22,7 @@ from rmprof.compare.machine import machine_moves, move_warning, reference_kind
 from rmprof.compare.profile_diff import profile_diffs
 from rmprof.compare.runtime_rows import runtime_rows
 from rmprof.compare.summary import summarize_rows
-from rmprof.compare.thresholds import thresholds_for
+from rmprof.compare.thresholds import thresholds_block, thresholds_for
 from rmprof.errors import RmprofError
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def compare_runs(
         "schema": SCHEMA,
         "created_unix": time.time(),
         "threshold": thresholds["time"],
-        "thresholds": {"wall time": thresholds["time"], "init": thresholds["init"], "exact": thresholds["exact"]},
+        "thresholds": thresholds_block(thresholds),
         "noise_floor": {"applied": bool(floors), "floors": floors},
         "machine": machine,
         "builds": builds,

@@ -22,6 +22,7 @@ from rmprof.compare.diff import SCHEMA
 from rmprof.compare.rows import time_row
 from rmprof.compare.runtime_rows import TIME_METRICS
 from rmprof.compare.summary import summarize_rows
+from rmprof.compare.thresholds import thresholds_block, time_threshold
 from rmprof.errors import RmprofError
 from rmprof.runtimes.rounds import RoundRequest, round_order
 
@@ -113,7 +114,7 @@ def paired_comparison(
                     label,
                     samples,
                     sizes,
-                    thresholds["init" if metric == "init" else "time"],
+                    time_threshold(thresholds, metric),
                     floors,
                     True,
                     paired=True,
@@ -132,7 +133,7 @@ def paired_comparison(
         "mode": "paired",
         "created_unix": time.time(),
         "threshold": thresholds["time"],
-        "thresholds": {"wall time": thresholds["time"], "init": thresholds["init"], "exact": thresholds["exact"]},
+        "thresholds": thresholds_block(thresholds),
         "noise_floor": {"applied": bool(floors), "floors": floors},
         "before": {
             **side,

@@ -10,6 +10,7 @@ from rmprof.bench.stats.verdicts import compare, compare_exact
 from rmprof.compare import least_loaded
 from rmprof.compare.rows import comparison_row, time_row
 from rmprof.compare.samples import usable_samples
+from rmprof.compare.thresholds import time_threshold
 from rmprof.runtimes import REFERENCE_RUNTIMES
 
 # metric name -> (key in the bench entry's "samples", label)
@@ -76,7 +77,7 @@ def runtime_rows(
             label,
             (xs, ys),
             sizes,
-            thresholds["init" if metric == "init" else "time"],
+            time_threshold(thresholds, metric),
             floors,
             gated,
             why,

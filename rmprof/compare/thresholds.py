@@ -28,3 +28,13 @@ def thresholds_for(threshold: float | None) -> dict[str, float]:
     if not (isinstance(threshold, int | float) and math.isfinite(threshold) and threshold >= 0):
         raise RmprofError(f"threshold must be a non-negative number, got {threshold!r}")
     return {"time": float(threshold), "init": float(threshold), "exact": float(threshold)}
+
+
+def time_threshold(thresholds: dict[str, float], metric: str) -> float:
+    """The threshold a sampled time ``metric`` ("run", "init", "cold_start", "node.…") is judged against."""
+    return thresholds["init" if metric == "init" else "time"]
+
+
+def thresholds_block(thresholds: dict[str, float]) -> dict[str, float]:
+    """``thresholds`` as compare.json names them."""
+    return {"wall time": thresholds["time"], "init": thresholds["init"], "exact": thresholds["exact"]}
