@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from rmprof.bench import harness
+from rmprof.bench import harness, schedule
 from rmprof.bench.harness import FUSED, BenchConfig
 from rmprof.bench.stats.rounds_disagreement import ROUNDS_DISAGREE, ROUNDS_MATERIAL_SE, rounds_disagreement
 from rmprof.report.render import _rounds_flag, render_report
+from rmprof.runtimes import REFERENCE_RUNTIMES
 from rmprof.runtimes.base import Runtime
 from rmprof.runtimes.rounds import RoundRequest, RoundResult
 from rmprof.scenarios import get_scenario
@@ -189,6 +190,9 @@ def test_a_measured_run_interval_wider_than_the_gate_needs_gets_rounds() -> None
             rounds=20, request=None, run=run, init=measured, vm_init={}, cold={}, passes={}, alloc={}
         )  # type: ignore[arg-type]
 
-    assert harness._imprecise(samples(python=rounds(0.06), rust=rounds(0.005))) == ["python"]
-    assert harness._imprecise(samples(python=rounds(0.005))) == []
-    assert harness._imprecise(samples(**{FUSED: rounds(0.06)})) == []
+    def imprecise(out: harness.Samples) -> list[str]:
+        return schedule.imprecise(harness._sides(out), REFERENCE_RUNTIMES)
+
+    assert imprecise(samples(python=rounds(0.06), rust=rounds(0.005))) == ["python"]
+    assert imprecise(samples(python=rounds(0.005))) == []
+    assert imprecise(samples(**{FUSED: rounds(0.06)})) == []

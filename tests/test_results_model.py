@@ -60,6 +60,8 @@ TYPED: list[tuple[type, str, str | None]] = [
     (compare_model.SideInfo, "compare", "compare_side"),
     (compare_model.MachineMove, "compare", "machine_move"),
     (compare_model.ProfileDiff, "compare", "profile_diff"),
+    (compare_model.PairedRounds, "compare", "paired_rounds"),
+    (compare_model.PairRounds, "compare", "pair_rounds"),
 ]
 
 

@@ -36,6 +36,6 @@ def test_paired_mode_alternates_the_builds_by_that_rule(monkeypatch: pytest.Monk
 
     monkeypatch.setattr("rmprof.runtimes.get_runtime", lambda name: Fake())
     sc = SimpleNamespace(name="simple", manifest_path="m.json", input_path="i.json", iterations=8)
-    before, after = paired._time_pair(sc, "rust-bin", Path("old"), Path("new"), 3, None, lambda _: None)
-    assert seen == ["old", "new", "new", "old", "old", "new"]
+    before, after, done = paired._time_pair(sc, "rust-bin", Path("old"), Path("new"), 3, None, lambda _: None)
+    assert seen == ["old", "new", "new", "old", "old", "new"] and done.added_rounds == 0
     assert (before["run"].groups, after["init"].groups) == ([[1.0]] * 3, [[2.0]] * 3)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from rmprof.model.schemas import problem
 from tests.conftest import REPO, run_cli
 from tests.fault_tools import descendants, interruptible
 
@@ -105,7 +106,15 @@ def test_paired_mode_times_the_saved_builds_against_the_current_ones(tmp_path: P
     doc = json.loads(proc.stdout)
     rows = {r["id"]: r for r in doc["comparisons"]}
     assert {"simple/rust/run", "simple/rust-bin/run", "simple/rust/init"} <= set(rows)
-    assert all(r["method"] == "paired bootstrap" and r["rounds"] == [3, 3] for r in rows.values())
+    # Three rounds asked for; the scheduler adds rounds (up to six) while a build's rounds disagree or are wide.
+    pairs = {p["runtime"]: p for p in doc["paired_rounds"]["pairs"]}
+    assert (doc["paired_rounds"]["requested"], doc["paired_rounds"]["max"]) == (3, 6)
+    assert set(pairs) == {"rust", "rust-bin"}
+    assert all(3 <= p["rounds"] == 3 + p["added_rounds"] <= 6 for p in pairs.values())
+    for r in rows.values():
+        n = pairs[r["runtime"]]["rounds"]
+        assert r["method"] == "paired bootstrap" and r["rounds"] == [n, n], r["id"]
+    assert problem(doc, "compare") is None
     assert any("byte-identical" in w for w in doc["environment"]["warnings"])
     assert (out / "compare.html").is_file() and "paired rounds of both builds" in (out / "compare.html").read_text()
     # Both sides of a paired comparison are given, or neither.

@@ -13,8 +13,9 @@ Metrics (their definitions are repeated in the README):
 Run and init times are measured in rounds: each round is a fresh worker process that samples the in-process
 runtimes round-robin (A B A B ...), and a fresh process of each binary beside it. Intervals are computed over
 the rounds (two-stage bootstrap, rmprof.bench.stats), so they include the noise between processes. When the
-rounds disagree (``rounds_disagreement``), more rounds are added up to a budget; a side still disagreeing
-is flagged (``rounds_check``). The worker also times the machine references (rmprof/bench/reference.py),
+rounds disagree (``rounds_disagreement``) or a run interval is too wide, more rounds are added up to a budget
+(rmprof/bench/schedule.py, the scheduler paired mode shares); a side still disagreeing is flagged
+(``rounds_check``). The worker also times the machine references (rmprof/bench/reference.py),
 frozen workloads that share no code with the pipeline: what they move is the machine's move.
 """
 
@@ -29,19 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rmprof.bench import budget, rust_fused
+from rmprof.bench import budget, rust_fused, schedule
 from rmprof.bench.fused import fused_function
 from rmprof.bench.nodes import aggregate as node_costs
-from rmprof.bench.stats.bootstrap import paired_difference_ci, ratio_ci, rounds_ci
-from rmprof.bench.stats.descriptive import median
-from rmprof.bench.stats.rounds_disagreement import rounds_disagreement
+from rmprof.bench.stats.bootstrap import paired_difference_ci, ratio_ci
 from rmprof.bench.stats.summary import rerun_interval, summarize
 from rmprof.bench.worker import MIN_SAMPLE_NS
 from rmprof.child_failure import child_failed
 from rmprof.errors import ChildFailed, RmprofError
 from rmprof.runtimes import BASELINE, PYTHON_FUSED, REFERENCE_RUNTIMES, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
-from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult, round_order
+from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
 from rmprof.scenarios import Scenario, check_scenario
 from rmprof.values import first_difference
 
@@ -192,7 +191,7 @@ class Samples:
     cold: dict[str, list[float]]
     passes: dict[str, list[list[dict[str, Any]]]]
     alloc: dict[str, Any]
-    added_rounds: int = 0  # beyond the configured rounds, because rounds disagreed
+    added_rounds: int = 0  # beyond the planned rounds, because rounds disagreed or a run interval was wide
     # metric ("run", "init") -> runtime -> {"between_within", "added_rounds", "still_noisy"} after the last round
     checks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     references: dict[str, Rounds] = field(default_factory=dict)  # machine reference kind -> its samples
@@ -234,8 +233,9 @@ def _measure_rounds(
     costs: budget.Costs | None = None,
     started: float | None = None,
 ) -> Samples:
-    """The rounds: each round group once per round (order alternating), cold starts spread over the planned
-    rounds; then more rounds while rounds disagree, up to ``plan.max_rounds`` and within the time budget."""
+    """The rounds (schedule.run_rounds): each round group once per round (order alternating), cold starts spread
+    over the planned rounds; then more rounds while rounds disagree or a measured runtime's run interval is too
+    wide (the floors are never judged for precision), up to ``plan.max_rounds`` and within the time budget."""
     # Who shares a round's process is the runtime class's call. The python-fused floor and the machine references
     # are timed in the worker of the in-process runtimes, which runs even when none of them is measured.
     floor_group = Runtime.round_group(None)
@@ -268,36 +268,48 @@ def _measure_rounds(
     )
     rust_fused.prepare(out, scenario, measured)
     task = f"{scenario.name}: bench rounds"
-    planned, r = n_rounds, 0
-    round_times: list[float] = []
     cold_shares = [_share(plan.cold_starts, k, n_rounds) for k in range(n_rounds)]
-    while r < planned:
-        message = f"{scenario.name}: round {r + 1}/{planned} ({per_round} run samples per runtime, fresh processes)"
-        config.advance(task, r, planned, message)
-        t0 = time.monotonic()
-        for key, (cls, members) in round_order(list(groups.items()), r):
+
+    def measure(key: str, cls: type[Runtime], members: list[Runtime]) -> schedule.Group:
+        def run() -> None:
             request.fused = request.machine_reference = key == floor_group
             _add(out, cls.measure_round(members, request))
+
+        return schedule.Group(key, run)
+
+    def cold_starts(r: int) -> None:
         # Cold starts are spread over the planned rounds too: a burst at the end would see only that moment's
         # machine. Added rounds take none (they are for run and init).
         for _ in range(cold_shares[r] if r < len(cold_shares) else 0):
             for name, rt in measured.items():
                 # A cold start's build is its process's first: part of cold start, not an init sample.
                 out.cold[name].append(_cold_start(rt.process_command(request.manifest_path, request.input_path, 1)))
-        round_times.append(time.monotonic() - t0)
-        r += 1
-        if r == 1 and n_rounds > 1:
-            cut = _fewer_rounds(scenario.name, plan, round_times[0], time.monotonic() - started, config, out)
-            if cut < n_rounds:
-                # The cold starts not yet taken are spread over the rounds left: none are lost.
-                left = plan.cold_starts - cold_shares[0]
-                cold_shares = [cold_shares[0], *(_share(left, k, cut - 1) for k in range(cut - 1))]
-                n_rounds = planned = cut
-        if r == planned:
-            planned += _more_rounds(scenario.name, out, planned, plan, n_rounds, config, round_times, started)
-    out.rounds, out.added_rounds = planned, planned - n_rounds
-    out.checks = _final_checks(scenario.name, out, config)
-    config.advance(task, planned, planned)
+
+    def first_round(round_s: float, spent_s: float) -> int:
+        cut = _fewer_rounds(scenario.name, plan, round_s, spent_s, config, out)
+        if cut < plan.rounds:
+            # The cold starts not yet taken are spread over the rounds left: none are lost.
+            left = plan.cold_starts - cold_shares[0]
+            cold_shares[1:] = [_share(left, k, cut - 1) for k in range(cut - 1)]
+        return cut
+
+    def step(done: int, total: int) -> None:
+        message = f"{scenario.name}: round {done + 1}/{total} ({per_round} run samples per runtime, fresh processes)"
+        config.advance(task, done, total, message if done < total else None)
+
+    limits = schedule.Limits(n_rounds, plan.max_rounds, config.time_budget_s, started, REFERENCE_RUNTIMES)
+    done = schedule.run_rounds(
+        scenario.name,
+        [measure(key, cls, members) for key, (cls, members) in groups.items()],
+        lambda: _sides(out),
+        limits,
+        config.progress,
+        step=step,
+        after_groups=cold_starts,
+        first_round=first_round,
+    )
+    out.rounds, out.added_rounds, out.checks = done.rounds, done.added_rounds, done.checks
+    out.budget_notes.extend(done.notes)
     return out
 
 
@@ -324,108 +336,13 @@ def _fewer_rounds(
     return fit
 
 
-def _rounds_checks(out: Samples) -> dict[tuple[str, str], dict[str, Any]]:
-    """``rounds_disagreement`` of every runtime's run and init samples, where it can be told."""
-    checks = {}
+def _sides(out: Samples) -> schedule.Sides:
+    """Every runtime's (and floor's) run and init samples by round, as the scheduler judges them."""
+    sides: schedule.Sides = {}
     for metric, per_runtime in (("run", out.run), ("init", out.init)):
         for name, rounds in per_runtime.items():
-            check = rounds_disagreement(rounds.groups)
-            if check is not None:
-                checks[(name, metric)] = check
-    return checks
-
-
-def _worst(checks: dict[tuple[str, str], dict[str, Any]]) -> tuple[list[tuple[str, str]], str]:
-    """The disagreeing sides, and a phrase naming the worst of them with its ratio (and how many more)."""
-    sides = sorted((k for k, c in checks.items() if c["disagree"]), key=lambda k: -checks[k]["between_within"])
-    if not sides:
-        return [], ""
-    name, metric = sides[0]
-    more = f" and {len(sides) - 1} more" if len(sides) > 1 else ""
-    return sides, f"{name} {metric} (between/within {checks[sides[0]]['between_within']:.1f}x){more}"
-
-
-# The gate calls a run time within its default threshold (5 %) only when both sides' 95 % intervals are about half
-# as wide: on this project's 2-vCPU VM, twenty processes left the Python baseline's simple run at ±2.5-3.7 % and
-# the A/A compare of two such runs inconclusive (upper bound +6 %). A measured runtime whose run interval is wider
-# than this gets more rounds, as rounds that disagree do, within the same limits.
-RUN_PRECISION = 0.025
-
-
-def _imprecise(out: Samples) -> list[str]:
-    """The measured runtimes (not the floors) whose run median's 95 % interval over rounds is wider than
-    ±``RUN_PRECISION``."""
-    wide = []
-    for name, rounds in out.run.items():
-        if name in REFERENCE_RUNTIMES or len(rounds.groups) < 2:
-            continue
-        med = median(rounds.flat)
-        lo, hi = rounds_ci(rounds.groups, resamples=400)
-        if med > 0 and (hi - lo) / 2 / med > RUN_PRECISION:
-            wide.append(name)
-    return wide
-
-
-def _more_rounds(
-    name: str,
-    out: Samples,
-    done: int,
-    plan: budget.Plan,
-    configured: int,
-    config: BenchConfig,
-    round_times: list[float],
-    started: float,
-) -> int:
-    """Rounds to add after ``done``: half the planned rounds (at least two) while some side's rounds disagree or
-    a measured run time's interval is wider than ±``RUN_PRECISION``, within ``plan.max_rounds`` and the time
-    budget; 0 when neither, or when either limit is spent."""
-    if done >= plan.max_rounds:
-        return 0
-    sides, phrase = _worst(_rounds_checks(out))
-    reason = f"rounds disagree for {phrase}"
-    if not sides:
-        wide = _imprecise(out)
-        if not wide:
-            return 0
-        reason = f"run intervals wider than ±{100 * RUN_PRECISION:g} % for {', '.join(wide)}"
-    add = min(plan.max_rounds - done, max(2, configured // 2))
-    if config.time_budget_s is not None and round_times:
-        left = config.time_budget_s - (time.monotonic() - started)
-        fit = budget.rounds_that_fit(left, sum(round_times) / len(round_times), add)
-        if fit < add:
-            note = f"{reason}, but the time budget leaves room for {fit} more rounds"
-            out.budget_notes.append(note)
-            config.progress(f"{name}: {note}")
-            add = fit
-            if not add:
-                return 0
-    config.progress(f"{name}: {reason}: adding {add} rounds")
-    return add
-
-
-def _final_checks(name: str, out: Samples, config: BenchConfig) -> dict[str, dict[str, dict[str, Any]]]:
-    """Each side's ``rounds_check`` after the last round, saying so when some side is still noisy."""
-    checks = _rounds_checks(out)
-    result: dict[str, dict[str, dict[str, Any]]] = {"run": {}, "init": {}}
-    for metric, per_runtime in (("run", out.run), ("init", out.init)):
-        for runtime, rounds in per_runtime.items():
-            if not rounds.groups:
-                continue
-            check = checks.get((runtime, metric))
-            result[metric][runtime] = {
-                # None: a round of one sample, or no spread within rounds, cannot tell between from within.
-                "between_within": check["between_within"] if check else None,
-                "relative_se": check["relative_se"] if check else None,
-                "added_rounds": out.added_rounds,
-                "still_noisy": bool(check and check["disagree"]),
-            }
-    sides, phrase = _worst(checks)
-    if sides:
-        config.progress(
-            f"{name}: rounds still disagree for {phrase} after {out.rounds} rounds: flagged as noisy "
-            "(more --rounds, or a quieter machine)"
-        )
-    return result
+            sides[(name, metric)] = rounds.groups
+    return sides
 
 
 def _add(out: Samples, result: RoundResult) -> None:

@@ -5,6 +5,12 @@ round see the same one. Each round times the baseline's build and the current bu
 back to back, in alternating order (A B, B A, ...); the change is bootstrapped with rounds paired by index,
 so drift that hits both builds of a round cancels (as tango-bench does for Rust benchmarks). Only the Rust
 runtimes have builds to save: the Python baseline's code is the checkout itself.
+
+The rounds are the bench's scheduler's (rmprof/bench/schedule.py) with the two builds as its round groups: after
+the ``--rounds`` asked for, rounds are added, half as many at a time, while a build's rounds disagree or its run
+interval is wider than ±``schedule.RUN_PRECISION``, up to ``MAX_ROUNDS_FACTOR`` times the rounds asked for (no
+time budget: paired mode has none). compare.json's ``paired_rounds`` says, per scenario and runtime, how many
+rounds ran, how many were added and each build's ``rounds_check``; a build still noisy is named in its warnings.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rmprof.bench import schedule
 from rmprof.bench.harness import Rounds
 from rmprof.compare.diff import SCHEMA
 from rmprof.compare.rows import time_row
@@ -24,7 +31,12 @@ from rmprof.compare.runtime_rows import TIME_METRICS
 from rmprof.compare.summary import summarize_rows
 from rmprof.compare.thresholds import thresholds_block, time_threshold
 from rmprof.errors import RmprofError
-from rmprof.runtimes.rounds import RoundRequest, round_order
+from rmprof.runtimes.rounds import RoundRequest
+
+# Rounds in all, at most, with those added: this many times the rounds asked for (the bench's default too).
+MAX_ROUNDS_FACTOR = 2
+# How progress lines and warnings name the two builds.
+SIDE_NAMES = {"before": "baseline build", "after": "current build"}
 
 
 def _scenarios(name: str, scenario_args: tuple, say: Any) -> list[Any]:
@@ -89,6 +101,7 @@ def paired_comparison(
     skipped: list[dict[str, Any]] = []
     notes: list[str] = []
     distributions: dict[str, list[float]] = {}
+    pairs: list[dict[str, Any]] = []
     for sc in scenarios:
         wanted = [r for r in (runtimes or default_runtimes(sc.manifest)) if r in saved or r in current]
         for rt in wanted:
@@ -99,7 +112,9 @@ def paired_comparison(
             if saved[rt].get("sha256") and _same_file(saved[rt], current[rt]):
                 notes.append(f"{sc.name}/{rt}: the current build is byte-identical to the baseline's (an A/A run)")
             with _staged(Path(saved[rt]["path"]), current[rt]) as (old, new):
-                before, after = _time_pair(sc, rt, old, new, rounds, iterations, say)
+                before, after, done = _time_pair(sc, rt, old, new, rounds, iterations, say)
+            pairs.append(_pair_rounds(sc.name, rt, done))
+            notes.extend(_still_noisy(sc.name, rt, done))
             for metric in ("run", "init"):
                 key, label = TIME_METRICS[metric]
                 if not before[metric].groups or not after[metric].groups:
@@ -143,6 +158,7 @@ def paired_comparison(
         },
         "after": {**side, "path": "current build", "label": "current build", "scenarios": [s.name for s in scenarios]},
         "comparisons": rows,
+        "paired_rounds": {"requested": _rounds(rounds), "max": MAX_ROUNDS_FACTOR * _rounds(rounds), "pairs": pairs},
         "summary": summarize_rows(rows, thresholds["time"], [], distributions),
         "profiles": [],
         "environment": {"fields": [], "warnings": notes},
@@ -178,30 +194,76 @@ def _same_file(saved: dict[str, Any], current: Path) -> bool:
         return False
 
 
+def _rounds(requested: int) -> int:
+    """The rounds planned for ``--rounds requested``: two at least, for a spread between rounds."""
+    return max(2, requested)
+
+
 def _time_pair(
     sc: Any, runtime: str, before: Path, after: Path, rounds: int, iterations: int | None, say: Any
-) -> tuple[dict[str, Rounds], dict[str, Rounds]]:
-    """Run and init samples of both builds of ``runtime``, round by round, in alternating order."""
+) -> tuple[dict[str, Rounds], dict[str, Rounds], schedule.Scheduled]:
+    """Run and init samples of both builds of ``runtime``, round by round in alternating order, and what the
+    scheduler made of the rounds (rounds added while a build's rounds disagree or its run interval is wide)."""
     from rmprof.runtimes import get_runtime
 
     rt = get_runtime(runtime)
-    n_rounds = max(2, rounds)
+    n_rounds = _rounds(rounds)
     request = RoundRequest(
         manifest_path=Path(sc.manifest_path).resolve(),
         input_path=Path(sc.input_path).resolve(),
+        # Added rounds take as many samples as the planned ones: the rounds stay alike in weight.
         samples=-(-(iterations or sc.iterations) // n_rounds),
         init_samples=3,
         warmup=3,
     )
     sides = {"before": {"run": Rounds(), "init": Rounds()}, "after": {"run": Rounds(), "init": Rounds()}}
     builds = {"before": before, "after": after}
-    for r in range(n_rounds):
-        say(f"{sc.name}/{runtime}: paired round {r + 1}/{n_rounds} (baseline and current build)")
-        for which in round_order(("before", "after"), r):
+
+    def group(which: str) -> schedule.Group:
+        def measure() -> None:
             request.builds = {runtime: builds[which]}  # both builds run from their staged files, explicitly
             result = type(rt).measure_round([rt], request)
             if result.inner is not None and request.inner is None:
                 request.inner = result.inner  # both builds time the same loop length
             sides[which]["run"].add(result.run_ns[runtime])
             sides[which]["init"].add(result.init_ns[runtime])
-    return sides["before"], sides["after"]
+
+        return schedule.Group(which, measure)
+
+    def judged() -> schedule.Sides:
+        return {(SIDE_NAMES[w], m): sides[w][m].groups for m in ("run", "init") for w in ("before", "after")}
+
+    def step(done: int, total: int) -> None:
+        if done < total:
+            say(f"{sc.name}/{runtime}: paired round {done + 1}/{total} (baseline and current build)")
+
+    limits = schedule.Limits(rounds=n_rounds, max_rounds=MAX_ROUNDS_FACTOR * n_rounds)
+    done = schedule.run_rounds(f"{sc.name}/{runtime}", [group("before"), group("after")], judged, limits, say, step)
+    return sides["before"], sides["after"], done
+
+
+def _pair_rounds(scenario: str, runtime: str, done: schedule.Scheduled) -> dict[str, Any]:
+    """compare.json's record of one pair's rounds: how many, how many added, and each build's rounds_check
+    under ``before``/``after``."""
+    sides = {name: which for which, name in SIDE_NAMES.items()}
+    checks = {
+        metric: {sides[name]: check for name, check in per_build.items()} for metric, per_build in done.checks.items()
+    }
+    return {
+        "scenario": scenario,
+        "runtime": runtime,
+        "rounds": done.rounds,
+        "added_rounds": done.added_rounds,
+        "checks": checks,
+    }
+
+
+def _still_noisy(scenario: str, runtime: str, done: schedule.Scheduled) -> list[str]:
+    """A warning per build figure whose rounds still disagreed after the last round."""
+    return [
+        f"{scenario}/{runtime}: the {name}'s {metric} rounds still disagree after {done.rounds} rounds "
+        f"({done.added_rounds} added): more --rounds, or a quieter machine"
+        for metric, per_build in done.checks.items()
+        for name, check in per_build.items()
+        if check["still_noisy"]
+    ]

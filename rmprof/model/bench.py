@@ -22,7 +22,7 @@ class Outliers(TypedDict):
 
 
 class RoundsCheck(TypedDict):
-    """Whether this figure's rounds still disagreed after the rounds added (bench/harness._final_checks)."""
+    """Whether this figure's rounds still disagreed after the rounds added (bench/schedule.final_checks)."""
 
     between_within: float | None
     relative_se: float | None

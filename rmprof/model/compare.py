@@ -8,7 +8,7 @@ folder of them, a results.json or a bench file: the bench entries of its scenari
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-from rmprof.model.bench import BenchScenario, BuildIdentity, Environment, Interval
+from rmprof.model.bench import BenchScenario, BuildIdentity, Environment, Interval, RoundsCheck
 from rmprof.model.run import ProfileSummary
 
 Verdict = Literal["improved", "regressed", "no change", "within noise"]
@@ -41,7 +41,7 @@ class SideInfo(TypedDict):
     """What compare.json says of a side."""
 
     path: str
-    kind: Literal["run", "bench"]
+    kind: Literal["run", "bench", "paired"]
     label: str
     scenarios: list[str]
     created_unix: NotRequired[float | None]
@@ -198,6 +198,24 @@ class Skipped(TypedDict):
     reason: str
 
 
+class PairRounds(TypedDict):
+    """Paired mode: one scenario x runtime's rounds, and each build's rounds_check (bench/schedule.py)."""
+
+    scenario: str
+    runtime: str
+    rounds: int  # in all, the added ones included
+    added_rounds: int
+    checks: dict[str, dict[str, RoundsCheck]]  # metric -> "before" / "after" -> its check after the last round
+
+
+class PairedRounds(TypedDict):
+    """Paired mode (compare/paired.py): the rounds asked for, the most with those added, and per pair."""
+
+    requested: int
+    max: int
+    pairs: list[PairRounds]
+
+
 class CompareDocument(TypedDict):
     """The whole compare.json."""
 
@@ -215,3 +233,5 @@ class CompareDocument(TypedDict):
     noise_floor: NotRequired[NoiseFloorApplied]
     machine: NotRequired[MachineBlock]
     builds: NotRequired[BuildsBlock]
+    mode: NotRequired[Literal["paired"]]  # paired mode (compare/paired.py); absent: two runs compared
+    paired_rounds: NotRequired[PairedRounds]
