@@ -25,6 +25,7 @@ from rmprof.runtimes.base import Outputs, Prepared, Runtime
 
 if TYPE_CHECKING:
     from rmprof.model.node_timing import NodeTiming
+    from rmprof.ndjson import OutputWriter
 
 # Backpressure bound per edge: a long input never piles up between two nodes.
 QUEUE_SIZE = 1024
@@ -67,6 +68,16 @@ class _Timeline:
     def __init__(self) -> None:
         self.stopped = 0
         self.setup = 0  # when the run began creating tasks (what came before is the event loop's)
+
+    def begin(self) -> None:
+        """The run starts creating its tasks: what came before is the event loop's."""
+        self.setup = self.stopped = perf_counter_ns()
+
+    def charge(self, times: _NodeTimes) -> None:
+        """Count the time since the last reading (creating its task) as the node's own."""
+        now = perf_counter_ns()
+        times.own_ns += now - self.stopped
+        self.stopped = now
 
 
 def node_label(node: Node) -> str:
@@ -123,26 +134,63 @@ class PythonPrepared(Prepared):
 
     async def run_async(self, items: list[Any]) -> Outputs:
         """Run the pipeline once: a task per node, queues between them."""
+        return await self._run_graph(items)
+
+    async def _run_graph(
+        self,
+        items: Iterable[Any],
+        *,
+        writer: OutputWriter | None = None,
+        timed: tuple[dict[str, _NodeTimes], _Timeline] | None = None,
+    ) -> Outputs:
+        """The wiring of every run: a bounded queue per edge, a task per node in one task group, the roots
+        reading ``items``, each sink collecting its outputs (returned); the first failure is raised.
+
+        With a ``writer`` the input is a stream, read once (several roots get it through a feeder task), and
+        the sinks hand their items to the writer instead (the outputs returned are then empty). With ``timed``
+        (the nodes' times and the run's timeline) each node runs its timed loop, and creating its task counts
+        as the node's own time.
+        """
         m = self.manifest
         inbox: dict[str, asyncio.Queue[Any]] = {c.target: asyncio.Queue(maxsize=QUEUE_SIZE) for c in m.connections}
-        outputs: Outputs = {sink: [] for sink in m.sinks}
+        # A stream is read once: when several roots need its items, a feeder task hands each to all of them.
+        roots = m.roots if writer is not None else []
+        fed = roots if len(roots) > 1 else []
+        inbox.update({r: asyncio.Queue(maxsize=QUEUE_SIZE) for r in fed})
+        outputs: Outputs = {sink: [] for sink in m.sinks} if writer is None else {}
+        collect: dict[str, Any] = outputs
+        to_writer: dict[str, asyncio.Queue[Any]] = {}
+        if writer is not None and len(m.sinks) == 1:  # one sink writes as it goes (its order is the item order)
+            collect = {m.sinks[0]: writer.sink_writer(m.sinks[0])}
+        elif writer is not None:  # several go through the writer task, which interleaves them item-major
+            to_writer = {sink: asyncio.Queue(maxsize=QUEUE_SIZE) for sink in m.sinks}
         failures: list[_Failure] = []
-        async with asyncio.TaskGroup() as group:
-            for position, node_id in enumerate(m.topo_order):
-                group.create_task(
-                    self.node_tasks[node_id](
-                        self,
-                        m.node(node_id),
-                        position,
-                        inbox.get(node_id),
-                        [inbox[s] for s in m.successors[node_id]],
-                        outputs.get(node_id),
-                        items,
-                        failures,
-                    )
-                )
+        try:
+            async with asyncio.TaskGroup() as group:
+                if fed:
+                    group.create_task(_feed(items, [inbox[r] for r in fed]))
+                if timed:
+                    timed[1].begin()
+                for position, node_id in enumerate(m.topo_order):
+                    outboxes = [inbox[s] for s in m.successors[node_id]]
+                    if node_id in to_writer:
+                        outboxes.append(to_writer[node_id])
+                    args = (self, m.node(node_id), position, inbox.get(node_id), outboxes, collect.get(node_id))
+                    if timed:
+                        times, timeline = timed[0][node_id], timed[1]
+                        group.create_task(self.timed_node_tasks[node_id](*args, items, failures, times, timeline))
+                        timeline.charge(times)
+                    else:
+                        group.create_task(self.node_tasks[node_id](*args, items, failures))
+                if to_writer:
+                    group.create_task(_write_item_major(list(to_writer.items()), writer))
+        except BaseExceptionGroup as group_error:
+            raise _first_leaf(group_error) from None
         if failures:
             raise min(failures, key=lambda f: f.key).error
+        if writer is not None:
+            for sink_writer in collect.values():
+                sink_writer.flush()
         return outputs
 
     async def _node_task(
@@ -197,44 +245,9 @@ class PythonPrepared(Prepared):
         with open(output_path, "w", encoding="utf-8", newline="") as fh:
             writer = ndjson.OutputWriter(fh, list(self.manifest.sinks))
             items = _Counted(ndjson.read_items(input_path, label))
-            self._complete(self._run_stream(items, writer))
+            self._complete(self._run_graph(items, writer=writer))
             writer.flush()
         return {"items": items.count, "sinks": writer.counts}
-
-    async def _run_stream(self, items: _Counted, writer: Any) -> None:
-        """``run_async`` with a streamed input and sinks feeding the writer task."""
-        m = self.manifest
-        inbox: dict[str, asyncio.Queue[Any]] = {c.target: asyncio.Queue(maxsize=QUEUE_SIZE) for c in m.connections}
-        roots = [node_id for node_id in m.topo_order if m.predecessor[node_id] is None]
-        if len(roots) > 1:  # each root needs every item: one reader feeds them all
-            inbox.update({r: asyncio.Queue(maxsize=QUEUE_SIZE) for r in roots})
-        # One sink writes as it goes (its order is the item order); several go through the writer task.
-        single = m.sinks[0] if len(m.sinks) == 1 else None
-        to_writer = {} if single else {sink: asyncio.Queue(maxsize=QUEUE_SIZE) for sink in m.sinks}
-        sink_writer = writer.sink_writer(single) if single else None
-        failures: list[_Failure] = []
-        try:
-            async with asyncio.TaskGroup() as group:
-                if len(roots) > 1:
-                    group.create_task(_feed(items, [inbox[r] for r in roots]))
-                for position, node_id in enumerate(m.topo_order):
-                    outboxes = [inbox[s] for s in m.successors[node_id]]
-                    if node_id in to_writer:
-                        outboxes.append(to_writer[node_id])
-                    collected = sink_writer if node_id == single else None
-                    group.create_task(
-                        self.node_tasks[node_id](
-                            self, m.node(node_id), position, inbox.get(node_id), outboxes, collected, items, failures
-                        )
-                    )
-                if to_writer:
-                    group.create_task(_write_item_major(list(to_writer.items()), writer))
-        except BaseExceptionGroup as group_error:
-            raise _first_leaf(group_error) from None
-        if failures:
-            raise min(failures, key=lambda f: f.key).error
-        if sink_writer is not None:
-            sink_writer.flush()
 
     def run_instrumented(self, items: list[Any]) -> NodeTiming:
         """Run once with per-node timing: where the time of a run went, by node and by queue hop.
@@ -263,42 +276,10 @@ class PythonPrepared(Prepared):
         times = {node_id: _NodeTimes(len(m.successors[node_id])) for node_id in m.topo_order}
         timeline = _Timeline()
         start = perf_counter_ns()
-        outputs = self._loop.run_until_complete(self._run_timed(items, times, timeline))
+        outputs = self._loop.run_until_complete(self._run_graph(items, timed=(times, timeline)))
         end = perf_counter_ns()
         loop_ns = (timeline.setup - start) + (end - timeline.stopped)
         return _timing_result(m, outputs, end - start, loop_ns, len(items), times)
-
-    async def _run_timed(self, items: list[Any], times: dict[str, _NodeTimes], timeline: _Timeline) -> Outputs:
-        """``run_async`` with the timed node loops; creating a node's task counts as the node's."""
-        m = self.manifest
-        inbox: dict[str, asyncio.Queue[Any]] = {c.target: asyncio.Queue(maxsize=QUEUE_SIZE) for c in m.connections}
-        outputs: Outputs = {sink: [] for sink in m.sinks}
-        failures: list[_Failure] = []
-        clock = perf_counter_ns
-        async with asyncio.TaskGroup() as group:
-            mark = timeline.setup = clock()
-            for position, node_id in enumerate(m.topo_order):
-                group.create_task(
-                    self.timed_node_tasks[node_id](
-                        self,
-                        m.node(node_id),
-                        position,
-                        inbox.get(node_id),
-                        [inbox[s] for s in m.successors[node_id]],
-                        outputs.get(node_id),
-                        items,
-                        failures,
-                        times[node_id],
-                        timeline,
-                    )
-                )
-                now = clock()
-                times[node_id].own_ns += now - mark
-                mark = now
-            timeline.stopped = mark
-        if failures:
-            raise min(failures, key=lambda f: f.key).error
-        return outputs
 
     async def _timed_node_task(
         self,
