@@ -196,6 +196,6 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
         }
     )
     say(f"{sc.name}: rendering the report")
-    report = render_report(run.path)
+    report = render_report(run.path, request.history)  # its first screen: what changed since the previous run
     write_summary(run.path)  # summary.md: the verdict and tables as Markdown, to paste into a pull request
     return report

@@ -13,9 +13,18 @@ import click
 @click.option(
     "--summary", is_flag=True, help="Print the run's summary (speedups, bottlenecks, targets, gaps) before the path."
 )
-def report(run_dir: Path, open_it: bool, summary: bool) -> None:
+@click.option(
+    "--history",
+    "history_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Without a compare.json beside the run, say what changed since the previous run in this SQLite history "
+    "(default $RMPROF_HISTORY, else $XDG_DATA_HOME/rmprof/history.sqlite, as rmprof profile records).",
+)
+@click.option("--no-history", is_flag=True, help="Compare with no earlier run of the history.")
+def report(run_dir: Path, open_it: bool, summary: bool, history_path: Path | None, no_history: bool) -> None:
     """Re-render RUN_DIR/report.html (and summary.md) from results.json and profiles/, and print its path; a
     folder of runs (--scenario all, a shard, a merge) re-renders every scenario and its overview."""
+    from rmprof.commands.distributed import history_target
     from rmprof.errors import RmprofError
     from rmprof.report.markdown import write_summary
     from rmprof.report.overview import render_folder
@@ -24,10 +33,11 @@ def report(run_dir: Path, open_it: bool, summary: bool) -> None:
 
     if not run_dir.is_dir():
         raise RmprofError(f"{run_dir}: not a run directory (no such directory)")
+    history = history_target(history_path, no_history)  # the one rmprof profile records in, by default
     if is_folder_of_runs(run_dir):  # --scenario all, a shard or a merge: every scenario, then the overview
-        path = render_folder(run_dir)
+        path = render_folder(run_dir, history)
     else:
-        path = render_report(run_dir)
+        path = render_report(run_dir, history)
         write_summary(run_dir)
     if summary:
         from rmprof.report.terminal import emit, make_console, run_summary

@@ -15,7 +15,7 @@ from rmprof.run_tree import environment_of, fingerprint, scenario_runs
 
 if TYPE_CHECKING:
     from rmprof.model.bench import BenchDocument
-    from rmprof.model.run import ProfileSummary
+    from rmprof.model.run import ProfileSummary, RunDocument
 
 # Where CI says which branch it builds (a detached checkout has no branch of its own).
 BRANCH_VARS = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "BUILDKITE_BRANCH")
@@ -113,16 +113,19 @@ def bench_records(
     return out
 
 
+def run_records(results: RunDocument, source: str | None = None, branch: str | None = None) -> list[RunRecord]:
+    """The records of one run directory's results.json: what ``record_folder`` records for it."""
+    bench = results.get("bench") if isinstance(results.get("bench"), dict) else {}
+    bench = {**bench, "environment": environment_of(results)}
+    profiles = [p for p in results.get("profiles") or [] if isinstance(p, dict)]
+    return bench_records(bench, profiles, created=results.get("created_unix"), source=source, branch=branch)
+
+
 def folder_records(folder: Path, branch: str | None = None) -> list[RunRecord]:
     """The records of a run folder (one run directory, or a --scenario all / shard / merged folder of them)."""
     out = []
     for run_dir, results in scenario_runs(folder):
-        bench = results.get("bench") if isinstance(results.get("bench"), dict) else {}
-        bench = {**bench, "environment": environment_of(results)}
-        profiles = [p for p in results.get("profiles") or [] if isinstance(p, dict)]
-        out.extend(
-            bench_records(bench, profiles, created=results.get("created_unix"), source=str(run_dir), branch=branch)
-        )
+        out.extend(run_records(results, str(run_dir), branch))
     return out
 
 

@@ -98,12 +98,13 @@ def render_overview(folder: Path) -> Path:
     return out
 
 
-def render_folder(folder: Path) -> Path:
-    """Re-render every scenario's report.html and summary.md in a run folder, then its overview; its path."""
+def render_folder(folder: Path, history: Path | None = None) -> Path:
+    """Re-render every scenario's report.html and summary.md in a run folder, then its overview; its path.
+    ``history``: the history whose previous runs the reports' first screens compare with (render_report)."""
     from rmprof.report.markdown import write_summary
     from rmprof.report.render import render_report
 
     for run_dir, _ in scenario_runs(folder):
-        render_report(run_dir)
+        render_report(run_dir, history)
         write_summary(run_dir)
     return render_overview(folder)

@@ -492,9 +492,14 @@ def build_rows(builds: Any) -> list[dict[str, str]]:
 
 
 def build_context(
-    results: RunDocument, profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
+    results: RunDocument,
+    profiles: dict[str, Profile],
+    notes: list[str] | None = None,
+    run_dir: Path | None = None,
+    history: Path | None = None,
 ) -> dict[str, Any]:
-    """Everything the template shows, formatted."""
+    """Everything the template shows, formatted; ``history``: the history the run is recorded in (what changed
+    since its previous run, when no compare.json is beside the run)."""
     bench = results.get("bench") or {}
     scenario = results.get("scenario") or {}
     scs = bench.get("scenarios") or [{}]
@@ -510,7 +515,7 @@ def build_context(
     samples, samples_where = _samples_text(sc, scenario)
     env = bench.get("environment") or {}
     fastest = headline.get("fastest_runtime")
-    changed, changed_notes = what_changed(run_dir, str(scenario.get("name", sc.get("scenario", ""))))
+    changed, changed_notes = what_changed(run_dir, str(scenario.get("name", sc.get("scenario", ""))), results, history)
     context = {
         "title": f"rmprof report: {scenario.get('name', '?')}",
         "scenario": str(scenario.get("name", "?")),
@@ -576,23 +581,28 @@ def build_context(
 
 
 def render_html(
-    results: RunDocument, profiles: dict[str, Profile], notes: list[str] | None = None, run_dir: Path | None = None
+    results: RunDocument,
+    profiles: dict[str, Profile],
+    notes: list[str] | None = None,
+    run_dir: Path | None = None,
+    history: Path | None = None,
 ) -> str:
     """The report page for ``results`` (a results.json document) and its loaded profiles, by name."""
-    context = build_context(results, profiles, notes, run_dir)
+    context = build_context(results, profiles, notes, run_dir, history)
     assets = {
         name.replace(".", "_"): asset(name) for name in ("flamegraph.css", "report.css", "flamegraph.js", "report.js")
     }
     return render(TEMPLATE, **context, **assets)
 
 
-def render_report(run_dir: Path) -> Path:
-    """Render ``run_dir``/report.html from results.json and the profile files; return its path."""
+def render_report(run_dir: Path, history: Path | None = None) -> Path:
+    """Render ``run_dir``/report.html from results.json and the profile files; return its path. ``history``: the
+    history the run is recorded in, whose previous run the first screen compares with (without a compare.json)."""
     from rmprof.files import write_text_atomic
 
     run = RunDir(run_dir)
     results = run.results()
     profiles, notes = run.load_profiles(results.get("profiles") or [])
-    html = render_html(results, profiles, notes, run.path)
+    html = render_html(results, profiles, notes, run.path, history)
     write_text_atomic(run.report_path, html)
     return run.report_path

@@ -1,9 +1,11 @@
 """The report's first screen: the run's verdict, one row per runtime (speedups with their intervals and sample
-counts, run time, memory, bottleneck node, where the CPU goes), what changed against a comparison's other side,
-and the one-line headline each collapsed section shows.
+counts, run time, memory, bottleneck node, where the CPU goes), what changed against a comparison's other side
+(or, without one, since the previous comparable run in the history), and the one-line headline each collapsed
+section shows.
 
 Everything here is formatted from results.json (and compare.json beside it, when the run was compared); nothing
-is judged anew: the verdicts, intervals and gates are the bench's, the analysis's and compare's.
+is judged anew: the verdicts, intervals and gates are the bench's, the analysis's and compare's, and a change
+since the previous run is the history's (rmprof/history/previous.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from rmprof.report.view_common import FLOORS, bounds_text, ordered, runtime_labe
 from rmprof.runtimes import BASELINE
 
 if TYPE_CHECKING:
+    from rmprof.history.cells import Cell
+    from rmprof.history.previous import FigureChange
     from rmprof.model.bench import BenchScenario
     from rmprof.model.run import RunDocument
 
@@ -214,12 +218,15 @@ def _same(a: Any, b: Path) -> bool:
         return False
 
 
-def what_changed(run_dir: Path | None, scenario: str) -> tuple[dict[str, Any] | None, list[str]]:
-    """(what the comparison beside the run found for this scenario, notes): its sides, gate, verdict counts and
-    the figures that changed; (None, []) when the run was not compared, a note when compare.json is unreadable."""
+def what_changed(
+    run_dir: Path | None, scenario: str, results: RunDocument | None = None, history: Path | None = None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """(what changed, notes): what the comparison beside the run found for this scenario (``source`` "compare");
+    without one, what changed since the previous comparable run in ``history`` (``source`` "history", see
+    ``since_previous``); (None, []) when neither applies, a note when compare.json or the history is unreadable."""
     path = _compare_file(run_dir) if run_dir is not None else None
     if path is None:
-        return None, []
+        return since_previous(results, history, scenario) if results is not None and history else (None, [])
     from rmprof.errors import RmprofError
     from rmprof.model.load import load_compare
 
@@ -242,6 +249,7 @@ def what_changed(run_dir: Path | None, scenario: str) -> tuple[dict[str, Any] | 
     gate = doc["summary"]["gate"]
     undecided = [i for i in gate.get("inconclusive") or [] if i["id"].startswith(f"{scenario}/")]
     return {
+        "source": "compare",
         "before": before["label"] + (" (this run)" if _same(before["path"], here) else ""),
         "after": after["label"] + (" (this run)" if _same(after["path"], here) else ""),
         "before_date": format_when(before.get("created_unix")),
@@ -273,6 +281,84 @@ def _changed_row(r: dict[str, Any]) -> dict[str, str]:
         "verdict": r["verdict"],
         "tone": "bad" if r["verdict"] == "regressed" else "ok",
         "gated": "gated" if r["gated"] else "informational",
+    }
+
+
+def since_previous(results: RunDocument, history: Path, scenario: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """(what changed since the previous comparable run of this scenario on this machine in ``history``, notes):
+    that run (when, commit, build, branch, where its files were), how many figures were judged and how, and the
+    figures whose intervals moved apart; a one-line ``first`` when there is no earlier run, a note when the
+    history cannot be read."""
+    import dataclasses
+
+    from rmprof.errors import RmprofError
+    from rmprof.history.previous import MIN_CHANGE
+    from rmprof.history.previous import since_previous as previous_of
+    from rmprof.history.record import run_records
+
+    record = next((r for r in run_records(results) if r.scenario == scenario), None)
+    if record is None:
+        return None, []  # no figure of this scenario to compare
+    # The floors stay in the tables, as in the summary rows: only the runtimes shown are compared here.
+    record = dataclasses.replace(record, cells=tuple(c for c in record.cells if c.runtime not in FLOORS))
+    try:
+        since = previous_of(history, record)
+    except RmprofError as exc:
+        return None, [f"What changed since the previous run is not shown: {exc}"]
+    if since is None:
+        return {
+            "source": "history",
+            "first": f"No earlier run of {scenario} on this machine in the history {history}: nothing to compare "
+            "this run with yet.",
+        }, []
+    code = [f"commit {since.commit}" if since.commit else "commit not recorded"]
+    if since.build:
+        code.append(f"build {since.build}")
+    if since.branch:
+        code.append(f"branch {since.branch}")
+    judged = (
+        f"{since.judged} figure{'s' if since.judged != 1 else ''} with a 95 % interval in both runs judged: a figure "
+        f"is listed when the two intervals do not overlap and the medians differ by at least "
+        f"{100 * MIN_CHANGE:.0f} %"
+    )
+    if since.unjudged:
+        judged += f"; {since.unjudged} without an interval (memory peaks, instruction counts) not judged"
+    return {
+        "source": "history",
+        "first": "",
+        "before": format_when(since.created_unix),
+        "code": ", ".join(code),
+        "run_dir": since.source or "",
+        "history": str(history),
+        "judged": judged + ".",
+        "rows": [_history_row(c) for c in since.changes[:CHANGED_SHOWN]],
+        "more": max(0, len(since.changes) - CHANGED_SHOWN),
+    }, []
+
+
+def _history_row(c: FigureChange) -> dict[str, str]:
+    """One figure that changed since the previous run: ``rust (in-process) run time per iteration: 49.0 µs
+    [48.1 µs–50.0 µs] → 34.3 µs [33.9 µs–34.8 µs], −30.0 %``."""
+    from rmprof.compare.runtime_rows import TIME_METRICS
+    from rmprof.history.trend import format_value as in_unit
+
+    # Only figures with intervals are judged: the time metrics and the speedups over the baseline.
+    kind, _, name = c.metric.rpartition(".")
+    label = TIME_METRICS[name][1] if name in TIME_METRICS else c.metric
+    if kind == "speedup":
+        label += " speedup over the baseline"
+
+    def figure(cell: Cell) -> str:
+        if cell.lo is None or cell.hi is None:
+            return in_unit(cell.value, c.unit)
+        return f"{in_unit(cell.value, c.unit)} [{in_unit(cell.lo, c.unit)}–{in_unit(cell.hi, c.unit)}]"
+
+    return {
+        "what": f"{runtime_label(c.runtime)} {label}",
+        "figures": f"{figure(c.before)} → {figure(c.after)}",
+        "change": f"{100 * c.change:+.1f} %" if c.change is not None else "grew from zero",
+        "verdict": c.verdict,
+        "tone": "bad" if c.verdict == "regressed" else "ok",
     }
 
 

@@ -1,0 +1,118 @@
+"""What changed since the previous comparable run in the history: the report's first screen without a compare.json.
+
+The previous comparable run is the newest run recorded before this one of the same scenario on the same machine
+(``store.machine_id``: CPU, cores, architecture, OS, Python, rustc) sharing at least one figure with it (same
+runtime, metric and unit); this run's own record (same start time) is never its own previous run.
+
+A figure changed when the two runs' 95 % intervals do not overlap and the medians differ by at least
+``MIN_CHANGE`` (2 %, the floor below which a change point of the history is not a change either:
+``changepoints.DEFAULT_MIN_CHANGE``). Two non-overlapping 95 % intervals are a conservative test of a difference
+(about p < 0.006 for equal widths); a bare difference of medians is never taken for a change. Figures without an
+interval (memory peaks and instruction counts: one measurement each) are counted, not judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rmprof.history.cells import Cell
+from rmprof.history.changepoints import DEFAULT_MIN_CHANGE
+from rmprof.history.store import Filters, RunRecord, machine_id, query
+
+MIN_CHANGE = DEFAULT_MIN_CHANGE
+HIGHER_IS_BETTER = ("x",)  # units of figures where more is better (speedups); less is better for the rest
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """One figure of both runs whose intervals do not overlap."""
+
+    runtime: str
+    metric: str
+    unit: str
+    before: Cell
+    after: Cell
+
+    @property
+    def change(self) -> float | None:
+        """after / before − 1 (None from a level of 0)."""
+        return self.after.value / self.before.value - 1 if self.before.value else None
+
+    @property
+    def verdict(self) -> str:
+        """``improved`` or ``regressed``: which way the figure moved, by its unit's better direction."""
+        higher = self.after.value > self.before.value
+        return "improved" if higher == (self.unit in HIGHER_IS_BETTER) else "regressed"
+
+
+@dataclass(frozen=True)
+class SincePrevious:
+    """The previous comparable run (when, what code, where its files were) and what changed since it."""
+
+    created_unix: float
+    commit: str | None
+    branch: str | None
+    build: str | None
+    source: str | None
+    judged: int  # figures both runs have, with an interval on both sides
+    unjudged: int  # figures both runs have, without an interval on one side or both
+    changes: tuple[FigureChange, ...]  # the judged figures that changed, largest change first
+
+
+def real_change(before: Cell, after: Cell, min_change: float = MIN_CHANGE) -> bool | None:
+    """Whether ``after`` differs from ``before`` beyond noise: intervals apart and medians ``min_change`` apart;
+    None when either has no interval (nothing to judge by)."""
+    if before.lo is None or before.hi is None or after.lo is None or after.hi is None:
+        return None
+    apart = after.lo > before.hi or after.hi < before.lo
+    if not before.value:
+        return apart and after.value != 0
+    return apart and abs(after.value / before.value - 1) >= min_change
+
+
+def since_previous(path: Path, current: RunRecord) -> SincePrevious | None:
+    """What changed between the previous comparable run in the history at ``path`` and ``current`` (this run's
+    record); None when the history holds no earlier comparable run (or does not exist yet). An unusable history
+    raises RmprofError."""
+    if not Path(path).is_file():
+        return None
+    machine = machine_id(current.fingerprint)
+    now = {(c.runtime, c.metric, c.unit): c for c in current.cells}
+    rows = query(path, Filters(scenarios=(current.scenario,), machine=machine))
+    runs: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        # Earlier runs only: this run's own record has its start time, and later ones are not its past.
+        if r["machine_id"] == machine and r["created_unix"] < current.created_unix:
+            runs.setdefault(r["run"], []).append(r)
+    for rows_of_run in sorted(runs.values(), key=lambda rs: (rs[0]["created_unix"], rs[0]["run"]), reverse=True):
+        shared = [(r, now[k]) for r in rows_of_run if (k := (r["runtime"], r["metric"], r["unit"])) in now]
+        if shared:
+            return _since(rows_of_run[0], shared)
+    return None
+
+
+def _since(run: dict[str, Any], shared: list[tuple[dict, Cell]]) -> SincePrevious:
+    """The comparison of one earlier run's figures with this run's (``shared``: its rows and this run's cells)."""
+    changes = []
+    judged = 0
+    for row, after in shared:
+        before = Cell(row["runtime"], row["metric"], row["unit"], row["value"], row["lo"], row["hi"], row["n"])
+        verdict = real_change(before, after)
+        if verdict is None:
+            continue
+        judged += 1
+        if verdict:
+            changes.append(FigureChange(after.runtime, after.metric, after.unit, before, after))
+    changes.sort(key=lambda c: (-abs(c.change) if c.change is not None else float("-inf"), c.runtime, c.metric))
+    return SincePrevious(
+        created_unix=run["created_unix"],
+        commit=run["commit"],
+        branch=run["branch"],
+        build=run["build"],
+        source=run["source"],
+        judged=judged,
+        unjudged=len(shared) - judged,
+        changes=tuple(changes),
+    )
