@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 NO_OUTPUT = "(no output)"
-# rmprof's own children (profilers/profiled_loop.py) say why they stopped on a line of their own: it wins over
+# rmprof's own children (rmprof/child_protocol.py) say why they stopped on a line of their own: it wins over
 # whatever a tool around them printed after it.
 CHILD_PREFIX = "rmprof child:"
 # At most this much of a line goes into a message: a child may print a whole document on one line.
@@ -44,17 +44,23 @@ def last_line(text: str) -> str:
     return _cut(lines[-1]) if lines else NO_OUTPUT
 
 
-def failure_reason(returncode: int, stderr: str) -> str:
-    """The short reason a child (possibly under a tool) failed: the signal that killed it, else rmprof's own
-    child's ``rmprof child:`` line, else its last stderr line, else its exit status."""
-    killed = signal_name(returncode)
-    if killed is not None:
-        return f"killed by {killed}"
+def reason_line(stderr: str) -> str:
+    """Why a child stopped, from its stderr: rmprof's own child's last ``rmprof child:`` line (without the
+    prefix; it wins over what a tool around the child printed after it), else the last line (last_line)."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in reversed(lines):
         if line.startswith(CHILD_PREFIX):
             return _cut(line.removeprefix(CHILD_PREFIX).strip())
-    return _cut(lines[-1]) if lines else f"exit code {returncode}"
+    return last_line(stderr)
+
+
+def failure_reason(returncode: int, stderr: str) -> str:
+    """The short reason a child (possibly under a tool) failed: the signal that killed it, else its
+    reason_line, else its exit status."""
+    killed = signal_name(returncode)
+    if killed is not None:
+        return f"killed by {killed}"
+    return reason_line(stderr) if stderr.strip() else f"exit code {returncode}"
 
 
 def short_command(cmd: Sequence[str]) -> str:
@@ -67,10 +73,10 @@ def short_command(cmd: Sequence[str]) -> str:
 def child_failed(
     what: str, returncode: int | None, stderr: str, cmd: Sequence[str] | None = None, problem: str = ""
 ) -> str:
-    """The one-line message for a failed child: ``WHAT (COMMAND) exited with N[PROBLEM]: LAST STDERR LINE``;
-    without ``cmd`` when ``what`` is the command itself (a binary's path)."""
+    """The one-line message for a failed child: ``WHAT (COMMAND) exited with N[PROBLEM]: REASON`` (reason_line
+    of its stderr); without ``cmd`` when ``what`` is the command itself (a binary's path)."""
     command = f" ({short_command(cmd)})" if cmd else ""
-    return f"{what}{command} {how_it_ended(returncode)}{problem}: {last_line(stderr)}"
+    return f"{what}{command} {how_it_ended(returncode)}{problem}: {reason_line(stderr)}"
 
 
 def _cut(line: str) -> str:

@@ -260,6 +260,7 @@ def test_init_samples_follow_the_same_warm_up_builds_on_every_runtime(tmp_path: 
     """The worker and a binary get the same count of untimed builds before their init samples (INIT_WARMUP)."""
     import sys
 
+    from rmprof.child_protocol import ChildCommand
     from rmprof.runtimes import rounds
     from rmprof.runtimes.rounds import INIT_WARMUP, RoundRequest, binary_round
 
@@ -281,12 +282,12 @@ def test_init_samples_follow_the_same_warm_up_builds_on_every_runtime(tmp_path: 
     assert argv[argv.index("--warmup") + 1] == "2"  # the run warm-up is its own
     sent: dict = {}
 
-    def capture(cmd: list[str], input: str, **_: object) -> object:
-        sent.update(json.loads(input))
+    def capture(what: str, command: ChildCommand, **_: object) -> object:
+        sent.update(command.request or {})
         raise RuntimeError("stop here")
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rounds.subprocess, "run", capture)
+        mp.setattr(rounds, "run_child", capture)
         with pytest.raises(RuntimeError):
             rounds.worker_round([get_runtime("python")], request)
     assert sent["init_warmup"] == INIT_WARMUP

@@ -68,14 +68,22 @@ def test_a_failing_binary_is_worded_by_the_formatter(tmp_path: Path) -> None:
 def test_a_failing_bench_worker_is_worded_by_the_formatter(monkeypatch: pytest.MonkeyPatch) -> None:
     from rmprof.runtimes import rounds
 
-    def failing(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(cmd, -9, "", "warming up\n")
+    started: list[list[str]] = []
+    real_popen = subprocess.Popen
 
-    monkeypatch.setattr(rounds.subprocess, "run", failing)
+    def killed_worker(argv: list[str], **kwargs: object) -> subprocess.Popen[str]:
+        started.append(argv)
+        # A stand-in that says it is warming up and is killed, as the OOM killer would end a worker.
+        script = "import os, signal, sys; print('warming up', file=sys.stderr, flush=True); os.kill(os.getpid(), 9)"
+        return real_popen([sys.executable, "-c", script], **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "Popen", killed_worker)
     request = rounds.RoundRequest(manifest_path=Path("m.json"), input_path=Path("i.json"), samples=1)
     with pytest.raises(RmprofError) as caught:
         rounds.worker_round([SimpleNamespace(name="python"), SimpleNamespace(name="rust")], request)  # type: ignore[list-item]
     program = Path(sys.executable).name
+    assert started[0][:3] == [sys.executable, "-m", "rmprof.bench.worker"]
     assert caught.value.message == (
-        f"bench worker for python, rust ({program} -m rmprof.bench.worker) was killed by SIGKILL: warming up"
+        f"bench worker for python, rust ({program} -m rmprof.bench.worker --request request.json) was killed by "
+        "SIGKILL: warming up"
     )

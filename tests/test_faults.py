@@ -122,9 +122,20 @@ def _tool(name: str) -> Callable[[list[str]], bool]:
             return f"--tool={name}" in args and not any(a.endswith("=/dev/null") for a in args)
         if name == "scalene":
             return args[1:4] == ["-m", "scalene", "run"]
-        return name == "memray" and "--memray-out" in args
+        return name == "memray" and _memray_out(args) is not None
 
     return match
+
+
+def _memray_out(args: list[str]) -> Path | None:
+    """Where a profiled child records memray's capture: its request's ``memray_out`` (rmprof/child_protocol.py)."""
+    if "--request" not in args or "rmprof.profilers.profiled_loop" not in args:
+        return None
+    try:
+        request = json.loads(Path(args[args.index("--request") + 1]).read_text(encoding="utf-8"))
+    except (OSError, IndexError, ValueError):
+        return None
+    return Path(request["memray_out"]) if request.get("memray_out") else None
 
 
 # (victim, runtime, the profilers run, seconds from the victim's start to the kill): each victim runs beside a
@@ -171,8 +182,9 @@ def _break_memray(monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
 
     def run_tool(cmd: list[str], **kwargs: Any) -> python_tools.ToolRun:
         run = real(cmd, **kwargs)
-        if "--memray-out" in cmd:
-            corrupt_file(Path(cmd[cmd.index("--memray-out") + 1]), fault)
+        capture = _memray_out(cmd)
+        if capture is not None:
+            corrupt_file(capture, fault)
         return run
 
     monkeypatch.setattr(python_tools, "run_tool", run_tool)

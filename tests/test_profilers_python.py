@@ -126,7 +126,7 @@ def test_child_memray_tracker_excludes_imports(tmp_path: Path) -> None:
     sc = get_scenario("simple")
     job = ProfileJob(sc.manifest_path, sc.input_path, sc.expected_path, "python", tmp_path)
     capture, report = tmp_path / "loop.bin", tmp_path / "report.json"
-    cmd = [*python_tools.child_command(job, report, iterations=20), "--memray-out", str(capture)]
+    cmd = python_tools.child_command(job, report, iterations=20, memray_out=capture)
     run = python_tools.run_tool(cmd, timeout_s=120)
     assert run.returncode == 0, run.stderr
     assert python_tools.read_report(report).iterations == 20

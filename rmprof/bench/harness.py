@@ -21,8 +21,6 @@ frozen workloads that share no code with the pipeline: what they move is the mac
 
 from __future__ import annotations
 
-import json
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,8 +34,8 @@ from rmprof.bench.nodes import aggregate as node_costs
 from rmprof.bench.stats.bootstrap import paired_difference_ci, ratio_ci
 from rmprof.bench.stats.summary import rerun_interval, summarize
 from rmprof.bench.worker import MIN_SAMPLE_NS
-from rmprof.child_failure import child_failed
-from rmprof.errors import ChildFailed, RmprofError
+from rmprof.child_protocol import ChildCommand, run_child, start_child
+from rmprof.errors import RmprofError
 from rmprof.runtimes import BASELINE, PYTHON_FUSED, REFERENCE_RUNTIMES, default_runtimes, get_runtime, ordered
 from rmprof.runtimes.base import Prepared, Runtime, python_alloc_peak
 from rmprof.runtimes.rounds import CHILD_CWD, INIT_WARMUP, RoundRequest, RoundResult
@@ -583,35 +581,19 @@ def _run_memory(memory: dict[str, Any]) -> int | None:
     return (py or 0) + (native or 0)
 
 
-def _peak_rss(cmd: list[str]) -> int | None:
-    """Peak resident memory (VmHWM) that a fresh process running ``cmd`` reports on its last JSON line."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
-    if proc.returncode != 0:
-        raise ChildFailed(child_failed("peak-RSS child", proc.returncode, proc.stderr, cmd))
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    try:
-        value = json.loads(lines[-1]).get("peak_rss_bytes") if lines else None
-    except json.JSONDecodeError:
-        return None
-    return int(value) if value is not None else None
+def _peak_rss(cmd: ChildCommand) -> int | None:
+    """Peak resident memory (VmHWM) that a fresh process running ``cmd`` answers (rmprof/child_protocol.py)."""
+    value = run_child("peak-RSS child", cmd, timeout=600, cwd=CHILD_CWD).get("peak_rss_bytes")
+    return int(value) if isinstance(value, int | float) else None
 
 
-def _cold_start(cmd: list[str]) -> float:
-    """Nanoseconds from exec to the first line on stdout."""
-    t0 = time.perf_counter_ns()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=CHILD_CWD)
-    assert proc.stdout is not None
-    try:
-        first = proc.stdout.readline()
-        elapsed = time.perf_counter_ns() - t0
-        _, err = proc.communicate(timeout=120)
-    except BaseException:
-        proc.kill()  # interrupted or stuck: never leave the child behind
-        proc.wait()
-        raise
-    if proc.returncode != 0 or not first:
-        problem = " and printed nothing" if proc.returncode == 0 else ""
-        raise ChildFailed(child_failed("cold-start child", proc.returncode, err, cmd, problem))
+def _cold_start(cmd: ChildCommand) -> float:
+    """Nanoseconds from exec to the first line on stdout (the child's mark when its first run ends)."""
+    # The child is killed when the block ends early (an interrupt, a failure): none is left behind.
+    with start_child("cold-start child", cmd.argv, cmd.request, cwd=CHILD_CWD) as child:
+        child.readline()
+        elapsed = time.perf_counter_ns() - child.started_ns
+        child.finish(timeout=120)  # a failure, or no JSON answer (nothing printed), is a ChildFailed
     return float(elapsed)
 
 

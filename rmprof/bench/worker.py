@@ -1,8 +1,8 @@
 """One round of the bench: a fresh process that times the in-process runtimes, interleaved.
 
 The parent starts one worker per round, so that every runtime is measured in several processes and the
-bench's intervals include the noise between processes (see ``rmprof.bench.stats``). The request is a JSON
-document on stdin; the answer one JSON line on stdout::
+bench's intervals include the noise between processes (see ``rmprof.bench.stats``). It speaks
+rmprof/child_protocol.py: a request file, the answer one JSON line on stdout::
 
     request:  {"manifest": path, "input": path, "runtimes": [name, ...], "fused": bool, "samples": k,
                "init_samples": j, "warmup": w, "init_warmup": b, "inner": {name: n} | null,
@@ -18,17 +18,19 @@ moments of the machine.
 
 ``native`` loads a runtime's extension module from another file (a saved baseline's build) under its usual
 module name, which is how ``rmprof compare --paired`` times two builds of the same runtime. Exit code 2 with
-one line on stderr when the scenario cannot be prepared or run.
+one ``rmprof child:`` line on stderr when the scenario cannot be prepared or run.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from rmprof import child_protocol
+from rmprof.child_protocol import field
+from rmprof.errors import RmprofError
 from rmprof.runtimes import PYTHON_FUSED
 
 # A timed sample should last long enough that timer resolution and call overhead stay below ~1 %.
@@ -89,12 +91,13 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     from rmprof.runtimes import get_runtime
     from rmprof.scenarios import from_files
 
-    for runtime, path in (request.get("native") or {}).items():
+    for runtime, path in field(request, "native", dict, {}).items():
         get_runtime(runtime).use_build(Path(path))
-    scenario = from_files(request["manifest"], request["input"])
+    scenario = from_files(field(request, "manifest", str), field(request, "input", str))
     items, text = scenario.items, scenario.manifest.text
-    inner = request.get("inner") or {}
-    runtimes = {name: get_runtime(name) for name in request["runtimes"]}
+    inner = field(request, "inner", dict, {})
+    samples = field(request, "samples", int)
+    runtimes = {name: get_runtime(name) for name in field(request, "runtimes", list)}
     prepared = {name: rt.prepare_text(text) for name, rt in runtimes.items()}
     try:
         timed = [Timed(n, _bind(p.run, items), inner.get(n)) for n, p in prepared.items()]
@@ -109,7 +112,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
             ref.sample()  # warm-up: the first passes in a process pay its first use of the code
             ref.samples.clear()
         # Round-robin, so that drift within the process hits every runtime (and reference) alike.
-        for _ in range(request["samples"]):
+        for _ in range(samples):
             for t in timed:
                 t.sample()
             for ref in refs:
@@ -163,17 +166,14 @@ def _bind(fn: Callable[[list[Any]], Any], items: list[Any]) -> Callable[[], Any]
     return lambda: fn(items)
 
 
-def main() -> int:
-    """Read the request from stdin, print the answer."""
-    from rmprof.errors import RmprofError
-
+def main(argv: list[str] | None = None) -> int:
+    """Read the request, time, print the answer; the exit code (rmprof/child_protocol.py)."""
     try:
-        answer = measure(json.loads(sys.stdin.read()))
+        request = child_protocol.read_request(argv)
+        answer = measure(request)
     except RmprofError as exc:
-        sys.stderr.write(f"{exc.message}\n")
-        return 2
-    sys.stdout.write(json.dumps(answer) + "\n")
-    return 0
+        return child_protocol.fail(exc)
+    return child_protocol.answer(request, answer)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """memray: every allocation of the Python runtime's measured loop, its peak, and the stacks alive at the peak.
 
-``python -m rmprof.profilers.profiled_loop ... --memray-out RAW.bin`` wraps only the child's measured loop in
+The profiled child's request naming ``memray_out`` (RAW.bin) wraps only the child's measured loop in
 ``memray.Tracker`` (Python allocators traced). ``memray run`` around the whole process also records
 interpreter start-up and imports, and its high-water mark falls there: on the seed scenarios ~1.4 MB held
 by compiled bytecode and module dicts, against a loop peak of 35-80 KB. The capture is then read with
@@ -168,7 +168,7 @@ class Memray(Profiler):
         report = job.raw_dir / f"{job.runtime}.memray.report.json"
         raw.unlink(missing_ok=True)
         report.unlink(missing_ok=True)
-        cmd = [*python_tools.child_command(job, report, iterations=iterations), "--memray-out", str(raw)]
+        cmd = python_tools.child_command(job, report, iterations=iterations, memray_out=raw)
         job.progress(f"memray: recording {iterations} iterations on {job.runtime}")
         run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.memray.log")
         if run.returncode != 0 or not report.exists():

@@ -1,7 +1,8 @@
 """The profiled child on Python 3.12 under perf: rmprof/profilers/profiled_loop.py with a jitdump of the perf
 trampolines (rmprof/profilers/perf_trampolines.py), so that perf unwinds through Python frames.
 
-Usage: ``python -X perf -m rmprof.profilers.perf_trampoline_child --jitdump-dir DIR <profiled_loop arguments>``.
+Usage: ``python -X perf -m rmprof.profilers.perf_trampoline_child --jitdump-dir DIR --request FILE`` (the request
+of profiled_loop, rmprof/child_protocol.py).
 
 Trampolines are made per code object on its first call. The checked first run of profiled_loop calls every
 function of the pipeline; the arenas are described right after it, once the measured loop's own function has
@@ -14,16 +15,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rmprof import child_protocol
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run profiled_loop's main with the jitdump written before its measured loop; its exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2 or args[0] != "--jitdump-dir":
-        print("rmprof child: usage: perf_trampoline_child --jitdump-dir DIR <profiled_loop arguments>", file=sys.stderr)
-        return 2
+        return child_protocol.fail("usage: perf_trampoline_child --jitdump-dir DIR --request FILE")
     if not sys.is_stack_trampoline_active():
-        print("rmprof child: the perf trampoline is not active (run with -X perf)", file=sys.stderr)
-        return 2
+        return child_protocol.fail("the perf trampoline is not active (run with -X perf)")
     from rmprof.profilers import perf_trampolines, profiled_loop
 
     writer = perf_trampolines.JitdumpWriter(Path(args[1]))

@@ -1,56 +1,77 @@
-"""The program profilers run: prepare a scenario once, run it in a loop, report timing and correctness.
+"""The program profilers run: prepare a scenario once, run it in a loop, answer with timing and correctness.
 
-Usage: ``python -m rmprof.profilers.profiled_loop --manifest M --input I --runtime NAME [--expected E]
-(--iterations N | --seconds S) --report FILE [--memray-out CAPTURE]``.
+It speaks rmprof/child_protocol.py: ``python -m rmprof.profilers.profiled_loop --request FILE``. Request::
 
-With ``--memray-out`` the measured loop alone runs under ``memray.Tracker``: interpreter start-up, imports,
+    {"manifest": path, "input": path, "runtime": name, "expected": path | null,
+     "iterations": n | "seconds": s, "answer_file": path, "memray_out": path | null, "maps_out": path | null}
+
+answer (in ``answer_file``: the tool around the child may print on stdout)::
+
+    {"runtime", "iterations", "loop_seconds", "per_iteration_ns", "correct": true | null,
+     "capture": {"bytes", "sha256"} (with memray_out)}
+
+With ``memray_out`` the measured loop alone runs under ``memray.Tracker``: interpreter start-up, imports,
 preparing the pipeline and the checked first run stay out of the capture, so its peak and allocation
-counts describe the steady state that the CPU profiles describe.
+counts describe the steady state that the CPU profiles describe. ``maps_out`` receives a copy of
+/proc/self/maps after the loop (it names native frames).
 
 Imports stay minimal (no click, no report code) so that a profile of this process shows the pipeline and
-not rmprof's CLI. Exit codes: 0 ok, 2 the scenario could not be loaded or run (one-line message on
-stderr), 3 the first run's outputs differ from the expected outputs.
+not rmprof's CLI. Exit codes: 0 ok, 2 the scenario could not be loaded or run, 3 the first run's outputs differ
+from the expected outputs; on 2 and 3 one ``rmprof child:`` line on stderr.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-EXIT_FAILED = 2
-EXIT_WRONG_OUTPUT = 3
+from rmprof import child_protocol
+from rmprof.child_protocol import WrongOutput, field
+from rmprof.errors import RmprofError
 
 
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The command line of the child."""
-    parser = argparse.ArgumentParser(prog="rmprof.profilers.profiled_loop", description=__doc__)
-    parser.add_argument("--manifest", required=True, type=Path)
-    parser.add_argument("--input", required=True, type=Path)
-    parser.add_argument("--runtime", required=True, help="a registered in-process runtime (rmprof.runtimes)")
-    parser.add_argument("--expected", type=Path)
-    amount = parser.add_mutually_exclusive_group(required=True)
-    amount.add_argument("--iterations", type=int)
-    amount.add_argument("--seconds", type=float)
-    parser.add_argument("--report", required=True, type=Path)
-    parser.add_argument("--memray-out", type=Path, help="record the measured loop's allocations to this file")
-    parser.add_argument("--maps-out", type=Path, help="copy /proc/self/maps here after the loop (names native frames)")
-    args = parser.parse_args(argv)
-    if args.iterations is not None and args.iterations < 1:
-        parser.error("--iterations must be at least 1")
-    if args.seconds is not None and args.seconds <= 0:
-        parser.error("--seconds must be positive")
-    return args
+def _amount(request: dict[str, Any]) -> tuple[int | None, float | None]:
+    """The request's loop length: (iterations, None) or (None, seconds); RmprofError unless exactly one is valid."""
+    iterations = field(request, "iterations", int, None)
+    seconds = field(request, "seconds", (int, float), None)
+    if (iterations is None) == (seconds is None):
+        raise RmprofError("request: give one of 'iterations' and 'seconds'")
+    if iterations is not None and iterations < 1:
+        raise RmprofError(f"request: 'iterations' must be at least 1, not {iterations}")
+    if seconds is not None and seconds <= 0:
+        raise RmprofError(f"request: 'seconds' must be positive, not {seconds}")
+    return iterations, None if seconds is None else float(seconds)
 
 
-def _write_report(path: Path, doc: dict[str, Any]) -> None:
-    """Write the report atomically: the parent never reads half a report."""
-    from rmprof.files import write_text_atomic
+def _path(request: dict[str, Any], name: str) -> Path | None:
+    """An optional path of the request."""
+    value = field(request, name, str, None)
+    return None if value is None else Path(value)
 
-    write_text_atomic(path, json.dumps(doc))
+
+def _prepare(request: dict[str, Any], runtime_name: str) -> tuple[Any, list[Any], Any]:
+    """(prepared pipeline, input items, expected outputs or None) for the request's scenario; RmprofError."""
+    # Imported here, after the request is read: these are the pipeline's own modules.
+    from rmprof.manifest import load_manifest
+    from rmprof.runtimes import get_runtime
+    from rmprof.scenarios import load_input
+
+    manifest = load_manifest(Path(field(request, "manifest", str)))
+    items = load_input(Path(field(request, "input", str)))
+    expected_path, expected = _path(request, "expected"), None
+    if expected_path is not None:
+        try:
+            expected = json.loads(expected_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RmprofError(f"{expected_path}: cannot read: {' '.join(str(exc).split())}") from None
+    runtime = get_runtime(runtime_name)
+    why_not = runtime.unavailable_reason()
+    if why_not:
+        raise RmprofError(why_not)
+    return runtime.prepare(manifest), items, expected
 
 
 def _loop(prepared: Any, items: list[Any], iterations: int | None, seconds: float | None) -> tuple[int, float]:
@@ -88,70 +109,50 @@ def _memray_tracker(path: Path) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Prepare once, check the first run, loop, write the report; return the exit code."""
-    args = _parse_args(argv)
-    # Imported here, after argument parsing, so `--help` stays fast; these are the pipeline's own modules.
-    from rmprof.errors import RmprofError
-    from rmprof.manifest import load_manifest
-    from rmprof.runtimes import get_runtime
-    from rmprof.scenarios import load_input
-    from rmprof.values import first_difference
-
+    """Prepare once, check the first run, loop, answer; the exit code."""
     try:
-        manifest = load_manifest(args.manifest)
-        items = load_input(args.input)
-        expected = None
-        if args.expected is not None:
-            expected = json.loads(args.expected.read_text(encoding="utf-8"))
-        runtime = get_runtime(args.runtime)
-        why_not = runtime.unavailable_reason()
-        if why_not:
-            raise RmprofError(why_not)
-        prepared = runtime.prepare(manifest)
-    except (RmprofError, OSError, json.JSONDecodeError) as exc:
-        print(f"rmprof child: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return EXIT_FAILED
+        request = child_protocol.read_request(argv)
+        runtime_name = field(request, "runtime", str)
+        iterations, seconds = _amount(request)
+        memray_out, maps_out = _path(request, "memray_out"), _path(request, "maps_out")
+        prepared, items, expected = _prepare(request, runtime_name)
+    except RmprofError as exc:
+        return child_protocol.fail(exc)
+
+    from rmprof.values import first_difference
 
     try:
         # The first run is the checked warm-up; it is outside the timed loop so that one-off costs
         # (first allocation of queues, lazy imports) do not inflate the per-iteration figure.
-        try:
-            outputs = prepared.run(items)
-        except RmprofError as exc:
-            print(f"rmprof child: {exc.message}", file=sys.stderr)
-            return EXIT_FAILED
+        outputs = prepared.run(items)
         correct: bool | None = None
         if expected is not None:
             why = first_difference(expected, outputs)
             if why:
-                print(f"rmprof child: wrong output on {args.runtime}: {why}", file=sys.stderr)
-                return EXIT_WRONG_OUTPUT
+                raise WrongOutput(f"wrong output on {runtime_name}: {why}")
             correct = True
         capture: dict[str, Any] | None = None
-        try:
-            if args.memray_out is not None:
-                try:
-                    tracker = _memray_tracker(args.memray_out)
-                except (ImportError, OSError) as exc:
-                    print(f"rmprof child: memray cannot record: {exc}", file=sys.stderr)
-                    return EXIT_FAILED
-                with tracker:
-                    done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
-                capture = _fingerprint(args.memray_out)
-            else:
-                done, loop_s = _loop(prepared, items, args.iterations, args.seconds)
-        except RmprofError as exc:
-            print(f"rmprof child: {exc.message}", file=sys.stderr)
-            return EXIT_FAILED
+        if memray_out is not None:
+            try:
+                tracker = _memray_tracker(memray_out)
+            except (ImportError, OSError) as exc:
+                raise RmprofError(f"memray cannot record: {exc}") from None
+            with tracker:
+                done, loop_s = _loop(prepared, items, iterations, seconds)
+            capture = _fingerprint(memray_out)
+        else:
+            done, loop_s = _loop(prepared, items, iterations, seconds)
+    except RmprofError as exc:
+        return child_protocol.fail(exc)
     finally:
         prepared.close()
 
-    if args.maps_out is not None:
-        _copy_maps(args.maps_out)
-    _write_report(
-        args.report,
+    if maps_out is not None:
+        _copy_maps(maps_out)
+    return child_protocol.answer(
+        request,
         {
-            "runtime": args.runtime,
+            "runtime": runtime_name,
             "iterations": done,
             "loop_seconds": loop_s,
             "per_iteration_ns": loop_s * 1e9 / done,
@@ -159,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
             **({"capture": capture} if capture is not None else {}),
         },
     )
-    return 0
 
 
 def _copy_maps(path: Path) -> None:
@@ -169,7 +169,7 @@ def _copy_maps(path: Path) -> None:
         path.write_text(Path("/proc/self/maps").read_text(encoding="utf-8"), encoding="utf-8")
     except OSError as exc:
         # Only the frames' names suffer ([unknown in libc.so.6]); the profile itself is whole.
-        print(f"rmprof child: cannot copy /proc/self/maps: {exc}", file=sys.stderr)
+        print(f"{child_protocol.CHILD_PREFIX} cannot copy /proc/self/maps: {exc}", file=sys.stderr)
 
 
 def _fingerprint(path: Path) -> dict[str, Any] | None:

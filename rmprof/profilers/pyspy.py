@@ -110,7 +110,7 @@ class PySpy(Profiler):
             cmd.append("--native")
         maps = job.raw_dir / f"{job.runtime}.py-spy.maps"
         maps.unlink(missing_ok=True)
-        cmd += ["--", *python_tools.child_command(job, report, iterations=iterations), "--maps-out", str(maps)]
+        cmd += ["--", *python_tools.child_command(job, report, iterations=iterations, maps_out=maps)]
         job.progress(f"py-spy: recording {iterations} iterations on {job.runtime} at {RATE_HZ} Hz")
         run = python_tools.run_tool(cmd, timeout_s=job.timeout_s, log=job.raw_dir / f"{job.runtime}.py-spy.log")
         if run.returncode != 0 or not report.exists():

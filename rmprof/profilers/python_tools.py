@@ -19,6 +19,8 @@ from typing import Any
 
 import rmprof
 from rmprof.child_failure import failure_reason, signal_name
+from rmprof.child_protocol import read_answer_file, request_args
+from rmprof.errors import ChildFailed
 from rmprof.profile_model import Profile
 from rmprof.profilers.base import ProfileJob, ProfilerGap, overhead_record
 from rmprof.profilers.process import ToolRun, run_process
@@ -72,24 +74,41 @@ def child_env() -> dict[str, str]:
 
 
 def child_args(
-    job: ProfileJob, report: Path, *, iterations: int | None = None, seconds: float | None = None
+    job: ProfileJob,
+    report: Path,
+    *,
+    iterations: int | None = None,
+    seconds: float | None = None,
+    memray_out: Path | None = None,
+    maps_out: Path | None = None,
 ) -> list[str]:
-    """The child's arguments after ``-m rmprof.profilers.profiled_loop`` (what a tool appends to its own)."""
-    args = ["--manifest", str(job.manifest_path), "--input", str(job.input_path), "--runtime", job.runtime]
-    if job.expected_path is not None:
-        args += ["--expected", str(job.expected_path)]
-    if iterations is not None:
-        args += ["--iterations", str(iterations)]
-    else:
-        args += ["--seconds", str(seconds)]
-    return args + ["--report", str(report)]
+    """Write the child's request (rmprof/child_protocol.py) beside ``report``, the file it answers in; the
+    arguments naming it, which follow ``-m rmprof.profilers.profiled_loop`` (what a tool appends to its own)."""
+    request = {
+        "manifest": str(job.manifest_path),
+        "input": str(job.input_path),
+        "runtime": job.runtime,
+        "expected": None if job.expected_path is None else str(job.expected_path),
+        **({"iterations": iterations} if iterations is not None else {"seconds": seconds}),
+        "answer_file": str(report),
+        "memray_out": None if memray_out is None else str(memray_out),
+        "maps_out": None if maps_out is None else str(maps_out),
+    }
+    return request_args(report.with_suffix(".request.json"), request)
 
 
 def child_command(
-    job: ProfileJob, report: Path, *, iterations: int | None = None, seconds: float | None = None
+    job: ProfileJob,
+    report: Path,
+    *,
+    iterations: int | None = None,
+    seconds: float | None = None,
+    memray_out: Path | None = None,
+    maps_out: Path | None = None,
 ) -> list[str]:
-    """The full unprofiled child command line."""
-    return [sys.executable, "-m", CHILD_MODULE, *child_args(job, report, iterations=iterations, seconds=seconds)]
+    """The full unprofiled child command line (its request written, as child_args does)."""
+    args = child_args(job, report, iterations=iterations, seconds=seconds, memray_out=memray_out, maps_out=maps_out)
+    return [sys.executable, "-m", CHILD_MODULE, *args]
 
 
 def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what: str = "") -> ToolRun:
@@ -133,9 +152,12 @@ def child_failure(run: ToolRun) -> str:
 
 
 def read_report(path: Path) -> ChildReport:
-    """The child's report, or ProfilerGap when it is missing or unreadable."""
+    """The child's report (its answer file), or ProfilerGap when it is missing or unreadable."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = read_answer_file(path, "the scenario child")
+    except ChildFailed as exc:
+        raise ProfilerGap(exc.message) from None
+    try:
         return ChildReport(
             iterations=int(doc["iterations"]),
             loop_seconds=float(doc["loop_seconds"]),
@@ -143,8 +165,8 @@ def read_report(path: Path) -> ChildReport:
             correct=doc.get("correct"),
             capture=doc.get("capture"),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ProfilerGap(f"the scenario child wrote no usable report ({exc})") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProfilerGap(f"the scenario child wrote no usable report ({exc!r} in {path.name})") from None
 
 
 def run_child(job: ProfileJob, tag: str, *, iterations: int | None = None, seconds: float | None = None) -> ChildReport:

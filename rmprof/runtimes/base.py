@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rmprof.child_protocol import ChildCommand, module_command
 from rmprof.errors import RmprofError
 from rmprof.manifest.model import Manifest
 
@@ -111,18 +111,16 @@ class Runtime(ABC):
 
         return self.prepare(parse_manifest(text))
 
-    def process_command(self, manifest_path: Path, input_path: Path, iterations: int) -> list[str]:
+    def process_command(self, manifest_path: Path, input_path: Path, iterations: int) -> ChildCommand:
         """A fresh process that runs the scenario ``iterations`` times: it prints a JSON line when the first run
         ends (cold start) and a last JSON line with ``peak_rss_bytes`` (rmprof/bench/child.py)."""
-        return [
-            sys.executable,
-            "-m",
-            "rmprof.bench.child",
-            self.name,
-            str(manifest_path),
-            str(input_path),
-            str(iterations),
-        ]
+        request = {
+            "runtime": self.name,
+            "manifest": str(manifest_path),
+            "input": str(input_path),
+            "iterations": iterations,
+        }
+        return module_command("rmprof.bench.child", request)
 
     def use_build(self, path: Path) -> None:
         """Run ``path`` (a saved baseline's build) in this process instead of the current build."""

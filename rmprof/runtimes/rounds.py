@@ -7,16 +7,12 @@ of its own that times itself (``--iterations``) and prints its samples as JSON.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from rmprof.child_failure import child_failed
-from rmprof.errors import RmprofError
+from rmprof.child_protocol import module_command, run_child
 from rmprof.runtimes.references import RUST_FUSED
 
 if TYPE_CHECKING:
@@ -91,11 +87,8 @@ def worker_round(runtimes: list[Runtime], request: RoundRequest) -> RoundResult:
         "instrumented_warmup": request.instrumented_warmup,
         "machine_reference": request.machine_reference,
     }
-    cmd = [sys.executable, "-m", "rmprof.bench.worker"]
-    proc = subprocess.run(cmd, input=json.dumps(doc), capture_output=True, text=True, timeout=600, cwd=CHILD_CWD)
-    if proc.returncode != 0:
-        raise RmprofError(child_failed(f"bench worker for {', '.join(names)}", proc.returncode, proc.stderr, cmd))
-    answer = json.loads(proc.stdout.strip().splitlines()[-1])
+    command = module_command("rmprof.bench.worker", doc)
+    answer = run_child(f"bench worker for {', '.join(names)}", command, timeout=600, cwd=CHILD_CWD)
     return RoundResult(
         run_ns=answer["run_ns"],
         init_ns=answer["init_ns"],

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rmprof.child_protocol import ChildCommand
 from rmprof.errors import RuntimeUnavailable
 from rmprof.manifest.model import Manifest
 from rmprof.runtimes.base import BINARY, Outputs, Prepared, Runtime
@@ -149,11 +150,12 @@ class RustBinaryRuntime(Runtime):
         """Check the binary exists and stage the manifest."""
         return BinaryPrepared(manifest, self.binary_path())
 
-    def process_command(self, manifest_path: Path, input_path: Path, iterations: int) -> list[str]:
-        """The binary itself; with one iteration it prints its outputs, like the Python child its first item."""
+    def process_command(self, manifest_path: Path, input_path: Path, iterations: int) -> ChildCommand:
+        """The binary itself, its request all on its command line; with one iteration it prints its outputs, like
+        the Python child its first item, and its JSON document (with ``peak_rss_bytes``) is its answer."""
         quiet = ["--no-outputs"] if iterations > 1 else []
         args = binary_args(Path(manifest_path).resolve(), Path(input_path).resolve())
-        return [str(self.binary_path()), *args, "--iterations", str(iterations), *quiet]
+        return ChildCommand([str(self.binary_path()), *args, "--iterations", str(iterations), *quiet])
 
     def memory(self, prepared: Prepared, items: list[Any]) -> dict[str, int | None]:
         """Nothing measurable from here: the binary reports its own allocations in each round (``alloc``)."""
