@@ -18,6 +18,7 @@ use crate::error::RuntimeError;
 use crate::executor::Outputs;
 use crate::manifest::{CalcOp, Manifest, NodeKind, Operand, Params, TextOp};
 use crate::nodes::{text_transform_in_place, transform, Failure};
+use crate::small_str::AsciiCase;
 use crate::value::{Str, Value};
 
 /// A calculation on an integer item that stays an integer (an int operand, not a division).
@@ -283,15 +284,29 @@ impl SinkPath {
             } => match (case, reversed) {
                 // One loop per kind of byte map and direction, chosen here and not per item (the
                 // map byte by byte, and as a word operation on an inline string).
-                (None, false) => self.run_text(ops, input, out, Bytes::Same, |b| b, |_| {}),
-                (None, true) => self.run_text(ops, input, out, Bytes::Reversed, |b| b, |_| {}),
+                (None, false) => self.run_text(
+                    ops,
+                    input,
+                    out,
+                    Bytes::Same,
+                    |b| b,
+                    |s| s.ascii_mapped(AsciiCase::Same, false),
+                ),
+                (None, true) => self.run_text(
+                    ops,
+                    input,
+                    out,
+                    Bytes::Reversed,
+                    |b| b,
+                    |s| s.ascii_mapped(AsciiCase::Same, true),
+                ),
                 (Some(TextOp::Uppercase), false) => self.run_text(
                     ops,
                     input,
                     out,
                     Bytes::Same,
                     |b| b.to_ascii_uppercase(),
-                    Str::make_ascii_uppercase,
+                    |s| s.ascii_mapped(AsciiCase::Upper, false),
                 ),
                 (Some(TextOp::Uppercase), true) => self.run_text(
                     ops,
@@ -299,7 +314,7 @@ impl SinkPath {
                     out,
                     Bytes::Reversed,
                     |b| b.to_ascii_uppercase(),
-                    Str::make_ascii_uppercase,
+                    |s| s.ascii_mapped(AsciiCase::Upper, true),
                 ),
                 (Some(_), false) => self.run_text(
                     ops,
@@ -307,7 +322,7 @@ impl SinkPath {
                     out,
                     Bytes::Same,
                     |b| b.to_ascii_lowercase(),
-                    Str::make_ascii_lowercase,
+                    |s| s.ascii_mapped(AsciiCase::Lower, false),
                 ),
                 (Some(_), true) => self.run_text(
                     ops,
@@ -315,7 +330,7 @@ impl SinkPath {
                     out,
                     Bytes::Reversed,
                     |b| b.to_ascii_lowercase(),
-                    Str::make_ascii_lowercase,
+                    |s| s.ascii_mapped(AsciiCase::Lower, true),
                 ),
             },
         }
@@ -377,7 +392,7 @@ impl SinkPath {
         out: &mut Vec<Value>,
         order: Bytes,
         map: impl Fn(u8) -> u8,
-        map_inline: impl Fn(&mut Str),
+        mapped_inline: impl Fn(&Str) -> Option<Str>,
     ) -> Result<(), PathFailure> {
         let start = out.len();
         out.reserve(input.len());
@@ -389,19 +404,13 @@ impl SinkPath {
                 let Value::Str(s) = item else {
                     return Err((i, 0, Fail::Text(item.type_name())));
                 };
-                if s.is_ascii() && s.is_inline() {
+                if let Some(t) = mapped_inline(s) {
                     self.at_wall(i, "string")?;
-                    // A short string: the item copied whole into its slot, then mapped word by word
-                    // and reversed there (a `Value::Str` built aside was copied into the slot at odd
-                    // offsets and read back at once: two stalls on store forwarding per item).
-                    let Value::Str(t) = slot.write(item.clone()) else {
-                        unreachable!("a string was just written")
-                    };
-                    map_inline(t);
-                    if let Bytes::Reversed = order {
-                        // SAFETY: ASCII (checked above).
-                        unsafe { t.reverse_ascii() };
-                    }
+                    // A short ASCII string, made in registers and written once: copied into its
+                    // slot and changed there, it was read back from the copy's wider stores at
+                    // once, a stall on store forwarding per item (the floor ran slower than the
+                    // executor, which changes items in place long after copying them).
+                    slot.write(Value::Str(t));
                     done = i + 1;
                     continue;
                 }

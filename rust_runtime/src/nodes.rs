@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::code::CodeFunction;
 use crate::manifest::{CalcOp, NodeKind, Operand, Params, TextOp};
+use crate::small_str::AsciiCase;
 use crate::value::{Str, Value};
 
 /// A run of consecutive items: borrowed from the caller's input until a node has to change them.
@@ -549,6 +550,22 @@ fn apply_calc(op: CalcOp, operand: Operand, chunk: &mut Chunk<'_>) -> Option<Chu
 }
 
 fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
+    // One loop per operation, so that the word operation of a short ASCII item is chosen once.
+    match op {
+        TextOp::Uppercase => text_pass(op, chunk, |s| s.ascii_mapped(AsciiCase::Upper, false)),
+        TextOp::Lowercase => text_pass(op, chunk, |s| s.ascii_mapped(AsciiCase::Lower, false)),
+        TextOp::Reverse => text_pass(op, chunk, |s| s.ascii_mapped(AsciiCase::Same, true)),
+    }
+}
+
+/// [`apply_text`] for one operation; `short` is its result for a short ASCII item, made in
+/// registers (`None` for other items).
+#[inline(always)]
+fn text_pass(
+    op: TextOp,
+    chunk: &mut Chunk<'_>,
+    short: impl Fn(&Str) -> Option<Str>,
+) -> Option<ChunkFailure> {
     match chunk {
         Chunk::Borrowed(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -557,17 +574,16 @@ fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
             let mut done = 0;
             for (i, (item, slot)) in items.iter().zip(slots.iter_mut()).enumerate() {
                 match item {
-                    Value::Str(s) if s.is_inline() && s.is_ascii() => {
-                        // The item copied whole into its slot (a plain 32-byte copy) and changed
-                        // there: a `Value::Str` built aside was copied in at odd offsets and read
-                        // back, stalling on store forwarding.
-                        let Value::Str(t) = slot.write(item.clone()) else {
-                            unreachable!("a string was just written")
-                        };
-                        ascii_in_place(op, t);
-                    }
                     Value::Str(s) => {
-                        slot.write(Value::Str(transform(op, s)));
+                        // Made whole and written once: the item copied into its slot and changed
+                        // there was read back from the copy's wider stores at once, a stall on
+                        // store forwarding per item (docs/optimizations/11).
+                        // Two writes, not one of either result: merged, the result went through
+                        // the stack at an odd offset and was read back at once (the same stall).
+                        match short(s) {
+                            Some(t) => slot.write(Value::Str(t)),
+                            None => slot.write(Value::Str(transform(op, s))),
+                        };
                     }
                     other => {
                         let failure = Failure::ExpectedString(other.type_name());
@@ -585,7 +601,10 @@ fn apply_text(op: TextOp, chunk: &mut Chunk<'_>) -> Option<ChunkFailure> {
         Chunk::Owned(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 match item {
-                    Value::Str(s) => text_transform_in_place(op, s),
+                    Value::Str(s) => match short(s) {
+                        Some(t) => *s = t,
+                        None => text_transform_in_place(op, s),
+                    },
                     other => {
                         let failure = Failure::ExpectedString(other.type_name());
                         items.truncate(i);
