@@ -30,18 +30,32 @@ def shard_option(func: F) -> F:
     )(func)
 
 
-def history_options(func: F) -> F:
-    """--history PATH and --no-history: where this run's figures are recorded, or not at all."""
-    func = click.option("--no-history", is_flag=True, help="Record nothing in the history (also: RMPROF_HISTORY=off).")(
-        func
-    )
-    return click.option(
-        "--history",
-        "history_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Record the figures in this SQLite history (default $RMPROF_HISTORY, else "
-        "$XDG_DATA_HOME/rmprof/history.sqlite).",
-    )(func)
+def _history_options(path_help: str, off_help: str) -> Callable[[F], F]:
+    """--history PATH and --no-history, with the help texts of one command."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--no-history", is_flag=True, help=off_help)(func)
+        return click.option(
+            "--history", "history_path", type=click.Path(dir_okay=False, path_type=Path), help=path_help
+        )(func)
+
+    return decorate
+
+
+_DEFAULT_HISTORY = "default $RMPROF_HISTORY, else $XDG_DATA_HOME/rmprof/history.sqlite"
+
+# Where a run's figures are recorded, or not at all (profile, bench).
+history_options = _history_options(
+    f"Record the figures in this SQLite history ({_DEFAULT_HISTORY}).",
+    "Record nothing in the history (also: RMPROF_HISTORY=off).",
+)
+
+# Which history a re-rendered report reads "what changed" from (report).
+report_history_options = _history_options(
+    "Without a compare.json beside the run, say what changed since the previous run in this SQLite history "
+    f"({_DEFAULT_HISTORY}, as rmprof profile records).",
+    "Compare with no earlier run of the history.",
+)
 
 
 def history_target(history_path: Path | None, no_history: bool) -> Path | None:

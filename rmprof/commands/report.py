@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from rmprof.commands.distributed import report_history_options
+
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
@@ -13,14 +15,7 @@ import click
 @click.option(
     "--summary", is_flag=True, help="Print the run's summary (speedups, bottlenecks, targets, gaps) before the path."
 )
-@click.option(
-    "--history",
-    "history_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Without a compare.json beside the run, say what changed since the previous run in this SQLite history "
-    "(default $RMPROF_HISTORY, else $XDG_DATA_HOME/rmprof/history.sqlite, as rmprof profile records).",
-)
-@click.option("--no-history", is_flag=True, help="Compare with no earlier run of the history.")
+@report_history_options
 def report(run_dir: Path, open_it: bool, summary: bool, history_path: Path | None, no_history: bool) -> None:
     """Re-render RUN_DIR/report.html (and summary.md) from results.json and profiles/, and print its path; a
     folder of runs (--scenario all, a shard, a merge) re-renders every scenario and its overview."""

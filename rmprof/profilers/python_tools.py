@@ -97,18 +97,10 @@ def child_args(
     return request_args(report.with_suffix(".request.json"), request)
 
 
-def child_command(
-    job: ProfileJob,
-    report: Path,
-    *,
-    iterations: int | None = None,
-    seconds: float | None = None,
-    memray_out: Path | None = None,
-    maps_out: Path | None = None,
-) -> list[str]:
-    """The full unprofiled child command line (its request written, as child_args does)."""
-    args = child_args(job, report, iterations=iterations, seconds=seconds, memray_out=memray_out, maps_out=maps_out)
-    return [sys.executable, "-m", CHILD_MODULE, *args]
+def child_command(job: ProfileJob, report: Path, **request: Any) -> list[str]:
+    """The full unprofiled child command line, its request written as ``child_args(job, report, **request)``
+    writes it."""
+    return [sys.executable, "-m", CHILD_MODULE, *child_args(job, report, **request)]
 
 
 def run_tool(cmd: list[str], *, timeout_s: float, log: Path | None = None, what: str = "") -> ToolRun:
