@@ -377,6 +377,8 @@ def _feed_forever(fifo: Path, stop: threading.Event) -> None:
             fh.write(block)
 
 
+# Each waits 2 s for the run to be under way before the signal: the whole suite runs it, --fast does not.
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_ctrl_c_while_streaming_leaves_no_output(tmp_path: Path, runtime: str) -> None:
     """An endless input (a named pipe): SIGINT ends the run, in-process Rust loops included (they look at

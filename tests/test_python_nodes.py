@@ -273,6 +273,8 @@ def test_keyboard_interrupt_in_code_propagates_and_leaves_the_pipeline_usable(ru
         prepared.close()
 
 
+# Each waits 2 s for the run to be under way before the signal: the whole suite runs it, --fast does not.
+@pytest.mark.slow
 @pytest.mark.parametrize("runtime", ["python", "rust"])
 def test_ctrl_c_during_python_node_code_exits_130(tmp_path: Path, runtime: str) -> None:
     write_json(tmp_path / "m.json", py_manifest("import time\n" + fn("time.sleep(0.2)\nreturn item")))
