@@ -91,8 +91,8 @@ def test_the_first_screen_names_the_one_figure_that_moved_beyond_its_interval(tm
     ]
     # Python run, rust run, rust-bin run and rust's run speedup judged; rust's memory peak has no interval.
     assert "4 figures with a 95 % interval in both runs judged" in text
-    assert "do not overlap and the medians differ by at least 2 %" in text
-    assert "1 without an interval (memory peaks, instruction counts) not judged" in text
+    assert "do not overlap and the medians differ by more than the gate's threshold (5 % for run times" in text
+    assert "1 not judged (cold starts, which drift between runs beyond their interval; memory peaks" in text
     for elsewhere in ("0ld0000", "0th3r00", "l4ter00"):
         assert elsewhere not in page
 
@@ -136,14 +136,21 @@ def test_an_unusable_history_is_a_note_and_no_history_says_nothing(tmp_path: Pat
     assert 'id="changed"' not in render_report(run_dir).read_text(encoding="utf-8")  # history off: as before
 
 
-def test_a_change_needs_intervals_apart_and_two_percent() -> None:
-    def cell(value: float, lo: float | None, hi: float | None) -> Cell:
-        return Cell("rust", "run", "ns", value, lo, hi)
+def test_a_change_needs_intervals_apart_and_more_than_the_gates_threshold() -> None:
+    def cell(value: float, lo: float | None, hi: float | None, metric: str = "run") -> Cell:
+        return Cell("rust", metric, "x" if metric.startswith("speedup.") else "ns", value, lo, hi)
 
     assert real_change(cell(100, 99, 101), cell(110, 109, 111)) is True
     assert real_change(cell(100, 99, 101), cell(90, 89, 91)) is True
     assert real_change(cell(100, 95, 105), cell(110, 104, 116)) is False  # overlapping intervals
-    assert real_change(cell(100, 99.9, 100.1), cell(101, 100.9, 101.1)) is False  # apart, but only 1 %
+    assert real_change(cell(100, 99.9, 100.1), cell(104, 103.9, 104.1)) is False  # apart, but within 5 %
+    assert real_change(cell(100, 99.9, 100.1), cell(106, 105.9, 106.1)) is True
+    # Initialization is judged at 10 %, a speedup at its metric's threshold.
+    assert real_change(cell(100, 99, 101, "init"), cell(108, 107, 109, "init")) is False
+    assert real_change(cell(100, 99, 101, "init"), cell(112, 111, 113, "init")) is True
+    assert real_change(cell(50, 49, 51, "speedup.run"), cell(47, 46.5, 47.5, "speedup.run")) is True
+    # Cold starts are informational (they drift between runs beyond their interval), as in compare.
+    assert real_change(cell(100, 99, 101, "cold_start"), cell(150, 149, 151, "cold_start")) is None
     assert real_change(cell(100, None, None), cell(200, 199, 201)) is None  # nothing to judge by
 
 

@@ -4,11 +4,15 @@ The previous comparable run is the newest run recorded before this one of the sa
 (``store.machine_id``: CPU, cores, architecture, OS, Python, rustc) sharing at least one figure with it (same
 runtime, metric and unit); this run's own record (same start time) is never its own previous run.
 
-A figure changed when the two runs' 95 % intervals do not overlap and the medians differ by at least
-``MIN_CHANGE`` (2 %, the floor below which a change point of the history is not a change either:
-``changepoints.DEFAULT_MIN_CHANGE``). Two non-overlapping 95 % intervals are a conservative test of a difference
-(about p < 0.006 for equal widths); a bare difference of medians is never taken for a change. Figures without an
-interval (memory peaks and instruction counts: one measurement each) are counted, not judged.
+A figure changed when the two runs' 95 % intervals do not overlap and the medians differ by more than the gate's
+threshold for that figure (``compare/thresholds.py``: 5 % for run times and their speedups, 10 % for
+initialization). Two non-overlapping 95 % intervals are a conservative test of a difference (about p < 0.006 for
+equal widths), but each interval covers its own run's processes only, and two runs of one build on a shared
+machine differ by a few percent more than that (an A/A pair of this project's runs: python's run -15.9 % with
+intervals apart, after a busy first run): below the gate's threshold a difference is not called a change, as
+``rmprof compare`` would not fail it. Cold starts drift between runs beyond their interval (compare treats them as
+informational) and figures without an interval (memory peaks and instruction counts: one measurement each) are
+counted, not judged. ``rmprof compare`` remains the gate; this is the report's first look.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rmprof.compare.thresholds import DEFAULT_INIT_THRESHOLD, DEFAULT_TIME_THRESHOLD
 from rmprof.history.cells import Cell
-from rmprof.history.changepoints import DEFAULT_MIN_CHANGE
 from rmprof.history.store import Filters, RunRecord, machine_id, query
 
-MIN_CHANGE = DEFAULT_MIN_CHANGE
+# The least change called a change, per time metric (a figure's metric, or the metric of its speedup); the
+# metrics not listed (cold starts) are informational, as in compare.
+MIN_CHANGE = {"run": DEFAULT_TIME_THRESHOLD, "init": DEFAULT_INIT_THRESHOLD}
 HIGHER_IS_BETTER = ("x",)  # units of figures where more is better (speedups); less is better for the rest
 
 
@@ -56,20 +62,28 @@ class SincePrevious:
     branch: str | None
     build: str | None
     source: str | None
-    judged: int  # figures both runs have, with an interval on both sides
-    unjudged: int  # figures both runs have, without an interval on one side or both
+    judged: int  # figures both runs have, with an interval on both sides and a threshold
+    unjudged: int  # figures both runs have, informational or without an interval on one side or both
     changes: tuple[FigureChange, ...]  # the judged figures that changed, largest change first
 
 
-def real_change(before: Cell, after: Cell, min_change: float = MIN_CHANGE) -> bool | None:
-    """Whether ``after`` differs from ``before`` beyond noise: intervals apart and medians ``min_change`` apart;
-    None when either has no interval (nothing to judge by)."""
-    if before.lo is None or before.hi is None or after.lo is None or after.hi is None:
+def min_change(metric: str) -> float | None:
+    """The least relative change of ``metric`` ("run", "speedup.init", ...) called a change; None when the
+    metric is informational (cold starts) or has no interval (memory, instructions)."""
+    return MIN_CHANGE.get(metric.removeprefix("speedup."))
+
+
+def real_change(before: Cell, after: Cell, least: float | None = None) -> bool | None:
+    """Whether ``after`` differs from ``before`` beyond noise: intervals apart and medians more than ``least``
+    apart (default: ``min_change`` of the figure's metric); None when the figure is not judged (no interval on
+    one side, or an informational metric)."""
+    least = min_change(after.metric) if least is None else least
+    if least is None or before.lo is None or before.hi is None or after.lo is None or after.hi is None:
         return None
     apart = after.lo > before.hi or after.hi < before.lo
     if not before.value:
         return apart and after.value != 0
-    return apart and abs(after.value / before.value - 1) >= min_change
+    return apart and abs(after.value / before.value - 1) > least
 
 
 def since_previous(path: Path, current: RunRecord) -> SincePrevious | None:

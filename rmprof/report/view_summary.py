@@ -318,11 +318,14 @@ def since_previous(results: RunDocument, history: Path, scenario: str) -> tuple[
         code.append(f"branch {since.branch}")
     judged = (
         f"{since.judged} figure{'s' if since.judged != 1 else ''} with a 95 % interval in both runs judged: a figure "
-        f"is listed when the two intervals do not overlap and the medians differ by at least "
-        f"{100 * MIN_CHANGE:.0f} %"
+        f"is listed when the two intervals do not overlap and the medians differ by more than the gate's threshold "
+        f"({100 * MIN_CHANGE['run']:.0f} % for run times, {100 * MIN_CHANGE['init']:.0f} % for initialization)"
     )
     if since.unjudged:
-        judged += f"; {since.unjudged} without an interval (memory peaks, instruction counts) not judged"
+        judged += (
+            f"; {since.unjudged} not judged (cold starts, which drift between runs beyond their interval; memory "
+            "peaks and instruction counts, which have none). rmprof compare is the gate"
+        )
     return {
         "source": "history",
         "first": "",
