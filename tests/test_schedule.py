@@ -3,6 +3,8 @@ through it (a fake ``measure_round``)."""
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from rmprof.bench import schedule
 from rmprof.bench.stats.rounds_disagreement import ROUNDS_DISAGREE
+from rmprof.compare.render import render_compare_html
 from rmprof.model.schemas import problem
 from rmprof.runtimes.rounds import RoundResult
 
@@ -248,3 +251,12 @@ def test_paired_compare_json_says_how_many_rounds_were_added(
         ["simple/rust-bin: the current build's run rounds still disagree after 6 rounds (3 added): more --rounds, or "
          "a quieter machine"] if disagree else []
     )  # fmt: skip
+    # compare.html says it too, in one line beside the gate's rule.
+    page = render_compare_html(doc)
+    line = re.search(r'<li class="cmp-note" id="paired-rounds">(.*?)</li>', page, re.S)
+    assert line is not None
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", line.group(1))).split())
+    assert text == (
+        "Rounds: 3 asked per build pair, up to 6 while a build's rounds disagreed or its run interval was wide"
+        + (": simple/rust-bin 6 (+3)." if disagree else "; none added.")
+    )
