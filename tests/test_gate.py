@@ -334,8 +334,10 @@ _original = _nodes._number
 
 
 def _slower_number(item):
-    # About 250 ns more work per call, as a careless validation would add.
-    sum(range(24))
+    # About 550 ns more work per call, as a careless validation would add: the complex run +39 % here. With
+    # 230 ns (sum(range(24))) one CI run measured only +4.0 %, under the gate's 5 % threshold: that tested the
+    # machine's noise, not the gate.
+    sum(range(96))
     return _original(item)
 
 
