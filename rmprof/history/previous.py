@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rmprof.compare.thresholds import DEFAULT_INIT_THRESHOLD, DEFAULT_TIME_THRESHOLD
+from rmprof.compare.thresholds import thresholds_for, time_threshold
 from rmprof.history.cells import Cell
 from rmprof.history.store import Filters, RunRecord, machine_id, query
 
-# The least change called a change, per time metric (a figure's metric, or the metric of its speedup); the
-# metrics not listed (cold starts) are informational, as in compare.
-MIN_CHANGE = {"run": DEFAULT_TIME_THRESHOLD, "init": DEFAULT_INIT_THRESHOLD}
+# The time metrics judged: cold starts drift between runs beyond their interval, and compare does not gate them
+# by default either.
+JUDGED = ("run", "init")
 HIGHER_IS_BETTER = ("x",)  # units of figures where more is better (speedups); less is better for the rest
 
 
@@ -68,9 +68,13 @@ class SincePrevious:
 
 
 def min_change(metric: str) -> float | None:
-    """The least relative change of ``metric`` ("run", "speedup.init", ...) called a change; None when the
-    metric is informational (cold starts) or has no interval (memory, instructions)."""
-    return MIN_CHANGE.get(metric.removeprefix("speedup."))
+    """The least relative change of ``metric`` ("run", "speedup.init", ...) called a change: the gate's default
+    threshold for its time metric; None when the metric is informational (cold starts) or not a time (memory,
+    instructions: no interval)."""
+    time_metric = metric.removeprefix("speedup.")
+    if time_metric not in JUDGED:
+        return None
+    return time_threshold(thresholds_for(None), time_metric)
 
 
 def real_change(before: Cell, after: Cell, least: float | None = None) -> bool | None:

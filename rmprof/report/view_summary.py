@@ -292,7 +292,7 @@ def since_previous(results: RunDocument, history: Path, scenario: str) -> tuple[
     import dataclasses
 
     from rmprof.errors import RmprofError
-    from rmprof.history.previous import MIN_CHANGE
+    from rmprof.history.previous import min_change
     from rmprof.history.previous import since_previous as previous_of
     from rmprof.history.record import run_records
 
@@ -319,7 +319,8 @@ def since_previous(results: RunDocument, history: Path, scenario: str) -> tuple[
     judged = (
         f"{since.judged} figure{'s' if since.judged != 1 else ''} with a 95 % interval in both runs judged: a figure "
         f"is listed when the two intervals do not overlap and the medians differ by more than the gate's threshold "
-        f"({100 * MIN_CHANGE['run']:.0f} % for run times, {100 * MIN_CHANGE['init']:.0f} % for initialization)"
+        f"({100 * (min_change('run') or 0):.0f} % for run times, {100 * (min_change('init') or 0):.0f} % for "
+        "initialization)"
     )
     if since.unjudged:
         judged += (
