@@ -23,12 +23,18 @@ PROC = Path("/proc")
 def descendants(pid: int) -> set[int]:
     """Every live process below ``pid`` (from /proc's parent links, which every kernel has)."""
     children: dict[int, list[int]] = {}
-    for stat in PROC.glob("[0-9]*/stat"):
+    # Not PROC.glob("[0-9]*/stat"): pathlib's glob stats each match and raises ESRCH (ProcessLookupError) for a
+    # process that exits between the listing and the stat; every step here tolerates a process gone meanwhile.
+    try:
+        names = [name for name in os.listdir(PROC) if name.isdigit()]
+    except OSError:
+        return set()
+    for name in names:
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            fields = (PROC / name / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
             continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        children.setdefault(int(fields[1]), []).append(int(name))
     out, todo = set(), [pid]
     while todo:
         for child in children.get(todo.pop(), []):

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rmprof.read_progress import descendants
+
 HERE = Path(__file__).resolve()
 # Ways of breaking a tool's output file; "json" is valid JSON of the wrong shape.
 FAULTS = ("truncate", "garbage", "mangle", "json")
@@ -150,23 +152,6 @@ def _failing_binary(real: str, args: list[str], fault: str) -> int:
 
 # ---------------------------------------------------------------------------------------------------------
 # Process trees
-
-
-def descendants(pid: int) -> set[int]:
-    """Every live process below ``pid`` (from /proc's parent links)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.add(child)
-            todo.append(child)
-    return out
 
 
 def command_line(pid: int) -> list[str]:

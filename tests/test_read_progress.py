@@ -89,3 +89,48 @@ def test_run_takes_quiet(tmp_path: Path) -> None:
     (tmp_path / "i.ndjson").write_text("1\n2\n", encoding="utf-8")
     proc = run_cli("run", "-m", "m.json", "-i", "i.ndjson", "-r", "python", "-q", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_process_tree_tolerates_processes_that_exit_while_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that exits between /proc's listing and the read of its stat is passed over: the kernel answers
+    ESRCH (ProcessLookupError) for it, which pathlib's glob does not ignore (a CI run failed on exactly that)."""
+    from rmprof import read_progress
+
+    proc = tmp_path / "proc"
+    for pid, ppid, comm in [
+        (1, 0, "init"),
+        (10, 1, "rmprof"),
+        (11, 10, "py-spy (x) y"),
+        (12, 11, "python"),
+        (13, 10, "gone"),
+        (20, 1, "other"),
+    ]:
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "stat").write_text(f"{pid} ({comm}) S {ppid} {pid} {pid} 0 -1\n")
+    (proc / "14").mkdir()  # listed, its stat already gone
+    (proc / "self").mkdir()  # not a pid
+    gone = proc / "13"
+
+    def exited(path: Path) -> bool:
+        return path == gone or gone in path.parents
+
+    real_stat, real_read_text = Path.stat, Path.read_text
+
+    def stat(self: Path, *args: object, **kwargs: object) -> os.stat_result:
+        if exited(self):
+            raise ProcessLookupError(3, "No such process", str(self))
+        return real_stat(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    def read_text(self: Path, *args: object, **kwargs: object) -> str:
+        if exited(self):
+            raise ProcessLookupError(3, "No such process", str(self))
+        return real_read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(read_progress, "PROC", proc)
+    monkeypatch.setattr(Path, "stat", stat)
+    monkeypatch.setattr(Path, "read_text", read_text)
+    assert read_progress.descendants(10) == {11, 12}
+    assert read_progress.descendants(1) == {10, 11, 12, 20}
+    assert read_progress.descendants(12) == set()
