@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,12 +56,19 @@ def write_texts_atomic(files: dict[Path, str | bytes]) -> None:
     staged are they renamed into place, with SIGINT/SIGTERM held off meanwhile. A failure or an interrupt
     leaves every file as it was (old contents, or absent), never a new one beside an old one."""
     staged: dict[Path, Path] = {}
+    streams: dict[Path, bytes] = {}
     try:
         for path, content in files.items():
             path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
             data = content.encode("utf-8") if isinstance(content, str) else content
+            if is_stream(path):
+                streams[path] = data
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
             staged[path] = _stage(path, lambda fh, data=data: fh.write(data))
+        for path, data in streams.items():
+            with open(path, "wb") as fh:
+                fh.write(data)
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             for path, tmp in list(staged.items()):
@@ -73,12 +81,33 @@ def write_texts_atomic(files: dict[Path, str | bytes]) -> None:
             tmp.unlink(missing_ok=True)
 
 
+def is_stream(path: Path) -> bool:
+    """Whether ``path`` (through symlinks) is something other than a regular file or a folder: a device such
+    as /dev/null, a FIFO, /dev/stdout. It is written in place: a rename would replace the device node itself."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 @contextmanager
 def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary sibling of ``path`` for the block to write by name (a native runtime or another process
     may); when the block completes it is fsynced and renamed to ``path``, and on any error it is removed and
     ``path`` left as it was. The folder must exist: a missing one is the caller's error, named as ``path``."""
     path = Path(path)
+    if is_stream(path):  # staged in the temp folder (a device's folder is not ours) and copied in at the end
+        fd, name = tempfile.mkstemp(prefix=".rmprof-stream-", suffix=suffix)
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            yield tmp
+            with open(tmp, "rb") as src, open(path, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
     tmp = _stage(path, lambda fh: None, suffix)
     try:
         yield tmp

@@ -37,12 +37,13 @@ def partial_output(path: Path | None) -> Iterator[Path]:
 
 
 def run_ndjson_input(
-    prepared: Prepared, input_path: Path, sinks: list[str], output: Path | None
+    prepared: Prepared, input_path: Path, sinks: list[str], output: Path | None, read_back: bool = False
 ) -> tuple[dict[str, Any], Outputs | None]:
     """Stream the NDJSON file ``input_path`` through ``prepared`` into ``output``.
 
-    Returns the runtime's summary (``{"items", "sinks": {id: lines}}``) and, when ``output`` is None, the
-    outputs read back into memory (what the JSON output path shows).
+    Returns the runtime's summary (``{"items", "sinks": {id: lines}}``) and, when ``output`` is None or
+    ``read_back`` is asked, the outputs read back into memory (what the JSON output path shows, or what is
+    checked against expected outputs: read before the file is published, as /dev/stdout cannot be reread).
     """
     label = str(input_path)
     check_readable(input_path)  # a missing or unreadable input: the same message whatever the runtime
@@ -57,7 +58,7 @@ def run_ndjson_input(
             if str(tmp) not in exc.message:
                 raise
             raise RmprofError(exc.message.replace(str(tmp), str(output or tmp))) from None
-        outputs = read_outputs(tmp, sinks) if output is None else None
+        outputs = read_outputs(tmp, sinks) if output is None or read_back else None
     return summary, outputs
 
 

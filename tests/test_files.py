@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rmprof.files import atomic_path, staged_dir, write_bytes_atomic, write_text_atomic
+from tests.conftest import run_cli
 
 
 def _mode(path: Path) -> int:
@@ -70,6 +71,41 @@ def test_atomic_path_in_a_missing_folder_names_the_file_asked_for(tmp_path: Path
     with pytest.raises(FileNotFoundError) as caught, atomic_path(path):
         pytest.fail("the block must not run")
     assert caught.value.filename == str(path)
+
+
+def _fifo_with_a_reader(path: Path) -> int:
+    """A FIFO at ``path`` and a non-blocking read end, so that writers neither block nor lose their bytes."""
+    os.mkfifo(path)
+    return os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+
+
+def test_a_pipe_or_device_is_written_in_place_never_renamed_over(tmp_path: Path) -> None:
+    # `-o /dev/null` (or /dev/stdout, a FIFO) as root renamed a regular file over the device node itself.
+    fifo = tmp_path / "out.fifo"
+    reader = _fifo_with_a_reader(fifo)
+    try:
+        write_text_atomic(fifo, "a\n")
+        with atomic_path(fifo, suffix=".partial.ndjson") as tmp:
+            tmp.write_text("b\n", encoding="utf-8")
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        assert os.read(reader, 100) == b"a\nb\n"
+    finally:
+        os.close(reader)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.fifo"]
+
+
+def test_run_output_to_a_pipe_is_checked_before_it_is_written(tmp_path: Path) -> None:
+    fifo = tmp_path / "out.fifo"
+    reader = _fifo_with_a_reader(fifo)
+    try:
+        done = run_cli("run", "-s", "simple", "-o", str(fifo))
+        assert done.returncode == 0, done.stderr  # checked against expected.json without reading the pipe back
+        assert "outputs match the expected outputs" in done.stdout
+        assert stat.S_ISFIFO(fifo.stat().st_mode)
+        lines = os.read(reader, 1 << 16).decode().splitlines()
+    finally:
+        os.close(reader)
+    assert (len(lines), lines[0]) == (100, '{"sink":"sink","item":5}')
 
 
 def test_pprof_and_noise_files_go_through_the_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -95,7 +95,7 @@ def _run(
 def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: bool, quiet: bool) -> None:
     """The NDJSON path: stream the input (or write in-memory outputs) to ``output``, report line counts."""
     from rmprof.commands.common import Progress
-    from rmprof.ndjson import is_ndjson, read_outputs
+    from rmprof.ndjson import is_ndjson
     from rmprof.read_progress import ReadWatcher
     from rmprof.streaming import run_ndjson_input, write_ndjson_output
 
@@ -111,7 +111,9 @@ def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: 
         )
         with say, rt.prepare(sc.manifest) as prepared:
             with contextlib.nullcontext() if quiet else watcher:
-                summary, outputs = run_ndjson_input(prepared, sc.input_path, sinks, output)
+                summary, outputs = run_ndjson_input(
+                    prepared, sc.input_path, sinks, output, read_back=sc.expected is not None
+                )
             if watcher.reported and say.live():
                 size = Path(sc.input_path).stat().st_size
                 say.advance(task, size, size)  # the bar ends full
@@ -121,14 +123,15 @@ def _run_streamed(sc: Any, rt: Any, runtime: str, output: Path | None, as_json: 
         with rt.prepare(sc.manifest) as prepared:
             outputs = prepared.run(items_list)
         items = len(items_list)
-    if output is not None and outputs is not None:
-        counts = write_ndjson_output(outputs, output)
+        if output is not None:
+            counts = write_ndjson_output(outputs, output)
     elapsed_ms = (time.perf_counter() - start) * 1e3
     if output is None:
         _report(sc, runtime, items, outputs, elapsed_ms, as_json)
         return
-    checked = read_outputs(output, sinks) if sc.expected is not None else None
-    difference = first_difference(sc.expected, checked) if checked is not None else None
+    # The outputs as held (or as read back before the file was published): the output may be a device or
+    # a pipe that cannot be read again.
+    difference = first_difference(sc.expected, outputs) if sc.expected is not None else None
     lines = [f"  {sink}: {n} items -> {output}" for sink, n in counts.items()]
     _finish(sc, runtime, items, {"output": str(output), "sinks": counts}, elapsed_ms, difference, lines, as_json)
 
