@@ -94,6 +94,51 @@ def nesting(text: str) -> int:
     return deepest
 
 
+def too_deep(text: str, limit: int) -> int | None:
+    """The offset in the JSON text of the first ``[`` or ``{`` that opens level ``limit + 1``, or None."""
+    if text.count("[") + text.count("{") <= limit:
+        return None  # cannot go deeper than the limit: no need to look closer
+    depth = 0
+    in_string = escaped = False
+    for at, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return at
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def _wide_int(literal: str) -> int:
+    """An integer literal as an int; one past Python's digit limit (thousands of digits) as an int just outside
+    64 bits, which the value rules then reject like any other out of range."""
+    try:
+        return int(literal)
+    except ValueError:
+        return I64_MIN - 1 if literal.startswith("-") else I64_MAX + 1
+
+
+def decode_json(text: str) -> Any:
+    """``json.loads(text)``, except that an integer literal past Python's digit limit (4,300 digits) is an int
+    out of 64-bit range instead of a ValueError. JSONDecodeError as json.loads raises it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # the digit limit: decoded again, each integer through the check (slower, so only now)
+        return json.loads(text, parse_int=_wide_int)
+
+
 @contextmanager
 def deep_values() -> Iterator[None]:
     """Room on Python's stack for values nested up to the limit (1,000 levels: decoding, checking, writing
@@ -124,7 +169,7 @@ def parse_input(text: str, source: str = "input") -> list[Any]:
     try:
         with deep_values():
             # NaN/Infinity literals and 1e400 decode to non-finite floats, which validation then names by index.
-            items = json.loads(text)
+            items = decode_json(text)
             return validate_items(items)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None

@@ -93,6 +93,14 @@ def test_nan_literal_and_missing_files(tmp_path: Path) -> None:
     _assert_bad_input(run_cli("run"), "say what to run")
 
 
+def test_an_integer_past_pythons_digit_limit_is_out_of_range_not_an_internal_error(tmp_path: Path) -> None:
+    m = write_json(tmp_path / "m.json", SIMPLE)
+    (tmp_path / "i.json").write_text("[1, -" + "9" * 5000 + "]")  # json.loads: ValueError, exit 1 "internal error"
+    _assert_bad_input(
+        run_cli("run", "-m", str(m), "-i", str(tmp_path / "i.json")), "input[1]: integer out of 64-bit range"
+    )
+
+
 def test_mismatch_with_expected_output_exits_1(tmp_path: Path) -> None:
     m = write_json(tmp_path / "m.json", SIMPLE)
     i = write_json(tmp_path / "i.json", [1])

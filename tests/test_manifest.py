@@ -288,3 +288,63 @@ def test_shipped_json_schema_agrees_with_the_validator() -> None:
             continue
         doc = _mutated(change) if callable(change) else change
         assert list(validator.iter_errors(doc)), f"schema accepts the invalid case {case_id!r}"
+
+
+def _simple_with(insert: str) -> str:
+    """The simple manifest's JSON text with ``insert`` (raw JSON text) placed as node 1's ``host``/``capabilities``."""
+    text = json.dumps(SIMPLE)
+    marker = '"id": "calc", '
+    assert marker in text
+    return text.replace(marker, marker + insert, 1)
+
+
+JSON_LAYER_CASES = [
+    # What the Rust runtimes' JSON reader refuses, the Python validator (which runs first, for every runtime)
+    # refuses too: it accepted these, and `rmprof run -r python` ran what `-r rust` rejected.
+    ("lone surrogate", '"host": "\\ud800:80", ', "nodes[1].host: string contains a lone surrogate"),
+    (
+        "lone surrogate key",
+        '"capabilities": {"\\udc00": 1}, ',
+        "nodes[1].capabilities: a key contains a lone surrogate",
+    ),
+    ("NaN literal", '"capabilities": {"x": [NaN]}, ', "nodes[1].capabilities.x[0]: non-finite number"),
+    ("1e400", '"capabilities": {"x": -1e400}, ', "nodes[1].capabilities.x: non-finite number"),
+    ("port in other digits", '"host": "h:\\u0668\\u0660", ', "nodes[1].host: expected \"host:port\", got 'h:٨٠'"),
+    (
+        "128 levels",
+        '"capabilities": {"a": ' + "[" * 124 + "]" * 124 + "}, ",
+        "invalid JSON at line 1 column 279: nesting deeper than 127 levels",
+    ),
+]
+
+
+@pytest.mark.parametrize(("insert", "message"), [c[1:] for c in JSON_LAYER_CASES], ids=[c[0] for c in JSON_LAYER_CASES])
+def test_what_another_runtime_cannot_read_is_rejected(insert: str, message: str) -> None:
+    assert _error(_simple_with(insert)) == message
+
+
+def test_a_lone_surrogate_in_code_is_named_not_an_internal_error() -> None:
+    doc = chain_manifest(("f", "PythonNode", {"code": "def f(x):\n    return '\ud800'\n", "function": "f"}))
+    assert _error(doc) == "nodes[0].params.code: string contains a lone surrogate"
+
+
+def test_huge_json_does_not_crash_the_validator() -> None:
+    # json.loads raised RecursionError (100,000 levels) and ValueError (an int of 5,000 digits): exit 1 with
+    # "internal error" instead of the one-line manifest error.
+    deep = '{"version": "v1", "metadata": {"name": "t"}, "nodes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert _error(deep) == "invalid JSON at line 1 column 181: nesting deeper than 127 levels"
+    huge = json.dumps(SIMPLE).replace('"operand": 5', '"operand": -' + "9" * 5000)
+    assert _error(huge) == "nodes[1].params.operand: integer out of 64-bit range"
+    big_capability = _simple_with('"capabilities": {"n": ' + "1" * 5000 + "}, ")
+    assert parse_manifest(big_capability).node("calc").params["operand"] == 5  # as the Rust reader accepts it
+
+
+def test_the_deepest_manifest_accepted_is_one_the_rust_runtime_reads() -> None:
+    from tests.conftest import require_runtime
+
+    require_runtime("rust")
+    from rmprof.runtimes import get_runtime
+
+    manifest = parse_manifest(_simple_with('"capabilities": {"a": ' + "[" * 123 + "]" * 123 + "}, "))  # 127 levels
+    with get_runtime("rust").prepare(manifest) as prepared:
+        assert prepared.run([1]) == {"sink": [6]}

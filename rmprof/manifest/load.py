@@ -11,15 +11,17 @@ from typing import Any
 from rmprof.errors import ManifestError, parse_file
 from rmprof.manifest.model import Connection, Manifest, Node
 from rmprof.manifest.node_types import NODE_TYPES, check_params, syntax_problem
-from rmprof.values import type_name
+from rmprof.values import decode_json, has_surrogate, too_deep, type_name
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 ID_PATTERN = re.compile(r"[a-zA-Z0-9_-]+")
-HOST_PATTERN = re.compile(r"[^\s:]+:(\d{1,5})")
+HOST_PATTERN = re.compile(r"[^\s:]+:([0-9]{1,5})")  # ASCII digits: int() also reads "٨٠", the Rust reader not
 TOP_FIELDS = ("version", "metadata", "nodes", "connections")
 METADATA_FIELDS = ("name", "description", "created_at")
 NODE_FIELDS = ("id", "node_type", "params", "capabilities", "host")
 CONNECTION_FIELDS = ("from", "to")
+# The deepest nesting of arrays and objects the Rust runtimes' reader accepts (serde_json refuses a 128th level).
+MAX_DEPTH = 127
 
 
 def load_manifest(path: str | Path) -> Manifest:
@@ -29,10 +31,15 @@ def load_manifest(path: str | Path) -> Manifest:
 
 def parse_manifest(text: str) -> Manifest:
     """Validate manifest JSON text and return the Manifest (with its topological order)."""
+    deep_at = too_deep(text, MAX_DEPTH)
+    if deep_at is not None:  # before decoding: json.loads recurses once per level
+        line, column = _line_column(text, deep_at)
+        raise ManifestError(f"invalid JSON at line {line} column {column}: nesting deeper than {MAX_DEPTH} levels")
     try:
-        doc = json.loads(text)
+        doc = decode_json(text)
     except json.JSONDecodeError as exc:
         raise ManifestError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    _check_values("", doc)
     top = _object("manifest", doc)
     _no_unknown("manifest", top, TOP_FIELDS)
     version = _string("version", _required("version", top, "version"))
@@ -73,6 +80,32 @@ def parse_manifest(text: str) -> Manifest:
     return Manifest(
         name=name, nodes=nodes, connections=connections, description=description, text=text, topo_order=order
     )
+
+
+def _line_column(text: str, at: int) -> tuple[int, int]:
+    """The 1-based line and column (in characters) of offset ``at``, as json's errors count them."""
+    line_start = text.rfind("\n", 0, at) + 1
+    return text.count("\n", 0, at) + 1, at - line_start + 1
+
+
+def _check_values(where: str, value: Any) -> None:
+    """Reject, naming the place, what a JSON reader of another runtime refuses (the Rust runtimes read the
+    manifest text again): a string or key with a lone surrogate escape, NaN, Infinity or a float overflowing
+    to one (1e400). Checked in document order, keys before values."""
+    if isinstance(value, str):
+        if has_surrogate(value):
+            raise ManifestError(f"{where or 'manifest'}: string contains a lone surrogate")
+    elif isinstance(value, float):
+        if value - value != 0.0:
+            raise ManifestError(f"{where or 'manifest'}: non-finite number")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_values(f"{where}[{i}]", v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if has_surrogate(k):
+                raise ManifestError(f"{where or 'manifest'}: a key contains a lone surrogate")
+            _check_values(f"{where}.{k}" if where else k, v)
 
 
 def _node(where: str, raw: Any) -> Node:
