@@ -27,8 +27,12 @@ def read_json(path: Path) -> Any:
 
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:  # json.loads recurses once per level: no document of rmprof's is near the limit
+        raise RmprofError(f"{path}: cannot read: JSON nested too deeply") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+    except ValueError:  # json.loads meets an integer literal past Python's digit limit (4,300 digits)
+        raise RmprofError(f"{path}: cannot read: an integer of more than 4,300 digits") from None
 
 
 def json_text(doc: Any) -> str:

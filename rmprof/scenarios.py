@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 from rmprof.errors import InputError, RmprofError, parse_file
 from rmprof.manifest import Manifest, load_manifest
-from rmprof.values import parse_input
+from rmprof.values import deep_values, parse_input, type_name
 
 SCENARIO_ROOT = Path(__file__).parent / "scenarios"
 DEFAULT_ITERATIONS = 100
@@ -44,10 +43,17 @@ class Scenario:
         """The expected outputs (sink id -> items), when the scenario has them."""
         if self.expected_path is None:
             return None
-        try:
-            return json.loads(self.expected_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RmprofError(f"{self.expected_path}: cannot read expected output: {exc}") from None
+        from rmprof.files import read_json
+
+        with deep_values():  # expected items nest as deep as items may (1,000 levels)
+            doc = read_json(self.expected_path)
+        # A malformed file is bad input (exit 2), not outputs that differ from it (exit 1).
+        if not isinstance(doc, dict):
+            raise RmprofError(f"{self.expected_path}: expected an object (sink id -> items), got {type_name(doc)}")
+        for sink, items in doc.items():
+            if not isinstance(items, list):
+                raise RmprofError(f"{self.expected_path}: {sink}: expected an array of items, got {type_name(items)}")
+        return doc
 
 
 def load_input(path: str | Path) -> list[Any]:
@@ -69,10 +75,11 @@ def from_dir(folder: Path, name: str | None = None) -> Scenario:
     meta: dict[str, Any] = {}
     meta_path = folder / "scenario.json"
     if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise RmprofError(f"{meta_path}: cannot read: {exc}") from None
+        from rmprof.files import read_json
+
+        meta = read_json(meta_path)
+        if not isinstance(meta, dict):
+            raise RmprofError(f"{meta_path}: expected an object, got {type_name(meta)}")
     iterations = meta.get("iterations", DEFAULT_ITERATIONS)
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise RmprofError(f"{meta_path}: iterations: expected a positive integer, got {iterations!r}")

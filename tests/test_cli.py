@@ -101,6 +101,41 @@ def test_an_integer_past_pythons_digit_limit_is_out_of_range_not_an_internal_err
     )
 
 
+@pytest.mark.parametrize(
+    ("expected", "fragment"),
+    [
+        (b"\xff", "e.json: cannot read: 'utf-8' codec can't decode byte 0xff"),
+        (b'{"sink": [' + b"1" * 5000 + b"]}", "e.json: cannot read: an integer of more than 4,300 digits"),
+        (b"[6]", "e.json: expected an object (sink id -> items), got array"),
+        (b'{"sink": 6}', "e.json: sink: expected an array of items, got int"),
+    ],
+    ids=["not UTF-8", "huge integer", "an array", "items not an array"],
+)
+def test_a_malformed_expected_file_is_bad_input_not_a_mismatch(tmp_path: Path, expected: bytes, fragment: str) -> None:
+    # Exit 1 ("outputs differ") or an internal error before; a mismatch is only for a well-formed file.
+    m, i = write_json(tmp_path / "m.json", SIMPLE), write_json(tmp_path / "i.json", [1])
+    (tmp_path / "e.json").write_bytes(expected)
+    _assert_bad_input(run_cli("run", "-m", str(m), "-i", str(i), "--expected", str(tmp_path / "e.json")), fragment)
+
+
+def test_a_malformed_scenario_or_results_file_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "sc"
+    folder.mkdir()
+    write_json(folder / "manifest.json", SIMPLE)
+    write_json(folder / "input.json", [1])
+    for content, fragment in ((b"[1]", "expected an object, got array"), (b"\xff", "cannot read: 'utf-8' codec")):
+        (folder / "scenario.json").write_bytes(content)
+        _assert_bad_input(run_cli("run", "-s", str(folder)), f"scenario.json: {fragment}")
+    run = tmp_path / "run"
+    run.mkdir()
+    for content, fragment in (
+        ("[" * 100_000, "JSON nested too deeply"),
+        ("9" * 5000, "an integer of more than 4,300 digits"),
+    ):
+        (run / "results.json").write_text(content, encoding="utf-8")
+        _assert_bad_input(run_cli("report", str(run)), f"results.json: cannot read: {fragment}")
+
+
 def test_mismatch_with_expected_output_exits_1(tmp_path: Path) -> None:
     m = write_json(tmp_path / "m.json", SIMPLE)
     i = write_json(tmp_path / "i.json", [1])
