@@ -135,6 +135,7 @@ def resolve_scenario(
     scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None = None
 ) -> Any:
     """The Scenario named by the scenario options (exactly one way must be given)."""
+    _expected_with_manifest(manifest, expected)
     if scenario and (manifest or input_path):
         raise RmprofError("give either --scenario or --manifest with --input, not both")
     if scenario:
@@ -146,11 +147,18 @@ def resolve_scenario(
     raise RmprofError("say what to run: --scenario NAME, or --manifest FILE --input FILE")
 
 
+def _expected_with_manifest(manifest: str | None, expected: str | None) -> None:
+    """--expected belongs to --manifest: with --scenario it was silently ignored (a scenario has its own)."""
+    if expected and not manifest:
+        raise RmprofError("--expected goes with --manifest and --input (a scenario checks its own expected.json)")
+
+
 def chosen_scenarios(
     scenario: str | None, manifest: str | None, input_path: str | None, expected: str | None, allow_code: bool
 ) -> list:
     """The scenarios named by --scenario NAME|DIR|all, or the one of --manifest/--input, each checked once
     on the baseline: bad input fails here, before anything is measured or written."""
+    _expected_with_manifest(manifest, expected)
     if scenario and not (manifest or input_path):
         scenarios = select_scenarios(scenario, allow_code)
     else:

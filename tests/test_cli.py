@@ -136,6 +136,12 @@ def test_a_malformed_scenario_or_results_file_is_one_line(tmp_path: Path) -> Non
         _assert_bad_input(run_cli("report", str(run)), f"results.json: cannot read: {fragment}")
 
 
+def test_expected_with_a_scenario_is_refused_not_ignored(tmp_path: Path) -> None:
+    wrong = write_json(tmp_path / "e.json", {"sink": [0]})  # ran and passed, checked against the scenario's own
+    for command in ("run", "bench"):
+        _assert_bad_input(run_cli(command, "-s", "simple", "--expected", str(wrong)), "--expected goes with --manifest")
+
+
 def test_mismatch_with_expected_output_exits_1(tmp_path: Path) -> None:
     m = write_json(tmp_path / "m.json", SIMPLE)
     i = write_json(tmp_path / "i.json", [1])
