@@ -142,6 +142,26 @@ def test_expected_with_a_scenario_is_refused_not_ignored(tmp_path: Path) -> None
         _assert_bad_input(run_cli(command, "-s", "simple", "--expected", str(wrong)), "--expected goes with --manifest")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "-s", "simple", "-o"],  # ignored: the outputs were printed
+        ["bench", "-s", "simple", "-r", "python", "--rounds", "2", "-n", "3", "--cold-starts", "3", "-o"],
+        ["profile", "-s", "simple", "--force", "--out"],  # the current folder: failed once the run was done
+        ["export", "bmf", "RUN", "-o"],
+        ["merge", "RUN", "--out"],
+        ["compare", "RUN", "RUN", "--out"],
+        ["calibrate", "-o"],
+        ["history", "--html"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_an_empty_output_path_is_refused_before_any_work(tmp_path: Path, command: list[str]) -> None:
+    args = [str(tmp_path) if a == "RUN" else a for a in command]
+    _assert_bad_input(run_cli(*args, "", cwd=tmp_path), "an empty path")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_mismatch_with_expected_output_exits_1(tmp_path: Path) -> None:
     m = write_json(tmp_path / "m.json", SIMPLE)
     i = write_json(tmp_path / "i.json", [1])

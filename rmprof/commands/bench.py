@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rmprof.commands.common import (
+    OutputPath,
     Progress,
     allow_code_option,
     allow_mixed_builds_option,
@@ -29,7 +30,7 @@ from rmprof.shard import Shard
 @rounds_option
 @time_budget_option("the bench")
 @click.option("--cold-starts", type=click.IntRange(min=3), default=20, show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the JSON results here.")
+@click.option("-o", "--output", type=OutputPath(dir_okay=False, path_type=Path), help="Write the JSON results here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON results instead of the table.")
 @click.option(
     "--format",

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rmprof.commands.common import (
+    OutputPath,
     Progress,
     allow_code_option,
     echo_json,
@@ -37,7 +38,7 @@ from rmprof.files import write_json_atomic
     "also how to check that intervals measured after a calibration hold reruns.",
 )
 @click.option("--no-save", is_flag=True, help="Print the noise floor without storing it.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON here.")
+@click.option("-o", "--output", type=OutputPath(dir_okay=False, path_type=Path), help="Also write the JSON here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @allow_code_option

@@ -16,6 +16,17 @@ from rmprof.runtimes import BASELINE, runtime_names
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class OutputPath(click.Path):
+    """click.Path for a file or folder rmprof writes. An empty value is refused before any work: it named the
+    current folder, and failed only once the bench or profile was done (or -o was silently ignored)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """The path, or a usage error (exit 2) for an empty one."""
+        if isinstance(value, str) and not value:
+            self.fail("an empty path", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def allow_code_option(func: F) -> F:
     """--allow-code: run manifests whose PythonNode code is a program (refused without it)."""
     return click.option(

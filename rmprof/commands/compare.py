@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from rmprof.commands.common import (
+    OutputPath,
     Progress,
     allow_code_option,
     allow_mixed_builds_option,
@@ -45,7 +46,7 @@ class GateInconclusive(RmprofError):
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputPath(file_okay=False, path_type=Path),
     help="Where compare.json and compare.html go (default: AFTER if it is a run directory, "
     "else ./rmprof-compare-<timestamp>).",
 )

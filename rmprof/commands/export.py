@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rmprof.commands.common import echo_json
+from rmprof.commands.common import OutputPath, echo_json
 from rmprof.errors import RmprofError
 from rmprof.files import write_json_atomic, write_text_atomic
 
@@ -37,7 +37,7 @@ def _markdown(source: Path) -> str:
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(FORMATS))
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write it here instead of printing it."
+    "-o", "--output", type=OutputPath(dir_okay=False, path_type=Path), help="Write it here instead of printing it."
 )
 def export(fmt: str, source: Path, output: Path | None) -> None:
     """Write SOURCE as FORMAT: bmf (Bencher Metric Format JSON of a run directory, a `--scenario all` folder,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from rmprof.commands.common import Progress, echo_json
+from rmprof.commands.common import OutputPath, Progress, echo_json
 
 
 @click.command()
@@ -33,7 +33,7 @@ from rmprof.commands.common import Progress, echo_json
 @click.option("--commit", help="Only runs of this commit (or its first characters).")
 @click.option("--changes", is_flag=True, help="List the change points instead of the figures.")
 @click.option("--limit", type=click.IntRange(min=1), default=60, show_default=True, help="Figures listed (newest).")
-@click.option("--html", "html_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the trend page here.")
+@click.option("--html", "html_out", type=OutputPath(dir_okay=False, path_type=Path), help="Write the trend page here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures and change points as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def history(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from rmprof.commands.common import Progress, echo_json
+from rmprof.commands.common import OutputPath, Progress, echo_json
 from rmprof.commands.distributed import history_options, history_target
 
 
@@ -17,7 +17,7 @@ from rmprof.commands.distributed import history_options, history_target
     "--out",
     "out_dir",
     required=True,
-    type=click.Path(path_type=Path),
+    type=OutputPath(path_type=Path),
     help="The merged run folder (a file when merging bench files).",
 )
 @click.option("--force", is_flag=True, help="Replace --out if it exists and is not empty (once the merge is complete).")

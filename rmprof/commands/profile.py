@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from rmprof.commands.common import (
+    OutputPath,
     Progress,
     allow_code_option,
     allow_mixed_builds_option,
@@ -47,7 +48,7 @@ def _profiler_names() -> tuple[str, ...]:
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputPath(file_okay=False, path_type=Path),
     help="Run directory (default rmprof-runs/<timestamp>-<scenario>).",
 )
 @click.option(

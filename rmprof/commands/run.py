@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from rmprof.commands.common import (
+    OutputPath,
     allow_code_option,
     echo_json,
     scenario_options,
@@ -32,7 +33,7 @@ class OutputMismatch(RmprofError):
     "--output",
     "-o",
     "output",
-    type=click.Path(dir_okay=False),
+    type=OutputPath(dir_okay=False),
     help='Write every sink item to this NDJSON file, one line {"sink": ID, "item": VALUE} each, as it arrives.',
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines (a long NDJSON run reports how far it has read).")
