@@ -188,8 +188,9 @@ def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def noise_reason(reason: str) -> bool:
-    """Whether an inconclusive row's reason is noise: a side too noisy, or rounds that disagreed under load."""
-    return "too noisy" in reason or "cannot locate its own level" in reason
+    """Whether an inconclusive row's reason is noise: a side too noisy, rounds that disagreed under load, or too
+    few rounds to see the noise between processes."""
+    return "too noisy" in reason or "cannot locate its own level" in reason or "too few fresh processes" in reason
 
 
 def one_line_error(proc: Any) -> str:

@@ -293,6 +293,104 @@ def test_least_loaded_level_is_a_tenth_not_the_minimum() -> None:
     assert out is not None and out["change"] == pytest.approx(0.2) and out["upper95"] >= 0.2 - 1e-9
 
 
+def test_a_side_of_too_few_processes_is_never_called(tmp_path: Path) -> None:
+    """Four rounds a side: the interval cannot see the noise between processes (one run under load looked like
+    +80 % with p = 0.0005 in a CI run of identical builds). Neither a +80 % nor an identical pair is called; the
+    same +80 % over 20 rounds fails."""
+    base = rounds_of(3e5, 1)
+    slow = [[x * 1.8 for x in r] for r in rounds_of(3e5, 2)]
+    for after, would in ((slow[:4], "fail"), (rounds_of(3e5, 3)[:4], "pass")):
+        doc = compare_runs(
+            side_of(bench_of({"python": {"run": base[:4]}}), tmp_path, f"b-{would}"),
+            side_of(bench_of({"python": {"run": after}}), tmp_path, f"a-{would}"),
+        )
+        row = by_id(doc)["simple/python/run"]
+        assert row["few_rounds"] and row["outcome"] == "inconclusive", row["outcome_reason"]
+        assert row["outcome_reason"].startswith("only 4 rounds before / 4 after: verdict is unreliable: too few")
+        assert f"(it would have said {would})" in row["outcome_reason"]
+        assert doc["summary"]["gate"]["exit_code"] == 3
+    doc = compare_runs(
+        side_of(bench_of({"python": {"run": base}}), tmp_path, "b20"),
+        side_of(bench_of({"python": {"run": slow}}), tmp_path, "a20"),
+    )
+    row = by_id(doc)["simple/python/run"]
+    assert not row["few_rounds"] and row["outcome"] == "fail", row["outcome_reason"]
+
+
+def reference_rounds(levels: list[float], seed: int, kind: str = "python") -> dict[str, Any]:
+    """A frozen machine-reference block whose rounds sit at ``levels`` (ns), 6 samples each within ±0.5 %."""
+    rng = random.Random(seed)
+    samples = [level * (1 + rng.uniform(-0.005, 0.005)) for level in levels for _ in range(6)]
+    sizes = [6] * len(levels)
+    identity = {"source_sha256": "d" * 64, "passes": 1, "protocol": "worker round"}
+    return {
+        kind: {
+            "what": f"a frozen {kind} workload", "digest": "d" * 64, "identity": identity, "unit": "ns",
+            "samples": samples, "round_sizes": sizes, "run": summarize(samples, "ns", sizes=sizes),
+        }
+    }  # fmt: skip
+
+
+def test_a_slowdown_fails_only_beyond_the_most_the_machine_move_allows(tmp_path: Path) -> None:
+    """The python reference ran 5-45 % slower in the after run's rounds (a neighbour coming and going): the
+    machine moved by at least ~+10 % and perhaps ~+40 %. A +30 % run time is beyond the least but not the most,
+    so it cannot be told from the machine's move; with the reference steady within ±0.5 % it fails."""
+    before = bench_of({"python": {"run": rounds_of(1e6, 1)}})
+    before["scenarios"][0]["machine_reference"] = reference_rounds([1e5] * 20, 2)
+    moved = bench_of({"python": {"run": rounds_of(1.3e6, 3)}})
+    moved["scenarios"][0]["machine_reference"] = reference_rounds([1.05e5, 1.45e5] * 10, 4)
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(moved, tmp_path, "a"))
+    row = by_id(doc)["simple/python/run"]
+    low, high = row["machine_move_ci95"]
+    assert 0.04 < row["machine_move"] == low < 0.3 < high < 0.5, row
+    assert row["outcome"] == "inconclusive" and "but the machine moved" in row["outcome_reason"], row
+    assert re.search(r"moved \+\d+\.\d\d% to \+\d+\.\d\d%", row["outcome_reason"]), row["outcome_reason"]
+    steady = bench_of({"python": {"run": rounds_of(1.3e6, 3)}})
+    steady["scenarios"][0]["machine_reference"] = reference_rounds([1e5] * 20, 5)
+    doc = compare_runs(side_of(before, tmp_path, "b2"), side_of(steady, tmp_path, "a2"))
+    row = by_id(doc)["simple/python/run"]
+    assert row["machine_move"] == 0.0 and row["machine_move_ci95"] is None and row["outcome"] == "fail", row
+
+
+def loaded_rounds(center: float, seed: int) -> list[list[float]]:
+    """Rounds of a run under a load that came and went: each process slowed by 0-150 % (uniform), as a CI run
+    of a real +30 % regression measured both sides (their fastest tenth ~31 % below their medians)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(ROUNDS):
+        level = center * (1.0 + rng.uniform(0.0, 1.5))
+        out.append([level * math.exp(rng.gauss(0.0, 0.01)) for _ in range(PER_ROUND)])
+    return out
+
+
+def test_a_regression_measured_on_two_loaded_runs_fails_on_their_least_loaded_processes(tmp_path: Path) -> None:
+    """Both runs under load: the run time cannot be called, its calc node went +49 % with evidence, but the after
+    run cannot locate its own level, and its least loaded processes against the before run's inflated median
+    prove nothing. Between the least loaded processes of both runs the +30 % stands (as in that CI run, which
+    this rule turned from inconclusive into the FAIL it was); an A/A pair of such runs does not fail."""
+    flag = {"between_within": 40.0, "relative_se": 0.1, "added_rounds": 20, "still_noisy": True}
+
+    def side(scale: float, seed: int, calc: float) -> dict[str, Any]:
+        bench = bench_of({"python": {"run": loaded_rounds(3e5 * scale, seed)}})
+        bench["scenarios"][0]["runtimes"]["python"]["run"]["rounds_check"] = flag
+        bench["scenarios"][0]["runtimes"]["python"]["nodes"] = node_costs(
+            [node_block("calc", rounds_of(calc, seed, between=0.03)), node_block("sink", rounds_of(400, 9))]
+        )
+        return bench
+
+    doc = compare_runs(side_of(side(1.0, 1, 1000.0), tmp_path, "b"), side_of(side(1.3, 3, 1490.0), tmp_path, "a"))
+    row = by_id(doc)["simple/python/run"]
+    assert row["side_noise"]["after_unloaded_level"] < 0.8 and row["least_loaded"]["lower95"] > 0.05, row
+    assert row["outcome"] == "fail", row["outcome_reason"]
+    assert "run time inconclusive, but node calc" in row["outcome_reason"]
+    assert "also between the least loaded processes of both runs" in row["outcome_reason"]
+    for seed in (5, 7):
+        doc = compare_runs(
+            side_of(side(1.0, 1, 1000.0), tmp_path, "b2"), side_of(side(1.0, seed, 1000.0), tmp_path, "a2")
+        )
+        assert by_id(doc)["simple/python/run"]["outcome"] != "fail"
+
+
 def test_a_run_that_cannot_be_called_fails_on_a_node_that_regressed(tmp_path: Path) -> None:
     """The run time's rounds are too noisy to call a +9 % change, but its calc node went +49 % with evidence."""
     before = bench_of({"python": {"run": rounds_of(3e5, 1, between=0.06)}})

@@ -152,10 +152,12 @@ def test_merged_run_is_valid_input_to_report_and_compare(runs: dict[str, Path], 
         "-q",
     )
     doc = json.loads(proc.stdout)
-    # Two rounds a side settle nothing at any threshold: never a FAIL; INCONCLUSIVE (exit 3) says it is noise.
+    # Two rounds a side (four after added rounds) settle nothing at any threshold: INCONCLUSIVE (exit 3), every
+    # gated row named for its too few processes, whatever this shared machine's load did to either run.
     gate = doc["summary"]["gate"]
-    assert proc.returncode == gate["exit_code"] and gate["outcome"] != "fail", proc.stdout[-2000:] + proc.stderr
-    assert all(noise_reason(u["reason"]) or "without the evidence" in u["reason"] for u in gate["inconclusive"])
+    assert proc.returncode == 3 and gate["outcome"] == "inconclusive", proc.stdout[-2000:] + proc.stderr
+    assert len(gate["inconclusive"]) == gate["gated"] > 0, gate
+    assert all(noise_reason(u["reason"]) and "too few fresh processes" in u["reason"] for u in gate["inconclusive"])
     assert sorted(doc["after"]["scenarios"]) == sorted(SHIPPED)
     assert not [s for s in doc["skipped"] if s["what"].startswith("scenario")]
     assert {(r["scenario"], r["runtime"]) for r in doc["comparisons"]} >= {(s, "rust") for s in SHIPPED}

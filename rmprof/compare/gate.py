@@ -4,7 +4,8 @@ A gate that says PASS is believed, so PASS needs evidence of its own, not only t
 
 - **fail** (exit 1): the row regressed beyond its threshold with evidence: its bootstrap p-value of "within
   the threshold" survives Holm's correction over every sampled gated row (family-wise error rate ``alpha``),
-  under every account of the machine (as measured, and relative to a machine reference that moved). An exact
+  under every account of the machine (as measured, and relative to a machine reference that moved, by the least
+  and the most its interval allows). An exact
   count (callgrind instructions) fails when it grew beyond its threshold. A run row that cannot be called
   fails anyway when one of its nodes regressed beyond the threshold with evidence (Bonferroni over the nodes).
 - **pass** (exit 0): no row failed, and every sampled row is conclusive: its one-sided 95 % upper bound lies
@@ -14,13 +15,15 @@ A gate that says PASS is believed, so PASS needs evidence of its own, not only t
   on it; a change beyond the user's threshold but within this machine's A/A noise floor; an estimate beyond
   the threshold without the evidence to call it; a row too noisy to rule out a threshold-sized regression; or
   a PASS resting on a before run (a FAIL on an after run) too noisy to locate its own median within the
-  threshold, unless it holds against that run's least loaded processes (its fastest tenth of rounds): load
-  inflates a median, never deflates one.
+  threshold, unless it holds against that run's least loaded processes (its fastest tenth of rounds) or, for a
+  FAIL, between the least loaded processes of both runs: load inflates a median, never deflates one; or a side
+  measured in too few fresh processes (fewer than 5 rounds) for its interval to see the noise between them.
 
 A row left inconclusive by noise alone whose sides' rounds still disagreed (the bench's flag) is judged once
 more on the least loaded processes of both sides (compare/least_loaded.py): a code change slows every process
 of its build, so they still show it, while processes a neighbour or a slow machine state slowed drop out. It
-passes when their one-sided 95 % upper bound lies within the threshold; it never fails on them.
+passes when their one-sided 95 % upper bound lies within the threshold; it fails on them only as above (a FAIL
+already called on the medians, its after run too loaded to stand on alone).
 
 Every sampled row also carries ``mdc``: the smallest regression it could have detected against no change at
 the gate's corrected level (``alpha`` / rows, two-sided) with 80 % power.
@@ -45,9 +48,16 @@ ADVICE = "rmprof compare --paired NAME (both builds in one session), more --roun
 
 def _shifts(row: dict[str, Any]) -> list[float]:
     """The accounts of the machine a row is judged under: as measured (1.0), and relative to its machine
-    reference when that moved (its ratio after/before)."""
+    reference when that moved (its ratio after/before): by the least its interval proves, and by the most it
+    allows — a slowdown FAILs only if it is beyond what the machine's move can explain."""
     move = row.get("machine_move") or 0.0
-    return [1.0, 1.0 + move] if move else [1.0]
+    if not move:
+        return [1.0]
+    interval = row.get("machine_move_ci95")
+    far = move
+    if isinstance(interval, list) and len(interval) == 2:
+        far = max(interval) if move > 0 else min(interval)
+    return [1.0, 1.0 + move] + ([1.0 + far] if far != move else [])
 
 
 def _p_beyond(ratios: list[float], threshold: float, shifts: list[float]) -> float:
@@ -87,11 +97,12 @@ def _sampled_outcome(row: dict[str, Any], ratios: list[float], rejected: bool, m
         )
     level = alpha / m
     if len(shifts) > 1 and beyond_threshold_p(ratios, gate) < level:
-        change = _relative(row["change"], shifts[1])
+        moves = " to ".join(format_percent(s - 1.0) for s in shifts[1:])
+        changes = " to ".join(format_percent(_relative(row["change"], s)) for s in shifts[1:])
         return "inconclusive", (
-            f"regressed {format_percent(row['change'])} as measured, but the machine moved "
-            f"{format_percent(row['machine_move'])} (its frozen {row['machine_reference']} reference): relative to "
-            f"it {format_percent(change)}; which one is the code's cannot be told. {ADVICE}"
+            f"regressed {format_percent(row['change'])} as measured, but the machine moved {moves} (its frozen "
+            f"{row['machine_reference']} reference): relative to it {changes}; which one is the code's cannot be "
+            f"told. {ADVICE}"
         )
     if gate > user and _p_beyond(ratios, user, shifts) < level:
         return "inconclusive", (
@@ -176,11 +187,35 @@ def _distrust_noisy_sides(row: dict[str, Any], outcome: str, reason: str) -> tup
             bound = (1.0 + row["upper95"]) / level - 1.0 if side == "before" else (1.0 + row["ci95"][0]) * level - 1
         if (bound <= row["user_threshold"]) if outcome == "pass" else (bound > row["threshold"]):
             return outcome, f"{reason}; also against the {side} run's {what} ({format_percent(bound)})"
+    least = row.get("least_loaded")
+    if outcome == "fail" and isinstance(least, dict) and isinstance(least.get("lower95"), int | float):
+        # Both runs loaded alike: the after run's least loaded processes against the before run's least loaded
+        # ones (the before median is inflated too, and would hide the regression). A change of the code slows
+        # every process of its build, the least loaded ones too.
+        lower = min(_relative(least["lower95"], s) for s in _shifts(row))
+        if lower > row["threshold"]:
+            return outcome, (
+                f"{reason}; also between the least loaded processes of both runs (fastest tenth of "
+                f"{least['rounds']} rounds): 95 % lower bound {format_percent(lower)}"
+            )
     why = f" ({reason})" if outcome == "fail" else ""
     return NOISY if outcome == "pass" else "inconclusive", (
         f"would {outcome}{why}, but the {side} run cannot locate its own level within ±"
         f"{100 * row['user_threshold']:g} % (the machine's load or speed changed during it), and load only inflates"
         f"{_noisier_side(row)}. {ADVICE}"
+    )
+
+
+def _few_rounds_outcome(row: dict[str, Any], outcome: str, reason: str) -> tuple[str, str]:
+    """A row measured in too few fresh processes a side (``few_rounds``: the interval's own warning) is
+    inconclusive whatever it would have said: the bootstrap cannot see the noise between processes it was shown
+    too few of, and one run measured under load then looks like a significant change (an A/A pair of 4 rounds a
+    side "regressed" +80 % here)."""
+    if not row.get("few_rounds"):
+        return outcome, reason
+    otherwise = f"; besides: {reason}" if outcome == "inconclusive" else f" (it would have said {outcome})"
+    return "inconclusive", (
+        f"{row['warning']}: too few fresh processes to see the noise between them{otherwise}. More --rounds"
     )
 
 
@@ -233,6 +268,7 @@ def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alp
                 outcome, reason = _distrust_noisy_sides(r, "fail", f"run time inconclusive, but {'; '.join(nodes)}")
         if outcome == NOISY:
             outcome, reason = _least_loaded_outcome(r, reason)
+        outcome, reason = _few_rounds_outcome(r, outcome, reason)
         r["outcome"], r["outcome_reason"] = outcome, reason
     for r in rows:
         if r["gated"] and r["method"] == "exact":

@@ -53,8 +53,8 @@ def change(
     resamples: int = 2000,
     seed: int = 0,
 ) -> dict[str, float | int] | None:
-    """The change between both sides' least loaded processes with its one-sided 95 % upper bound (bootstrap over
-    each side's rounds), or None when a side has too few rounds."""
+    """The change between both sides' least loaded processes with its one-sided 95 % bounds (bootstrap over each
+    side's rounds), or None when a side has too few rounds."""
     b, a = round_levels(before, before_sizes), round_levels(after, after_sizes)
     if b is None or a is None:
         return None
@@ -63,8 +63,10 @@ def change(
         fastest_share(rng.choices(a, k=len(a))) / fastest_share(rng.choices(b, k=len(b))) for _ in range(resamples)
     )
     upper = ratios[min(len(ratios) - 1, math.ceil(0.95 * len(ratios)) - 1)]
+    lower = ratios[max(0, math.floor(0.05 * len(ratios)))]
     return {
         "change": fastest_share(a) / fastest_share(b) - 1.0,
         "upper95": upper - 1.0,
+        "lower95": lower - 1.0,
         "rounds": len(b) + len(a),
     }

@@ -55,6 +55,8 @@ def comparison_row(
         "verdict": result["verdict"],
         "message": result["message"],
         "warning": warning,
+        # Too few fresh processes a side for the interval to see the noise between them: never gated on.
+        "few_rounds": bool(result.get("few_rounds")),
         "signal": None,
         "noise_floor": None,
         "below_floor": False,
@@ -101,6 +103,7 @@ def time_row(
     row["user_threshold"] = threshold
     moved = machine is not None and machine.get("moved")
     row["machine_move"] = machine["change"] if moved else 0.0
+    row["machine_move_ci95"] = machine["ci95"] if moved else None
     row["machine_reference"] = machine["kind"] if machine else None
     change = row["change"]
     row["below_floor"] = floor is not None and change is not None and abs(change) < floor

@@ -77,6 +77,7 @@ class Row(TypedDict):
     log_se: NotRequired[float | None]
     mdc: NotRequired[float | None]
     rounds: NotRequired[list[Any] | None]
+    few_rounds: NotRequired[bool]  # too few rounds a side for the interval: the gate never calls the row
     paired: NotRequired[bool]
     signal: NotRequired[str | None]
     threshold: NotRequired[float | None]
@@ -84,6 +85,7 @@ class Row(TypedDict):
     noise_floor: NotRequired[float | None]
     below_floor: NotRequired[bool]
     machine_move: NotRequired[float | None]
+    machine_move_ci95: NotRequired[list[float] | None]
     machine_reference: NotRequired[str | None]
     side_noise: NotRequired[dict[str, Any] | None]
 
