@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rmprof.errors import InputError, RmprofError
-from rmprof.values import I64_MAX, I64_MIN, MAX_DEPTH, check_value, deep_values, has_surrogate, nesting
+from rmprof.values import I64_MAX, I64_MIN, MAX_DEPTH, check_value, deep_values, has_surrogate, too_deep
 
 NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 # JSON's own whitespace: a line holding nothing else is blank (skipped, but counted).
@@ -44,7 +44,7 @@ def _line_value(raw: bytes, label: str, line: int) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{label}:{line}: invalid UTF-8 at byte {exc.start}") from None
-    if nesting(text) > MAX_DEPTH:
+    if too_deep(text, MAX_DEPTH) is not None:
         raise InputError(f"{label}:{line}: nesting deeper than {MAX_DEPTH} levels")
     try:
         with deep_values():

@@ -70,34 +70,8 @@ def check_value(value: Any) -> str | None:
     return f"unsupported value of type {type(value).__name__}"
 
 
-def nesting(text: str) -> int:
-    """How deep arrays and objects nest in the JSON text (brackets inside strings not counted)."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # cannot go deeper than the limit: no need to look closer
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-def too_deep(text: str, limit: int) -> int | None:
-    """The offset in the JSON text of the first ``[`` or ``{`` that opens level ``limit + 1``, or None."""
-    if text.count("[") + text.count("{") <= limit:
-        return None  # cannot go deeper than the limit: no need to look closer
+def _openings(text: str) -> Iterator[tuple[int, int]]:
+    """(offset, depth) of every ``[`` or ``{`` of the JSON text (brackets inside strings not counted)."""
     depth = 0
     in_string = escaped = False
     for at, ch in enumerate(text):
@@ -112,11 +86,16 @@ def too_deep(text: str, limit: int) -> int | None:
             in_string = True
         elif ch in "[{":
             depth += 1
-            if depth > limit:
-                return at
+            yield at, depth
         elif ch in "]}":
             depth -= 1
-    return None
+
+
+def too_deep(text: str, limit: int) -> int | None:
+    """The offset in the JSON text of the first ``[`` or ``{`` that opens level ``limit + 1``, or None."""
+    if text.count("[") + text.count("{") <= limit:
+        return None  # cannot go deeper than the limit: no need to look closer
+    return next((at for at, depth in _openings(text) if depth > limit), None)
 
 
 def _wide_int(literal: str) -> int:
@@ -164,7 +143,7 @@ def validate_items(items: Any) -> list[Any]:
 
 def parse_input(text: str, source: str = "input") -> list[Any]:
     """Decode input JSON text (a JSON array of items) and validate every item."""
-    if nesting(text) > MAX_DEPTH + 1:  # the array holding the items is one level more
+    if too_deep(text, MAX_DEPTH + 1) is not None:  # the array holding the items is one level more
         raise InputError(f"{source}: an item nests deeper than {MAX_DEPTH} levels")
     try:
         with deep_values():
