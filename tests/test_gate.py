@@ -315,6 +315,13 @@ def test_a_side_of_too_few_processes_is_never_called(tmp_path: Path) -> None:
     )
     row = by_id(doc)["simple/python/run"]
     assert not row["few_rounds"] and row["outcome"] == "fail", row["outcome_reason"]
+    # Eight processes of one sample each are eight rounds: enough (a bench of `-n 8` is called).
+    doc = compare_runs(
+        side_of(bench_of({"python": {"run": [r[:1] for r in base[:8]]}}), tmp_path, "b8"),
+        side_of(bench_of({"python": {"run": [r[:1] for r in slow[:8]]}}), tmp_path, "a8"),
+    )
+    row = by_id(doc)["simple/python/run"]
+    assert row["rounds"] == [8, 8] and not row["few_rounds"] and row["outcome"] == "fail", row["outcome_reason"]
 
 
 def reference_rounds(levels: list[float], seed: int, kind: str = "python") -> dict[str, Any]:

@@ -85,8 +85,7 @@ def compare(
     verdict = _interval_verdict(lo - 1.0, hi - 1.0, p_value < alpha, noise_threshold)
     warning = None
     grouped = any(len(r) > 1 for r in (*b_rounds, *a_rounds))
-    few_rounds = min(len(b_rounds), len(a_rounds)) < (MIN_ROUNDS if grouped else MIN_SAMPLES)
-    if few_rounds:
+    if min(len(b_rounds), len(a_rounds)) < (MIN_ROUNDS if grouped else MIN_SAMPLES):
         # The bootstrap cannot see variance it was never shown: with a handful of processes (one, at the
         # extreme) any difference looks significant, so say so next to the verdict.
         what = "rounds" if grouped else "samples"
@@ -110,7 +109,9 @@ def compare(
         "verdict": verdict,
         "message": MESSAGES[verdict],
         "warning": warning,
-        "few_rounds": few_rounds,
+        # Fewer fresh processes a side than an interval needs to see the noise between them (a gate never calls
+        # such a row); samples taken one per process count one round each.
+        "few_rounds": min(len(b_rounds), len(a_rounds)) < MIN_ROUNDS,
         **({"distribution": ratios} if keep_distribution else {}),
     }
 
