@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -26,13 +27,32 @@ def read_json(path: Path) -> Any:
     from rmprof.errors import RmprofError
 
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:  # json.loads recurses once per level: no document of rmprof's is near the limit
         raise RmprofError(f"{path}: cannot read: JSON nested too deeply") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RmprofError(f"{path}: cannot read: {' '.join(str(exc).split())}") from None
+    except _NotFinite as exc:
+        raise RmprofError(f"{path}: cannot read: {exc}") from None
     except ValueError:  # json.loads meets an integer literal past Python's digit limit (4,300 digits)
         raise RmprofError(f"{path}: cannot read: an integer of more than 4,300 digits") from None
+
+
+class _NotFinite(ValueError):
+    """A NaN, Infinity or overflowing number in a JSON file."""
+
+
+def _no_constant(name: str) -> float:
+    # rmprof never writes NaN or Infinity (json_text refuses them): a file holding one was made or edited
+    # elsewhere, and a NaN median compares as neither better nor worse.
+    raise _NotFinite(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotFinite(f"{text} is beyond the range of a double")
+    return value
 
 
 def json_text(doc: Any) -> str:

@@ -131,9 +131,16 @@ def test_a_malformed_scenario_or_results_file_is_one_line(tmp_path: Path) -> Non
     for content, fragment in (
         ("[" * 100_000, "JSON nested too deeply"),
         ("9" * 5000, "an integer of more than 4,300 digits"),
+        # rmprof never writes these (json_text refuses NaN): a median edited to NaN compared as "no change".
+        ('{"bench": {"median": NaN}}', "NaN is not a JSON number"),
+        ('{"bench": {"median": -Infinity}}', "-Infinity is not a JSON number"),
+        ('{"bench": {"median": 1e400}}', "1e400 is beyond the range of a double"),
     ):
         (run / "results.json").write_text(content, encoding="utf-8")
         _assert_bad_input(run_cli("report", str(run)), f"results.json: cannot read: {fragment}")
+    bench = tmp_path / "bench.json"
+    bench.write_text('{"schema": "rmprof.bench/1", "scenarios": [{"median": NaN}]}', encoding="utf-8")
+    _assert_bad_input(run_cli("compare", str(bench), str(bench)), "bench.json: cannot read: NaN is not a JSON number")
 
 
 def test_expected_with_a_scenario_is_refused_not_ignored(tmp_path: Path) -> None:
