@@ -21,6 +21,10 @@ from typing import Any
 # mkstemp would leave them 0600. A file being replaced keeps its own mode.
 NEW_FILE_MODE = 0o644
 
+# The longest file name most file systems take (NAME_MAX, in bytes), and what mkstemp/mkdtemp add to a prefix.
+_NAME_MAX = 255
+_RANDOM_CHARS = 8
+
 
 def read_json(path: Path) -> Any:
     """Parsed JSON of ``path``, or an RmprofError ``PATH: cannot read: WHY`` on one line (exit 2)."""
@@ -145,7 +149,7 @@ def _stage(path: Path, write: Any, suffix: str = ".tmp") -> Path:
     """A temporary sibling of ``path`` with ``path``'s mode (or 0644), ``write(binary file)`` called on it and
     fsynced; its path. It is removed on any error, and an OSError names ``path``, not the temporary file."""
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=sibling_prefix(path.name, ".", suffix), suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
     tmp = Path(name)
@@ -174,6 +178,21 @@ def _mode(path: Path) -> int:
         return NEW_FILE_MODE
 
 
+def sibling_prefix(name: str, tag: str, suffix: str = "") -> str:
+    """The prefix ``.NAME{tag}`` of a hidden temporary sibling of ``name``, with NAME cut (whole characters) so
+    that the temporary name fits the file system's limit: a legal name of 250 bytes must not fail its write."""
+    room = _NAME_MAX - len(f".{tag}{suffix}".encode()) - _RANDOM_CHARS
+    return f".{fit_name(name, room)}{tag}"
+
+
+def fit_name(name: str, limit: int = _NAME_MAX) -> str:
+    """``name`` cut at a character boundary to at most ``limit`` bytes as the file system encodes it."""
+    # By characters, not bytes: a name read from disk may hold undecodable bytes (surrogate escapes).
+    while name and len(os.fsencode(name)) > limit:
+        name = name[:-1]
+    return name
+
+
 def _sync(path: Path) -> None:
     """Flush to disk what another writer wrote to ``path`` by name, so the rename never publishes less."""
     fd = os.open(path, os.O_RDONLY)
@@ -190,7 +209,7 @@ def staged_dir(final: Path) -> Iterator[Path]:
     was. OSError when the directory cannot be made or swapped in."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    new = Path(tempfile.mkdtemp(prefix=sibling_prefix(final.name, ".partial-"), dir=final.parent))
     try:
         yield new
     except BaseException:
@@ -207,7 +226,7 @@ def swap_dir(new: Path, final: Path) -> None:
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         if os.path.lexists(final):
-            aside = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+            aside = Path(tempfile.mkdtemp(prefix=sibling_prefix(final.name, ".old-"), dir=final.parent))
             os.replace(final, aside / final.name)
         os.replace(new, final)
     except BaseException:

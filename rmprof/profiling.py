@@ -46,8 +46,10 @@ def check_profilers(names: list[str]) -> None:
 
 
 def default_out(label: str) -> Path:
-    """rmprof-runs/<timestamp>-<label>."""
-    return Path("rmprof-runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}"
+    """rmprof-runs/<timestamp>-<label>, the label cut to fit a file name (it comes from the manifest's file name)."""
+    from rmprof.files import fit_name
+
+    return Path("rmprof-runs") / fit_name(f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
 
 
 def profile_all(

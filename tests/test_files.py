@@ -178,3 +178,26 @@ def test_a_failed_swap_puts_the_old_dir_back(tmp_path: Path, monkeypatch: pytest
         (staged.path / "results.json").write_text("{}\n", encoding="utf-8")
     assert _tree(final) == {"old.txt": "old\n"}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_names_of_the_longest_legal_length_are_written_and_staged(tmp_path: Path) -> None:
+    # A file name may take 255 bytes; the hidden temporary sibling (".NAME.partial-XXXXXXXX") must still fit,
+    # or a legal --out or -o fails with "File name too long".
+    name = "ü" * 127  # 254 bytes
+    write_text_atomic(tmp_path / name, "x")
+    assert (tmp_path / name).read_text() == "x"
+    final = tmp_path / ("d" * 255)
+    for _ in range(2):  # a new directory, then one replacing it (its old copy is moved aside first)
+        with staged_dir(final) as new:
+            (new / "results.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, final.name])
+    assert (final / "results.json").exists()
+
+
+def test_the_default_run_dir_of_a_long_manifest_name_fits_a_file_name() -> None:
+    from rmprof.files import fit_name
+    from rmprof.profiling import default_out
+
+    name = default_out("é" * 200).name  # the label is the manifest's file name, itself at most 255 bytes
+    assert len(name.encode()) <= 255 and name.endswith("é" * 100)
+    assert fit_name("aé", 2) == "a"  # cut at a character, never inside one
