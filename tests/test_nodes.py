@@ -102,6 +102,33 @@ def test_node_analysis_contract_from_a_bench_entry() -> None:
     assert out["instrumentation"]["python"]["passes"] == 4
 
 
+def test_a_node_that_handled_no_item_has_no_latency() -> None:
+    # An empty input: every pass times the node (ns > 0, 0 items), but a histogram of no item says 0 ns,
+    # which the report showed as "0 ns / 0 ns / 0 ns per item".
+    from rmprof.bench.nodes import aggregate
+    from rmprof.report.view_nodes import node_rows
+
+    def one_pass(items: int) -> dict:
+        node = {"node": "a", "node_type": "PassThroughNode", "ns": 500, "items": items, "calls": items}
+        return {"granularity": "item", "wall_ns": 1000, "nodes": [{**node, "p50_ns": 0, "p95_ns": 0, "p99_ns": 0}]}
+
+    empty = aggregate([[one_pass(0), one_pass(0)], [one_pass(0)]], run_median_ns=900.0)
+    assert empty is not None
+    assert [empty["nodes"][0][p] for p in ("p50_ns", "p95_ns", "p99_ns")] == [None, None, None]
+    entry = {"runtimes": {"python": {"nodes": empty}}}
+    (row,) = node_rows(node_analysis(entry))
+    assert row["latency"] == "–"
+    # Passes with items keep their latency; one without items in the same run does not pull it to 0.
+    mixed = aggregate(
+        [
+            [one_pass(0)],
+            [{**one_pass(3), "nodes": [{**one_pass(3)["nodes"][0], "p50_ns": 40, "p95_ns": 50, "p99_ns": 60}]}],
+        ],
+        900.0,
+    )
+    assert mixed is not None and mixed["nodes"][0]["p50_ns"] == 40
+
+
 @pytest.mark.slow
 def test_per_node_ranking_agrees_with_the_sampled_profiles(tmp_path: Path) -> None:
     manifest, items, heavy = heavy_pipeline(random.Random(7), tmp_path)

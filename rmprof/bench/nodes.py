@@ -47,6 +47,12 @@ def _rounds_summary(rounds: list[list[float | None]], seed: int) -> dict[str, An
     return {**summarize(flat, "ns", seed=seed, sizes=sizes, resamples=500), "samples": flat, "round_sizes": sizes}
 
 
+def _latency(timings: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Median p50/p95/p99 over the passes in which the node handled items; None when it handled none (an empty
+    input): a pass without items has no latency, and its histogram's 0 is not one."""
+    return {p: median([n[p] for n in timings]) if timings else None for p in ("p50_ns", "p95_ns", "p99_ns")}
+
+
 def aggregate(passes: list[list[NodeTiming]], run_median_ns: float | None, seed: int = 0) -> NodeCosts | None:
     """The per-runtime node/edge block from instrumented passes grouped by round (None when there are none)."""
     passes = [r for r in passes if r]
@@ -68,7 +74,7 @@ def aggregate(passes: list[list[NodeTiming]], run_median_ns: float | None, seed:
                 "share": sum(n["ns"] for n in flat) / total_wall,
                 "items": node.get("items"),
                 "calls": node.get("calls"),
-                **{p: median([n[p] for n in flat]) if flat else None for p in ("p50_ns", "p95_ns", "p99_ns")},
+                **_latency([n for n in flat if n.get("items")]),
             }
         )
     edges = []

@@ -64,14 +64,21 @@ def node_rows(analysis: dict[str, Any]) -> list[dict[str, Any]]:
                     "n": f"{format_count(cost.get('n'))} / {format_count(cost.get('rounds'))}" if cost else MISSING,
                     "share": format_share(e.get("share")),
                     "share_value": float(e.get("share") or 0.0),
-                    "latency": " / ".join(format_time(e.get(p)) for p in ("p50_ns", "p95_ns", "p99_ns"))
-                    + f" per {per}",
+                    "latency": _latency(e, per),
                     "speedup": "baseline" if e["runtime"] == BASELINE else format_x(sp) if finite(sp) else MISSING,
                     "bottleneck": bottleneck.get(e["runtime"]) == node,
                     "collapsed": many and position >= SHOWN_NODES,
                 }
             )
     return rows
+
+
+def _latency(entry: dict[str, Any], per: str) -> str:
+    """``p50 / p95 / p99 per item`` (or chunk); a dash for a node that handled no item, which has no latency."""
+    values = [entry.get(p) for p in ("p50_ns", "p95_ns", "p99_ns")]
+    if not any(finite(v) for v in values):
+        return MISSING
+    return " / ".join(format_time(v) for v in values) + f" per {per}"
 
 
 def bottleneck_nodes(analysis: dict[str, Any]) -> list[dict[str, str]]:
