@@ -397,3 +397,15 @@ def test_the_verdict_states_the_boundary_with_its_interval(tmp_path: Path) -> No
     html = render_report(run_dir).read_text(encoding="utf-8")
     assert "takes 19.6 ns per item [18.5, 21.0] longer than" in html
     assert "the Python ↔ native boundary (95 % CI over 20 rounds)" in html
+
+
+def test_an_absent_setting_does_not_read_as_a_missing_package(tmp_path: Path) -> None:
+    # A bench without -n keeps iterations None (each scenario's own count): it read "iterations not installed".
+    run_dir = copy_fixture(tmp_path)
+    doc = results_of(run_dir)
+    doc["bench"]["config"]["iterations"] = None
+    doc["bench"]["environment"]["packages"]["scalene"] = None
+    (run_dir / "results.json").write_text(json.dumps(doc), encoding="utf-8")
+    html = render_report(run_dir).read_text(encoding="utf-8")
+    assert "iterations default;" in html and "iterations not installed" not in html
+    assert "scalene not installed" in html

@@ -440,9 +440,11 @@ def _gaps(results: RunDocument, sc: BenchScenario) -> list[dict[str, str]]:
     return rows
 
 
-def _env_value(value: Any) -> str:
+def _env_value(value: Any, absent: str = MISSING) -> str:
+    """One environment row's value; ``absent`` is how a None inside a mapping reads (a package's means it is
+    not installed, a bench setting's that it was not given)."""
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v if v is not None else 'not installed'}" for k, v in value.items())
+        return ", ".join(f"{k} {v if v is not None else absent}" for k, v in value.items())
     if isinstance(value, list | tuple):
         return ", ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value)
     return MISSING if value is None else str(value)
@@ -450,11 +452,12 @@ def _env_value(value: Any) -> str:
 
 def _environment(bench: BenchDocument) -> list[dict[str, str]]:
     rows = [
-        {"key": str(k).replace("_", " "), "value": _env_value(v)} for k, v in (bench.get("environment") or {}).items()
+        {"key": str(k).replace("_", " "), "value": _env_value(v, "not installed" if k == "packages" else MISSING)}
+        for k, v in (bench.get("environment") or {}).items()
     ]
     config = bench.get("config") or {}
     if config:
-        rows.append({"key": "bench settings", "value": _env_value(config).replace(", ", "; ")})
+        rows.append({"key": "bench settings", "value": _env_value(config, "default").replace(", ", "; ")})
     return rows
 
 
