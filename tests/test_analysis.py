@@ -74,6 +74,21 @@ def test_top_self_merges_lines_of_one_function_and_ranks_by_self_weight() -> Non
     assert analyse_profile(p)["per_node"] == {"TextTransformNode: text": pytest.approx(0.4)}
 
 
+def test_allocation_evidence_states_small_heaps_in_their_unit() -> None:
+    # A tiny pipeline's memray peak of a few KiB read "peak 0.0 MiB" beside a million allocations.
+    from rmprof.analysis.hypotheses import allocations
+
+    memray = Profile(runtime="python", profiler="memray", kind="memory", unit="bytes")
+    memray.meta.update({"total_allocations": 1_356_621, "peak_bytes": 3_200})
+    mem = {
+        "python": {"memory": {"run_alloc_peak_bytes": 128}},
+        "python-fused": {"memory": {"run_alloc_peak_bytes": 80}},
+    }
+    evidence = allocations({"runtimes": mem}, {"python.memray": memray}, {})["evidence"]
+    assert evidence[0] == "one asyncio run allocates a peak of 128 B of Python heap, the fused loop 80 B"
+    assert evidence[1] == "memray counted 1,356,621 allocations in the profiled loop, peak 3.1 KiB"
+
+
 def test_hypotheses_follow_the_measurements() -> None:
     bench = {
         "runtimes": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rmprof.analysis.bottlenecks import share_of
-from rmprof.formatting import format_share, format_time
+from rmprof.formatting import format_bytes, format_share, format_time
 from rmprof.profile_model import Frame, Profile
 from rmprof.runtimes import BASELINE, PYTHON_FUSED
 
@@ -118,8 +118,8 @@ def allocations(bench: dict[str, Any], profiles: dict[str, Profile], bottlenecks
     fused_alloc = mem.get(PYTHON_FUSED, {}).get("run_alloc_peak_bytes")
     if py_alloc and fused_alloc:
         evidence.append(
-            f"one asyncio run allocates a peak of {py_alloc / 1024:.1f} KiB of Python heap, "
-            f"the fused loop {fused_alloc / 1024:.1f} KiB"
+            f"one asyncio run allocates a peak of {format_bytes(py_alloc)} of Python heap, "
+            f"the fused loop {format_bytes(fused_alloc)}"
         )
         signals.append(py_alloc >= 2 * fused_alloc)
     cpu = bottlenecks.get(f"{BASELINE}.py-spy")
@@ -132,7 +132,7 @@ def allocations(bench: dict[str, Any], profiles: dict[str, Profile], bottlenecks
     if memray is not None and memray.meta.get("total_allocations") is not None:
         evidence.append(
             f"memray counted {memray.meta['total_allocations']:,} allocations in the profiled loop, "
-            f"peak {memray.meta.get('peak_bytes', 0) / 2**20:.1f} MiB"
+            f"peak {format_bytes(memray.meta.get('peak_bytes'))}"
         )
     for name in ("rust-bin.perf", "rust.py-spy"):
         if name in bottlenecks:
