@@ -45,6 +45,16 @@ def test_run_human_summary_and_scenarios_listing() -> None:
     ]
 
 
+def test_run_refuses_a_second_runtime_instead_of_keeping_the_last() -> None:
+    # run runs one runtime: `-r python -r rust` ran rust alone, and a user believed both had been checked.
+    proc = run_cli("run", "-s", "simple", "-r", "python", "-r", "rust")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("rmprof: error: ") and proc.stderr.count("\n") == 1
+    assert "runs one runtime, got 2 (python, rust)" in proc.stderr
+    one = run_cli("run", "-s", "simple", "-r", "rust", "--json")
+    assert one.returncode == 0 and json.loads(one.stdout)["runtime"] == "rust"
+
+
 def test_run_manifest_and_input_files(tmp_path: Path) -> None:
     m = write_json(tmp_path / "m.json", SIMPLE)
     i = write_json(tmp_path / "i.json", [1, 2.5])

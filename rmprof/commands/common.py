@@ -112,10 +112,12 @@ def scenario_options(with_all: bool = False) -> Callable[[F], F]:
             "--runtime",
             "-r",
             "runtimes" if with_all else "runtime",
-            multiple=with_all,
+            # Repeatable everywhere, so that run can refuse a second -r instead of silently keeping the last.
+            multiple=True,
             type=click.Choice(runtime_names()),
-            default=None if with_all else BASELINE,
+            default=None if with_all else (BASELINE,),
             show_default=not with_all,
+            callback=None if with_all else _one_runtime,
             help="Runtimes (repeatable; default: every one that applies)." if with_all else "The runtime.",
         ),
     ]
@@ -126,6 +128,18 @@ def scenario_options(with_all: bool = False) -> Callable[[F], F]:
         return func
 
     return decorate
+
+
+def _one_runtime(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str:
+    """The one runtime of a command that runs one; a repeated -r is refused, not narrowed to its last value."""
+    if len(values) > 1:
+        raise click.BadParameter(
+            f"runs one runtime, got {len(values)} ({', '.join(values)}): run it once per runtime, "
+            "or compare runtimes with rmprof bench",
+            ctx=ctx,
+            param=param,
+        )
+    return values[0]
 
 
 def echo_json(doc: Any) -> None:
