@@ -410,6 +410,17 @@ def test_environment_differences_are_warned_and_the_fused_floor_is_no_machine_re
     assert doc["summary"]["gate"]["outcome"] == "pass"
 
 
+def test_a_changed_input_is_warned_as_another_workload(tmp_path: Path) -> None:
+    # The same manifest over 0 items, then over 10: the gate failed every run time with nothing said about it.
+    before = synthetic_bench({"python": {"run": noisy(5e4)}})
+    after = synthetic_bench({"python": {"run": noisy(1e5)}})
+    before["scenarios"][0]["items"] = 0
+    doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
+    assert "simple: the input differs (0 items before, 10 after)" in " | ".join(doc["environment"]["warnings"])
+    same = compare_runs(side_of(after, tmp_path, "b2"), side_of(after, tmp_path, "a2"))
+    assert not any("input differs" in w for w in same["environment"]["warnings"])
+
+
 def test_one_sided_entries_are_listed_as_skipped(tmp_path: Path) -> None:
     before = synthetic_bench({"python": {"run": noisy(1e6)}, "rust": {"run": noisy(1e5)}})
     after = synthetic_bench({"python": {"run": noisy(1e6)}, "rust-bin": {"run": noisy(1e5)}})

@@ -43,6 +43,18 @@ def _side_info(side: Side) -> SideInfo:
     }
 
 
+def _workload_warning(name: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """A warning when the two sides ran the scenario over different numbers of items: their times then differ
+    by the workload, and a regression found there is not one of the code."""
+    b_items, a_items = before.get("items"), after.get("items")
+    if b_items is None or a_items is None or b_items == a_items:
+        return []
+    return [
+        f"{name}: the input differs ({b_items:,} items before, {a_items:,} after): its times compare two "
+        "workloads, not two builds"
+    ]
+
+
 def compare_runs(
     before: Side,
     after: Side,
@@ -78,6 +90,7 @@ def compare_runs(
         moves, notes = machine_moves(name, b_part["entry"], part["entry"])
         machine["moves"][name], machine["notes"] = moves, [*machine["notes"], *notes]
         warnings.extend(move_warning(name, m) for m in moves.values() if m["moved"])
+        warnings.extend(_workload_warning(name, b_part["entry"], part["entry"]))
         b_rts, a_rts = b_part["entry"]["runtimes"], part["entry"]["runtimes"]
         for runtime in a_rts:
             if runtime not in b_rts:
