@@ -155,6 +155,10 @@ def profile_scenario(sc: Scenario, runtimes: list[str], request: ProfileRequest,
         progress=say,
         step=step,
     )
+    from rmprof.bench.large_input import json_input
+
+    # A small NDJSON input as the JSON array the bench and the profilers' processes read (a large one is sampled).
+    sc = json_input(sc, run.raw_dir)
     bench = run_bench([sc], runtimes, config)
     sample = bench["scenarios"][0].get("sample")
     if sample:

@@ -315,6 +315,27 @@ def test_a_large_ndjson_input_is_timed_on_a_sample_and_streamed_whole_once(tmp_p
     assert f"first {SAMPLE_ITEMS}" in proc.stderr
 
 
+@pytest.mark.slow
+def test_a_small_ndjson_input_reaches_the_binaries_as_a_json_array(tmp_path: Path) -> None:
+    # The rust-bin rounds and profilers passed the .ndjson file itself to the binary, which reads --input as one
+    # JSON array: "rmprof: error: input: invalid JSON at line 2 column 1: trailing characters" (exit 2).
+    require_runtime("rust-bin")
+    manifest = write_json(
+        tmp_path / "m.json",
+        chain_manifest(("source", "DataSourceNode", {}), ("sink", "DataSinkNode", {})),
+    )
+    inp = tmp_path / "items.ndjson"
+    inp.write_text('"a\\u0000b"\n-0.0\n5e-324\n{"<k>": [null, true]}\n', encoding="utf-8")
+    run = tmp_path / "run"
+    args = ["profile", "-m", str(manifest), "-i", str(inp), "-r", "rust-bin", "-p", "none", "--rounds", "5"]
+    proc = run_cli(*args, "--time-budget", "20s", "--no-history", "-q", "--out", str(run))
+    assert proc.returncode == 0, proc.stderr
+    sc = json.loads((run / "results.json").read_text(encoding="utf-8"))["bench"]["scenarios"][0]
+    assert sc["items"] == 4 and sc["correct"]["rust-bin"] and "sample" not in sc
+    assert sc["runtimes"]["rust-bin"]["run"]["median"] > 0
+    assert json.loads((run / "raw" / "m.input.json").read_text(encoding="utf-8"))[1:3] == [-0.0, 5e-324]
+
+
 def _sleepy_rounds(monkeypatch: pytest.MonkeyPatch, seconds: float, disagree: bool) -> Any:
     """FakeRounds (tests/test_adaptive_rounds.py) whose every round takes ``seconds``."""
     from rmprof.runtimes.base import Runtime

@@ -31,12 +31,28 @@ def sampled(sc: Scenario, folder: Path) -> tuple[Scenario, dict[str, Any] | None
         return sc, None
     head = first_items(sc.input_path, SAMPLE_ITEMS + 1)
     if len(head) <= SAMPLE_ITEMS:
-        return sc, None
+        return json_input(sc, folder, head), None
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{sc.name}.sample.json"
     write_text_atomic(path, json.dumps(head[:SAMPLE_ITEMS]))
     block = {"input": str(path), "items": SAMPLE_ITEMS, "source": str(sc.input_path)}
     return dataclasses.replace(sc, input_path=path, expected_path=None), block
+
+
+def json_input(sc: Scenario, folder: Path, items: list[Any] | None = None) -> Scenario:
+    """``sc`` with a small NDJSON input (at most SAMPLE_ITEMS items, ``items`` when already read) written whole as
+    a JSON array in ``folder``, expected outputs kept: the binaries' timed, cold-start and profiled processes
+    read ``--input`` as one JSON array. Any other scenario is returned as it is."""
+    if not is_ndjson(sc.input_path):
+        return sc
+    if items is None:
+        items = first_items(sc.input_path, SAMPLE_ITEMS + 1)
+        if len(items) > SAMPLE_ITEMS:
+            return sc  # a large input: sampled() takes its first items
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sc.name}.input.json"
+    write_text_atomic(path, json.dumps(items))
+    return dataclasses.replace(sc, input_path=path)
 
 
 def stream_throughput(
