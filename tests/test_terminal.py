@@ -136,6 +136,16 @@ def test_bench_table_is_plain_off_a_terminal_and_fits_a_narrow_one() -> None:
     assert "\x1b[" in buffer.getvalue()  # colour on a terminal
 
 
+def test_bench_table_without_rust_in_process_shows_no_none() -> None:
+    # bench -r rust-bin alone has no average speedup of rust in-process: the last line read "...: None".
+    from rmprof.bench.table import render
+
+    bench = json.loads((FIXTURE / "results.json").read_text(encoding="utf-8"))["bench"]
+    bench["summary"] = {"average_speedup": None, "memory_reduction": None}
+    last = render(bench).rstrip().splitlines()[-1]
+    assert "None" not in last and last.endswith("geometric mean): –, memory reduction: –")
+
+
 def test_scenarios_table_keeps_columns_aligned_for_long_names() -> None:
     proc = run_cli("scenarios")
     assert proc.returncode == 0, proc.stderr

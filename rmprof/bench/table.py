@@ -120,8 +120,9 @@ def renderables(doc: BenchDocument, console: Console) -> list[RenderableType]:
     summary = doc["summary"]
     out.append(
         to_text(
-            f"average speedup (rust in-process, run time, geometric mean): {summary['average_speedup']}, "
-            f"memory reduction: {summary['memory_reduction']}"
+            # None where the run has no rust in-process figures (say -r rust-bin alone): shown as missing.
+            f"average speedup (rust in-process, run time, geometric mean): {summary['average_speedup'] or MISSING}, "
+            f"memory reduction: {summary['memory_reduction'] or MISSING}"
         )
     )
     return out
