@@ -410,15 +410,24 @@ def test_environment_differences_are_warned_and_the_fused_floor_is_no_machine_re
     assert doc["summary"]["gate"]["outcome"] == "pass"
 
 
-def test_a_changed_input_is_warned_as_another_workload(tmp_path: Path) -> None:
+def test_a_changed_input_is_warned_as_another_workload_and_never_gated(tmp_path: Path) -> None:
     # The same manifest over 0 items, then over 10: the gate failed every run time with nothing said about it.
     before = synthetic_bench({"python": {"run": noisy(5e4)}})
     after = synthetic_bench({"python": {"run": noisy(1e5)}})
     before["scenarios"][0]["items"] = 0
     doc = compare_runs(side_of(before, tmp_path, "b"), side_of(after, tmp_path, "a"))
     assert "simple: the input differs (0 items before, 10 after)" in " | ".join(doc["environment"]["warnings"])
+    row = by_id(doc)["simple/python/run"]
+    assert row["outcome"] == "inconclusive" and "(it would have said fail)" in row["outcome_reason"], row
+    assert doc["summary"]["gate"]["exit_code"] == 3 and not doc["summary"]["gate"]["regressions"]
+    # Its instruction counts are no more comparable than its times.
+    b_run = make_run_dir(tmp_path / "rb", before, [callgrind_profile(1_000_000)])
+    a_run = make_run_dir(tmp_path / "ra", after, [callgrind_profile(1_000_000)])
+    counts = by_id(compare_runs(load_side(b_run), load_side(a_run)))["simple/rust-bin/instructions"]
+    assert counts["outcome"] == "inconclusive" and "(it would have said pass)" in counts["outcome_reason"]
     same = compare_runs(side_of(after, tmp_path, "b2"), side_of(after, tmp_path, "a2"))
     assert not any("input differs" in w for w in same["environment"]["warnings"])
+    assert by_id(same)["simple/python/run"]["outcome"] == "pass"
 
 
 def test_one_sided_entries_are_listed_as_skipped(tmp_path: Path) -> None:

@@ -90,7 +90,9 @@ def compare_runs(
         moves, notes = machine_moves(name, b_part["entry"], part["entry"])
         machine["moves"][name], machine["notes"] = moves, [*machine["notes"], *notes]
         warnings.extend(move_warning(name, m) for m in moves.values() if m["moved"])
-        warnings.extend(_workload_warning(name, b_part["entry"], part["entry"]))
+        other_workload = _workload_warning(name, b_part["entry"], part["entry"])
+        warnings.extend(other_workload)
+        first_row = len(rows)
         b_rts, a_rts = b_part["entry"]["runtimes"], part["entry"]["runtimes"]
         for runtime in a_rts:
             if runtime not in b_rts:
@@ -113,6 +115,8 @@ def compare_runs(
             )
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
         rows.extend(instruction_rows(name, b_part, part, thresholds["exact"], skipped))
+        for row in rows[first_row:] if other_workload else []:
+            row["incomparable"] = other_workload[0]  # the gate calls none of them (compare/gate.py)
         if b_part["run_dir"] and part["run_dir"]:
             profiles.extend(profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
     skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_parts if n not in a_names)

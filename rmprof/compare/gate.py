@@ -219,6 +219,14 @@ def _few_rounds_outcome(row: dict[str, Any], outcome: str, reason: str) -> tuple
     )
 
 
+def _incomparable_outcome(row: dict[str, Any], outcome: str, reason: str) -> tuple[str, str]:
+    """A row of a scenario whose two sides ran different workloads (``incomparable``: its input differs) is
+    inconclusive whatever it would have said: the change is the workload's as much as the code's."""
+    if not row.get("incomparable"):
+        return outcome, reason
+    return "inconclusive", f"{row['incomparable']} (it would have said {outcome}). Compare runs of one input"
+
+
 def _node_failures(
     rows: list[dict[str, Any]], distributions: dict[str, list[float]], run: dict[str, Any], alpha: float
 ) -> list[str]:
@@ -269,17 +277,17 @@ def judge(rows: list[dict[str, Any]], distributions: dict[str, list[float]], alp
         if outcome == NOISY:
             outcome, reason = _least_loaded_outcome(r, reason)
         outcome, reason = _few_rounds_outcome(r, outcome, reason)
-        r["outcome"], r["outcome_reason"] = outcome, reason
+        r["outcome"], r["outcome_reason"] = _incomparable_outcome(r, outcome, reason)
     for r in rows:
         if r["gated"] and r["method"] == "exact":
             regressed = r["verdict"] == "regressed"
-            r["outcome"] = "fail" if regressed else "pass"
-            r["outcome_reason"] = (
+            reason = (
                 f"exact count {'grew' if regressed else 'moved'} {format_percent(r['change'] or 0.0)} "
                 f"({'beyond' if regressed else 'within'} ±{100 * r['threshold']:g} %)"
                 if r["change"] is not None
                 else "exact count grew from zero"
             )
+            r["outcome"], r["outcome_reason"] = _incomparable_outcome(r, "fail" if regressed else "pass", reason)
     gated = [r for r in rows if r["gated"]]
     failing = [r["id"] for r in gated if r["outcome"] == "fail"]
     unsure = [{"id": r["id"], "reason": r["outcome_reason"]} for r in gated if r["outcome"] == "inconclusive"]

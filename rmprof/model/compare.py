@@ -78,6 +78,7 @@ class Row(TypedDict):
     mdc: NotRequired[float | None]
     rounds: NotRequired[list[Any] | None]
     few_rounds: NotRequired[bool]  # too few rounds a side for the interval: the gate never calls the row
+    incomparable: NotRequired[str | None]  # why the sides ran different workloads: the gate never calls the row
     paired: NotRequired[bool]
     signal: NotRequired[str | None]
     threshold: NotRequired[float | None]
