@@ -115,8 +115,9 @@ def compare_runs(
             )
         skipped.extend({"what": f"{name}/{rt}", "reason": "only in before"} for rt in b_rts if rt not in a_rts)
         rows.extend(instruction_rows(name, b_part, part, thresholds["exact"], skipped))
-        for row in rows[first_row:] if other_workload else []:
-            row["incomparable"] = other_workload[0]  # the gate calls none of them (compare/gate.py)
+        if other_workload:
+            for row in rows[first_row:]:
+                row["incomparable"] = other_workload[0]  # the gate calls none of them (compare/gate.py)
         if b_part["run_dir"] and part["run_dir"]:
             profiles.extend(profile_diffs(name, b_part, part, skipped, f"{name}: " if several else ""))
     skipped.extend({"what": f"scenario {n}", "reason": "only in before"} for n in b_parts if n not in a_names)

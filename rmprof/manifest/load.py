@@ -11,7 +11,7 @@ from typing import Any
 from rmprof.errors import ManifestError, parse_file
 from rmprof.manifest.model import Connection, Manifest, Node
 from rmprof.manifest.node_types import NODE_TYPES, check_params, syntax_problem
-from rmprof.values import decode_json, has_surrogate, too_deep, type_name
+from rmprof.values import check_value, decode_json, has_surrogate, too_deep, type_name
 
 SCHEMA_PATH = Path(__file__).with_name("manifest.schema.json")
 ID_PATTERN = re.compile(r"[a-zA-Z0-9_-]+")
@@ -92,12 +92,10 @@ def _check_values(where: str, value: Any) -> None:
     """Reject, naming the place, what a JSON reader of another runtime refuses (the Rust runtimes read the
     manifest text again): a string or key with a lone surrogate escape, NaN, Infinity or a float overflowing
     to one (1e400). Checked in document order, keys before values."""
-    if isinstance(value, str):
-        if has_surrogate(value):
-            raise ManifestError(f"{where or 'manifest'}: string contains a lone surrogate")
-    elif isinstance(value, float):
-        if value - value != 0.0:
-            raise ManifestError(f"{where or 'manifest'}: non-finite number")
+    if isinstance(value, str | float):  # the item rules for a string and a double (values.check_value)
+        why = check_value(value)
+        if why:
+            raise ManifestError(f"{where or 'manifest'}: {why}")
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _check_values(f"{where}[{i}]", v)
